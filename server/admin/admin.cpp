@@ -1,0 +1,35 @@
+#include "server/admin/admin.h"
+
+#include <nlohmann/json.hpp>
+
+#include "server/app.h"
+#include "server/kinesis/kinesis_service.h"
+#include "server/router.h"
+
+namespace eddy::admin {
+
+using nlohmann::json;
+
+http::Response json_response(int status, const std::string& body) {
+  http::Response res;
+  res.status = status;
+  res.headers.add("Content-Type", "application/json");
+  res.body = body;
+  return res;
+}
+
+void register_endpoints(Router& router, App& app) {
+  router.add_admin("/_eddy/health", [&app](http::Request& req) -> http::Dispatch {
+    if (req.method != "GET" && req.method != "HEAD")
+      return http::Immediate{json_response(405, "{\"error\":\"use GET\"}\n")};
+    json j = {{"status", "ok"},
+              {"version", EDDY_VERSION},
+              {"storage", app.config().in_memory ? "memory" : "rocksdb"},
+              {"clock", app.clock().is_manual() ? "manual" : "system"},
+              {"now_ms", app.clock().now_ms()},
+              {"streams", app.kinesis().streams_snapshot().size()}};
+    return http::Immediate{json_response(200, j.dump() + "\n")};
+  });
+}
+
+}  // namespace eddy::admin

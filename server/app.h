@@ -1,0 +1,56 @@
+#pragma once
+// Composition root: storage, clock, services and the HTTP front end, wired by a Config.
+// Tests start an App in-process on an ephemeral port; `eddy serve` starts one and waits.
+#include <memory>
+#include <string>
+
+#include "server/clock.h"
+#include "server/config.h"
+
+namespace eddy {
+
+namespace store { class Store; }
+namespace kinesis { class KinesisService; }
+namespace http { class Server; }
+
+class Router;
+
+class App {
+ public:
+  explicit App(Config config);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Opens storage, loads state, binds the listener and starts the worker threads.
+  // Returns false with a message on failure.
+  bool start(std::string* error);
+  // Graceful: finish in-flight requests, then flush storage.
+  void stop();
+  // Blocks until SIGINT/SIGTERM, then stop().
+  void run_until_signal();
+
+  uint16_t port() const { return port_; }
+  const Config& config() const { return config_; }
+  Clock& clock() { return *clock_; }
+  // Non-null when started with clock = "manual".
+  ManualClock* manual_clock() { return clock_->is_manual() ? static_cast<ManualClock*>(clock_.get()) : nullptr; }
+  store::Store& store() { return *store_; }
+  kinesis::KinesisService& kinesis() { return *kinesis_; }
+
+ private:
+  void maintenance_loop();
+
+  Config config_;
+  std::unique_ptr<Clock> clock_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<http::Server> server_;
+  uint16_t port_ = 0;
+  bool running_ = false;
+  struct Maintenance;
+  std::unique_ptr<Maintenance> maintenance_;
+};
+
+}  // namespace eddy

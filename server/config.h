@@ -1,0 +1,45 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace eddy {
+
+enum class FsyncMode { always, interval, never };
+
+// Every setting of `eddy serve`. The same names are accepted in the --config file (JSON or
+// TOML-ish "key = value" lines; see docs/configuration.md).
+struct Config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4566;
+  std::string data_dir = "./eddy-data";
+  bool in_memory = false;
+  FsyncMode fsync = FsyncMode::interval;
+  int fsync_interval_ms = 1000;
+  std::string log_level = "info";
+  unsigned threads = 0;  // 0: one per core
+
+  // Kinesis behaviour.
+  int64_t create_stream_ms = 0;   // CREATING -> ACTIVE delay
+  int64_t delete_stream_ms = 0;   // DELETING -> gone delay
+  int64_t update_stream_ms = 0;   // UPDATING -> ACTIVE delay (reshards, mode changes)
+  uint32_t shard_limit = 500;     // open shards per account, as DescribeLimits reports
+  uint32_t on_demand_stream_limit = 50;
+  std::string account_id = "000000000000";
+  std::string region = "us-east-1";
+
+  // HTTP front end.
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_kinesis_body_bytes = 10 * 1024 * 1024 + 64 * 1024;  // 10 MiB of records + JSON
+  int idle_timeout_s = 120;
+  int request_timeout_s = 300;
+  int shutdown_grace_s = 10;
+
+  // Clock: "system" or "manual" (issue: clock control via /_eddy/clock).
+  std::string clock = "system";
+};
+
+std::string to_string(FsyncMode m);
+bool parse_fsync_mode(const std::string& s, FsyncMode& out);
+
+}  // namespace eddy

@@ -1,0 +1,514 @@
+#include "server/http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace eddy::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+std::string make_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  char buf[40];
+  // UUID v4 layout, as AWS request ids look.
+  snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+           static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+           static_cast<unsigned>(((b >> 48) & 0x3fff) | 0x8000),
+           static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string http_date() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+// The lowest layer (the TCP socket) of either a plain or a TLS stream.
+beast::tcp_stream& tcp_layer(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& tcp_layer(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
+
+}  // namespace
+
+// One live connection, registered so that stop() can close the idle ones.
+struct Connection {
+  asio::any_io_executor executor;
+  std::function<void()> close;  // runs on `executor`, only while `alive`
+  bool alive = true;            // read and written on `executor` only
+  std::atomic<bool> busy{false};
+};
+
+struct Server::Impl {
+  ServerOptions options;
+  asio::io_context ioc;
+  std::vector<std::thread> threads;
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::shared_ptr<asio::ssl::context>> tls_contexts;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+  bool stopped = false;
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::shared_ptr<Connection>> connections;
+  std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work;
+
+  explicit Impl(ServerOptions o) : options(o), ioc(static_cast<int>(o.threads ? o.threads : 1)) {}
+
+  void add(const std::shared_ptr<Connection>& c) {
+    std::lock_guard lk(mu);
+    connections.insert(c);
+  }
+  void remove(const std::shared_ptr<Connection>& c) {
+    std::lock_guard lk(mu);
+    connections.erase(c);
+    cv.notify_all();
+  }
+
+  template <class Stream>
+  asio::awaitable<void> session(Stream stream, Handler& handler, bool tls);
+
+  template <class Stream>
+  asio::awaitable<bool> write_response(Stream& stream, Response& res, unsigned version,
+                                       bool keep_alive);
+
+  asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler& handler,
+                                    std::shared_ptr<asio::ssl::context> tls);
+};
+
+template <class Stream>
+asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Response& res,
+                                                   unsigned version, bool keep_alive) {
+  auto& tcp = tcp_layer(stream);
+  if (res.delay_ms > 0) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(res.delay_ms));
+    co_await t.async_wait(use_nothrow);
+  }
+  if (res.action == ConnectionAction::close_without_response) {
+    beast::error_code ec;
+    tcp.socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp.socket().close(ec);
+    co_return false;
+  }
+  if (res.action == ConnectionAction::reset) {
+    beast::error_code ec;
+    tcp.socket().set_option(asio::socket_base::linger(true, 0), ec);
+    tcp.socket().close(ec);
+    co_return false;
+  }
+  if (res.action == ConnectionAction::close_after) keep_alive = false;
+
+  tcp.expires_after(std::chrono::seconds(options.request_timeout_s));
+  const bool streamed = res.stream != nullptr || res.action == ConnectionAction::trickle;
+  if (res.head || !streamed) {
+    if (res.head) {
+      bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status), version};
+      for (auto& [k, v] : res.headers.items()) out.insert(k, v);
+      out.keep_alive(keep_alive);
+      if (res.content_length) out.content_length(*res.content_length);
+      else if (!out.count(bhttp::field::content_length) && res.status != 204 && res.status != 304)
+        out.content_length(res.body.size());
+      bhttp::response_serializer<bhttp::empty_body> sr{out};
+      auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_nothrow);
+      co_return !ec && keep_alive;
+    }
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    for (auto& [k, v] : res.headers.items()) out.insert(k, v);
+    out.keep_alive(keep_alive);
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+    auto [ec, n] = co_await bhttp::async_write(stream, out, use_nothrow);
+    co_return !ec && keep_alive;
+  }
+
+  // Streamed (or trickled) body.
+  bhttp::response<bhttp::buffer_body> out{static_cast<bhttp::status>(res.status), version};
+  for (auto& [k, v] : res.headers.items()) out.insert(k, v);
+  out.keep_alive(keep_alive);
+  std::string trickle_body;
+  size_t trickle_pos = 0;
+  if (!res.stream) {
+    trickle_body = std::move(res.body);
+    out.content_length(trickle_body.size());
+  } else if (res.content_length) {
+    out.content_length(*res.content_length);
+  } else {
+    out.chunked(true);
+  }
+  out.body().data = nullptr;
+  out.body().more = true;
+  bhttp::response_serializer<bhttp::buffer_body> sr{out};
+  {
+    auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_nothrow);
+    if (ec) co_return false;
+  }
+  std::vector<char> buf(res.stream ? 256 * 1024 : 0);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    int64_t n = 0;
+    if (res.stream) {
+      n = res.stream->read(buf.data(), buf.size());
+      if (n < 0) {
+        beast::error_code ec;
+        tcp.socket().close(ec);
+        co_return false;
+      }
+      out.body().data = buf.data();
+    } else {
+      n = static_cast<int64_t>(std::min<size_t>(res.trickle_bytes ? res.trickle_bytes : 1,
+                                                trickle_body.size() - trickle_pos));
+      out.body().data = trickle_body.data() + trickle_pos;
+      trickle_pos += static_cast<size_t>(n);
+      if (n > 0 && trickle_pos > static_cast<size_t>(n)) {
+        timer.expires_after(std::chrono::milliseconds(res.trickle_interval_ms));
+        co_await timer.async_wait(use_nothrow);
+      }
+    }
+    out.body().size = static_cast<size_t>(n);
+    out.body().more = n > 0;
+    if (n == 0) out.body().data = nullptr;
+    tcp.expires_after(std::chrono::seconds(options.request_timeout_s));
+    auto [ec, w] = co_await bhttp::async_write(stream, sr, use_nothrow);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) co_return false;
+    if (n == 0) break;
+  }
+  co_return keep_alive;
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
+  auto conn = std::make_shared<Connection>();
+  conn->executor = co_await asio::this_coro::executor;
+  auto& tcp = tcp_layer(stream);
+  conn->close = [&tcp] {
+    beast::error_code ec;
+    tcp.socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp.socket().close(ec);
+  };
+  add(conn);
+  struct Unregister {
+    Impl* self;
+    std::shared_ptr<Connection> c;
+    ~Unregister() {
+      c->alive = false;
+      self->remove(c);
+    }
+  } unregister{this, conn};
+
+  std::string remote;
+  uint16_t local_port = 0;
+  {
+    beast::error_code ec;
+    auto ep = tcp.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+    auto lp = tcp.socket().local_endpoint(ec);
+    if (!ec) local_port = lp.port();
+  }
+
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    tcp.expires_after(std::chrono::seconds(options.request_timeout_s));
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (ec) co_return;
+  }
+
+  beast::flat_buffer buffer;
+  std::vector<char> chunk(64 * 1024);
+  for (;;) {
+    if (stopping.load()) break;
+    bhttp::request_parser<bhttp::empty_body> header_parser;
+    header_parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+    header_parser.body_limit(boost::none);
+    tcp.expires_after(std::chrono::seconds(options.idle_timeout_s));
+    {
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, use_nothrow);
+      if (ec) {
+        if (ec == bhttp::error::header_limit || ec == bhttp::error::bad_target ||
+            ec == bhttp::error::bad_method || ec == bhttp::error::bad_field ||
+            ec == bhttp::error::bad_value || ec == bhttp::error::bad_version ||
+            ec == bhttp::error::bad_line_ending) {
+          Response bad;
+          bad.status = ec == bhttp::error::header_limit ? 431 : 400;
+          bad.headers.add("Content-Type", "text/plain");
+          bad.body = ec.message() + "\n";
+          co_await write_response(stream, bad, 11, false);
+        }
+        break;
+      }
+    }
+    conn->busy = true;
+    auto& head = header_parser.get();
+    Request req;
+    req.method = std::string(head.method_string());
+    req.target = std::string(head.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (auto const& f : head) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+    req.remote_address = remote;
+    req.request_id = make_request_id();
+    req.tls = tls;
+    req.local_port = local_port;
+    const unsigned version = head.version();
+    bool keep_alive = head.keep_alive() && !stopping.load();
+    const bool expect_continue = http::iequals(req.headers.get("Expect"), "100-continue");
+
+    Dispatch dispatch = handler.dispatch(req);
+    Response res;
+    bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(header_parser)};
+    bool read_failed = false;
+
+    auto send_continue = [&]() -> asio::awaitable<bool> {
+      if (!expect_continue || body_parser.is_done()) co_return true;
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1), use_nothrow);
+      co_return !ec;
+    };
+    // Reads the next piece of the body into `chunk`; returns the byte count, or -1 on error.
+    auto read_piece = [&]() -> asio::awaitable<int64_t> {
+      body_parser.get().body().data = chunk.data();
+      body_parser.get().body().size = chunk.size();
+      tcp.expires_after(std::chrono::seconds(options.request_timeout_s));
+      auto [ec, n] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) co_return -1;
+      co_return static_cast<int64_t>(chunk.size() - body_parser.get().body().size);
+    };
+
+    if (auto* imm = std::get_if<Immediate>(&dispatch)) {
+      res = std::move(imm->response);
+      if (!body_parser.is_done()) {
+        // The body was not wanted. Without a 100 we never invited it; otherwise drain a
+        // little so that keep-alive survives, and close for anything bigger.
+        auto len = body_parser.content_length();
+        if (!expect_continue && len && *len <= 1024 * 1024) {
+          while (!body_parser.is_done()) {
+            if (co_await read_piece() < 0) { read_failed = true; break; }
+          }
+        } else {
+          keep_alive = false;
+        }
+      }
+    } else if (auto* buf = std::get_if<BufferBody>(&dispatch)) {
+      auto len = body_parser.content_length();
+      if (len && *len > buf->max_bytes) {
+        res = buf->too_large(req);
+        keep_alive = false;
+      } else if (!(co_await send_continue())) {
+        read_failed = true;
+      } else {
+        bool too_big = false;
+        while (!body_parser.is_done()) {
+          int64_t n = co_await read_piece();
+          if (n < 0) { read_failed = true; break; }
+          if (req.body.size() + static_cast<size_t>(n) > buf->max_bytes) { too_big = true; break; }
+          req.body.append(chunk.data(), static_cast<size_t>(n));
+        }
+        if (!read_failed) {
+          if (too_big) {
+            res = buf->too_large(req);
+            keep_alive = false;
+          } else {
+            res = buf->handle(req);
+          }
+        }
+      }
+    } else {
+      auto& sink = std::get<StreamBody>(dispatch).sink;
+      if (!(co_await send_continue())) {
+        read_failed = true;
+      } else {
+        std::optional<Response> early;
+        while (!body_parser.is_done()) {
+          int64_t n = co_await read_piece();
+          if (n < 0) { read_failed = true; break; }
+          if (n == 0) continue;
+          early = sink->write(std::string_view(chunk.data(), static_cast<size_t>(n)));
+          if (early) break;
+        }
+        if (!read_failed) {
+          if (early) {
+            res = std::move(*early);
+            keep_alive = false;
+          } else {
+            res = sink->finish();
+          }
+        }
+      }
+    }
+    if (read_failed) break;
+
+    if (!res.headers.has("x-amzn-RequestId")) res.headers.add("x-amzn-RequestId", req.request_id);
+    if (!res.headers.has("Date")) res.headers.add("Date", http_date());
+    if (req.method == "HEAD") res.head = true;
+    if (stopping.load()) keep_alive = false;
+    bool again = co_await write_response(stream, res, version, keep_alive);
+    conn->busy = false;
+    if (!again) break;
+  }
+
+  beast::error_code ec;
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+  } else {
+    tcp.expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(use_nothrow);
+  }
+  tcp.socket().close(ec);
+}
+
+asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc,
+                                                Handler& handler,
+                                                std::shared_ptr<asio::ssl::context> tls) {
+  for (;;) {
+    auto [ec, socket] = co_await acc->async_accept(asio::make_strand(ioc), use_nothrow);
+    if (ec) {
+      if (stopping.load() || ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto ex = socket.get_executor();
+    if (tls) {
+      beast::ssl_stream<beast::tcp_stream> s(beast::tcp_stream(std::move(socket)), *tls);
+      asio::co_spawn(ex, session(std::move(s), handler, true), asio::detached);
+    } else {
+      asio::co_spawn(ex, session(beast::tcp_stream(std::move(socket)), handler, false), asio::detached);
+    }
+  }
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(options)) {
+  if (impl_->options.threads == 0) impl_->options.threads = std::max(1u, std::thread::hardware_concurrency());
+}
+
+Server::~Server() { stop(); }
+
+static std::shared_ptr<tcp::acceptor> bind_acceptor(asio::io_context& ioc, const std::string& host,
+                                                    uint16_t port) {
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive);
+  if (results.empty()) throw std::runtime_error("cannot resolve " + host);
+  tcp::endpoint ep = results.begin()->endpoint();
+  auto acc = std::make_shared<tcp::acceptor>(ioc);
+  acc->open(ep.protocol());
+  acc->set_option(asio::socket_base::reuse_address(true));
+  beast::error_code ec;
+  acc->bind(ep, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  acc->listen(asio::socket_base::max_listen_connections);
+  return acc;
+}
+
+uint16_t Server::listen(const std::string& host, uint16_t port, Handler& handler) {
+  auto acc = bind_acceptor(impl_->ioc, host, port);
+  impl_->acceptors.push_back(acc);
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(acc, handler, nullptr), asio::detached);
+  return acc->local_endpoint().port();
+}
+
+uint16_t Server::listen_tls(const std::string& host, uint16_t port, Handler& handler,
+                            const TlsOptions& tls) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3);
+  ctx->use_certificate_chain_file(tls.cert_file);
+  ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem);
+  impl_->tls_contexts.push_back(ctx);
+  auto acc = bind_acceptor(impl_->ioc, host, port);
+  impl_->acceptors.push_back(acc);
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(acc, handler, ctx), asio::detached);
+  return acc->local_endpoint().port();
+}
+
+void Server::start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  impl_->work = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
+      impl_->ioc.get_executor());
+  for (unsigned i = 0; i < impl_->options.threads; ++i)
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->stopping = true;
+  for (auto& acc : impl_->acceptors) {
+    asio::post(impl_->ioc, [acc] {
+      beast::error_code ec;
+      acc->close(ec);
+    });
+  }
+  // Close idle keep-alive connections now; busy ones finish their request and then close.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(impl_->options.shutdown_grace_s);
+  {
+    std::unique_lock lk(impl_->mu);
+    while (!impl_->connections.empty() && std::chrono::steady_clock::now() < deadline) {
+      for (auto& c : impl_->connections)
+        if (!c->busy) asio::post(c->executor, [c] { if (c->alive) c->close(); });
+      impl_->cv.wait_for(lk, 50ms);
+    }
+    for (auto& c : impl_->connections) asio::post(c->executor, [c] { if (c->alive) c->close(); });
+  }
+  impl_->work.reset();
+  if (impl_->started) {
+    // Give closed sessions a moment to unwind, then stop the loop.
+    std::unique_lock lk(impl_->mu);
+    impl_->cv.wait_for(lk, 1s, [&] { return impl_->connections.empty(); });
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->threads.clear();
+}
+
+void Server::wait_for_signal() {
+  asio::io_context sig_ioc;
+  asio::signal_set signals(sig_ioc, SIGINT, SIGTERM);
+  int got = 0;
+  signals.async_wait([&](const beast::error_code&, int sig) { got = sig; });
+  sig_ioc.run();
+  spdlog::info("signal {} received: finishing in-flight requests", got);
+  stop();
+}
+
+size_t Server::open_connections() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->connections.size();
+}
+
+}  // namespace eddy::http

@@ -1,0 +1,53 @@
+#pragma once
+// The HTTP/1.1 front end (Boost.Beast, C++20 coroutines). Beast stays inside server.cpp:
+// this header is cheap to include.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "server/http/message.h"
+
+namespace eddy::http {
+
+struct ServerOptions {
+  unsigned threads = 0;                 // 0: std::thread::hardware_concurrency()
+  size_t max_header_bytes = 64 * 1024;
+  int idle_timeout_s = 120;             // keep-alive connection with no request
+  int request_timeout_s = 300;          // reading one request / writing one response
+  int shutdown_grace_s = 10;
+};
+
+struct TlsOptions {
+  std::string cert_file;  // PEM chain
+  std::string key_file;   // PEM private key
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting (once run() has started threads). Port 0 picks an ephemeral
+  // port; the bound port is returned. Throws std::runtime_error when the address is taken.
+  uint16_t listen(const std::string& host, uint16_t port, Handler& handler);
+  uint16_t listen_tls(const std::string& host, uint16_t port, Handler& handler, const TlsOptions& tls);
+
+  // Starts the worker threads; returns at once.
+  void start();
+  // Graceful stop: stop accepting, let in-flight requests finish (up to the grace period),
+  // close idle keep-alive connections, join the threads. Safe to call twice.
+  void stop();
+  // Blocks until SIGINT or SIGTERM arrives, then stop().
+  void wait_for_signal();
+
+  size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eddy::http

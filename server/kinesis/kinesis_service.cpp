@@ -1,0 +1,1873 @@
+#include "server/kinesis/kinesis_service.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "server/kinesis/sequence_number.h"
+#include "server/kinesis/validation.h"
+#include "wire/base64.h"
+
+namespace eddy::kinesis {
+
+using nlohmann::json;
+using wire::u128;
+
+namespace {
+constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
+constexpr size_t kMaxRequestRecordBytes = 10 * 1024 * 1024;
+constexpr size_t kMaxGetRecordsBytes = 10 * 1024 * 1024;
+constexpr int64_t kHourMs = 3600LL * 1000;
+constexpr uint32_t kOnDemandShards = 4;
+
+std::string random_bytes(size_t n) {
+  std::string s(n, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(s.data()), static_cast<int>(n));
+  return s;
+}
+
+// "Thu Jan 22 01:22:02 UTC 2015", as AWS prints times in iterator-expiry messages.
+std::string amz_utc(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S UTC %Y", &tm);
+  return buf;
+}
+
+std::string heap_buffer(size_t n) {
+  return "'java.nio.HeapByteBuffer[pos=0 lim=" + std::to_string(n) + " cap=" + std::to_string(n) + "]'";
+}
+
+std::string stream_key(const std::string& name) { return "s/" + name; }
+
+std::string counter_key(uint32_t stream_id, uint32_t shard) {
+  std::string k = "c/";
+  store::put_u32(k, stream_id);
+  store::put_u32(k, shard);
+  return k;
+}
+
+std::string record_value(int64_t arrival_ms, std::string_view pk, std::string_view data) {
+  std::string v;
+  v.reserve(8 + 1 + 2 + pk.size() + data.size());
+  store::put_u64(v, static_cast<uint64_t>(arrival_ms));
+  v.push_back(0);
+  v.push_back(static_cast<char>((pk.size() >> 8) & 0xff));
+  v.push_back(static_cast<char>(pk.size() & 0xff));
+  v.append(pk);
+  v.append(data);
+  return v;
+}
+
+struct RecordView {
+  int64_t arrival_ms;
+  std::string_view partition_key;
+  std::string_view data;
+};
+
+bool parse_record_value(std::string_view v, RecordView& out) {
+  if (v.size() < 11) return false;
+  out.arrival_ms = static_cast<int64_t>(store::get_u64(v, 0));
+  size_t pk_len = (static_cast<unsigned char>(v[9]) << 8) | static_cast<unsigned char>(v[10]);
+  if (v.size() < 11 + pk_len) return false;
+  out.partition_key = v.substr(11, pk_len);
+  out.data = v.substr(11 + pk_len);
+  return true;
+}
+
+std::string stream_prefix(uint32_t stream_id) {
+  std::string k;
+  store::put_u32(k, stream_id);
+  return k;
+}
+
+std::string shard_prefix(uint32_t stream_id, uint32_t shard) {
+  std::string k;
+  store::put_u32(k, stream_id);
+  store::put_u32(k, shard);
+  return k;
+}
+
+std::string prefix_end(std::string p) {
+  // The smallest key greater than every key with prefix p (p is never all 0xff here).
+  for (size_t i = p.size(); i-- > 0;) {
+    if (static_cast<unsigned char>(p[i]) != 0xff) {
+      p[i] = static_cast<char>(static_cast<unsigned char>(p[i]) + 1);
+      p.resize(i + 1);
+      return p;
+    }
+  }
+  return p + '\xff';
+}
+
+const char* mode_name(StreamMode m) { return m == StreamMode::on_demand ? "ON_DEMAND" : "PROVISIONED"; }
+
+json hash_range_json(const wire::HashRange& r) {
+  return json{{"StartingHashKey", wire::to_decimal(r.start)}, {"EndingHashKey", wire::to_decimal(r.end)}};
+}
+}  // namespace
+
+std::string record_key(uint32_t stream_id, uint32_t shard, uint64_t counter) {
+  std::string k;
+  k.reserve(16);
+  store::put_u32(k, stream_id);
+  store::put_u32(k, shard);
+  store::put_u64(k, counter);
+  return k;
+}
+
+struct KinesisService::Call {
+  http::Request& req;
+  Encoding enc;
+  std::string operation;
+  json input;
+  Reader in;
+  int64_t now;
+  OperationInfo info() const { return OperationInfo{operation, stream_name, req.request_id, now}; }
+  std::string stream_name;
+  Call(http::Request& r, Encoding e) : req(r), enc(e), in(input, e) {}
+};
+
+KinesisService::KinesisService(const Config& config, Clock& clock, store::Store& store)
+    : config_(config), clock_(clock), store_(store) {
+  ops_ = {
+      {"CreateStream", &KinesisService::create_stream},
+      {"DeleteStream", &KinesisService::delete_stream},
+      {"DescribeStream", &KinesisService::describe_stream},
+      {"DescribeStreamSummary", &KinesisService::describe_stream_summary},
+      {"ListStreams", &KinesisService::list_streams},
+      {"ListShards", &KinesisService::list_shards},
+      {"PutRecord", &KinesisService::put_record},
+      {"PutRecords", &KinesisService::put_records},
+      {"GetShardIterator", &KinesisService::get_shard_iterator},
+      {"GetRecords", &KinesisService::get_records},
+      {"SplitShard", &KinesisService::split_shard},
+      {"MergeShards", &KinesisService::merge_shards},
+      {"UpdateShardCount", &KinesisService::update_shard_count},
+      {"IncreaseStreamRetentionPeriod", &KinesisService::increase_retention},
+      {"DecreaseStreamRetentionPeriod", &KinesisService::decrease_retention},
+      {"AddTagsToStream", &KinesisService::add_tags},
+      {"RemoveTagsFromStream", &KinesisService::remove_tags},
+      {"ListTagsForStream", &KinesisService::list_tags},
+      {"DescribeLimits", &KinesisService::describe_limits},
+      {"UpdateStreamMode", &KinesisService::update_stream_mode},
+      {"StartStreamEncryption", &KinesisService::start_encryption},
+      {"StopStreamEncryption", &KinesisService::stop_encryption},
+      {"EnableEnhancedMonitoring", &KinesisService::enable_monitoring},
+      {"DisableEnhancedMonitoring", &KinesisService::disable_monitoring},
+      {"UpdateMaxRecordSize", &KinesisService::update_max_record_size},
+  };
+}
+
+KinesisService::~KinesisService() = default;
+
+bool KinesisService::load(std::string* error) {
+  // The secret that signs iterators and NextTokens: persisted, so they survive restarts.
+  auto secret = store_.get(store::Family::meta, "k/iterator-secret");
+  if (!secret) {
+    secret = random_bytes(32);
+    store::WriteBatch b(store_);
+    b.put(store::Family::meta, "k/iterator-secret", *secret);
+    if (auto st = store_.write(b); !st) {
+      if (error) *error = st.message;
+      return false;
+    }
+  }
+  token_secret_ = *secret;
+  iterators_ = std::make_unique<ShardIteratorCodec>(*secret);
+  if (auto v = store_.get(store::Family::meta, "n/stream-id"); v && v->size() == 4)
+    next_stream_id_ = store::get_u32(*v, 0);
+
+  auto it = store_.iterate(store::Family::meta, "s/", "s0");
+  for (it->seek("s/"); it->valid(); it->next()) {
+    json j = json::parse(it->value(), nullptr, false);
+    auto s = std::make_shared<Stream>();
+    if (j.is_discarded() || !Stream::from_json(j, *s)) {
+      if (error) *error = "corrupt stream record " + std::string(it->key());
+      return false;
+    }
+    // Counters: the persisted high-water mark, or past the last stored record.
+    for (auto& sh : s->shards) {
+      if (auto c = store_.get(store::Family::meta, counter_key(s->id, sh.index)); c && c->size() == 8)
+        sh.next_counter = std::max(sh.next_counter, store::get_u64(*c, 0));
+      auto rit = store_.iterate(store::Family::records, shard_prefix(s->id, sh.index),
+                                prefix_end(shard_prefix(s->id, sh.index)));
+      rit->seek_for_prev(record_key(s->id, sh.index, UINT64_MAX));
+      if (rit->valid() && rit->key().size() == 16)
+        sh.next_counter = std::max(sh.next_counter, store::get_u64(rit->key(), 8) + 1);
+    }
+    next_stream_id_ = std::max(next_stream_id_, s->id + 1);
+    by_id_[s->id] = s;
+    streams_[s->name] = s;
+  }
+  return it->status().ok || (error && (*error = it->status().message, false));
+}
+
+// ---- HTTP entry ---------------------------------------------------------------------------
+
+http::Dispatch KinesisService::dispatch(http::Request& req) {
+  http::BufferBody b;
+  b.max_bytes = config_.max_kinesis_body_bytes;
+  b.handle = [this](http::Request& r) { return handle(r); };
+  b.too_large = [](http::Request&) {
+    http::Response res;
+    res.status = 413;
+    res.headers.add("Content-Type", "text/plain");
+    res.body = "Request Entity Too Large\n";
+    return res;
+  };
+  (void)req;
+  return b;
+}
+
+http::Response KinesisService::fail(Encoding enc, const ApiError& e) {
+  http::Response res;
+  res.status = e.status;
+  res.headers.add("Content-Type", enc == Encoding::json ? kJsonContentType : kCborContentType);
+  res.headers.add("x-amzn-ErrorType", e.type);
+  res.body = encode_error(enc, e);
+  return res;
+}
+
+http::Response KinesisService::fail(Call& c, const ApiError& e) {
+  auto res = fail(c.enc, e);
+  res.headers.add("x-amz-id-2", wire::base64_encode(random_bytes(48)));
+  return res;
+}
+
+http::Response KinesisService::ok(Call& c, const json& out) {
+  http::Response res;
+  res.headers.add("Content-Type", c.enc == Encoding::json ? kJsonContentType : kCborContentType);
+  res.headers.add("x-amz-id-2", wire::base64_encode(random_bytes(48)));
+  res.body = encode(c.enc, out);
+  return res;
+}
+
+http::Response KinesisService::ok_empty(Call& c) {
+  http::Response res;
+  res.headers.add("Content-Type", c.enc == Encoding::json ? kJsonContentType : kCborContentType);
+  res.headers.add("x-amz-id-2", wire::base64_encode(random_bytes(48)));
+  if (c.enc == Encoding::cbor) res.body = encode_cbor(json::object());
+  return res;
+}
+
+http::Response KinesisService::handle(http::Request& req) {
+  std::string_view ct = req.headers.get("Content-Type");
+  auto semi = ct.find(';');
+  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
+  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  Encoding enc;
+  if (http::iequals(ct, kJsonContentType) || http::iequals(ct, "application/json")) {
+    enc = Encoding::json;
+  } else if (http::iequals(ct, kCborContentType)) {
+    enc = Encoding::cbor;
+  } else if (req.body.empty()) {
+    enc = Encoding::cbor;  // AWS answers an empty body of unknown type in CBOR
+  } else {
+    http::Response res;
+    res.status = 404;
+    res.body = "<UnknownOperationException/>\n";
+    return res;
+  }
+
+  std::string_view target = req.headers.get("X-Amz-Target");
+  std::string_view op_name;
+  if (target.substr(0, kTargetPrefix.size()) == kTargetPrefix) op_name = target.substr(kTargetPrefix.size());
+  auto op = ops_.find(op_name);
+  if (op == ops_.end()) return fail(enc, ApiError{"UnknownOperationException", "", 400, ApiError::MessageKey::none});
+
+  Call c(req, enc);
+  c.operation = std::string(op_name);
+  c.now = clock_.now_ms();
+  ApiError err;
+  if (req.body.empty() || !decode_body(enc, req.body, c.input, err))
+    return fail(c, ApiError::serialization(""));
+
+  // Name for hooks and logs (validated by the operation itself).
+  if (auto n = c.input.find("StreamName"); n != c.input.end() && n->is_string()) {
+    c.stream_name = n->get<std::string>();
+  } else if (auto a = c.input.find("StreamARN"); a != c.input.end() && a->is_string()) {
+    auto s = a->get<std::string>();
+    auto p = s.find(":stream/");
+    if (p != std::string::npos) c.stream_name = s.substr(p + 8);
+  }
+  for (auto* h : hooks_)
+    if (auto e = h->before_operation(c.info())) return fail(c, *e);
+  try {
+    return (this->*(op->second))(c);
+  } catch (const std::exception& e) {
+    spdlog::error("kinesis {} failed: {}", c.operation, e.what());
+    return fail(c, ApiError::internal());
+  }
+}
+
+// ---- stream lookup ------------------------------------------------------------------------
+
+std::string KinesisService::not_found(const std::string& stream) const {
+  return "Stream " + stream + " under account " + config_.account_id + " not found.";
+}
+
+std::shared_ptr<Stream> KinesisService::lookup(const std::string& name) {
+  std::shared_ptr<Stream> s;
+  {
+    std::shared_lock lk(mu_);
+    auto it = streams_.find(name);
+    if (it == streams_.end()) return nullptr;
+    s = it->second;
+  }
+  bool gone = false;
+  {
+    std::lock_guard lk(s->mu);
+    settle(*s, clock_.now_ms());
+    gone = s->status == "DELETING" && s->status_until_ms <= clock_.now_ms();
+  }
+  if (gone) {
+    finish_delete(s);
+    return nullptr;
+  }
+  return s;
+}
+
+std::shared_ptr<Stream> KinesisService::lookup_id(uint32_t id) {
+  std::string name;
+  {
+    std::shared_lock lk(mu_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return nullptr;
+    name = it->second->name;
+  }
+  auto s = lookup(name);
+  return s && s->id == id ? s : nullptr;
+}
+
+std::shared_ptr<Stream> KinesisService::find_stream_by_name(const std::string& name) const {
+  std::shared_lock lk(mu_);
+  auto it = streams_.find(name);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<Stream>> KinesisService::streams_snapshot() const {
+  std::shared_lock lk(mu_);
+  std::vector<std::shared_ptr<Stream>> out;
+  for (auto& [n, s] : streams_) out.push_back(s);
+  return out;
+}
+
+void KinesisService::settle(Stream& s, int64_t now) {
+  if ((s.status == "CREATING" || s.status == "UPDATING") && s.status_until_ms <= now) {
+    s.status = "ACTIVE";
+    store::WriteBatch b(store_);
+    persist(s, b);
+    store_.write(b);
+  }
+}
+
+void KinesisService::finish_delete(const std::shared_ptr<Stream>& s) {
+  {
+    std::unique_lock lk(mu_);
+    auto it = streams_.find(s->name);
+    if (it == streams_.end() || it->second != s) return;
+    streams_.erase(it);
+    by_id_.erase(s->id);
+  }
+  store::WriteBatch b(store_);
+  b.del(store::Family::meta, stream_key(s->name));
+  {
+    std::lock_guard lk(s->mu);
+    for (const auto& sh : s->shards) b.del(store::Family::meta, counter_key(s->id, sh.index));
+  }
+  std::string p = stream_prefix(s->id);
+  b.delete_range(store::Family::records, p, prefix_end(p));
+  store_.write(b);
+  for (auto* h : hooks_) h->on_stream_deleted(s->name);
+}
+
+bool KinesisService::persist(const Stream& s, store::WriteBatch& batch) {
+  json j;
+  s.to_json(j);
+  batch.put(store::Family::meta, stream_key(s.name), j.dump());
+  return true;
+}
+
+bool KinesisService::save_stream(const Stream& s) {
+  store::WriteBatch b(store_);
+  persist(s, b);
+  return store_.write(b).ok;
+}
+
+std::shared_ptr<Stream> KinesisService::resolve(Call& c, const std::optional<std::string>& name,
+                                                const std::optional<std::string>& arn, ApiError& err) {
+  std::string n;
+  if (arn) {
+    auto p = arn->find(":stream/");
+    std::string from_arn = p == std::string::npos ? std::string() : arn->substr(p + 8);
+    if (name && *name != from_arn) {
+      err = ApiError::invalid_argument("StreamARN " + *arn + " and StreamName " + *name +
+                                       " do not refer to the same stream.");
+      return nullptr;
+    }
+    // The account and region of the ARN must be ours.
+    std::string expect = "arn:aws:kinesis:" + config_.region + ":" + config_.account_id + ":stream/" + from_arn;
+    if (*arn != expect) {
+      err = ApiError::not_found(not_found(from_arn));
+      return nullptr;
+    }
+    n = from_arn;
+  } else if (name) {
+    n = *name;
+  } else {
+    err = ApiError::validation(
+        "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null");
+    return nullptr;
+  }
+  c.stream_name = n;
+  auto s = lookup(n);
+  if (!s) err = ApiError::not_found(not_found(n));
+  return s;
+}
+
+uint32_t KinesisService::account_open_shards() {
+  uint32_t n = 0;
+  for (auto& s : streams_snapshot()) {
+    std::lock_guard lk(s->mu);
+    n += s->open_shard_count();
+  }
+  return n;
+}
+
+uint32_t KinesisService::account_on_demand_streams() {
+  uint32_t n = 0;
+  for (auto& s : streams_snapshot()) {
+    std::lock_guard lk(s->mu);
+    n += s->mode == StreamMode::on_demand ? 1 : 0;
+  }
+  return n;
+}
+
+// Validation of the members every stream-addressed operation has.
+static void validate_stream_ref(Validator& v, const std::optional<std::string>& name,
+                                const std::optional<std::string>& arn) {
+  v.string("streamName", name, false, 1, 128, Validator::kNamePattern);
+  v.string("streamARN", arn, false, 1, 2048, Validator::kArnPattern);
+}
+
+// ---- control plane ------------------------------------------------------------------------
+
+http::Response KinesisService::create_stream(Call& c) {
+  auto name = c.in.string("StreamName");
+  auto shard_count = c.in.integer("ShardCount");
+  const json* mode_details = c.in.object("StreamModeDetails");
+  const json* tags = c.in.object("Tags");
+  auto max_kib = c.in.integer("MaxRecordSizeInKiB");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  std::optional<std::string> mode;
+  if (mode_details) {
+    Reader r{*mode_details, c.enc};
+    mode = r.string("StreamMode");
+    if (r.failed()) return fail(c, *r.error);
+  }
+  Validator v;
+  v.integer("shardCount", shard_count, false, 1, std::nullopt);
+  if (mode_details) v.enumeration("streamModeDetails.streamMode", mode, true, {"PROVISIONED", "ON_DEMAND"});
+  v.string("streamName", name, true, 1, 128, Validator::kNamePattern);
+  v.integer("maxRecordSizeInKiB", max_kib, false, 1024, 10240);
+  if (tags) {
+    for (auto it = tags->begin(); it != tags->end(); ++it)
+      if (!it.value().is_string()) return fail(c, ApiError::serialization("Expected map or null"));
+  }
+  if (!v.ok()) return fail(c, v.error());
+
+  bool on_demand = mode ? *mode == "ON_DEMAND" : !shard_count.has_value();
+  if (on_demand && shard_count)
+    return fail(c, ApiError::invalid_argument("ShardCount must not be specified for streams in ON_DEMAND mode."));
+  if (!on_demand && !shard_count)
+    return fail(c, ApiError::validation("1 validation error detected: Value null at 'shardCount' failed to "
+                                        "satisfy constraint: Member must not be null"));
+  uint32_t count = on_demand ? kOnDemandShards : static_cast<uint32_t>(*shard_count);
+  if (tags && tags->size() > 50)
+    return fail(c, ApiError::invalid_argument("Failed to add tags to stream " + *name + " under account " +
+                                              account() + " because a given stream cannot have more than 10 tags "
+                                              "associated with it."));
+
+  std::unique_lock lk(mu_);
+  if (auto it = streams_.find(*name); it != streams_.end()) {
+    auto existing = it->second;
+    bool gone;
+    {
+      std::lock_guard slk(existing->mu);
+      gone = existing->status == "DELETING" && existing->status_until_ms <= c.now;
+    }
+    if (!gone)
+      return fail(c, ApiError::in_use("Stream " + *name + " under account " + account() + " already exists."));
+    lk.unlock();
+    finish_delete(existing);
+    lk.lock();
+  }
+  uint32_t open = 0, od = 0;
+  for (auto& [n, s] : streams_) {
+    std::lock_guard slk(s->mu);
+    open += s->open_shard_count();
+    od += s->mode == StreamMode::on_demand ? 1 : 0;
+  }
+  if (open + count > config_.shard_limit) {
+    return fail(c, ApiError::limit_exceeded(
+                       "This request would exceed the shard limit for the account " + account() + " in " +
+                       config_.region + ". Current shard count for the account: " + std::to_string(open) +
+                       ". Limit: " + std::to_string(config_.shard_limit) +
+                       ". Number of additional shards that would have resulted from this request: " +
+                       std::to_string(count) +
+                       ". Refer to the AWS Service Limits page "
+                       "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current "
+                       "limits and how to request higher limits."));
+  }
+  if (on_demand && od + 1 > config_.on_demand_stream_limit) {
+    return fail(c, ApiError::limit_exceeded("This request would exceed the on-demand stream limit for the account " +
+                                            account() + " in " + config_.region + ". Limit: " +
+                                            std::to_string(config_.on_demand_stream_limit) + "."));
+  }
+
+  auto s = std::make_shared<Stream>();
+  s->id = next_stream_id_++;
+  s->name = *name;
+  s->created_ms = c.now;
+  s->mode = on_demand ? StreamMode::on_demand : StreamMode::provisioned;
+  s->mode_changed_ms = c.now;
+  s->status = config_.create_stream_ms > 0 ? "CREATING" : "ACTIVE";
+  s->status_until_ms = c.now + config_.create_stream_ms;
+  if (max_kib) s->max_record_kib = static_cast<uint32_t>(*max_kib);
+  if (tags)
+    for (auto it = tags->begin(); it != tags->end(); ++it) s->tags[it.key()] = it.value().get<std::string>();
+  auto ranges = wire::even_split(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    Shard sh;
+    sh.index = i;
+    sh.range = ranges[i];
+    sh.created_ms = c.now;
+    s->shards.push_back(sh);
+  }
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  std::string id;
+  store::put_u32(id, next_stream_id_);
+  b.put(store::Family::meta, "n/stream-id", id);
+  if (auto st = store_.write(b); !st) return fail(c, ApiError::internal());
+  streams_[s->name] = s;
+  by_id_[s->id] = s;
+  return ok_empty(c);
+}
+
+http::Response KinesisService::delete_stream(Call& c) {
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  c.in.boolean("EnforceConsumerDeletion");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  if (config_.delete_stream_ms <= 0) {
+    finish_delete(s);
+    return ok_empty(c);
+  }
+  std::lock_guard lk(s->mu);
+  if (s->status != "DELETING") {
+    s->status = "DELETING";
+    s->status_until_ms = c.now + config_.delete_stream_ms;
+    store::WriteBatch b(store_);
+    persist(*s, b);
+    store_.write(b);
+  }
+  return ok_empty(c);
+}
+
+void KinesisService::shard_json(const Stream& s, const Shard& sh, json& o) const {
+  o = json::object();
+  o["ShardId"] = sh.id();
+  if (sh.parent) o["ParentShardId"] = Shard::shard_id(*sh.parent);
+  if (sh.adjacent_parent) o["AdjacentParentShardId"] = Shard::shard_id(*sh.adjacent_parent);
+  o["HashKeyRange"] = hash_range_json(sh.range);
+  json seq = json::object();
+  seq["StartingSequenceNumber"] = SequenceNumber{s.id, sh.index, 0}.str();
+  if (!sh.open()) seq["EndingSequenceNumber"] = SequenceNumber{s.id, sh.index, sh.next_counter - 1}.str();
+  o["SequenceNumberRange"] = std::move(seq);
+}
+
+static json enhanced_monitoring(const Stream& s) {
+  return json::array({json{{"ShardLevelMetrics", s.shard_level_metrics}}});
+}
+
+http::Response KinesisService::describe_stream(Call& c) {
+  auto limit = c.in.integer("Limit");
+  auto start = c.in.string("ExclusiveStartShardId");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.integer("limit", limit, false, 1, 10000);
+  v.string("exclusiveStartShardId", start, false, 1, 128, Validator::kNamePattern);
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  size_t max = static_cast<size_t>(limit.value_or(100));
+  std::optional<uint32_t> after;
+  if (start) after = Shard::parse_id(*start);
+
+  std::lock_guard lk(s->mu);
+  json d = json::object();
+  d["StreamName"] = s->name;
+  d["StreamARN"] = s->arn(config_.region, config_.account_id);
+  d["StreamStatus"] = s->status;
+  d["StreamModeDetails"] = json{{"StreamMode", mode_name(s->mode)}};
+  json shards = json::array();
+  bool more = false;
+  for (const auto& sh : s->shards) {
+    if (start && (!after || sh.index <= *after)) {
+      if (!after && sh.id() <= *start) continue;
+      if (after) continue;
+    }
+    if (shards.size() >= max) {
+      more = true;
+      break;
+    }
+    json o;
+    shard_json(*s, sh, o);
+    shards.push_back(std::move(o));
+  }
+  d["Shards"] = std::move(shards);
+  d["HasMoreShards"] = more;
+  d["RetentionPeriodHours"] = s->retention_hours;
+  d["StreamCreationTimestamp"] = timestamp_value(s->created_ms);
+  d["EnhancedMonitoring"] = enhanced_monitoring(*s);
+  d["EncryptionType"] = s->encryption;
+  if (s->encryption == "KMS") d["KeyId"] = s->key_id;
+  return ok(c, json{{"StreamDescription", std::move(d)}});
+}
+
+http::Response KinesisService::describe_stream_summary(Call& c) {
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  json d = json::object();
+  d["StreamName"] = s->name;
+  d["StreamARN"] = s->arn(config_.region, config_.account_id);
+  d["StreamStatus"] = s->status;
+  d["StreamModeDetails"] = json{{"StreamMode", mode_name(s->mode)}};
+  d["RetentionPeriodHours"] = s->retention_hours;
+  d["StreamCreationTimestamp"] = timestamp_value(s->created_ms);
+  d["EnhancedMonitoring"] = enhanced_monitoring(*s);
+  d["EncryptionType"] = s->encryption;
+  if (s->encryption == "KMS") d["KeyId"] = s->key_id;
+  d["OpenShardCount"] = s->open_shard_count();
+  d["ConsumerCount"] = 0;
+  d["MaxRecordSizeInKiB"] = s->max_record_kib;
+  return ok(c, json{{"StreamDescriptionSummary", std::move(d)}});
+}
+
+http::Response KinesisService::list_streams(Call& c) {
+  auto limit = c.in.integer("Limit");
+  auto start = c.in.string("ExclusiveStartStreamName");
+  auto token = c.in.string("NextToken");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.integer("limit", limit, false, 1, 10000);
+  v.string("exclusiveStartStreamName", start, false, 1, 128, Validator::kNamePattern);
+  v.string("nextToken", token, false, 1, 1048576);
+  if (!v.ok()) return fail(c, v.error());
+  std::string after;
+  if (start) after = *start;
+  if (token) {
+    auto raw = wire::base64_decode(*token);
+    if (!raw || raw->substr(0, 3) != "ls/")
+      return fail(c, ApiError::invalid_argument("Invalid NextToken."));
+    after = raw->substr(3);
+  }
+  size_t max = static_cast<size_t>(std::min<int64_t>(limit.value_or(100), 100));
+  json names = json::array(), summaries = json::array();
+  bool more = false;
+  std::string last;
+  for (auto& s : streams_snapshot()) {
+    if (!after.empty() && s->name <= after) continue;
+    if (!lookup(s->name)) continue;  // settles deletions
+    if (names.size() >= max) {
+      more = true;
+      break;
+    }
+    std::lock_guard lk(s->mu);
+    names.push_back(s->name);
+    summaries.push_back(json{{"StreamName", s->name},
+                             {"StreamARN", s->arn(config_.region, config_.account_id)},
+                             {"StreamStatus", s->status},
+                             {"StreamModeDetails", json{{"StreamMode", mode_name(s->mode)}}},
+                             {"StreamCreationTimestamp", timestamp_value(s->created_ms)}});
+    last = s->name;
+  }
+  json out = json{{"StreamNames", std::move(names)}, {"HasMoreStreams", more}, {"StreamSummaries", std::move(summaries)}};
+  if (more) out["NextToken"] = wire::base64_encode("ls/" + last);
+  return ok(c, out);
+}
+
+http::Response KinesisService::list_shards(Call& c) {
+  auto start = c.in.string("ExclusiveStartShardId");
+  auto max_results = c.in.integer("MaxResults");
+  auto token = c.in.string("NextToken");
+  auto created = c.in.timestamp("StreamCreationTimestamp");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  const json* filter = c.in.object("ShardFilter");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  std::optional<std::string> ftype, fshard;
+  std::optional<int64_t> fts;
+  if (filter) {
+    Reader r{*filter, c.enc};
+    ftype = r.string("Type");
+    fshard = r.string("ShardId");
+    fts = r.timestamp("Timestamp");
+    if (r.failed()) return fail(c, *r.error);
+  }
+  Validator v;
+  v.string("exclusiveStartShardId", start, false, 1, 128, Validator::kNamePattern);
+  v.integer("maxResults", max_results, false, 1, 10000);
+  v.string("nextToken", token, false, 1, 1048576);
+  validate_stream_ref(v, name, arn);
+  if (filter) {
+    v.enumeration("shardFilter.type", ftype, true,
+                  {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP",
+                   "FROM_TIMESTAMP"});
+    v.string("shardFilter.shardId", fshard, false, 1, 128, Validator::kNamePattern);
+  }
+  if (!v.ok()) return fail(c, v.error());
+
+  // A NextToken carries the stream, the filter and the last shard listed.
+  json state;
+  if (token) {
+    if (name) return fail(c, ApiError::invalid_argument("NextToken and StreamName cannot be provided together."));
+    if (arn) return fail(c, ApiError::invalid_argument("NextToken and StreamARN cannot be provided together."));
+    if (start)
+      return fail(c, ApiError::invalid_argument("NextToken and ExclusiveStartShardId cannot be provided together."));
+    if (filter) return fail(c, ApiError::invalid_argument("NextToken and ShardFilter cannot be provided together."));
+    if (created)
+      return fail(c, ApiError::invalid_argument("NextToken and StreamCreationTimestamp cannot be provided together."));
+    auto raw = wire::base64_decode(*token);
+    if (raw) state = json::parse(*raw, nullptr, false);
+    if (!raw || state.is_discarded() || !state.is_object() || !state.contains("s") || !state.contains("t") ||
+        !state.contains("m")) {
+      return fail(c, ApiError::invalid_argument("Invalid ShardId in NextToken or NextToken is malformed."));
+    }
+    // Integrity: the token's MAC covers its content.
+    json body = state;
+    body.erase("m");
+    unsigned char d[32];
+    std::string text = body.dump() + token_secret_;
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d);
+    if (state["m"] != wire::base64_encode(std::string(reinterpret_cast<char*>(d), 16)))
+      return fail(c, ApiError::invalid_argument("Invalid ShardId in NextToken or NextToken is malformed."));
+    if (c.now - state["t"].get<int64_t>() > kIteratorLifetimeMs)
+      return fail(c, ApiError{"ExpiredNextTokenException", "The timestamp in the NextToken has expired."});
+    name = state["s"].get<std::string>();
+    if (state.contains("f")) ftype = state["f"].get<std::string>();
+    if (state.contains("fs")) fshard = state["fs"].get<std::string>();
+    if (state.contains("ft")) fts = state["ft"].get<int64_t>();
+    if (state.contains("a")) start = state["a"].get<std::string>();
+  } else if (!name && !arn) {
+    return fail(c, ApiError::invalid_argument("Either NextToken or StreamName should be provided."));
+  }
+  if (ftype && (*ftype == "AT_TIMESTAMP" || *ftype == "FROM_TIMESTAMP") && !fts)
+    return fail(c, ApiError::invalid_argument("Timestamp must be specified for ShardFilter type " + *ftype + "."));
+  if (ftype && *ftype == "AFTER_SHARD_ID" && !fshard)
+    return fail(c, ApiError::invalid_argument("ShardId must be specified for ShardFilter type AFTER_SHARD_ID."));
+
+  ApiError err;
+  auto s = resolve(c, name, token ? std::nullopt : arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  if (created && *created / 1000 != s->created_ms / 1000)
+    return fail(c, ApiError::not_found(not_found(s->name)));
+  size_t max = static_cast<size_t>(std::min<int64_t>(max_results.value_or(1000), 10000));
+  int64_t horizon = c.now - static_cast<int64_t>(s->retention_hours) * kHourMs;
+  std::optional<std::string> after = start;
+  if (ftype && *ftype == "AFTER_SHARD_ID") after = fshard;
+  auto included = [&](const Shard& sh) {
+    if (!ftype || *ftype == "AFTER_SHARD_ID") return true;
+    bool initial = !sh.parent && !sh.adjacent_parent;
+    int64_t opened = initial ? INT64_MIN : sh.created_ms;
+    if (*ftype == "AT_LATEST") return sh.open();
+    if (*ftype == "FROM_TRIM_HORIZON") return sh.open() || *sh.closed_ms >= horizon;
+    if (*ftype == "AT_TRIM_HORIZON")
+      return opened <= horizon && (sh.open() || *sh.closed_ms > horizon);
+    int64_t ts = std::max(*fts, horizon);
+    if (*ftype == "AT_TIMESTAMP") return opened <= *fts && (sh.open() || *sh.closed_ms >= *fts);
+    return sh.open() || *sh.closed_ms >= ts;  // FROM_TIMESTAMP
+  };
+  json shards = json::array();
+  bool more = false;
+  std::string last;
+  for (const auto& sh : s->shards) {
+    if (after && sh.id() <= *after) continue;
+    if (!included(sh)) continue;
+    if (shards.size() >= max) {
+      more = true;
+      break;
+    }
+    json o;
+    shard_json(*s, sh, o);
+    shards.push_back(std::move(o));
+    last = sh.id();
+  }
+  json out = json{{"Shards", std::move(shards)}};
+  if (more) {
+    json t = json{{"s", s->name}, {"t", c.now}, {"a", last}};
+    if (ftype) t["f"] = *ftype;
+    if (fshard) t["fs"] = *fshard;
+    if (fts) t["ft"] = *fts;
+    unsigned char d[32];
+    std::string text = t.dump() + token_secret_;
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d);
+    t["m"] = wire::base64_encode(std::string(reinterpret_cast<char*>(d), 16));
+    out["NextToken"] = wire::base64_encode(t.dump());
+  }
+  return ok(c, out);
+}
+
+// ---- data plane ---------------------------------------------------------------------------
+
+namespace {
+struct Entry {
+  std::string data;
+  std::string partition_key;
+  std::optional<std::string> explicit_hash_key;
+};
+
+// Validates one entry's members (paths prefixed for PutRecords) in AWS's order.
+void validate_entry(Validator& v, const std::string& prefix, const std::optional<std::string>& pk,
+                    const std::optional<std::string>& ehk, const std::optional<std::string>& data) {
+  v.string(prefix + "partitionKey", pk, true, 1, 256);
+  v.string(prefix + "explicitHashKey", ehk, false, 0, SIZE_MAX, Validator::kHashKeyPattern);
+  if (!data) v.not_null(prefix + "data", false);
+  else if (data->size() > 10 * 1024 * 1024)
+    v.add(prefix + "data", heap_buffer(data->size()), "Member must have length less than or equal to 10485760");
+}
+}  // namespace
+
+http::Response KinesisService::put_record(Call& c) {
+  auto seq_order = c.in.string("SequenceNumberForOrdering");
+  auto pk = c.in.string("PartitionKey");
+  auto ehk = c.in.string("ExplicitHashKey");
+  auto data = c.in.blob("Data");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.string("sequenceNumberForOrdering", seq_order, false, 0, SIZE_MAX, Validator::kSequencePattern);
+  validate_entry(v, "", pk, ehk, data);
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+
+  u128 key;
+  if (ehk) {
+    auto k = wire::parse_u128(*ehk);
+    if (!k)
+      return fail(c, ApiError::invalid_argument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
+                                                "[0, 2^128-1]. Specified value was " + *ehk));
+    key = *k;
+  } else {
+    key = wire::hash_key_of_partition_key(*pk);
+  }
+  if (seq_order && !SequenceNumber::parse(*seq_order)) {
+    return fail(c, ApiError::invalid_argument("ExclusiveMinimumSequenceNumber " + *seq_order +
+                                              " used in PutRecord on stream " + s->name + " under account " +
+                                              account() + " is invalid."));
+  }
+
+  std::lock_guard lk(s->mu);
+  if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
+  size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
+  if (data->size() + pk->size() > max_bytes) {
+    return fail(c, ApiError::validation("1 validation error detected: Value " + heap_buffer(data->size()) +
+                                        " at 'data' failed to satisfy constraint: Member must have length less "
+                                        "than or equal to " + std::to_string(max_bytes - pk->size())));
+  }
+  Shard* sh = const_cast<Shard*>(s->route(key));
+  if (!sh) return fail(c, ApiError::internal());
+  for (auto* h : hooks_) {
+    if (!h->admit_write(*s, *sh, data->size() + pk->size(), c.now)) {
+      h->after_put(c.info(), *s, {}, 0, 1);
+      for (auto* o : hooks_)
+        if (o != h) o->after_put(c.info(), *s, {}, 0, 1);
+      return fail(c, ApiError{"ProvisionedThroughputExceededException",
+                              "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " +
+                                  account() + "."});
+    }
+  }
+  uint64_t counter = sh->next_counter;
+  store::WriteBatch b(store_);
+  b.put(store::Family::records, record_key(s->id, sh->index, counter), record_value(c.now, *pk, *data));
+  std::string cv;
+  store::put_u64(cv, counter + 1);
+  b.put(store::Family::meta, counter_key(s->id, sh->index), cv);
+  if (auto st = store_.write(b); !st) {
+    spdlog::error("PutRecord write failed: {}", st.message);
+    return fail(c, ApiError::internal());
+  }
+  sh->next_counter = counter + 1;
+  std::vector<PutRecordEvent> ev;
+  ev.push_back(PutRecordEvent{*pk, *data, ehk ? std::optional<u128>(key) : std::nullopt, sh->range, sh->index});
+  for (auto* h : hooks_) h->after_put(c.info(), *s, ev, 0, 0);
+  json out = json{{"ShardId", sh->id()},
+                  {"SequenceNumber", SequenceNumber{s->id, sh->index, counter}.str()},
+                  {"EncryptionType", s->encryption}};
+  return ok(c, out);
+}
+
+http::Response KinesisService::put_records(Call& c) {
+  const json* records = c.in.list("Records");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  std::vector<Entry> entries;
+  if (!records) {
+    v.not_null("records", false);
+  } else {
+    if (records->empty())
+      v.add("records", "'[]'", "Member must have length greater than or equal to 1");
+    if (records->size() > 500) {
+      std::string shown = "'[";
+      for (size_t i = 0; i < records->size(); ++i)
+        shown += (i ? ", " : "") + std::string("com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310");
+      shown += "]'";
+      v.add("records", shown, "Member must have length less than or equal to 500");
+    }
+    entries.reserve(records->size());
+    size_t i = 0;
+    for (const auto& r : *records) {
+      ++i;
+      if (!r.is_object()) {
+        if (r.is_array()) return fail(c, ApiError::serialization("Start of list found where not expected"));
+        return fail(c, ApiError::serialization("Expected null"));
+      }
+      Reader rr{r, c.enc};
+      auto pk = rr.string("PartitionKey");
+      auto ehk = rr.string("ExplicitHashKey");
+      auto data = rr.blob("Data");
+      if (rr.failed()) return fail(c, *rr.error);
+      validate_entry(v, "records." + std::to_string(i) + ".member.", pk, ehk, data);
+      if (v.ok()) entries.push_back(Entry{data ? std::move(*data) : std::string(), pk.value_or(""), ehk});
+    }
+  }
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+
+  std::vector<u128> keys(entries.size());
+  size_t total = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    if (e.explicit_hash_key) {
+      auto k = wire::parse_u128(*e.explicit_hash_key);
+      if (!k)
+        return fail(c, ApiError::invalid_argument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
+                                                  "[0, 2^128-1]. Specified value was " + *e.explicit_hash_key));
+      keys[i] = *k;
+    } else {
+      keys[i] = wire::hash_key_of_partition_key(e.partition_key);
+    }
+    total += e.data.size() + e.partition_key.size();
+  }
+  if (total > kMaxRequestRecordBytes) return fail(c, ApiError::invalid_argument("Records size exceeds 10 MB limit"));
+
+  std::lock_guard lk(s->mu);
+  if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
+  size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].data.size() + entries[i].partition_key.size() > max_bytes) {
+      return fail(c, ApiError::validation(
+                         "1 validation error detected: Value " + heap_buffer(entries[i].data.size()) +
+                         " at 'records." + std::to_string(i + 1) +
+                         ".member.data' failed to satisfy constraint: Member must have length less than or equal to " +
+                         std::to_string(max_bytes - entries[i].partition_key.size())));
+    }
+  }
+
+  store::WriteBatch b(store_);
+  json results = json::array();
+  std::vector<PutRecordEvent> accepted;
+  accepted.reserve(entries.size());
+  std::vector<std::pair<Shard*, uint64_t>> touched;  // shard and its counter before this call
+  size_t failed = 0, throttled = 0;
+  const auto info = c.info();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    Shard* sh = const_cast<Shard*>(s->route(keys[i]));
+    if (!sh) return fail(c, ApiError::internal());
+    bool admitted = true;
+    for (auto* h : hooks_)
+      if (!h->admit_write(*s, *sh, e.data.size() + e.partition_key.size(), c.now)) {
+        admitted = false;
+        break;
+      }
+    if (!admitted) {
+      ++failed;
+      ++throttled;
+      results.push_back(json{{"ErrorCode", "ProvisionedThroughputExceededException"},
+                             {"ErrorMessage", "Rate exceeded for shard " + sh->id() + " in stream " + s->name +
+                                                  " under account " + account() + "."}});
+      continue;
+    }
+    bool injected = false;
+    for (auto* h : hooks_)
+      if (h->fail_entry(info, *s, *sh)) injected = true;
+    if (injected) {
+      ++failed;
+      results.push_back(json{{"ErrorCode", "InternalFailure"}, {"ErrorMessage", "Internal service failure."}});
+      continue;
+    }
+    if (std::none_of(touched.begin(), touched.end(), [&](auto& t) { return t.first == sh; }))
+      touched.emplace_back(sh, sh->next_counter);
+    uint64_t counter = sh->next_counter++;
+    b.put(store::Family::records, record_key(s->id, sh->index, counter),
+          record_value(c.now, e.partition_key, e.data));
+    results.push_back(json{{"SequenceNumber", SequenceNumber{s->id, sh->index, counter}.str()}, {"ShardId", sh->id()}});
+    accepted.push_back(PutRecordEvent{e.partition_key, e.data,
+                                      e.explicit_hash_key ? std::optional<u128>(keys[i]) : std::nullopt, sh->range,
+                                      sh->index});
+  }
+  for (auto& [sh, before] : touched) {
+    std::string cv;
+    store::put_u64(cv, sh->next_counter);
+    b.put(store::Family::meta, counter_key(s->id, sh->index), cv);
+  }
+  if (b.count() > 0) {
+    if (auto st = store_.write(b); !st) {
+      for (auto& [sh, before] : touched) sh->next_counter = before;
+      spdlog::error("PutRecords write failed: {}", st.message);
+      return fail(c, ApiError::internal());
+    }
+  }
+  for (auto* h : hooks_) h->after_put(info, *s, accepted, failed, throttled);
+  json out = json{{"FailedRecordCount", failed}, {"Records", std::move(results)}, {"EncryptionType", s->encryption}};
+  return ok(c, out);
+}
+
+http::Response KinesisService::get_shard_iterator(Call& c) {
+  auto shard_id = c.in.string("ShardId");
+  auto type = c.in.string("ShardIteratorType");
+  auto seq = c.in.string("StartingSequenceNumber");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  auto ts = c.in.timestamp("Timestamp");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.string("shardId", shard_id, true, 1, 128, Validator::kNamePattern);
+  v.enumeration("shardIteratorType", type, true,
+                {"AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER", "TRIM_HORIZON"});
+  v.string("startingSequenceNumber", seq, false, 0, SIZE_MAX, Validator::kSequencePattern);
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  auto idx = Shard::parse_id(*shard_id);
+  std::string shown_name = name ? *name : (arn ? arn->substr(arn->find(":stream/") + 8) : "");
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!idx) {
+    return fail(c, ApiError::not_found("Could not find shard " + *shard_id + " in stream " + shown_name +
+                                       " under account " + account() + "."));
+  }
+  std::string sid = Shard::shard_id(*idx);
+  auto shard_missing = [&] {
+    return ApiError::not_found("Shard " + sid + " in stream " + shown_name + " under account " + account() +
+                               " does not exist");
+  };
+  if (!s) return fail(c, err.type == "ResourceNotFoundException" ? shard_missing() : err);
+
+  const std::string& t = *type;
+  bool needs_seq = t == "AT_SEQUENCE_NUMBER" || t == "AFTER_SEQUENCE_NUMBER";
+  if (needs_seq && !seq) {
+    return fail(c, ApiError::invalid_argument(
+                       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
+                       "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " + t +
+                       " and no StartingSequenceNumber."));
+  }
+  if (!needs_seq && seq && t != "AT_TIMESTAMP") {
+    return fail(c, ApiError::invalid_argument(
+                       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
+                       "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " + t +
+                       " and also a StartingSequenceNumber."));
+  }
+  if (t == "AT_TIMESTAMP" && !ts) {
+    return fail(c, ApiError::invalid_argument("Must specify timestampInMillis parameter for iterator of type "
+                                              "AT_TIMESTAMP. Current request has no timestamp parameter."));
+  }
+  if (t == "AT_TIMESTAMP" && *ts > c.now) {
+    return fail(c, ApiError::invalid_argument(
+                       "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+                       "timestampInMillis: " + std::to_string(*ts) + ", currentTimestampInMillis: " +
+                       std::to_string(c.now)));
+  }
+
+  uint64_t position = 0;
+  uint32_t stream_id;
+  {
+    std::lock_guard lk(s->mu);
+    const Shard* sh = s->find(*idx);
+    if (!sh) return fail(c, shard_missing());
+    stream_id = s->id;
+    if (needs_seq) {
+      auto parsed = SequenceNumber::parse(*seq);
+      std::string prefix = "StartingSequenceNumber " + *seq + " used in GetShardIterator on shard " + sid +
+                           " in stream " + s->name + " under account " + account() + " is invalid";
+      if (!parsed) return fail(c, ApiError::invalid_argument(prefix + "."));
+      if (parsed->stream_id != s->id)
+        return fail(c, ApiError::invalid_argument(prefix + " because it did not come from this stream."));
+      if (parsed->shard_index != sh->index) {
+        return fail(c, ApiError::invalid_argument("Invalid StartingSequenceNumber. It encodes " +
+                                                  Shard::shard_id(parsed->shard_index) +
+                                                  ", while it was used in a call to a shard with " + sid));
+      }
+      position = t == "AT_SEQUENCE_NUMBER" ? parsed->counter : parsed->counter + 1;
+    } else if (t == "LATEST") {
+      position = sh->next_counter;
+    } else if (t == "TRIM_HORIZON") {
+      position = 0;
+    }
+  }
+  if (t == "AT_TIMESTAMP") {
+    // The first record that arrived at or after the timestamp.
+    std::string p = shard_prefix(stream_id, *idx);
+    auto it = store_.iterate(store::Family::records, p, prefix_end(p));
+    uint64_t pos = UINT64_MAX;
+    for (it->seek(p); it->valid(); it->next()) {
+      RecordView r;
+      if (parse_record_value(it->value(), r) && r.arrival_ms >= *ts) {
+        pos = store::get_u64(it->key(), 8);
+        break;
+      }
+    }
+    if (pos == UINT64_MAX) {
+      std::lock_guard lk(s->mu);
+      pos = s->find(*idx)->next_counter;
+    }
+    position = pos;
+  }
+  ShardIterator si{stream_id, *idx, position, c.now};
+  return ok(c, json{{"ShardIterator", iterators_->encode(si)}});
+}
+
+http::Response KinesisService::get_records(Call& c) {
+  auto limit = c.in.integer("Limit");
+  auto token = c.in.string("ShardIterator");
+  c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.integer("limit", limit, false, 1, 10000);
+  v.string("shardIterator", token, true, 1, 512);
+  if (!v.ok()) return fail(c, v.error());
+  auto it = iterators_->decode(*token);
+  if (!it || it->issued_ms > c.now + 60'000) return fail(c, ApiError::invalid_argument("Invalid ShardIterator."));
+  auto s = lookup_id(it->stream_id);
+  if (!s) {
+    return fail(c, ApiError::not_found("Shard " + Shard::shard_id(it->shard_index) + " in stream with id " +
+                                       std::to_string(it->stream_id) + " under account " + account() +
+                                       " does not exist"));
+  }
+  c.stream_name = s->name;
+  if (c.now - it->issued_ms > kIteratorLifetimeMs) {
+    for (auto* h : hooks_) h->on_iterator_expired(*s, it->shard_index);
+    return fail(c, ApiError{"ExpiredIteratorException",
+                            "Iterator expired. The iterator was created at time " + amz_utc(it->issued_ms) +
+                                " while right now it is " + amz_utc(c.now) +
+                                " which is further in the future than the tolerated delay of 300000 milliseconds."});
+  }
+  Shard shard;
+  int64_t retention_ms;
+  std::vector<Shard> children;
+  {
+    std::lock_guard lk(s->mu);
+    const Shard* sh = s->find(it->shard_index);
+    if (!sh) {
+      return fail(c, ApiError::not_found("Shard " + Shard::shard_id(it->shard_index) + " in stream " + s->name +
+                                         " under account " + account() + " does not exist"));
+    }
+    for (auto* h : hooks_) {
+      if (!h->admit_read(*s, *sh, c.now)) {
+        return fail(c, ApiError{"ProvisionedThroughputExceededException",
+                                "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " +
+                                    account() + "."});
+      }
+    }
+    shard = *sh;
+    retention_ms = static_cast<int64_t>(s->retention_hours) * kHourMs;
+    if (!sh->open())
+      for (const auto& o : s->shards)
+        if ((o.parent && *o.parent == sh->index) || (o.adjacent_parent && *o.adjacent_parent == sh->index))
+          children.push_back(o);
+  }
+  size_t max = static_cast<size_t>(limit.value_or(10000));
+  int64_t cutoff = c.now - retention_ms;
+  std::string p = shard_prefix(s->id, shard.index);
+  std::string end = record_key(s->id, shard.index, shard.next_counter);
+  auto rit = store_.iterate(store::Family::records, p, end);
+  json records = json::array();
+  uint64_t next = it->position;
+  size_t bytes = 0;
+  int64_t last_arrival = -1;
+  std::string first_live;
+  bool skipped_expired = false;
+  for (rit->seek(record_key(s->id, shard.index, it->position)); rit->valid(); rit->next()) {
+    RecordView r;
+    if (!parse_record_value(rit->value(), r)) continue;
+    uint64_t counter = store::get_u64(rit->key(), 8);
+    if (r.arrival_ms < cutoff) {
+      skipped_expired = true;
+      next = counter + 1;
+      continue;
+    }
+    if (skipped_expired && first_live.empty()) first_live = std::string(rit->key());
+    if (records.size() >= max) break;
+    size_t sz = r.data.size() + r.partition_key.size();
+    if (!records.empty() && bytes + sz > kMaxGetRecordsBytes) break;
+    bytes += sz;
+    json rec = json::object();
+    rec["SequenceNumber"] = SequenceNumber{s->id, shard.index, counter}.str();
+    rec["ApproximateArrivalTimestamp"] = timestamp_value(r.arrival_ms);
+    rec["Data"] = blob_value(r.data);
+    rec["PartitionKey"] = std::string(r.partition_key);
+    if (s->encryption == "KMS") rec["EncryptionType"] = "KMS";
+    records.push_back(std::move(rec));
+    next = counter + 1;
+    last_arrival = r.arrival_ms;
+  }
+  if (skipped_expired) {
+    // Records past retention are gone for good: drop them from storage too.
+    store::WriteBatch b(store_);
+    b.delete_range(store::Family::records, p, first_live.empty() ? record_key(s->id, shard.index, next) : first_live);
+    store_.write(b);
+  }
+  next = std::max(next, it->position);
+  uint64_t tip;
+  {
+    std::lock_guard lk(s->mu);
+    tip = s->find(shard.index)->next_counter;
+  }
+  bool at_end = next >= tip;
+  json out = json::object();
+  out["Records"] = std::move(records);
+  int64_t behind = 0;
+  if (!at_end && last_arrival >= 0) behind = std::max<int64_t>(0, c.now - last_arrival);
+  out["MillisBehindLatest"] = behind;
+  if (!shard.open() && next >= shard.next_counter) {
+    out["NextShardIterator"] = nullptr;
+    json cs = json::array();
+    for (const auto& ch : children) {
+      json parents = json::array();
+      if (ch.parent) parents.push_back(Shard::shard_id(*ch.parent));
+      if (ch.adjacent_parent) parents.push_back(Shard::shard_id(*ch.adjacent_parent));
+      cs.push_back(json{{"ShardId", ch.id()}, {"ParentShards", parents}, {"HashKeyRange", hash_range_json(ch.range)}});
+    }
+    out["ChildShards"] = std::move(cs);
+    out.erase("NextShardIterator");
+  } else {
+    out["NextShardIterator"] = iterators_->encode(ShardIterator{s->id, shard.index, next, c.now});
+  }
+  for (auto* h : hooks_) h->after_read(*s, shard, out["Records"].size(), bytes, c.now);
+  return ok(c, out);
+}
+
+// ---- resharding ---------------------------------------------------------------------------
+
+http::Response KinesisService::split_shard(Call& c) {
+  auto key = c.in.string("NewStartingHashKey");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  auto shard_id = c.in.string("ShardToSplit");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.string("newStartingHashKey", key, true, 0, SIZE_MAX, Validator::kHashKeyPattern);
+  validate_stream_ref(v, name, arn);
+  v.string("shardToSplit", shard_id, true, 1, 128, Validator::kNamePattern);
+  if (!v.ok()) return fail(c, v.error());
+  auto idx = Shard::parse_id(*shard_id);
+  std::string shown_name = name ? *name : (arn ? arn->substr(arn->find(":stream/") + 8) : "");
+  if (!idx)
+    return fail(c, ApiError::not_found("Could not find shard " + *shard_id + " in stream " + shown_name +
+                                       " under account " + account() + "."));
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  uint32_t open_total = account_open_shards();
+  std::lock_guard lk(s->mu);
+  if (s->status != "ACTIVE")
+    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
+                                    " not ACTIVE, instead in state " + s->status));
+  Shard* sh = s->find(*idx);
+  if (!sh)
+    return fail(c, ApiError::not_found("Could not find shard " + Shard::shard_id(*idx) + " in stream " + s->name +
+                                       " under account " + account() + "."));
+  if (!sh->open())
+    return fail(c, ApiError::invalid_argument("Shard " + sh->id() + " in stream " + s->name + " under account " +
+                                              account() + " has already been merged or split, and thus is not "
+                                              "eligible for merging or splitting."));
+  if (open_total + 1 > config_.shard_limit) {
+    return fail(c, ApiError::limit_exceeded(
+                       "This request would exceed the shard limit for the account " + account() + " in " +
+                       config_.region + ". Current shard count for the account: " + std::to_string(open_total) +
+                       ". Limit: " + std::to_string(config_.shard_limit) +
+                       ". Number of additional shards that would have resulted from this request: 1. Refer to the "
+                       "AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) "
+                       "for current limits and how to request higher limits."));
+  }
+  auto k = wire::parse_u128(*key);
+  if (!k || *k <= sh->range.start + 1 || *k >= sh->range.end) {
+    return fail(c, ApiError::invalid_argument(
+                       "NewStartingHashKey " + *key + " used in SplitShard() on shard " + sh->id() + " in stream " +
+                       s->name + " under account " + account() +
+                       " is not both greater than one plus the shard's StartingHashKey " +
+                       wire::to_decimal(sh->range.start) + " and less than the shard's EndingHashKey " +
+                       wire::to_decimal(sh->range.end) + "."));
+  }
+  auto shards_before = s->shards;
+  sh->closed_ms = c.now;
+  Shard a, b;
+  a.index = static_cast<uint32_t>(s->shards.size());
+  a.range = {sh->range.start, *k - 1};
+  a.parent = sh->index;
+  a.created_ms = c.now;
+  b.index = a.index + 1;
+  b.range = {*k, sh->range.end};
+  b.parent = sh->index;
+  b.created_ms = c.now;
+  s->shards.push_back(a);
+  s->shards.push_back(b);
+  if (config_.update_stream_ms > 0) {
+    s->status = "UPDATING";
+    s->status_until_ms = c.now + config_.update_stream_ms;
+  }
+  store::WriteBatch batch(store_);
+  persist(*s, batch);
+  if (auto st = store_.write(batch); !st) {
+    s->shards = shards_before;
+    return fail(c, ApiError::internal());
+  }
+  return ok_empty(c);
+}
+
+http::Response KinesisService::merge_shards(Call& c) {
+  auto a_id = c.in.string("ShardToMerge");
+  auto b_id = c.in.string("AdjacentShardToMerge");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.string("shardToMerge", a_id, true, 1, 128, Validator::kNamePattern);
+  v.string("adjacentShardToMerge", b_id, true, 1, 128, Validator::kNamePattern);
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  std::string shown_name = name ? *name : (arn ? arn->substr(arn->find(":stream/") + 8) : "");
+  auto ia = Shard::parse_id(*a_id), ib = Shard::parse_id(*b_id);
+  for (auto [parsed, given] : {std::pair{ia, a_id}, std::pair{ib, b_id}})
+    if (!parsed)
+      return fail(c, ApiError::not_found("Could not find shard " + *given + " in stream " + shown_name +
+                                         " under account " + account() + "."));
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  if (s->status != "ACTIVE")
+    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
+                                    " not ACTIVE, instead in state " + s->status));
+  Shard* a = s->find(*ia);
+  Shard* b = s->find(*ib);
+  for (auto [sh, idx] : {std::pair{a, *ia}, std::pair{b, *ib}})
+    if (!sh)
+      return fail(c, ApiError::not_found("Could not find shard " + Shard::shard_id(idx) + " in stream " + s->name +
+                                         " under account " + account() + "."));
+  for (Shard* sh : {a, b})
+    if (!sh->open())
+      return fail(c, ApiError::invalid_argument("Shard " + sh->id() + " in stream " + s->name + " under account " +
+                                                account() + " has already been merged or split, and thus is not "
+                                                "eligible for merging or splitting."));
+  bool adjacent = (a->range.end != wire::kMaxHashKey && a->range.end + 1 == b->range.start) ||
+                  (b->range.end != wire::kMaxHashKey && b->range.end + 1 == a->range.start);
+  if (!adjacent || a == b)
+    return fail(c, ApiError::invalid_argument("Shards " + a->id() + " and " + b->id() + " in stream " + s->name +
+                                              " under account " + account() +
+                                              " are not an adjacent pair of shards eligible for merging"));
+  auto shards_before = s->shards;
+  a->closed_ms = c.now;
+  b->closed_ms = c.now;
+  Shard m;
+  m.index = static_cast<uint32_t>(s->shards.size());
+  m.range = {std::min(a->range.start, b->range.start), std::max(a->range.end, b->range.end)};
+  m.parent = a->index;
+  m.adjacent_parent = b->index;
+  m.created_ms = c.now;
+  s->shards.push_back(m);
+  if (config_.update_stream_ms > 0) {
+    s->status = "UPDATING";
+    s->status_until_ms = c.now + config_.update_stream_ms;
+  }
+  store::WriteBatch batch(store_);
+  persist(*s, batch);
+  if (auto st = store_.write(batch); !st) {
+    s->shards = shards_before;
+    return fail(c, ApiError::internal());
+  }
+  return ok_empty(c);
+}
+
+http::Response KinesisService::update_shard_count(Call& c) {
+  auto target = c.in.integer("TargetShardCount");
+  auto scaling = c.in.string("ScalingType");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.integer("targetShardCount", target, true, 1, std::nullopt);
+  v.enumeration("scalingType", scaling, true, {"UNIFORM_SCALING"});
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  uint32_t account_open = account_open_shards();
+  std::lock_guard lk(s->mu);
+  if (s->mode == StreamMode::on_demand)
+    return fail(c, ApiError::validation("Request is invalid. Stream " + s->name + " under account " + account() +
+                                        " is in On-Demand mode."));
+  if (s->status != "ACTIVE")
+    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
+                                    " not ACTIVE, instead in state " + s->status));
+  uint32_t open = s->open_shard_count();
+  uint32_t t = static_cast<uint32_t>(*target);
+  std::string counts = "Current open shard count: " + std::to_string(open) + ", Target shard count: " + std::to_string(t);
+  if (t > open * 2)
+    return fail(c, ApiError::limit_exceeded("UpdateShardCount cannot scale up over double your current open shard count. " + counts));
+  if (t < (open + 1) / 2)
+    return fail(c, ApiError::limit_exceeded("UpdateShardCount cannot scale down below half your current open shard count. " + counts));
+  if (account_open - open + t > config_.shard_limit)
+    return fail(c, ApiError::limit_exceeded("Target shard count or number of open shards cannot be greater than " +
+                                            std::to_string(config_.shard_limit) + ". " + counts));
+  if (t == open) return ok(c, json{{"StreamName", s->name}, {"CurrentShardCount", open}, {"TargetShardCount", t},
+                                   {"StreamARN", s->arn(config_.region, config_.account_id)}});
+  // Close every open shard and open `t` new ones over the whole key space; each new shard's
+  // parents are the old shards its range overlaps (at most two are recorded, as AWS does).
+  auto shards_before = s->shards;
+  std::vector<Shard*> old;
+  for (auto& sh : s->shards)
+    if (sh.open()) old.push_back(&sh);
+  std::sort(old.begin(), old.end(), [](Shard* x, Shard* y) { return x->range.start < y->range.start; });
+  std::vector<std::pair<uint32_t, wire::HashRange>> old_ranges;
+  for (Shard* o : old) {
+    o->closed_ms = c.now;
+    old_ranges.emplace_back(o->index, o->range);
+  }
+  auto ranges = wire::even_split(t);
+  uint32_t next = static_cast<uint32_t>(s->shards.size());
+  for (uint32_t i = 0; i < t; ++i) {
+    Shard n;
+    n.index = next + i;
+    n.range = ranges[i];
+    n.created_ms = c.now;
+    for (auto& [oi, r] : old_ranges) {
+      if (r.end < n.range.start || r.start > n.range.end) continue;
+      if (!n.parent) n.parent = oi;
+      else if (!n.adjacent_parent) n.adjacent_parent = oi;
+    }
+    s->shards.push_back(n);
+  }
+  if (config_.update_stream_ms > 0) {
+    s->status = "UPDATING";
+    s->status_until_ms = c.now + config_.update_stream_ms;
+  }
+  store::WriteBatch batch(store_);
+  persist(*s, batch);
+  if (auto st = store_.write(batch); !st) {
+    s->shards = shards_before;
+    return fail(c, ApiError::internal());
+  }
+  return ok(c, json{{"StreamName", s->name}, {"CurrentShardCount", open}, {"TargetShardCount", t},
+                    {"StreamARN", s->arn(config_.region, config_.account_id)}});
+}
+
+// ---- retention, tags, limits, mode, encryption --------------------------------------------
+
+http::Response KinesisService::retention_change(Call& c, bool increase) {
+  auto hours = c.in.integer("RetentionPeriodHours");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.integer("retentionPeriodHours", hours, true, std::nullopt, std::nullopt);
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  int64_t h = *hours;
+  if (h < 24)
+    return fail(c, ApiError::invalid_argument("Minimum allowed retention period is 24 hours. Requested retention period (" +
+                                              std::to_string(h) + " hours) is too short."));
+  if (h > 8760)
+    return fail(c, ApiError::invalid_argument("Maximum allowed retention period is 8760 hours. Requested retention period (" +
+                                              std::to_string(h) + " hours) is too long."));
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  int64_t cur = s->retention_hours;
+  if (increase && h < cur)
+    return fail(c, ApiError::invalid_argument("Requested retention period (" + std::to_string(h) + " hours) for stream " +
+                                              s->name + " can not be shorter than existing retention period (" +
+                                              std::to_string(cur) + " hours). Use DecreaseRetentionPeriod API."));
+  if (!increase && h > cur)
+    return fail(c, ApiError::invalid_argument("Requested retention period (" + std::to_string(h) + " hours) for stream " +
+                                              s->name + " can not be longer than existing retention period (" +
+                                              std::to_string(cur) + " hours). Use IncreaseRetentionPeriod API."));
+  s->retention_hours = static_cast<uint32_t>(h);
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  if (!store_.write(b)) return fail(c, ApiError::internal());
+  return ok_empty(c);
+}
+
+http::Response KinesisService::increase_retention(Call& c) { return retention_change(c, true); }
+http::Response KinesisService::decrease_retention(Call& c) { return retention_change(c, false); }
+
+namespace {
+bool valid_tag_chars(std::string_view s) {
+  // Unicode letters, digits, white space, _ . / = + - % @ (non-ASCII bytes are letters here).
+  for (unsigned char ch : s) {
+    if (ch >= 0x80 || isalnum(ch) || isspace(ch)) continue;
+    if (std::string_view("_./=+-%@:").find(static_cast<char>(ch)) != std::string_view::npos) continue;
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
+http::Response KinesisService::add_tags(Call& c) {
+  const json* tags = c.in.object("Tags");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  if (!tags) {
+    v.not_null("tags", false);
+  } else {
+    for (auto it = tags->begin(); it != tags->end(); ++it)
+      if (!it.value().is_string()) return fail(c, ApiError::serialization("Expected map or null"));
+    std::string shown = "'{";
+    bool first = true, bad_key = false, bad_value = false;
+    for (auto it = tags->begin(); it != tags->end(); ++it) {
+      shown += (first ? "" : ", ") + it.key() + "=" + it.value().get<std::string>();
+      first = false;
+      if (it.key().empty() || it.key().size() > 128) bad_key = true;
+      if (it.value().get<std::string>().size() > 256) bad_value = true;
+    }
+    shown += "}'";
+    if (tags->empty()) v.add("tags", shown, "Member must have length greater than or equal to 1");
+    if (tags->size() > 200) v.add("tags", shown, "Member must have length less than or equal to 200");
+    if (bad_key)
+      v.add("tags", shown, "Map keys must satisfy constraint: [Member must have length less than or equal to 128, "
+                           "Member must have length greater than or equal to 1]");
+    if (bad_value)
+      v.add("tags", shown, "Map value must satisfy constraint: [Member must have length less than or equal to 256, "
+                           "Member must have length greater than or equal to 0]");
+  }
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  for (auto it = tags->begin(); it != tags->end(); ++it) {
+    if (!valid_tag_chars(it.key()) || !valid_tag_chars(it.value().get<std::string>()))
+      return fail(c, ApiError::invalid_argument("Some tags contain invalid characters. Valid characters: Unicode "
+                                                "letters, digits, white space, _ . / = + - % @."));
+  }
+  std::lock_guard lk(s->mu);
+  auto merged = s->tags;
+  for (auto it = tags->begin(); it != tags->end(); ++it) merged[it.key()] = it.value().get<std::string>();
+  if (merged.size() > 50)
+    return fail(c, ApiError::invalid_argument("Failed to add tags to stream " + s->name + " under account " + account() +
+                                              " because a given stream cannot have more than 10 tags associated with it."));
+  s->tags = std::move(merged);
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  if (!store_.write(b)) return fail(c, ApiError::internal());
+  return ok_empty(c);
+}
+
+http::Response KinesisService::remove_tags(Call& c) {
+  const json* keys = c.in.list("TagKeys");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  if (!keys) {
+    v.not_null("tagKeys", false);
+  } else {
+    std::string shown = "'[";
+    bool bad = false;
+    for (size_t i = 0; i < keys->size(); ++i) {
+      if (!(*keys)[i].is_string()) return fail(c, ApiError::serialization("class java.math.BigDecimal can not be converted to an String"));
+      const auto& k = (*keys)[i].get_ref<const std::string&>();
+      shown += (i ? ", " : "") + k;
+      if (k.empty() || k.size() > 128) bad = true;
+    }
+    shown += "]'";
+    if (keys->empty()) v.add("tagKeys", shown, "Member must have length greater than or equal to 1");
+    if (keys->size() > 50) v.add("tagKeys", shown, "Member must have length less than or equal to 50");
+    if (bad)
+      v.add("tagKeys", shown, "Member must satisfy constraint: [Member must have length less than or equal to 128, "
+                              "Member must have length greater than or equal to 1]");
+  }
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  for (const auto& k : *keys) s->tags.erase(k.get<std::string>());
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  if (!store_.write(b)) return fail(c, ApiError::internal());
+  return ok_empty(c);
+}
+
+http::Response KinesisService::list_tags(Call& c) {
+  auto start = c.in.string("ExclusiveStartTagKey");
+  auto limit = c.in.integer("Limit");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.integer("limit", limit, false, 1, 50);
+  v.string("exclusiveStartTagKey", start, false, 1, 128);
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  size_t max = static_cast<size_t>(limit.value_or(50));
+  json tags = json::array();
+  bool more = false;
+  for (auto& [k, val] : s->tags) {
+    if (start && k <= *start) continue;
+    if (tags.size() >= max) {
+      more = true;
+      break;
+    }
+    tags.push_back(json{{"Key", k}, {"Value", val}});
+  }
+  return ok(c, json{{"Tags", std::move(tags)}, {"HasMoreTags", more}});
+}
+
+http::Response KinesisService::describe_limits(Call& c) {
+  return ok(c, json{{"ShardLimit", config_.shard_limit},
+                    {"OpenShardCount", account_open_shards()},
+                    {"OnDemandStreamCount", account_on_demand_streams()},
+                    {"OnDemandStreamCountLimit", config_.on_demand_stream_limit}});
+}
+
+http::Response KinesisService::update_stream_mode(Call& c) {
+  auto arn = c.in.string("StreamARN");
+  const json* details = c.in.object("StreamModeDetails");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  std::optional<std::string> mode;
+  if (details) {
+    Reader r{*details, c.enc};
+    mode = r.string("StreamMode");
+    if (r.failed()) return fail(c, *r.error);
+  }
+  Validator v;
+  v.string("streamARN", arn, true, 1, 2048, Validator::kArnPattern);
+  if (!details) v.not_null("streamModeDetails", false);
+  else v.enumeration("streamModeDetails.streamMode", mode, true, {"PROVISIONED", "ON_DEMAND"});
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, std::nullopt, arn, err);
+  if (!s) return fail(c, err);
+  bool to_od = *mode == "ON_DEMAND";
+  if (to_od && account_on_demand_streams() + 1 > config_.on_demand_stream_limit)
+    return fail(c, ApiError::limit_exceeded("This request would exceed the on-demand stream limit for the account " +
+                                            account() + " in " + config_.region + "."));
+  std::lock_guard lk(s->mu);
+  if (s->status != "ACTIVE")
+    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
+                                    " not ACTIVE, instead in state " + s->status));
+  StreamMode m = to_od ? StreamMode::on_demand : StreamMode::provisioned;
+  if (s->mode == m)
+    return fail(c, ApiError::invalid_argument("Stream " + s->name + " under account " + account() +
+                                              " is already in " + *mode + " mode."));
+  s->mode = m;
+  s->mode_changed_ms = c.now;
+  if (config_.update_stream_ms > 0) {
+    s->status = "UPDATING";
+    s->status_until_ms = c.now + config_.update_stream_ms;
+  }
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  if (!store_.write(b)) return fail(c, ApiError::internal());
+  return ok_empty(c);
+}
+
+http::Response KinesisService::encryption_change(Call& c, bool start) {
+  auto type = c.in.string("EncryptionType");
+  auto key = c.in.string("KeyId");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.enumeration("encryptionType", type, true, {"KMS", "NONE"});
+  v.string("keyId", key, true, 1, 2048);
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  if (*type != "KMS")
+    return fail(c, ApiError::invalid_argument("KMS is the only valid EncryptionType for this request."));
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  if (s->status != "ACTIVE")
+    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
+                                    " not ACTIVE, instead in state " + s->status));
+  if (start) {
+    s->encryption = "KMS";
+    s->key_id = *key;
+  } else {
+    s->encryption = "NONE";
+    s->key_id.clear();
+  }
+  if (config_.update_stream_ms > 0) {
+    s->status = "UPDATING";
+    s->status_until_ms = c.now + config_.update_stream_ms;
+  }
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  if (!store_.write(b)) return fail(c, ApiError::internal());
+  return ok_empty(c);
+}
+
+http::Response KinesisService::start_encryption(Call& c) { return encryption_change(c, true); }
+http::Response KinesisService::stop_encryption(Call& c) { return encryption_change(c, false); }
+
+http::Response KinesisService::monitoring_change(Call& c, bool enable) {
+  const json* metrics = c.in.list("ShardLevelMetrics");
+  auto name = c.in.string("StreamName");
+  auto arn = c.in.string("StreamARN");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  static const std::vector<std::string_view> kAll = {
+      "IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords", "WriteProvisionedThroughputExceeded",
+      "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds", "ALL"};
+  Validator v;
+  if (!metrics) v.not_null("shardLevelMetrics", false);
+  else if (metrics->empty()) v.add("shardLevelMetrics", "'[]'", "Member must have length greater than or equal to 1");
+  validate_stream_ref(v, name, arn);
+  if (!v.ok()) return fail(c, v.error());
+  std::set<std::string> asked;
+  for (const auto& m : *metrics) {
+    if (!m.is_string() || std::find(kAll.begin(), kAll.end(), m.get<std::string>()) == kAll.end())
+      return fail(c, ApiError::validation("1 validation error detected: Value '" + (m.is_string() ? m.get<std::string>() : m.dump()) +
+                                          "' at 'shardLevelMetrics' failed to satisfy constraint: Member must satisfy "
+                                          "enum value set: [IncomingBytes, IncomingRecords, OutgoingBytes, "
+                                          "OutgoingRecords, WriteProvisionedThroughputExceeded, "
+                                          "ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds, ALL]"));
+    if (m.get<std::string>() == "ALL")
+      for (size_t i = 0; i + 1 < kAll.size(); ++i) asked.insert(std::string(kAll[i]));
+    else asked.insert(m.get<std::string>());
+  }
+  ApiError err;
+  auto s = resolve(c, name, arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  json current = s->shard_level_metrics;
+  std::set<std::string> now_set(s->shard_level_metrics.begin(), s->shard_level_metrics.end());
+  for (const auto& m : asked) {
+    if (enable) now_set.insert(m);
+    else now_set.erase(m);
+  }
+  s->shard_level_metrics.assign(now_set.begin(), now_set.end());
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  if (!store_.write(b)) return fail(c, ApiError::internal());
+  return ok(c, json{{"StreamName", s->name}, {"StreamARN", s->arn(config_.region, config_.account_id)},
+                    {"CurrentShardLevelMetrics", current}, {"DesiredShardLevelMetrics", s->shard_level_metrics}});
+}
+
+http::Response KinesisService::enable_monitoring(Call& c) { return monitoring_change(c, true); }
+http::Response KinesisService::disable_monitoring(Call& c) { return monitoring_change(c, false); }
+
+http::Response KinesisService::update_max_record_size(Call& c) {
+  auto arn = c.in.string("StreamARN");
+  auto kib = c.in.integer("MaxRecordSizeInKiB");
+  if (c.in.failed()) return fail(c, *c.in.error);
+  Validator v;
+  v.string("streamARN", arn, false, 1, 2048, Validator::kArnPattern);
+  v.integer("maxRecordSizeInKiB", kib, true, 1024, 10240);
+  if (!v.ok()) return fail(c, v.error());
+  ApiError err;
+  auto s = resolve(c, std::nullopt, arn, err);
+  if (!s) return fail(c, err);
+  std::lock_guard lk(s->mu);
+  s->max_record_kib = static_cast<uint32_t>(*kib);
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  if (!store_.write(b)) return fail(c, ApiError::internal());
+  return ok_empty(c);
+}
+
+// ---- maintenance --------------------------------------------------------------------------
+
+void KinesisService::trim_expired() {
+  int64_t now = clock_.now_ms();
+  for (auto& s : streams_snapshot()) {
+    if (!lookup(s->name)) continue;
+    std::vector<std::pair<uint32_t, uint64_t>> shards;
+    int64_t cutoff;
+    {
+      std::lock_guard lk(s->mu);
+      cutoff = now - static_cast<int64_t>(s->retention_hours) * kHourMs;
+      for (const auto& sh : s->shards) shards.emplace_back(sh.index, sh.next_counter);
+    }
+    for (auto [idx, next] : shards) {
+      std::string p = shard_prefix(s->id, idx);
+      auto it = store_.iterate(store::Family::records, p, prefix_end(p));
+      std::string first_live;
+      bool any_expired = false;
+      for (it->seek(p); it->valid(); it->next()) {
+        RecordView r;
+        if (parse_record_value(it->value(), r) && r.arrival_ms >= cutoff) {
+          first_live = std::string(it->key());
+          break;
+        }
+        any_expired = true;
+      }
+      if (!any_expired) continue;
+      store::WriteBatch b(store_);
+      b.delete_range(store::Family::records, p, first_live.empty() ? record_key(s->id, idx, next) : first_live);
+      store_.write(b);
+    }
+  }
+}
+
+}  // namespace eddy::kinesis

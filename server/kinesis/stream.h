@@ -1,0 +1,67 @@
+#pragma once
+// The stream and shard model: what DescribeStream shows and what routing uses. Persisted as
+// JSON under meta "s/<name>"; record counters separately under meta "c/<stream><shard>".
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wire/hash_key.h"
+
+namespace eddy::kinesis {
+
+struct Shard {
+  uint32_t index = 0;
+  wire::HashRange range;
+  std::optional<uint32_t> parent;
+  std::optional<uint32_t> adjacent_parent;
+  int64_t created_ms = 0;
+  std::optional<int64_t> closed_ms;
+  // Counter of the next record (runtime + persisted high-water mark). Counter 0 is the
+  // shard's StartingSequenceNumber; records start at 1.
+  uint64_t next_counter = 1;
+
+  bool open() const { return !closed_ms.has_value(); }
+  std::string id() const { return shard_id(index); }
+  static std::string shard_id(uint32_t index);
+  // "shardId-000000000001" or "1" -> 1; nullopt when it does not parse.
+  static std::optional<uint32_t> parse_id(std::string_view id);
+};
+
+enum class StreamMode { provisioned, on_demand };
+
+struct Stream {
+  uint32_t id = 0;
+  std::string name;
+  int64_t created_ms = 0;
+  std::string status = "ACTIVE";    // CREATING | ACTIVE | UPDATING | DELETING
+  int64_t status_until_ms = 0;      // when a transitional status ends
+  StreamMode mode = StreamMode::provisioned;
+  int64_t mode_changed_ms = 0;
+  uint32_t retention_hours = 24;
+  uint32_t max_record_kib = 1024;
+  std::map<std::string, std::string> tags;
+  std::string encryption = "NONE";  // NONE | KMS
+  std::string key_id;
+  std::vector<std::string> shard_level_metrics;
+  std::vector<Shard> shards;        // by index; closed shards stay listed
+  // Per-stream throttling/limits overrides (owned by limits/; persisted with the stream).
+  std::string throttle_json;
+
+  mutable std::mutex mu;  // guards everything above once the stream is published
+
+  std::string arn(const std::string& region, const std::string& account) const;
+  uint32_t open_shard_count() const;
+  // The open shard whose range holds the key; nullptr if none (cannot happen for a valid map).
+  const Shard* route(wire::u128 key) const;
+  Shard* find(uint32_t index);
+  const Shard* find(uint32_t index) const;
+
+  void to_json(nlohmann::json& j) const;
+  static bool from_json(const nlohmann::json& j, Stream& s);
+};
+
+}  // namespace eddy::kinesis

@@ -1,0 +1,87 @@
+// eddy: a local Kinesis + S3 emulator. `eddy serve` runs the server; other subcommands are
+// client tools built on wire/ and client/.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "server/app.h"
+#include "server/config.h"
+
+namespace {
+
+void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
+  serve.set_config("--config", "", "Read these settings from a TOML/INI file (keys are the flag names, e.g. port = 4566)");
+  serve.add_option("--host", c.host, "Address to listen on")->capture_default_str();
+  serve.add_option("--port", c.port, "Port for every service (Kinesis, S3, admin); 0 picks a free one")
+      ->capture_default_str();
+  serve.add_option("--data-dir", c.data_dir, "RocksDB directory")->capture_default_str();
+  serve.add_flag("--in-memory", c.in_memory, "Keep everything in memory; nothing touches the disk");
+  serve.add_option("--fsync", fsync,
+                   "When acknowledged writes reach the disk: always (fsync per write), interval (every "
+                   "--fsync-interval-ms), never (OS decides). All survive a kill -9 of the process.")
+      ->check(CLI::IsMember({"always", "interval", "never"}))
+      ->capture_default_str();
+  serve.add_option("--fsync-interval-ms", c.fsync_interval_ms, "WAL sync period for --fsync interval")
+      ->capture_default_str();
+  serve.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  serve.add_option("--threads", c.threads, "Worker threads (0: one per core)")->capture_default_str();
+  serve.add_option("--create-stream-delay-ms", c.create_stream_ms,
+                   "How long a new stream stays CREATING before ACTIVE")->capture_default_str();
+  serve.add_option("--delete-stream-delay-ms", c.delete_stream_ms,
+                   "How long a deleted stream stays DELETING before it is gone")->capture_default_str();
+  serve.add_option("--update-stream-delay-ms", c.update_stream_ms,
+                   "How long a stream stays UPDATING after a reshard, mode or encryption change")
+      ->capture_default_str();
+  serve.add_option("--shard-limit", c.shard_limit, "Open shards allowed per account (DescribeLimits ShardLimit)")
+      ->capture_default_str();
+  serve.add_option("--on-demand-stream-limit", c.on_demand_stream_limit, "ON_DEMAND streams allowed per account")
+      ->capture_default_str();
+  serve.add_option("--account-id", c.account_id, "12-digit account id used in ARNs and messages")
+      ->capture_default_str();
+  serve.add_option("--region", c.region, "Region used in ARNs")->capture_default_str();
+  serve.add_option("--clock", c.clock, "system, or manual (time moves only through POST /_eddy/clock)")
+      ->check(CLI::IsMember({"system", "manual"}))
+      ->capture_default_str();
+  serve.add_option("--idle-timeout", c.idle_timeout_s, "Seconds a keep-alive connection may sit idle")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"eddy: a local Kinesis + S3 emulator that tells you what AWS would have done and what it would have cost"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", EDDY_VERSION);
+
+  eddy::Config config;
+  std::string fsync = eddy::to_string(config.fsync);
+  auto* serve = app.add_subcommand("serve", "Run the emulator (Kinesis JSON/CBOR, S3 REST, /_eddy admin) on one port");
+  add_serve_options(*serve, config, fsync);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (serve->parsed()) {
+    eddy::parse_fsync_mode(fsync, config.fsync);
+    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    eddy::App server(config);
+    std::string error;
+    if (!server.start(&error)) {
+      spdlog::critical("cannot start: {}", error);
+      return 1;
+    }
+    spdlog::info("eddy {} listening on http://{}:{} ({}, fsync {})", EDDY_VERSION, config.host, server.port(),
+                 config.in_memory ? "in memory" : "data in " + config.data_dir, eddy::to_string(config.fsync));
+    // Scripts wait for this line to learn an ephemeral port.
+    std::printf("eddy listening on %s:%u\n", config.host.c_str(), server.port());
+    std::fflush(stdout);
+    server.run_until_signal();
+    spdlog::info("eddy stopped");
+    return 0;
+  }
+  return 0;
+}

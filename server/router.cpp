@@ -1,0 +1,40 @@
+#include "server/router.h"
+
+#include "server/kinesis/kinesis_service.h"
+
+namespace eddy {
+
+Router::Router(kinesis::KinesisService& kinesis) : kinesis_(kinesis) {}
+
+void Router::add_admin(std::string prefix, Route route) { admin_.emplace_back(std::move(prefix), std::move(route)); }
+
+http::Dispatch Router::dispatch(http::Request& req) {
+  if (req.path.rfind("/_eddy", 0) == 0 && (req.path.size() == 6 || req.path[6] == '/')) {
+    const Route* best = nullptr;
+    size_t best_len = 0;
+    for (auto& [prefix, route] : admin_) {
+      if (req.path.rfind(prefix, 0) == 0 && prefix.size() >= best_len) {
+        best = &route;
+        best_len = prefix.size();
+      }
+    }
+    if (best) return (*best)(req);
+    http::Response res;
+    res.status = 404;
+    res.headers.add("Content-Type", "application/json");
+    res.body = "{\"error\":\"no such admin endpoint\"}\n";
+    return http::Immediate{std::move(res)};
+  }
+  if (req.headers.get("X-Amz-Target").rfind("Kinesis_20131202.", 0) == 0) return kinesis_.dispatch(req);
+  if (s3_) return s3_(req);
+  http::Response res;
+  res.status = 501;
+  res.headers.add("Content-Type", "application/xml");
+  res.headers.add("x-amz-request-id", req.request_id);
+  res.body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NotImplemented</Code><Message>A header you "
+             "provided implies functionality that is not implemented</Message><RequestId>" +
+             req.request_id + "</RequestId></Error>";
+  return http::Immediate{std::move(res)};
+}
+
+}  // namespace eddy

@@ -1,0 +1,32 @@
+#pragma once
+// Routes a request by service: /_eddy/* to admin, X-Amz-Target Kinesis_20131202.* to
+// Kinesis, everything else to S3. Knows no AWS shapes beyond those two markers.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "server/http/message.h"
+
+namespace eddy {
+
+namespace kinesis { class KinesisService; }
+
+class Router final : public http::Handler {
+ public:
+  using Route = std::function<http::Dispatch(http::Request&)>;
+  explicit Router(kinesis::KinesisService& kinesis);
+
+  // A handler for paths under `prefix` (admin endpoints; longest prefix wins).
+  void add_admin(std::string prefix, Route route);
+  // The S3 handler (until set, S3 requests get a 501 NotImplemented error in S3's XML).
+  void set_s3(Route route) { s3_ = std::move(route); }
+
+  http::Dispatch dispatch(http::Request& req) override;
+
+ private:
+  kinesis::KinesisService& kinesis_;
+  std::vector<std::pair<std::string, Route>> admin_;
+  Route s3_;
+};
+
+}  // namespace eddy

@@ -1,0 +1,101 @@
+#pragma once
+// The only door to RocksDB: column families, write batches, iterators. Nothing outside
+// server/store includes a RocksDB header.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "server/config.h"
+
+namespace eddy::store {
+
+enum class Family : int { meta = 0, records, objects, blobs, metrics, count_ };
+const char* family_name(Family f);
+
+struct Status {
+  bool ok = true;
+  std::string message;
+  static Status good() { return {}; }
+  static Status error(std::string m) { return {false, std::move(m)}; }
+  explicit operator bool() const { return ok; }
+};
+
+class Store;
+
+// Operations applied atomically by Store::write. Built against one store.
+class WriteBatch {
+ public:
+  explicit WriteBatch(const Store& store);
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+  void put(Family f, std::string_view key, std::string_view value);
+  void del(Family f, std::string_view key);
+  // Deletes [begin, end).
+  void delete_range(Family f, std::string_view begin, std::string_view end);
+  size_t count() const;
+  size_t data_size() const;
+  void clear();
+
+ private:
+  friend class Store;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Iterator {
+ public:
+  virtual ~Iterator() = default;
+  virtual void seek(std::string_view key) = 0;
+  virtual void seek_for_prev(std::string_view key) = 0;  // last key <= key
+  virtual bool valid() const = 0;
+  virtual void next() = 0;
+  virtual void prev() = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual Status status() const = 0;
+};
+
+struct StoreOptions {
+  std::string path;          // data directory (ignored when in_memory)
+  bool in_memory = false;    // RocksDB on an in-memory Env: nothing touches the disk
+  FsyncMode fsync = FsyncMode::interval;
+  int fsync_interval_ms = 1000;
+};
+
+class Store {
+ public:
+  static std::unique_ptr<Store> open(const StoreOptions& options, Status* status);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Atomic; in the WAL before it returns (and fsynced with fsync=always).
+  Status write(WriteBatch& batch);
+  std::optional<std::string> get(Family f, std::string_view key) const;
+  Status get(Family f, std::string_view key, std::string* value, bool* found) const;
+  // Iterates over keys in [lower, upper) (empty bounds: unbounded). The bounds are copied.
+  std::unique_ptr<Iterator> iterate(Family f, std::string_view lower = {},
+                                    std::string_view upper = {}) const;
+  // WAL sync and memtable flush: called at shutdown.
+  Status flush();
+  // Drops deleted ranges' files (after large DeleteRange trims).
+  void compact_range(Family f, std::string_view begin, std::string_view end);
+  bool in_memory() const;
+
+ private:
+  friend class WriteBatch;
+  Store();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Big-endian key helpers: keys compare bytewise, so integers go in big-endian.
+void put_u32(std::string& out, uint32_t v);
+void put_u64(std::string& out, uint64_t v);
+uint32_t get_u32(std::string_view in, size_t pos);
+uint64_t get_u64(std::string_view in, size_t pos);
+
+}  // namespace eddy::store

@@ -1,0 +1,17 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace eddy::wire {
+
+// Standard alphabet with padding (RFC 4648 section 4), as AWS JSON protocols use it.
+std::string base64_encode(std::string_view bytes);
+void base64_encode_append(std::string_view bytes, std::string& out);
+
+// Strict decoder: rejects characters outside the alphabet, bad padding and bad lengths.
+// Accepts input without trailing padding, as the AWS SDKs' decoders do.
+std::optional<std::string> base64_decode(std::string_view text);
+bool base64_decode_append(std::string_view text, std::string& out);
+
+}  // namespace eddy::wire
