@@ -154,6 +154,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
   db_options.keep_log_file_num = 3;
   db_options.max_total_wal_size = 256ull << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.db_write_buffer_size = 24 << 20;
   std::string path = options.path;
   if (options.in_memory) {
     impl.mem_env.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
@@ -170,15 +171,18 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
 
   // A small block cache and small memtables: eddy is a test tool and should stay lean.
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(16 << 20);
+  table.block_cache = rocksdb::NewLRUCache(8 << 20);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < static_cast<int>(Family::count_); ++i) {
     rocksdb::ColumnFamilyOptions cf;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    cf.write_buffer_size = 8 << 20;
-    cf.max_write_buffer_number = 3;
-    if (static_cast<Family>(i) == Family::blobs) {
+    // Records take the write traffic; the other families are small. A shared write buffer
+    // manager caps all memtables together (eddy should stay well under 64 MiB RSS).
+    const Family f = static_cast<Family>(i);
+    cf.write_buffer_size = f == Family::records || f == Family::blobs ? (8 << 20) : (2 << 20);
+    cf.max_write_buffer_number = 2;
+    if (f == Family::blobs) {
       cf.enable_blob_files = true;
       cf.min_blob_size = 4096;
       cf.blob_file_size = 64 << 20;

@@ -1,0 +1,192 @@
+// eddy_load: a Kinesis load generator for side-by-side measurements (eddy, kinesalite, ...).
+// Speaks JSON 1.1 over HTTP/1.1 keep-alive from N threads, one connection each.
+//
+//   eddy_load --port P --mode putrecords  [--seconds 10] [--inflight 8] [--batch 500] [--size 100]
+//   eddy_load --port P --mode putrecord   [--seconds 10] [--inflight 8] [--size 100]
+//   eddy_load --port P --mode getrecords  [--seconds 10] [--inflight 8] [--prefill 100000]
+//
+// Prints one JSON line: {"mode":..,"requests_per_s":..,"records_per_s":..,"errors":..}.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wire/base64.h"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+struct Conn {
+  asio::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buf;
+  std::string host;
+  std::string port;
+
+  Conn(std::string h, std::string p) : host(std::move(h)), port(std::move(p)) {
+    asio::ip::tcp::resolver r(ioc);
+    stream.connect(r.resolve(host, port));
+    stream.socket().set_option(asio::ip::tcp::no_delay(true));
+  }
+
+  // Returns the HTTP status and fills body.
+  int call(const std::string& op, const std::string& payload, std::string& body) {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/", 11};
+    req.set(bhttp::field::host, host + ":" + port);
+    req.set(bhttp::field::content_type, "application/x-amz-json-1.1");
+    req.set("X-Amz-Target", "Kinesis_20131202." + op);
+    req.set("X-Amz-Date", "20260101T000000Z");
+    req.set(bhttp::field::authorization,
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, "
+            "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + std::string(64, '0'));
+    req.body() = payload;
+    req.prepare_payload();
+    bhttp::write(stream, req);
+    bhttp::response_parser<bhttp::string_body> p;
+    p.body_limit(64 * 1024 * 1024);
+    bhttp::read(stream, buf, p);
+    body = std::move(p.get().body());
+    return static_cast<int>(p.get().result_int());
+  }
+};
+
+std::string put_records_body(const std::string& stream, int batch, int size, std::mt19937_64& rng) {
+  std::string data(static_cast<size_t>(size), 'x');
+  for (auto& c : data) c = static_cast<char>('a' + rng() % 26);
+  std::string b64 = eddy::wire::base64_encode(data);
+  std::string out = "{\"StreamName\":\"" + stream + "\",\"Records\":[";
+  for (int i = 0; i < batch; ++i) {
+    if (i) out += ',';
+    out += "{\"PartitionKey\":\"pk-" + std::to_string(rng() % 100000) + "\",\"Data\":\"" + b64 + "\"}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Kinesis load generator"};
+  std::string host = "127.0.0.1", mode = "putrecords", stream = "bench";
+  int port = 4566, seconds = 10, inflight = 8, batch = 500, size = 100, shards = 4, prefill = 100000;
+  app.add_option("--host", host);
+  app.add_option("--port", port)->required();
+  app.add_option("--mode", mode)->check(CLI::IsMember({"putrecords", "putrecord", "getrecords"}));
+  app.add_option("--stream", stream);
+  app.add_option("--seconds", seconds);
+  app.add_option("--inflight", inflight, "concurrent connections, one request in flight each");
+  app.add_option("--batch", batch);
+  app.add_option("--size", size, "record data bytes");
+  app.add_option("--shards", shards);
+  app.add_option("--prefill", prefill, "records put before a getrecords run");
+  CLI11_PARSE(app, argc, argv);
+
+  std::string p = std::to_string(port);
+  std::string body;
+  {
+    Conn c(host, p);
+    c.call("CreateStream", json{{"StreamName", stream}, {"ShardCount", shards}}.dump(), body);
+    for (int i = 0; i < 100; ++i) {  // kinesalite makes streams ACTIVE after ~500 ms
+      c.call("DescribeStreamSummary", json{{"StreamName", stream}}.dump(), body);
+      auto j = json::parse(body, nullptr, false);
+      if (j.is_object() && j.contains("StreamDescriptionSummary") &&
+          j["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  std::vector<std::string> iterators;
+  if (mode == "getrecords") {
+    Conn c(host, p);
+    std::mt19937_64 rng(7);
+    for (int done = 0; done < prefill; done += 500) c.call("PutRecords", put_records_body(stream, 500, size, rng), body);
+    for (int s = 0; s < shards; ++s) {
+      c.call("GetShardIterator",
+             json{{"StreamName", stream}, {"ShardId", "shardId-" + std::string(12 - std::to_string(s).size(), '0') + std::to_string(s)},
+                  {"ShardIteratorType", "TRIM_HORIZON"}}.dump(), body);
+      auto j = json::parse(body, nullptr, false);
+      if (!j.is_object() || !j.contains("ShardIterator")) {
+        std::cerr << "GetShardIterator failed: " << body << "\n";
+        return 1;
+      }
+      iterators.push_back(j["ShardIterator"].get<std::string>());
+    }
+  }
+
+  std::atomic<uint64_t> requests{0}, records{0}, errors{0};
+  std::atomic<bool> stop{false};
+  auto worker = [&](int id) {
+    try {
+      Conn c(host, p);
+      std::mt19937_64 rng(static_cast<uint64_t>(id) * 7919 + 1);
+      std::string payload, resp;
+      // Fixed payloads per worker: the generator must not be the bottleneck.
+      std::vector<std::string> bodies;
+      if (mode == "putrecords") {
+        for (int i = 0; i < 8; ++i) bodies.push_back(put_records_body(stream, batch, size, rng));
+      } else if (mode == "putrecord") {
+        std::string data(static_cast<size_t>(size), 'y');
+        for (int i = 0; i < 64; ++i)
+          bodies.push_back(json{{"StreamName", stream}, {"PartitionKey", "pk-" + std::to_string(rng())},
+                                {"Data", eddy::wire::base64_encode(data)}}.dump());
+      }
+      std::string iterator = iterators.empty() ? "" : iterators[static_cast<size_t>(id) % iterators.size()];
+      size_t n = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (mode == "putrecords") {
+          int st = c.call("PutRecords", bodies[n++ % bodies.size()], resp);
+          if (st == 200) records += static_cast<uint64_t>(batch);
+          else ++errors;
+        } else if (mode == "putrecord") {
+          int st = c.call("PutRecord", bodies[n++ % bodies.size()], resp);
+          if (st == 200) records += 1;
+          else ++errors;
+        } else {
+          int st = c.call("GetRecords", json{{"ShardIterator", iterator}, {"Limit", 10000}}.dump(), resp);
+          if (st != 200) {
+            ++errors;
+            continue;
+          }
+          auto j = json::parse(resp, nullptr, false);
+          size_t got = j.is_object() && j.contains("Records") ? j["Records"].size() : 0;
+          records += got;
+          if (got == 0 || !j.contains("NextShardIterator") || j["NextShardIterator"].is_null())
+            iterator = iterators[static_cast<size_t>(id) % iterators.size()];  // read the shard again
+          else iterator = j["NextShardIterator"].get<std::string>();
+        }
+        ++requests;
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "worker " << id << ": " << e.what() << "\n";
+      ++errors;
+    }
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < inflight; ++i) threads.emplace_back(worker, i);
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  json out = {{"mode", mode},
+              {"seconds", secs},
+              {"requests_per_s", static_cast<double>(requests) / secs},
+              {"records_per_s", static_cast<double>(records) / secs},
+              {"errors", errors.load()}};
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
