@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "server/admin/admin.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/imds.h"
 #include "server/http/server.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/router.h"
@@ -24,11 +26,33 @@ struct App::Maintenance {
 App::App(Config config) : config_(std::move(config)) {
   if (config_.clock == "manual") clock_ = std::make_unique<ManualClock>();
   else clock_ = std::make_unique<SystemClock>();
+  credentials_ = auth::make_credential_store();
+  authenticator_ = std::make_unique<auth::Authenticator>(auth::parse_mode(config_.auth).value_or(auth::Mode::any),
+                                                         *credentials_, *clock_);
 }
 
 App::~App() { stop(); }
 
 bool App::start(std::string* error) {
+  if (!auth::parse_mode(config_.auth)) {
+    if (error) *error = "--auth must be off, any or verify, not '" + config_.auth + "'";
+    return false;
+  }
+  if (!config_.access_key.empty() || !config_.secret_key.empty()) {
+    if (config_.access_key.empty() || config_.secret_key.empty()) {
+      if (error) *error = "--access-key and --secret-key go together";
+      return false;
+    }
+    credentials_->add(auth::Credential{config_.access_key, config_.secret_key, {}, std::nullopt});
+  }
+  if (!config_.credentials_file.empty() &&
+      !auth::load_credentials_file(config_.credentials_file, *credentials_, error))
+    return false;
+  if (config_.tls_cert.empty() != config_.tls_key.empty()) {
+    if (error) *error = "--tls-cert and --tls-key go together";
+    return false;
+  }
+
   store::StoreOptions so;
   so.path = config_.data_dir;
   so.in_memory = config_.in_memory;
@@ -44,6 +68,7 @@ bool App::start(std::string* error) {
   if (!kinesis_->load(error)) return false;
 
   router_ = std::make_unique<Router>(*kinesis_);
+  router_->set_authenticator(authenticator_.get());
   admin::register_endpoints(*router_, *this);
 
   http::ServerOptions ho;
@@ -55,6 +80,18 @@ bool App::start(std::string* error) {
   server_ = std::make_unique<http::Server>(ho);
   try {
     port_ = server_->listen(config_.host, config_.port, *router_);
+    if (!config_.tls_cert.empty())
+      tls_port_ = server_->listen_tls(config_.host, config_.tls_port, *router_, {config_.tls_cert, config_.tls_key});
+    if (config_.imds_port >= 0) {
+      auth::ImdsOptions io;
+      io.role = config_.imds_role;
+      io.credential_lifetime_s = config_.imds_credential_lifetime_s;
+      io.v2_only = config_.imds_v2_only;
+      io.region = config_.region;
+      io.account_id = config_.account_id;
+      imds_ = std::make_unique<auth::Imds>(io, *credentials_, *clock_);
+      imds_port_ = server_->listen(config_.host, static_cast<uint16_t>(config_.imds_port), *imds_);
+    }
   } catch (const std::exception& e) {
     if (error) *error = e.what();
     return false;

@@ -12,6 +12,7 @@ namespace eddy {
 namespace store { class Store; }
 namespace kinesis { class KinesisService; }
 namespace http { class Server; }
+namespace auth { class CredentialStore; class Authenticator; class Imds; }
 
 class Router;
 
@@ -37,6 +38,13 @@ class App {
   ManualClock* manual_clock() { return clock_->is_manual() ? static_cast<ManualClock*>(clock_.get()) : nullptr; }
   store::Store& store() { return *store_; }
   kinesis::KinesisService& kinesis() { return *kinesis_; }
+  // Static and IMDS-issued credentials, and the authenticator every service consults.
+  auth::CredentialStore& credentials() { return *credentials_; }
+  auth::Authenticator& authenticator() { return *authenticator_; }
+  // Null unless started with imds_port >= 0.
+  auth::Imds* imds() { return imds_.get(); }
+  uint16_t imds_port() const { return imds_port_; }
+  uint16_t tls_port() const { return tls_port_; }
 
  private:
   void maintenance_loop();
@@ -45,6 +53,11 @@ class App {
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<auth::CredentialStore> credentials_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<auth::Imds> imds_;
+  uint16_t imds_port_ = 0;
+  uint16_t tls_port_ = 0;
   std::unique_ptr<Router> router_;
   std::unique_ptr<http::Server> server_;
   uint16_t port_ = 0;

@@ -37,6 +37,21 @@ struct Config {
 
   // Clock: "system" or "manual" (issue: clock control via /_eddy/clock).
   std::string clock = "system";
+
+  // Authentication (docs/auth.md): off | any | verify.
+  std::string auth = "any";
+  std::string credentials_file;        // AWS shared-credentials INI and/or "KEY SECRET" lines
+  std::string access_key = "test";
+  std::string secret_key = "test";
+  // Instance-metadata emulator: -1 off, 0 ephemeral port.
+  int imds_port = -1;
+  bool imds_v2_only = false;
+  std::string imds_role = "eddy-role";
+  int64_t imds_credential_lifetime_s = 3600;
+  // HTTPS listener serving the same routes (both files set to enable); 0: ephemeral port.
+  std::string tls_cert;
+  std::string tls_key;
+  uint16_t tls_port = 0;
 };
 
 std::string to_string(FsyncMode m);

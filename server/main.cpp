@@ -48,6 +48,28 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
       ->capture_default_str();
   serve.add_option("--idle-timeout", c.idle_timeout_s, "Seconds a keep-alive connection may sit idle")
       ->capture_default_str();
+  serve.add_option("--auth", c.auth,
+                   "Request authentication: off (nothing checked), any (a well-formed SigV4/SigV2 signature, not "
+                   "checked), verify (signatures checked as AWS does)")
+      ->check(CLI::IsMember({"off", "any", "verify"}))
+      ->capture_default_str();
+  serve.add_option("--credentials", c.credentials_file,
+                   "Extra credentials: an AWS shared-credentials INI file and/or 'ACCESS_KEY SECRET' lines");
+  serve.add_option("--access-key", c.access_key, "Static access key accepted in verify mode (empty: none)")
+      ->capture_default_str();
+  serve.add_option("--secret-key", c.secret_key, "Secret of --access-key")->capture_default_str();
+  serve.add_option("--imds-port", c.imds_port,
+                   "Start the EC2 instance-metadata emulator on this port (0: ephemeral; -1: off)")
+      ->capture_default_str();
+  serve.add_flag("--imds-v2-only", c.imds_v2_only, "IMDS: refuse requests without an IMDSv2 session token (401)");
+  serve.add_option("--imds-role", c.imds_role, "IMDS: the instance-profile role name")->capture_default_str();
+  serve.add_option("--imds-credential-lifetime", c.imds_credential_lifetime_s,
+                   "IMDS: seconds the issued temporary credentials stay valid")
+      ->check(CLI::Range(int64_t{60}, int64_t{43200}))
+      ->capture_default_str();
+  serve.add_option("--tls-cert", c.tls_cert, "PEM certificate (chain): also serve HTTPS (with --tls-key)");
+  serve.add_option("--tls-key", c.tls_key, "PEM private key for --tls-cert");
+  serve.add_option("--tls-port", c.tls_port, "Port of the HTTPS listener (0: ephemeral)")->capture_default_str();
 }
 
 }  // namespace
@@ -78,6 +100,8 @@ int main(int argc, char** argv) {
                  config.in_memory ? "in memory" : "data in " + config.data_dir, eddy::to_string(config.fsync));
     // Scripts wait for this line to learn an ephemeral port.
     std::printf("eddy listening on %s:%u\n", config.host.c_str(), server.port());
+    if (server.tls_port()) std::printf("eddy tls listening on %s:%u\n", config.host.c_str(), server.tls_port());
+    if (server.imds()) std::printf("eddy imds listening on %s:%u\n", config.host.c_str(), server.imds_port());
     std::fflush(stdout);
     server.run_until_signal();
     spdlog::info("eddy stopped");

@@ -1,5 +1,6 @@
 #include "server/router.h"
 
+#include "server/auth/authenticator.h"
 #include "server/kinesis/kinesis_service.h"
 
 namespace eddy {
@@ -25,7 +26,18 @@ http::Dispatch Router::dispatch(http::Request& req) {
     res.body = "{\"error\":\"no such admin endpoint\"}\n";
     return http::Immediate{std::move(res)};
   }
-  if (req.headers.get("X-Amz-Target").rfind("Kinesis_20131202.", 0) == 0) return kinesis_.dispatch(req);
+  if (req.headers.get("X-Amz-Target").rfind("Kinesis_20131202.", 0) == 0) {
+    http::Dispatch d = kinesis_.dispatch(req);
+    auto* buffered = std::get_if<http::BufferBody>(&d);
+    if (auth_ && auth_->mode() != auth::Mode::off && buffered) {
+      buffered->handle = [auth = auth_, inner = std::move(buffered->handle)](http::Request& r) {
+        auth::AuthResult a = auth->authenticate(r, "kinesis");
+        if (!a.ok) return auth::kinesis_error_response(r, a);
+        return inner(r);
+      };
+    }
+    return d;
+  }
   if (s3_) return s3_(req);
   http::Response res;
   res.status = 501;

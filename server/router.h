@@ -10,6 +10,7 @@
 namespace eddy {
 
 namespace kinesis { class KinesisService; }
+namespace auth { class Authenticator; }
 
 class Router final : public http::Handler {
  public:
@@ -20,6 +21,8 @@ class Router final : public http::Handler {
   void add_admin(std::string prefix, Route route);
   // The S3 handler (until set, S3 requests get a 501 NotImplemented error in S3's XML).
   void set_s3(Route route) { s3_ = std::move(route); }
+  // Kinesis requests are authenticated here (once their body has arrived); S3 does its own.
+  void set_authenticator(const auth::Authenticator* a) { auth_ = a; }
 
   http::Dispatch dispatch(http::Request& req) override;
 
@@ -27,6 +30,7 @@ class Router final : public http::Handler {
   kinesis::KinesisService& kinesis_;
   std::vector<std::pair<std::string, Route>> admin_;
   Route s3_;
+  const auth::Authenticator* auth_ = nullptr;
 };
 
 }  // namespace eddy

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "server/clock.h"
 #include "server/http/message.h"
@@ -14,6 +16,8 @@
 namespace eddy::auth {
 
 enum class Mode { off, any, verify };
+std::optional<Mode> parse_mode(std::string_view text);
+std::string_view to_string(Mode mode);
 
 struct Credential {
   std::string access_key;
@@ -31,17 +35,27 @@ class CredentialStore {
 };
 std::unique_ptr<CredentialStore> make_credential_store();
 
+// Loads a credentials file into the store: AWS shared-credentials INI sections
+// (aws_access_key_id / aws_secret_access_key / aws_session_token) and/or plain lines
+// "ACCESS_KEY SECRET". '#' and ';' start comments. Returns false with *error on a bad line
+// or an unreadable file.
+bool load_credentials_file(const std::string& path, CredentialStore& store, std::string* error);
+
 struct AuthResult {
   bool ok = false;
   bool anonymous = false;     // no Authorization header and no presigned query
   // On failure: S3's error code (AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch,
   // RequestTimeTooSkewed, ExpiredToken, AuthorizationHeaderMalformed, ...), message, status.
-  // The Kinesis side maps these to its JSON types (UnrecognizedClientException, ...).
+  // For service "kinesis" the code is already the Kinesis __type (UnrecognizedClientException,
+  // InvalidSignatureException, ...; see kinesis_error_response).
   std::string code;
   std::string message;
   int status = 403;
   std::string string_to_sign;      // for SignatureDoesNotMatch, as S3 returns it
   std::string canonical_request;
+  // Extra elements S3 puts in its <Error> after <Message>, in order (AWSAccessKeyId,
+  // StringToSign, SignatureProvided, RequestTime, ServerTime, ...).
+  std::vector<std::pair<std::string, std::string>> details;
   std::string access_key;
   // For payload checks after authentication:
   std::string content_sha256;      // x-amz-content-sha256 as sent (hex, UNSIGNED-PAYLOAD, STREAMING-...)
@@ -58,6 +72,8 @@ class Authenticator {
   Authenticator(Mode mode, CredentialStore& credentials, Clock& clock);
   Mode mode() const { return mode_; }
   // service: "s3" or "kinesis" (the scope's service must match in verify mode).
+  // S3 is authenticated on the headers alone (the payload hash is x-amz-content-sha256);
+  // Kinesis signs the body, so call it with req.body filled.
   AuthResult authenticate(const http::Request& req, std::string_view service) const;
 
  private:
@@ -65,5 +81,13 @@ class Authenticator {
   CredentialStore& credentials_;
   Clock& clock_;
 };
+
+// The S3 error for a hex x-amz-content-sha256 that does not match the body received
+// (XAmzContentSHA256Mismatch, 400).
+AuthResult content_sha256_mismatch(std::string_view client_sha256, std::string_view computed_sha256);
+
+// A failed Kinesis authentication as Kinesis answers it: JSON or CBOR by the request's
+// Content-Type, {"__type": code, "message": message}.
+http::Response kinesis_error_response(const http::Request& req, const AuthResult& result);
 
 }  // namespace eddy::auth
