@@ -4,6 +4,10 @@
                                        iterators; write all of it to STATE (JSON)
   durability_client.py writer ACKLOG    put records until killed, appending each acknowledged
                                        PutRecords result to ACKLOG as one JSON line (fsynced)
+  durability_client.py slowput STATE SIGNAL_DIR
+                                       create the stream, then send one large PutRecords in two
+                                       halves: touch SIGNAL_DIR/mid after the first half, wait for
+                                       SIGNAL_DIR/go, send the rest; write the acknowledged records
   durability_client.py verify STATE [ACKLOG]
                                        after a restart: every acknowledged record is there in order
                                        with the same sequence numbers and data, old iterators still
@@ -64,12 +68,17 @@ def read_shard(shard_id):
     return read_from(it, shard_id)[0]
 
 
-def cmd_put(state_path):
+def create_stream():
     kinesis.create_stream(StreamName=STREAM, ShardCount=4)
     for _ in range(100):
         if kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
-            break
+            return
         time.sleep(0.1)
+    fail("stream never became ACTIVE")
+
+
+def cmd_put(state_path):
+    create_stream()
     acked = []  # [shard, seq, pk, data b64] in acknowledgement order
     for b in range(3):
         entries = [
@@ -102,11 +111,7 @@ def cmd_put(state_path):
 
 def cmd_writer(ack_path):
     """Puts batches as fast as it can; each acknowledged batch is on disk before the next is sent."""
-    kinesis.create_stream(StreamName=STREAM, ShardCount=4)
-    for _ in range(100):
-        if kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
-            break
-        time.sleep(0.1)
+    create_stream()
     fd = os.open(ack_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.write(fd, b'{"ready": true}\n')
     n = 0
@@ -127,6 +132,50 @@ def cmd_writer(ack_path):
         ]
         os.write(fd, (json.dumps({"acked": acked}) + "\n").encode())
         n += len(entries)
+
+
+def cmd_slowput(state_path, signal_dir):
+    """A PutRecords the server is still receiving when it is told to stop."""
+    import http.client
+    import urllib.parse
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    create_stream()
+    entries = [{"PartitionKey": "big-%d" % i, "Data": b64(os.urandom(12 * 1024))} for i in range(500)]
+    body = json.dumps({"StreamName": STREAM, "Records": entries}).encode()
+    url = urllib.parse.urlparse(os.environ["EDDY_URL"])
+    req = AWSRequest(method="POST", url="http://%s/" % url.netloc, data=body, headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202.PutRecords"})
+    SigV4Auth(Credentials("test", "test"), "kinesis", "us-east-1").add_auth(req)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    conn.putrequest("POST", "/", skip_accept_encoding=True)
+    for k, v in req.headers.items():
+        conn.putheader(k, v)
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders()
+    half = len(body) // 2
+    conn.send(body[:half])
+    open(os.path.join(signal_dir, "mid"), "w").close()
+    for _ in range(600):
+        if os.path.exists(os.path.join(signal_dir, "go")):
+            break
+        time.sleep(0.05)
+    else:
+        fail("no go signal within 30 s")
+    conn.send(body[half:])
+    resp = conn.getresponse()
+    raw = resp.read()
+    if resp.status != 200:
+        fail("the in-flight PutRecords got HTTP %d: %r" % (resp.status, raw[:300]))
+    r = json.loads(raw)
+    if r.get("FailedRecordCount") != 0 or len(r.get("Records", [])) != len(entries):
+        fail("the in-flight PutRecords was not fully accepted: FailedRecordCount %r" % r.get("FailedRecordCount"))
+    acked = [[res["ShardId"], res["SequenceNumber"], e["PartitionKey"], e["Data"]] for e, res in zip(entries, r["Records"])]
+    with open(state_path, "w") as f:
+        json.dump({"acked": acked, "iterators": {}}, f)
+    print("slowput: %d records (%d bytes) acknowledged across the shutdown" % (len(acked), len(body)))
 
 
 def load_ack_log(path):
@@ -216,7 +265,7 @@ def cmd_verify(state_path, ack_path=None):
 
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"put": cmd_put, "writer": cmd_writer, "verify": cmd_verify}[cmd](*args)
+    {"put": cmd_put, "writer": cmd_writer, "slowput": cmd_slowput, "verify": cmd_verify}[cmd](*args)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ const problems = [];
 try {
   const page = context.pages()[0] || (await context.newPage());
   page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
+    if (m.type() === "error") problems.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push("page error: " + e.message));
   page.on("requestfailed", (r) => problems.push("request failed: " + r.url()));

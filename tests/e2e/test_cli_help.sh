@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# `eddy --help` and `eddy serve --help` describe every documented flag of the server, and
+# `eddy serve --config FILE` takes the same settings from a file.
+. "$(dirname "$0")/lib.sh"
+
+FLAGS=(--host --port --data-dir --in-memory --fsync --fsync-interval-ms --log-level --config --threads
+  --create-stream-delay-ms --delete-stream-delay-ms --shard-limit --idle-timeout --clock)
+
+"$EDDY_BIN" --help >"$E2E_TMP/help.txt" 2>&1 || fail "eddy --help exited with status $?"
+"$EDDY_BIN" serve --help >"$E2E_TMP/serve-help.txt" 2>&1 || fail "eddy serve --help exited with status $?"
+grep -q 'serve' "$E2E_TMP/help.txt" || fail "eddy --help does not mention the serve subcommand"
+for which in help serve-help; do
+  for f in "${FLAGS[@]}"; do
+    grep -q -- "$f\b" "$E2E_TMP/$which.txt" ||
+      fail "'eddy ${which%help}--help' does not describe $f; it printed:
+$(cat "$E2E_TMP/$which.txt")"
+  done
+done
+# The values --fsync and --log-level accept are spelled out.
+for word in always interval never trace debug info warn error; do
+  grep -q -- "$word" "$E2E_TMP/serve-help.txt" || fail "eddy serve --help does not name the value '$word'"
+done
+"$EDDY_BIN" --version >"$E2E_TMP/version.txt" 2>&1 || fail "eddy --version exited with status $?"
+grep -Eq '[0-9]+\.[0-9]+\.[0-9]+' "$E2E_TMP/version.txt" || fail "eddy --version printed: $(cat "$E2E_TMP/version.txt")"
+
+# A bad flag value is refused with a message, not a crash.
+set +e
+"$EDDY_BIN" serve --fsync sometimes >"$E2E_TMP/bad.out" 2>"$E2E_TMP/bad.err"
+rc=$?
+set -e
+((rc != 0 && rc < 128)) || fail "eddy serve --fsync sometimes exited with status $rc"
+grep -q -- '--fsync' "$E2E_TMP/bad.out" "$E2E_TMP/bad.err" || fail "eddy serve --fsync sometimes did not name the flag"
+
+# --config FILE: port, storage, log level and a Kinesis limit from the file. Run in an empty
+# directory: were in-memory ignored, ./eddy-data would appear there.
+cfg_dir="$E2E_TMP/cfg"
+mkdir -p "$cfg_dir/cwd"
+cat >"$cfg_dir/eddy.toml" <<'TOML'
+# eddy serve settings; keys are the flag names
+host = "127.0.0.1"
+port = 0
+in-memory = true
+log-level = "warn"
+shard-limit = 7
+TOML
+# start_with_config [extra flags...]: like start_eddy, but only --config and the given flags.
+start_with_config() {
+  E2E_SERVER_N=$((E2E_SERVER_N + 1))
+  local out="$E2E_TMP/eddy-$E2E_SERVER_N.out" err="$E2E_TMP/eddy-$E2E_SERVER_N.err" i
+  (cd "$cfg_dir/cwd" && exec "$EDDY_BIN" serve --config "$cfg_dir/eddy.toml" "$@") >"$out" 2>"$err" &
+  EDDY_PID=$!
+  E2E_PIDS+=("$EDDY_PID")
+  EDDY_PORT=""
+  for ((i = 0; i < 200; i++)); do
+    if [[ "$(head -n 1 "$out")" =~ ^eddy\ listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]]; then
+      EDDY_PORT=${BASH_REMATCH[1]}
+      break
+    fi
+    kill -0 "$EDDY_PID" 2>/dev/null || fail "eddy serve --config $* exited at once: $(cat "$err")"
+    sleep 0.05
+  done
+  [[ -n "$EDDY_PORT" ]] || fail "eddy serve --config printed no listening line: $(cat "$out" "$err")"
+  [[ "$EDDY_PORT" != 4566 ]] || fail "port = 0 in the config file was ignored (listening on 4566)"
+  EDDY_URL="http://127.0.0.1:$EDDY_PORT"
+  EDDY_ERR=$err
+}
+
+start_with_config
+health=$(curl -fsS --max-time 5 "$EDDY_URL/_eddy/health") || fail "no /_eddy/health from the --config server"
+[[ "$(pyjson 'j["storage"]' <<<"$health")" == memory ]] || fail "in-memory = true in the config file was ignored: $health"
+[[ ! -e "$cfg_dir/cwd/eddy-data" ]] || fail "the --config server created ./eddy-data although in-memory = true"
+# log-level = "warn": the info-level start-up line must not appear.
+! grep -q 'listening on http' "$EDDY_ERR" || fail "log-level = \"warn\" in the config file was ignored: $(cat "$EDDY_ERR")"
+if command -v aws >/dev/null 2>&1; then
+  limit=$(aws_kinesis describe-limits | pyjson 'j["ShardLimit"]') || fail "describe-limits failed on the --config server"
+  [[ "$limit" == 7 ]] || fail "shard-limit = 7 in the config file was ignored: ShardLimit $limit"
+fi
+stop_eddy || fail "the --config server exited with status $? after SIGTERM"
+
+# A flag on the command line wins over the file.
+start_with_config --log-level info
+sleep 0.2
+grep -q 'listening on http' "$EDDY_ERR" || fail "--log-level info on the command line did not override the file: $(cat "$EDDY_ERR")"
+stop_eddy || fail "the --config server exited with status $? after SIGTERM"
+
+echo "PASS: cli help and --config"
