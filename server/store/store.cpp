@@ -182,6 +182,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
     const Family f = static_cast<Family>(i);
     cf.write_buffer_size = f == Family::records || f == Family::blobs ? (8 << 20) : (2 << 20);
     cf.max_write_buffer_number = 2;
+    // Test data is short-lived and CPU is the scarce resource: no block compression.
+    cf.compression = rocksdb::kNoCompression;
     if (f == Family::blobs) {
       cf.enable_blob_files = true;
       cf.min_blob_size = 4096;
