@@ -18,7 +18,9 @@ struct ApiError {
   static ApiError in_use(std::string m) { return {"ResourceInUseException", std::move(m)}; }
   static ApiError limit_exceeded(std::string m) { return {"LimitExceededException", std::move(m)}; }
   static ApiError serialization(std::string m) {
-    return {"SerializationException", std::move(m), 400, m.empty() ? MessageKey::none : MessageKey::upper};
+    // The key is chosen before `m` is moved from (braced initialisers run left to right).
+    MessageKey k = m.empty() ? MessageKey::none : MessageKey::upper;
+    return {"SerializationException", std::move(m), 400, k};
   }
   static ApiError internal(std::string m = {}) { return {"InternalFailure", std::move(m), 500, MessageKey::none}; }
 };

@@ -211,7 +211,190 @@ std::optional<int64_t> parse_iso8601(const std::string& s) {
   }
   return (static_cast<int64_t>(timegm(&tm)) - offset_s) * 1000 + ms;
 }
+// A CBOR reader into nlohmann::json. nlohmann's own from_cbor rejects tags 0..5 and 21..23
+// (so tag 1, epoch time, as the Java SDK sends every Timestamp); here every tag is dropped and
+// its content kept: tag 1 with integer milliseconds reads as that integer, with a float as
+// seconds (Reader::timestamp tells them apart). Bounded: lengths are checked against the bytes
+// left before anything is allocated, and nesting is capped.
+constexpr int kMaxCborDepth = 64;
+
+bool cbor_arg(const uint8_t*& p, const uint8_t* end, uint8_t ai, uint64_t& n) {
+  if (ai < 24) {
+    n = ai;
+    return true;
+  }
+  size_t len = ai == 24 ? 1 : ai == 25 ? 2 : ai == 26 ? 4 : ai == 27 ? 8 : 0;
+  if (len == 0 || static_cast<size_t>(end - p) < len) return false;
+  n = 0;
+  for (size_t i = 0; i < len; ++i) n = (n << 8) | *p++;
+  return true;
+}
+
+double half_to_double(uint16_t h) {
+  int exp = (h >> 10) & 0x1f;
+  int mant = h & 0x3ff;
+  double v = exp == 0 ? std::ldexp(mant, -24) : exp != 31 ? std::ldexp(mant + 1024, exp - 25)
+                                                          : (mant == 0 ? INFINITY : NAN);
+  return (h & 0x8000) ? -v : v;
+}
+
+bool cbor_string_chunks(const uint8_t*& p, const uint8_t* end, uint8_t major, uint8_t ai, std::string& out) {
+  if (ai != 31) {
+    uint64_t n;
+    if (!cbor_arg(p, end, ai, n) || n > static_cast<uint64_t>(end - p)) return false;
+    out.append(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+    p += n;
+    return true;
+  }
+  while (true) {  // indefinite length: definite chunks of the same type until "break"
+    if (p == end) return false;
+    uint8_t ib = *p++;
+    if (ib == 0xff) return true;
+    if ((ib >> 5) != major || (ib & 31) == 31) return false;
+    if (!cbor_string_chunks(p, end, major, ib & 31, out)) return false;
+  }
+}
+
+bool cbor_item(const uint8_t*& p, const uint8_t* end, json& out, int depth) {
+  if (p == end || depth > kMaxCborDepth) return false;
+  uint8_t ib = *p++;
+  uint8_t major = ib >> 5, ai = ib & 31;
+  uint64_t n = 0;
+  switch (major) {
+    case 0:
+      if (!cbor_arg(p, end, ai, n)) return false;
+      out = n;
+      return true;
+    case 1:
+      if (!cbor_arg(p, end, ai, n) || n > static_cast<uint64_t>(INT64_MAX)) return false;
+      out = -1 - static_cast<int64_t>(n);
+      return true;
+    case 2: {
+      std::string bytes;
+      if (!cbor_string_chunks(p, end, 2, ai, bytes)) return false;
+      out = json::binary(json::binary_t::container_type(bytes.begin(), bytes.end()));
+      return true;
+    }
+    case 3: {
+      std::string text;
+      if (!cbor_string_chunks(p, end, 3, ai, text)) return false;
+      out = std::move(text);
+      return true;
+    }
+    case 4: {
+      out = json::array();
+      if (ai == 31) {
+        while (true) {
+          if (p == end) return false;
+          if (*p == 0xff) {
+            ++p;
+            return true;
+          }
+          json e;
+          if (!cbor_item(p, end, e, depth + 1)) return false;
+          out.push_back(std::move(e));
+        }
+      }
+      if (!cbor_arg(p, end, ai, n) || n > static_cast<uint64_t>(end - p)) return false;
+      for (uint64_t i = 0; i < n; ++i) {
+        json e;
+        if (!cbor_item(p, end, e, depth + 1)) return false;
+        out.push_back(std::move(e));
+      }
+      return true;
+    }
+    case 5: {
+      out = json::object();
+      bool indefinite = ai == 31;
+      if (!indefinite && (!cbor_arg(p, end, ai, n) || n > static_cast<uint64_t>(end - p) / 2)) return false;
+      for (uint64_t i = 0; indefinite || i < n; ++i) {
+        if (p == end) return false;
+        if (indefinite && *p == 0xff) {
+          ++p;
+          return true;
+        }
+        json key;
+        if (!cbor_item(p, end, key, depth + 1) || !key.is_string()) return false;
+        json value;
+        if (!cbor_item(p, end, value, depth + 1)) return false;
+        out[key.get_ref<const std::string&>()] = std::move(value);
+      }
+      return true;
+    }
+    case 6:
+      if (!cbor_arg(p, end, ai, n)) return false;
+      return cbor_item(p, end, out, depth + 1);
+    default:  // 7: simple values and floats
+      switch (ai) {
+        case 20: out = false; return true;
+        case 21: out = true; return true;
+        case 22:
+        case 23: out = nullptr; return true;
+        case 25: {
+          if (end - p < 2) return false;
+          uint16_t h = static_cast<uint16_t>((p[0] << 8) | p[1]);
+          p += 2;
+          out = half_to_double(h);
+          return true;
+        }
+        case 26: {
+          if (end - p < 4) return false;
+          uint32_t bits = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+          p += 4;
+          float f;
+          std::memcpy(&f, &bits, 4);
+          out = static_cast<double>(f);
+          return true;
+        }
+        case 27: {
+          if (end - p < 8) return false;
+          uint64_t bits = 0;
+          for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];
+          p += 8;
+          double d;
+          std::memcpy(&d, &bits, 8);
+          out = d;
+          return true;
+        }
+        default: return false;
+      }
+  }
+}
 }  // namespace
+
+bool decode_cbor(std::string_view body, json& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  const auto* end = p + body.size();
+  return cbor_item(p, end, out, 0) && p == end;
+}
+
+namespace emit {
+void json_string(std::string& o, std::string_view s) { append_json_string(o, s); }
+void json_timestamp(std::string& o, int64_t ms) {
+  char buf[64];
+  int n = snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000));
+  o.append(buf, static_cast<size_t>(n));
+}
+void json_blob(std::string& o, std::string_view bytes) {
+  o.push_back('"');
+  wire::base64_encode_append(bytes, o);
+  o.push_back('"');
+}
+void cbor_head(std::string& o, uint8_t major, uint64_t n) { kinesis::cbor_head(o, major, n); }
+void cbor_int(std::string& o, int64_t v) { kinesis::cbor_int(o, v); }
+void cbor_text(std::string& o, std::string_view s) {
+  kinesis::cbor_head(o, 3, s.size());
+  o.append(s);
+}
+void cbor_bytes(std::string& o, std::string_view s) {
+  kinesis::cbor_head(o, 2, s.size());
+  o.append(s);
+}
+void cbor_timestamp(std::string& o, int64_t ms) {
+  kinesis::cbor_head(o, 6, 1);
+  kinesis::cbor_int(o, ms);
+}
+}  // namespace emit
 
 json timestamp_value(int64_t epoch_ms) { return json{{kTs, epoch_ms}}; }
 
@@ -228,8 +411,9 @@ bool decode_body(Encoding enc, std::string_view body, json& out, ApiError& error
     }
     return true;
   }
-  out = json::from_cbor(body, true, false, json::cbor_tag_handler_t::ignore);
-  if (out.is_discarded() || !out.is_object()) {
+  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  const auto* end = p + body.size();
+  if (!cbor_item(p, end, out, 0) || p != end || !out.is_object()) {
     error = ApiError::serialization("");
     return false;
   }
@@ -253,11 +437,30 @@ std::string encode_cbor(const json& v) {
 std::string encode(Encoding enc, const json& v) { return enc == Encoding::json ? encode_json(v) : encode_cbor(v); }
 
 std::string encode_error(Encoding enc, const ApiError& e) {
-  json j = json::object();
-  j["__type"] = e.type;
-  if (e.key == ApiError::MessageKey::lower) j["message"] = e.message;
-  else if (e.key == ApiError::MessageKey::upper) j["Message"] = e.message;
-  return encode(enc, j);
+  // Written by hand so "__type" comes first, as in AWS's bodies.
+  const char* key = e.key == ApiError::MessageKey::lower ? "message"
+                    : e.key == ApiError::MessageKey::upper ? "Message" : nullptr;
+  std::string o;
+  if (enc == Encoding::json) {
+    o += "{\"__type\":";
+    append_json_string(o, e.type);
+    if (key) {
+      o += ",\"";
+      o += key;
+      o += "\":";
+      append_json_string(o, e.message);
+    }
+    o += '}';
+  } else {
+    cbor_head(o, 5, key ? 2 : 1);
+    emit::cbor_text(o, "__type");
+    emit::cbor_text(o, e.type);
+    if (key) {
+      emit::cbor_text(o, key);
+      emit::cbor_text(o, e.message);
+    }
+  }
+  return o;
 }
 
 const json* Reader::member(const char* name) const {
@@ -278,9 +481,13 @@ std::optional<std::string> Reader::string(const char* name) {
 std::optional<int64_t> Reader::integer(const char* name, bool is_long) {
   const json* v = member(name);
   if (!v || error) return std::nullopt;
+  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return INT64_MAX;
   if (v->is_number_integer()) return v->get<int64_t>();
   if (v->is_number_float()) {
     double d = v->get<double>();
+    // Clamped: a cast of an out-of-range double is undefined behaviour.
+    if (!(d < 9.2e18)) return INT64_MAX;
+    if (!(d > -9.2e18)) return INT64_MIN;
     return static_cast<int64_t>(std::trunc(d));
   }
   if (v->is_object() || v->is_array()) error = structure_error(*v);

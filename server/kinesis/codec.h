@@ -24,10 +24,26 @@ nlohmann::json blob_value(std::string_view bytes);
 // body is not valid for the encoding.
 bool decode_body(Encoding enc, std::string_view body, nlohmann::json& out, ApiError& error);
 
+// Any CBOR item (tags dropped, their content kept) -> json; false when malformed or trailing.
+bool decode_cbor(std::string_view body, nlohmann::json& out);
+
 std::string encode_json(const nlohmann::json& v);
 std::string encode_cbor(const nlohmann::json& v);
 std::string encode(Encoding enc, const nlohmann::json& v);
 std::string encode_error(Encoding enc, const ApiError& e);
+
+// Pieces for writing a response straight into its encoding, used by the hot paths
+// (GetRecords, PutRecords) instead of building a json tree per record.
+namespace emit {
+void json_string(std::string& o, std::string_view s);        // quoted and escaped
+void json_timestamp(std::string& o, int64_t epoch_ms);       // 1700000000.123
+void json_blob(std::string& o, std::string_view bytes);      // quoted base64
+void cbor_head(std::string& o, uint8_t major, uint64_t n);
+void cbor_int(std::string& o, int64_t v);
+void cbor_text(std::string& o, std::string_view s);
+void cbor_bytes(std::string& o, std::string_view s);
+void cbor_timestamp(std::string& o, int64_t epoch_ms);       // tag 1 + integer ms
+}  // namespace emit
 
 // Reading members of a decoded request with AWS's type-error wording.
 // Each returns nullopt when the member is absent or null; sets `error` on a type mismatch.

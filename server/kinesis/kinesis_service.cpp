@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -42,8 +43,38 @@ std::string amz_utc(int64_t ms) {
   return buf;
 }
 
+// x-amz-id-2: 72 opaque bytes in base64, as AWS sends. It identifies nothing, so a fast
+// per-thread generator (seeded once from the CSPRNG) serves instead of RAND_bytes per response.
+std::string amz_id_2() {
+  thread_local uint64_t state = [] {
+    uint64_t seed = 0;
+    RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
+    return seed | 1;
+  }();
+  char raw[72];
+  for (size_t i = 0; i < sizeof raw; i += 8) {
+    // splitmix64
+    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    memcpy(raw + i, &z, 8);
+  }
+  return wire::base64_encode(std::string_view(raw, sizeof raw));
+}
+
 std::string heap_buffer(size_t n) {
   return "'java.nio.HeapByteBuffer[pos=0 lim=" + std::to_string(n) + " cap=" + std::to_string(n) + "]'";
+}
+
+// A record over the stream's maximum record size (key + data). When the data alone is too big
+// the limit shown is the maximum itself (as AWS words it); when only the key pushes it over,
+// the limit shown is what the data could have been with that key.
+ApiError record_too_large(const std::string& path, size_t data, size_t key, size_t max_bytes) {
+  size_t shown = data > max_bytes ? max_bytes : max_bytes - key;
+  return ApiError::validation("1 validation error detected: Value " + heap_buffer(data) + " at '" + path +
+                              "' failed to satisfy constraint: Member must have length less than or equal to " +
+                              std::to_string(shown));
 }
 
 std::string stream_key(const std::string& name) { return "s/" + name; }
@@ -55,8 +86,8 @@ std::string counter_key(uint32_t stream_id, uint32_t shard) {
   return k;
 }
 
-std::string record_value(int64_t arrival_ms, std::string_view pk, std::string_view data) {
-  std::string v;
+void record_value_into(std::string& v, int64_t arrival_ms, std::string_view pk, std::string_view data) {
+  v.clear();
   v.reserve(8 + 1 + 2 + pk.size() + data.size());
   store::put_u64(v, static_cast<uint64_t>(arrival_ms));
   v.push_back(0);
@@ -64,6 +95,11 @@ std::string record_value(int64_t arrival_ms, std::string_view pk, std::string_vi
   v.push_back(static_cast<char>(pk.size() & 0xff));
   v.append(pk);
   v.append(data);
+}
+
+std::string record_value(int64_t arrival_ms, std::string_view pk, std::string_view data) {
+  std::string v;
+  record_value_into(v, arrival_ms, pk, data);
   return v;
 }
 
@@ -115,6 +151,12 @@ json hash_range_json(const wire::HashRange& r) {
 }
 }  // namespace
 
+void record_key_into(char* out, uint32_t stream_id, uint32_t shard, uint64_t counter) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(stream_id >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>(shard >> (24 - 8 * i));
+  for (int i = 0; i < 8; ++i) out[8 + i] = static_cast<char>(counter >> (56 - 8 * i));
+}
+
 std::string record_key(uint32_t stream_id, uint32_t shard, uint64_t counter) {
   std::string k;
   k.reserve(16);
@@ -131,8 +173,12 @@ struct KinesisService::Call {
   json input;
   Reader in;
   int64_t now;
-  OperationInfo info() const { return OperationInfo{operation, stream_name, req.request_id, now}; }
+  OperationInfo info() const {
+    return OperationInfo{operation, stream_name, req.request_id, now, shard_id, partition_key};
+  }
   std::string stream_name;
+  std::string shard_id;       // for hooks: the request's ShardId (GetRecords: the iterator's)
+  std::string partition_key;  // for hooks: PutRecord's PartitionKey
   Call(http::Request& r, Encoding e) : req(r), enc(e), in(input, e) {}
 };
 
@@ -220,6 +266,7 @@ http::Dispatch KinesisService::dispatch(http::Request& req) {
   b.too_large = [](http::Request&) {
     http::Response res;
     res.status = 413;
+    res.headers.add("x-amz-id-2", amz_id_2());
     res.headers.add("Content-Type", "text/plain");
     res.body = "Request Entity Too Large\n";
     return res;
@@ -233,28 +280,33 @@ http::Response KinesisService::fail(Encoding enc, const ApiError& e) {
   res.status = e.status;
   res.headers.add("Content-Type", enc == Encoding::json ? kJsonContentType : kCborContentType);
   res.headers.add("x-amzn-ErrorType", e.type);
+  res.headers.add("x-amz-id-2", amz_id_2());
   res.body = encode_error(enc, e);
   return res;
 }
 
-http::Response KinesisService::fail(Call& c, const ApiError& e) {
-  auto res = fail(c.enc, e);
-  res.headers.add("x-amz-id-2", wire::base64_encode(random_bytes(48)));
-  return res;
-}
+http::Response KinesisService::fail(Call& c, const ApiError& e) { return fail(c.enc, e); }
 
 http::Response KinesisService::ok(Call& c, const json& out) {
   http::Response res;
   res.headers.add("Content-Type", c.enc == Encoding::json ? kJsonContentType : kCborContentType);
-  res.headers.add("x-amz-id-2", wire::base64_encode(random_bytes(48)));
+  res.headers.add("x-amz-id-2", amz_id_2());
   res.body = encode(c.enc, out);
+  return res;
+}
+
+http::Response KinesisService::ok_body(Call& c, std::string body) {
+  http::Response res;
+  res.headers.add("Content-Type", c.enc == Encoding::json ? kJsonContentType : kCborContentType);
+  res.headers.add("x-amz-id-2", amz_id_2());
+  res.body = std::move(body);
   return res;
 }
 
 http::Response KinesisService::ok_empty(Call& c) {
   http::Response res;
   res.headers.add("Content-Type", c.enc == Encoding::json ? kJsonContentType : kCborContentType);
-  res.headers.add("x-amz-id-2", wire::base64_encode(random_bytes(48)));
+  res.headers.add("x-amz-id-2", amz_id_2());
   if (c.enc == Encoding::cbor) res.body = encode_cbor(json::object());
   return res;
 }
@@ -274,6 +326,7 @@ http::Response KinesisService::handle(http::Request& req) {
   } else {
     http::Response res;
     res.status = 404;
+    res.headers.add("x-amz-id-2", amz_id_2());
     res.body = "<UnknownOperationException/>\n";
     return res;
   }
@@ -299,13 +352,20 @@ http::Response KinesisService::handle(http::Request& req) {
     auto p = s.find(":stream/");
     if (p != std::string::npos) c.stream_name = s.substr(p + 8);
   }
+  if (auto s = c.input.find("ShardId"); s != c.input.end() && s->is_string()) c.shard_id = s->get<std::string>();
+  if (auto k = c.input.find("PartitionKey"); k != c.input.end() && k->is_string())
+    c.partition_key = k->get<std::string>();
+  auto done = [&](http::Response r) {
+    for (auto* h : hooks_) h->after_operation(c.info(), r);
+    return r;
+  };
   for (auto* h : hooks_)
-    if (auto e = h->before_operation(c.info())) return fail(c, *e);
+    if (auto e = h->before_operation(c.info())) return done(fail(c, *e));
   try {
-    return (this->*(op->second))(c);
+    return done((this->*(op->second))(c));
   } catch (const std::exception& e) {
     spdlog::error("kinesis {} failed: {}", c.operation, e.what());
-    return fail(c, ApiError::internal());
+    return done(fail(c, ApiError::internal()));
   }
 }
 
@@ -377,6 +437,7 @@ void KinesisService::finish_delete(const std::shared_ptr<Stream>& s) {
     if (it == streams_.end() || it->second != s) return;
     streams_.erase(it);
     by_id_.erase(s->id);
+    deleted_names_[s->id] = s->name;
   }
   store::WriteBatch b(store_);
   b.del(store::Family::meta, stream_key(s->name));
@@ -454,8 +515,10 @@ uint32_t KinesisService::account_on_demand_streams() {
 
 // Validation of the members every stream-addressed operation has.
 static void validate_stream_ref(Validator& v, const std::optional<std::string>& name,
-                                const std::optional<std::string>& arn) {
-  v.string("streamName", name, false, 1, 128, Validator::kNamePattern);
+                                const std::optional<std::string>& arn, bool required = true) {
+  // StreamName is optional in the model now that StreamARN exists; with neither, AWS reports
+  // the name as missing (in the same message as the other members' errors).
+  v.string("streamName", name, required && !arn, 1, 128, Validator::kNamePattern);
   v.string("streamARN", arn, false, 1, 2048, Validator::kArnPattern);
 }
 
@@ -491,7 +554,8 @@ http::Response KinesisService::create_stream(Call& c) {
   if (!on_demand && !shard_count)
     return fail(c, ApiError::validation("1 validation error detected: Value null at 'shardCount' failed to "
                                         "satisfy constraint: Member must not be null"));
-  uint32_t count = on_demand ? kOnDemandShards : static_cast<uint32_t>(*shard_count);
+  // Compared as 64-bit: a huge ShardCount must hit the limit, not wrap.
+  int64_t count = on_demand ? kOnDemandShards : *shard_count;
   if (tags && tags->size() > 50)
     return fail(c, ApiError::invalid_argument("Failed to add tags to stream " + *name + " under account " +
                                               account() + " because a given stream cannot have more than 10 tags "
@@ -517,7 +581,7 @@ http::Response KinesisService::create_stream(Call& c) {
     open += s->open_shard_count();
     od += s->mode == StreamMode::on_demand ? 1 : 0;
   }
-  if (open + count > config_.shard_limit) {
+  if (static_cast<int64_t>(open) + count > static_cast<int64_t>(config_.shard_limit)) {
     return fail(c, ApiError::limit_exceeded(
                        "This request would exceed the shard limit for the account " + account() + " in " +
                        config_.region + ". Current shard count for the account: " + std::to_string(open) +
@@ -545,8 +609,8 @@ http::Response KinesisService::create_stream(Call& c) {
   if (max_kib) s->max_record_kib = static_cast<uint32_t>(*max_kib);
   if (tags)
     for (auto it = tags->begin(); it != tags->end(); ++it) s->tags[it.key()] = it.value().get<std::string>();
-  auto ranges = wire::even_split(count);
-  for (uint32_t i = 0; i < count; ++i) {
+  auto ranges = wire::even_split(static_cast<uint32_t>(count));
+  for (uint32_t i = 0; i < static_cast<uint32_t>(count); ++i) {
     Shard sh;
     sh.index = i;
     sh.range = ranges[i];
@@ -747,7 +811,7 @@ http::Response KinesisService::list_shards(Call& c) {
   v.string("exclusiveStartShardId", start, false, 1, 128, Validator::kNamePattern);
   v.integer("maxResults", max_results, false, 1, 10000);
   v.string("nextToken", token, false, 1, 1048576);
-  validate_stream_ref(v, name, arn);
+  validate_stream_ref(v, name, arn, false);
   if (filter) {
     v.enumeration("shardFilter.type", ftype, true,
                   {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP",
@@ -801,7 +865,8 @@ http::Response KinesisService::list_shards(Call& c) {
   std::lock_guard lk(s->mu);
   if (created && *created / 1000 != s->created_ms / 1000)
     return fail(c, ApiError::not_found(not_found(s->name)));
-  size_t max = static_cast<size_t>(std::min<int64_t>(max_results.value_or(1000), 10000));
+  // AWS documents 1..10000 as valid but returns at most 1000 shards a page.
+  size_t max = static_cast<size_t>(std::min<int64_t>(max_results.value_or(1000), 1000));
   int64_t horizon = c.now - static_cast<int64_t>(s->retention_hours) * kHourMs;
   std::optional<std::string> after = start;
   if (ftype && *ftype == "AFTER_SHARD_ID") after = fshard;
@@ -850,11 +915,32 @@ http::Response KinesisService::list_shards(Call& c) {
 // ---- data plane ---------------------------------------------------------------------------
 
 namespace {
+// One PutRecords entry. Key and hash key are views into the decoded request; CBOR data is
+// viewed in place, JSON data is base64-decoded into `decoded` (so no copy beyond that).
 struct Entry {
-  std::string data;
-  std::string partition_key;
-  std::optional<std::string> explicit_hash_key;
+  std::string_view data;
+  std::string_view partition_key;
+  std::optional<std::string_view> explicit_hash_key;
+  std::string decoded;
 };
+
+size_t utf8_chars(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
+bool is_hash_key_text(std::string_view v) {
+  if (v.empty() || v.size() > 39) return false;
+  if (v[0] == '0') return v.size() == 1;
+  for (char ch : v)
+    if (ch < '0' || ch > '9') return false;
+  return true;
+}
+
+std::optional<std::string> owned(const std::optional<std::string_view>& v) {
+  return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+}
 
 // Validates one entry's members (paths prefixed for PutRecords) in AWS's order.
 void validate_entry(Validator& v, const std::string& prefix, const std::optional<std::string>& pk,
@@ -903,11 +989,8 @@ http::Response KinesisService::put_record(Call& c) {
   std::lock_guard lk(s->mu);
   if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
   size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
-  if (data->size() + pk->size() > max_bytes) {
-    return fail(c, ApiError::validation("1 validation error detected: Value " + heap_buffer(data->size()) +
-                                        " at 'data' failed to satisfy constraint: Member must have length less "
-                                        "than or equal to " + std::to_string(max_bytes - pk->size())));
-  }
+  if (data->size() + pk->size() > max_bytes)
+    return fail(c, record_too_large("data", data->size(), pk->size(), max_bytes));
   Shard* sh = const_cast<Shard*>(s->route(key));
   if (!sh) return fail(c, ApiError::internal());
   for (auto* h : hooks_) {
@@ -967,13 +1050,44 @@ http::Response KinesisService::put_records(Call& c) {
         if (r.is_array()) return fail(c, ApiError::serialization("Start of list found where not expected"));
         return fail(c, ApiError::serialization("Expected null"));
       }
-      Reader rr{r, c.enc};
-      auto pk = rr.string("PartitionKey");
-      auto ehk = rr.string("ExplicitHashKey");
-      auto data = rr.blob("Data");
-      if (rr.failed()) return fail(c, *rr.error);
-      validate_entry(v, "records." + std::to_string(i) + ".member.", pk, ehk, data);
-      if (v.ok()) entries.push_back(Entry{data ? std::move(*data) : std::string(), pk.value_or(""), ehk});
+      auto member = [&](const char* n) -> const json* {
+        auto f = r.find(n);
+        return f == r.end() || f->is_null() ? nullptr : &*f;
+      };
+      const json* pkj = member("PartitionKey");
+      const json* ehkj = member("ExplicitHashKey");
+      const json* dj = member("Data");
+      bool types_ok = (!pkj || pkj->is_string()) && (!ehkj || ehkj->is_string()) &&
+                      (!dj || dj->is_string() || dj->is_binary());
+      if (!types_ok) {
+        Reader rr{r, c.enc};  // for AWS's wording of the type error
+        rr.string("PartitionKey");
+        rr.string("ExplicitHashKey");
+        rr.blob("Data");
+        return fail(c, rr.error ? *rr.error : ApiError::serialization(""));
+      }
+      Entry& e = entries.emplace_back();  // reserved: views into `decoded` stay valid
+      if (pkj) e.partition_key = pkj->get_ref<const std::string&>();
+      if (ehkj) e.explicit_hash_key = std::string_view(ehkj->get_ref<const std::string&>());
+      if (dj && dj->is_binary()) {
+        const auto& bin = dj->get_binary();
+        e.data = std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size());
+      } else if (dj) {
+        if (!wire::base64_decode_append(dj->get_ref<const std::string&>(), e.decoded)) {
+          std::optional<ApiError> be;
+          blob_of(*dj, c.enc, be);
+          return fail(c, be ? *be : ApiError::serialization(""));
+        }
+        e.data = e.decoded;
+      }
+      size_t pk_len = pkj ? utf8_chars(e.partition_key) : 0;
+      bool valid = pkj && pk_len >= 1 && pk_len <= 256 && (!ehkj || is_hash_key_text(*e.explicit_hash_key)) && dj &&
+                   e.data.size() <= 10 * 1024 * 1024;
+      if (!valid) {
+        validate_entry(v, "records." + std::to_string(i) + ".member.", owned(pkj ? std::optional(e.partition_key) : std::nullopt),
+                       owned(e.explicit_hash_key),
+                       dj ? std::optional<std::string>(std::string(e.data)) : std::nullopt);
+      }
     }
   }
   validate_stream_ref(v, name, arn);
@@ -990,7 +1104,7 @@ http::Response KinesisService::put_records(Call& c) {
       auto k = wire::parse_u128(*e.explicit_hash_key);
       if (!k)
         return fail(c, ApiError::invalid_argument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
-                                                  "[0, 2^128-1]. Specified value was " + *e.explicit_hash_key));
+                                                  "[0, 2^128-1]. Specified value was " + std::string(*e.explicit_hash_key)));
       keys[i] = *k;
     } else {
       keys[i] = wire::hash_key_of_partition_key(e.partition_key);
@@ -1003,22 +1117,46 @@ http::Response KinesisService::put_records(Call& c) {
   if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
   size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].data.size() + entries[i].partition_key.size() > max_bytes) {
-      return fail(c, ApiError::validation(
-                         "1 validation error detected: Value " + heap_buffer(entries[i].data.size()) +
-                         " at 'records." + std::to_string(i + 1) +
-                         ".member.data' failed to satisfy constraint: Member must have length less than or equal to " +
-                         std::to_string(max_bytes - entries[i].partition_key.size())));
-    }
+    if (entries[i].data.size() + entries[i].partition_key.size() > max_bytes)
+      return fail(c, record_too_large("records." + std::to_string(i + 1) + ".member.data", entries[i].data.size(),
+                                      entries[i].partition_key.size(), max_bytes));
   }
 
   store::WriteBatch b(store_);
-  json results = json::array();
+  std::string value;  // reused: one buffer for every record's value
+  // Results are written straight into the response encoding, in request order.
+  const bool as_json = c.enc == Encoding::json;
+  std::string results;
+  results.reserve(entries.size() * 110);
+  size_t n_results = 0;
+  std::vector<std::pair<const Shard*, std::string>> shard_ids;  // ids of the shards written to
+  auto shard_id_of = [&](const Shard* sh) -> const std::string& {
+    for (auto& [p, id] : shard_ids)
+      if (p == sh) return id;
+    return shard_ids.emplace_back(sh, sh->id()).second;
+  };
+  auto error_result = [&](const std::string& code, const std::string& message) {
+    if (as_json) {
+      results += n_results ? ",{\"ErrorCode\":" : "{\"ErrorCode\":";
+      emit::json_string(results, code);
+      results += ",\"ErrorMessage\":";
+      emit::json_string(results, message);
+      results += '}';
+    } else {
+      emit::cbor_head(results, 5, 2);
+      emit::cbor_text(results, "ErrorCode");
+      emit::cbor_text(results, code);
+      emit::cbor_text(results, "ErrorMessage");
+      emit::cbor_text(results, message);
+    }
+    ++n_results;
+  };
   std::vector<PutRecordEvent> accepted;
   accepted.reserve(entries.size());
   std::vector<std::pair<Shard*, uint64_t>> touched;  // shard and its counter before this call
   size_t failed = 0, throttled = 0;
   const auto info = c.info();
+  char key[16];
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
     Shard* sh = const_cast<Shard*>(s->route(keys[i]));
@@ -1032,25 +1170,46 @@ http::Response KinesisService::put_records(Call& c) {
     if (!admitted) {
       ++failed;
       ++throttled;
-      results.push_back(json{{"ErrorCode", "ProvisionedThroughputExceededException"},
-                             {"ErrorMessage", "Rate exceeded for shard " + sh->id() + " in stream " + s->name +
-                                                  " under account " + account() + "."}});
+      error_result("ProvisionedThroughputExceededException",
+                   "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " + account() + ".");
       continue;
     }
-    bool injected = false;
-    for (auto* h : hooks_)
-      if (h->fail_entry(info, *s, *sh)) injected = true;
-    if (injected) {
-      ++failed;
-      results.push_back(json{{"ErrorCode", "InternalFailure"}, {"ErrorMessage", "Internal service failure."}});
-      continue;
+    const std::string& sid = shard_id_of(sh);
+    if (!hooks_.empty()) {
+      bool injected = false;
+      OperationInfo entry_info = info;
+      entry_info.partition_key = e.partition_key;
+      entry_info.shard = sid;
+      for (auto* h : hooks_)
+        if (h->fail_entry(entry_info, *s, *sh)) injected = true;
+      if (injected) {
+        ++failed;
+        error_result("InternalFailure", "Internal service failure.");
+        continue;
+      }
     }
     if (std::none_of(touched.begin(), touched.end(), [&](auto& t) { return t.first == sh; }))
       touched.emplace_back(sh, sh->next_counter);
     uint64_t counter = sh->next_counter++;
-    b.put(store::Family::records, record_key(s->id, sh->index, counter),
-          record_value(c.now, e.partition_key, e.data));
-    results.push_back(json{{"SequenceNumber", SequenceNumber{s->id, sh->index, counter}.str()}, {"ShardId", sh->id()}});
+    record_value_into(value, c.now, e.partition_key, e.data);
+    record_key_into(key, s->id, sh->index, counter);
+    b.put(store::Family::records, std::string_view(key, sizeof key), value);
+    const SequenceNumber seq{s->id, sh->index, counter};
+    if (as_json) {
+      results += n_results ? ",{\"SequenceNumber\":\"" : "{\"SequenceNumber\":\"";
+      seq.append_to(results);
+      results += "\",\"ShardId\":\"";
+      results += sid;
+      results += "\"}";
+    } else {
+      emit::cbor_head(results, 5, 2);
+      emit::cbor_text(results, "SequenceNumber");
+      emit::cbor_head(results, 3, kSequenceNumberDigits);
+      seq.append_to(results);
+      emit::cbor_text(results, "ShardId");
+      emit::cbor_text(results, sid);
+    }
+    ++n_results;
     accepted.push_back(PutRecordEvent{e.partition_key, e.data,
                                       e.explicit_hash_key ? std::optional<u128>(keys[i]) : std::nullopt, sh->range,
                                       sh->index});
@@ -1068,8 +1227,27 @@ http::Response KinesisService::put_records(Call& c) {
     }
   }
   for (auto* h : hooks_) h->after_put(info, *s, accepted, failed, throttled);
-  json out = json{{"FailedRecordCount", failed}, {"Records", std::move(results)}, {"EncryptionType", s->encryption}};
-  return ok(c, out);
+  std::string body;
+  body.reserve(results.size() + 80);
+  if (as_json) {
+    body += "{\"FailedRecordCount\":";
+    body += std::to_string(failed);
+    body += ",\"Records\":[";
+    body += results;
+    body += "],\"EncryptionType\":";
+    emit::json_string(body, s->encryption);
+    body += '}';
+  } else {
+    emit::cbor_head(body, 5, 3);
+    emit::cbor_text(body, "FailedRecordCount");
+    emit::cbor_int(body, static_cast<int64_t>(failed));
+    emit::cbor_text(body, "Records");
+    emit::cbor_head(body, 4, n_results);
+    body += results;
+    emit::cbor_text(body, "EncryptionType");
+    emit::cbor_text(body, s->encryption);
+  }
+  return ok_body(c, std::move(body));
 }
 
 http::Response KinesisService::get_shard_iterator(Call& c) {
@@ -1188,11 +1366,17 @@ http::Response KinesisService::get_records(Call& c) {
   if (!it || it->issued_ms > c.now + 60'000) return fail(c, ApiError::invalid_argument("Invalid ShardIterator."));
   auto s = lookup_id(it->stream_id);
   if (!s) {
-    return fail(c, ApiError::not_found("Shard " + Shard::shard_id(it->shard_index) + " in stream with id " +
-                                       std::to_string(it->stream_id) + " under account " + account() +
-                                       " does not exist"));
+    std::string name;
+    {
+      std::shared_lock lk(mu_);
+      auto d = deleted_names_.find(it->stream_id);
+      name = d != deleted_names_.end() ? d->second : "with id " + std::to_string(it->stream_id);
+    }
+    return fail(c, ApiError::not_found("Shard " + Shard::shard_id(it->shard_index) + " in stream " + name +
+                                       " under account " + account() + " does not exist"));
   }
   c.stream_name = s->name;
+  c.shard_id = Shard::shard_id(it->shard_index);
   if (c.now - it->issued_ms > kIteratorLifetimeMs) {
     for (auto* h : hooks_) h->on_iterator_expired(*s, it->shard_index);
     return fail(c, ApiError{"ExpiredIteratorException",
@@ -1229,12 +1413,17 @@ http::Response KinesisService::get_records(Call& c) {
   std::string p = shard_prefix(s->id, shard.index);
   std::string end = record_key(s->id, shard.index, shard.next_counter);
   auto rit = store_.iterate(store::Family::records, p, end);
-  json records = json::array();
+  // Records are written straight into the response encoding (no json tree per record).
+  const bool as_json = c.enc == Encoding::json;
+  const bool kms = s->encryption == "KMS";
+  std::string records;
+  size_t count = 0;
   uint64_t next = it->position;
   size_t bytes = 0;
   int64_t last_arrival = -1;
   std::string first_live;
   bool skipped_expired = false;
+  bool exhausted = true;  // false when Limit or the 10 MiB cap stopped the scan
   for (rit->seek(record_key(s->id, shard.index, it->position)); rit->valid(); rit->next()) {
     RecordView r;
     if (!parse_record_value(rit->value(), r)) continue;
@@ -1245,17 +1434,46 @@ http::Response KinesisService::get_records(Call& c) {
       continue;
     }
     if (skipped_expired && first_live.empty()) first_live = std::string(rit->key());
-    if (records.size() >= max) break;
+    if (count >= max) {
+      exhausted = false;
+      break;
+    }
     size_t sz = r.data.size() + r.partition_key.size();
-    if (!records.empty() && bytes + sz > kMaxGetRecordsBytes) break;
+    if (count > 0 && bytes + sz > kMaxGetRecordsBytes) {
+      exhausted = false;
+      break;
+    }
     bytes += sz;
-    json rec = json::object();
-    rec["SequenceNumber"] = SequenceNumber{s->id, shard.index, counter}.str();
-    rec["ApproximateArrivalTimestamp"] = timestamp_value(r.arrival_ms);
-    rec["Data"] = blob_value(r.data);
-    rec["PartitionKey"] = std::string(r.partition_key);
-    if (s->encryption == "KMS") rec["EncryptionType"] = "KMS";
-    records.push_back(std::move(rec));
+    if (count == 0) records.reserve(std::min<size_t>(max, 64) * (sz * 4 / 3 + 160));
+    const SequenceNumber seq{s->id, shard.index, counter};
+    if (as_json) {
+      records += count ? ",{\"SequenceNumber\":\"" : "{\"SequenceNumber\":\"";
+      seq.append_to(records);
+      records += "\",\"ApproximateArrivalTimestamp\":";
+      emit::json_timestamp(records, r.arrival_ms);
+      records += ",\"Data\":";
+      emit::json_blob(records, r.data);
+      records += ",\"PartitionKey\":";
+      emit::json_string(records, r.partition_key);
+      if (kms) records += ",\"EncryptionType\":\"KMS\"";
+      records += '}';
+    } else {
+      emit::cbor_head(records, 5, kms ? 5 : 4);
+      emit::cbor_text(records, "SequenceNumber");
+      emit::cbor_head(records, 3, kSequenceNumberDigits);
+      seq.append_to(records);
+      emit::cbor_text(records, "ApproximateArrivalTimestamp");
+      emit::cbor_timestamp(records, r.arrival_ms);
+      emit::cbor_text(records, "Data");
+      emit::cbor_bytes(records, r.data);
+      emit::cbor_text(records, "PartitionKey");
+      emit::cbor_text(records, r.partition_key);
+      if (kms) {
+        emit::cbor_text(records, "EncryptionType");
+        emit::cbor_text(records, "KMS");
+      }
+    }
+    ++count;
     next = counter + 1;
     last_arrival = r.arrival_ms;
   }
@@ -1265,6 +1483,10 @@ http::Response KinesisService::get_records(Call& c) {
     b.delete_range(store::Family::records, p, first_live.empty() ? record_key(s->id, shard.index, next) : first_live);
     store_.write(b);
   }
+  // Everything below the scan's end (the shard's tip when the call started) has been seen:
+  // an empty or trimmed stretch moves the position to the tip, so a closed shard's end is
+  // recognised even when it holds no records.
+  if (exhausted && rit->status().ok) next = shard.next_counter;
   next = std::max(next, it->position);
   uint64_t tip;
   {
@@ -1272,13 +1494,12 @@ http::Response KinesisService::get_records(Call& c) {
     tip = s->find(shard.index)->next_counter;
   }
   bool at_end = next >= tip;
-  json out = json::object();
-  out["Records"] = std::move(records);
   int64_t behind = 0;
   if (!at_end && last_arrival >= 0) behind = std::max<int64_t>(0, c.now - last_arrival);
-  out["MillisBehindLatest"] = behind;
-  if (!shard.open() && next >= shard.next_counter) {
-    out["NextShardIterator"] = nullptr;
+  // A closed shard read to its end: no NextShardIterator, and the children to go on with.
+  bool finished = !shard.open() && next >= shard.next_counter;
+  std::string next_iterator, child_shards;
+  if (finished) {
     json cs = json::array();
     for (const auto& ch : children) {
       json parents = json::array();
@@ -1286,13 +1507,42 @@ http::Response KinesisService::get_records(Call& c) {
       if (ch.adjacent_parent) parents.push_back(Shard::shard_id(*ch.adjacent_parent));
       cs.push_back(json{{"ShardId", ch.id()}, {"ParentShards", parents}, {"HashKeyRange", hash_range_json(ch.range)}});
     }
-    out["ChildShards"] = std::move(cs);
-    out.erase("NextShardIterator");
+    child_shards = encode(c.enc, cs);
   } else {
-    out["NextShardIterator"] = iterators_->encode(ShardIterator{s->id, shard.index, next, c.now});
+    next_iterator = iterators_->encode(ShardIterator{s->id, shard.index, next, c.now});
   }
-  for (auto* h : hooks_) h->after_read(*s, shard, out["Records"].size(), bytes, c.now);
-  return ok(c, out);
+  std::string body;
+  body.reserve(records.size() + child_shards.size() + next_iterator.size() + 96);
+  if (as_json) {
+    body += "{\"Records\":[";
+    body += records;
+    body += "],\"MillisBehindLatest\":";
+    body += std::to_string(behind);
+    if (finished) {
+      body += ",\"ChildShards\":";
+      body += child_shards;
+    } else {
+      body += ",\"NextShardIterator\":";
+      emit::json_string(body, next_iterator);
+    }
+    body += '}';
+  } else {
+    emit::cbor_head(body, 5, 3);
+    emit::cbor_text(body, "Records");
+    emit::cbor_head(body, 4, count);
+    body += records;
+    emit::cbor_text(body, "MillisBehindLatest");
+    emit::cbor_int(body, behind);
+    if (finished) {
+      emit::cbor_text(body, "ChildShards");
+      body += child_shards;
+    } else {
+      emit::cbor_text(body, "NextShardIterator");
+      emit::cbor_text(body, next_iterator);
+    }
+  }
+  for (auto* h : hooks_) h->after_read(*s, shard, count, bytes, c.now);
+  return ok_body(c, std::move(body));
 }
 
 // ---- resharding ---------------------------------------------------------------------------
@@ -1460,13 +1710,13 @@ http::Response KinesisService::update_shard_count(Call& c) {
     return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
                                     " not ACTIVE, instead in state " + s->status));
   uint32_t open = s->open_shard_count();
-  uint32_t t = static_cast<uint32_t>(*target);
+  int64_t t = *target;
   std::string counts = "Current open shard count: " + std::to_string(open) + ", Target shard count: " + std::to_string(t);
   if (t > open * 2)
     return fail(c, ApiError::limit_exceeded("UpdateShardCount cannot scale up over double your current open shard count. " + counts));
   if (t < (open + 1) / 2)
     return fail(c, ApiError::limit_exceeded("UpdateShardCount cannot scale down below half your current open shard count. " + counts));
-  if (account_open - open + t > config_.shard_limit)
+  if (static_cast<int64_t>(account_open - open) + t > static_cast<int64_t>(config_.shard_limit))
     return fail(c, ApiError::limit_exceeded("Target shard count or number of open shards cannot be greater than " +
                                             std::to_string(config_.shard_limit) + ". " + counts));
   if (t == open) return ok(c, json{{"StreamName", s->name}, {"CurrentShardCount", open}, {"TargetShardCount", t},
@@ -1483,7 +1733,7 @@ http::Response KinesisService::update_shard_count(Call& c) {
     o->closed_ms = c.now;
     old_ranges.emplace_back(o->index, o->range);
   }
-  auto ranges = wire::even_split(t);
+  auto ranges = wire::even_split(static_cast<uint32_t>(t));
   uint32_t next = static_cast<uint32_t>(s->shards.size());
   for (uint32_t i = 0; i < t; ++i) {
     Shard n;

@@ -29,6 +29,8 @@ struct OperationInfo {
   std::string_view stream;      // may be empty (ListStreams)
   std::string_view request_id;
   int64_t now_ms = 0;
+  std::string_view shard;          // ShardId of the request, when it names one
+  std::string_view partition_key;  // PutRecord's key; for fail_entry, the entry's key
 };
 
 // One record accepted into a shard (for metrics and dashboards).
@@ -58,6 +60,9 @@ class KinesisHooks {
   // After a PutRecord/PutRecords call: the accepted records, failed and throttled counts.
   virtual void after_put(const OperationInfo&, const Stream&, const std::vector<PutRecordEvent>& /*accepted*/,
                          size_t /*failed*/, size_t /*throttled*/) {}
+  // Every response of an operation that reached before_operation, before it is sent (fault
+  // injection replaces it, delays it or drops the connection).
+  virtual void after_operation(const OperationInfo&, http::Response&) {}
   virtual void on_iterator_expired(const Stream&, uint32_t /*shard*/) {}
   virtual void on_stream_deleted(const std::string& /*name*/) {}
 };
@@ -93,6 +98,8 @@ class KinesisService {
 
   http::Response ok(Call& c, const nlohmann::json& out);
   http::Response ok_empty(Call& c);
+  // A body already in the call's encoding (the hot paths write it directly).
+  http::Response ok_body(Call& c, std::string body);
   http::Response fail(Call& c, const ApiError& e);
   http::Response fail(Encoding enc, const ApiError& e);
 
@@ -150,6 +157,8 @@ class KinesisService {
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>> streams_;       // by name, sorted
   std::unordered_map<uint32_t, std::shared_ptr<Stream>> by_id_;
+  // Names of streams deleted since start, so an old iterator's error can name its stream.
+  std::unordered_map<uint32_t, std::string> deleted_names_;
   uint32_t next_stream_id_ = 1;
   std::unordered_map<std::string_view, Op> ops_;
 };
@@ -157,5 +166,7 @@ class KinesisService {
 // Record values in the records family: arrival ms (u64) | flags (u8) | key length (u16) |
 // partition key | data. Keys: stream id (u32) | shard index (u32) | counter (u64).
 std::string record_key(uint32_t stream_id, uint32_t shard, uint64_t counter);
+// The same 16 bytes into a caller's buffer (no allocation on the PutRecords path).
+void record_key_into(char* out, uint32_t stream_id, uint32_t shard, uint64_t counter);
 
 }  // namespace eddy::kinesis

@@ -1,14 +1,33 @@
 #include "server/kinesis/sequence_number.h"
 
-#include <cstdio>
 
 namespace eddy::kinesis {
 
+namespace {
+void write_digits(char* p, uint64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+}  // namespace
+
+void SequenceNumber::append_to(std::string& out) const {
+  char buf[kSequenceNumberDigits];
+  buf[0] = '4';
+  buf[1] = '9';
+  write_digits(buf + 2, stream_id, 10);
+  write_digits(buf + 12, shard_index, 10);
+  write_digits(buf + 22, counter, 20);
+  for (size_t i = 42; i < kSequenceNumberDigits; ++i) buf[i] = '0';
+  out.append(buf, kSequenceNumberDigits);
+}
+
 std::string SequenceNumber::str() const {
-  char buf[64];
-  snprintf(buf, sizeof buf, "49%010u%010u%020llu00000000000000", stream_id, shard_index,
-           static_cast<unsigned long long>(counter));
-  return std::string(buf, kSequenceNumberDigits);
+  std::string s;
+  s.reserve(kSequenceNumberDigits);
+  append_to(s);
+  return s;
 }
 
 std::optional<SequenceNumber> SequenceNumber::parse(std::string_view s) {

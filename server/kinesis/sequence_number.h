@@ -17,6 +17,8 @@ struct SequenceNumber {
   uint64_t counter = 0;
 
   std::string str() const;
+  // Appends the 56 digits (no allocation beyond the target's growth).
+  void append_to(std::string& out) const;
   static std::optional<SequenceNumber> parse(std::string_view s);
   friend bool operator==(const SequenceNumber&, const SequenceNumber&) = default;
 };

@@ -61,10 +61,12 @@ void Validator::string(std::string_view path, const std::optional<std::string>& 
     if (required) add(path, "null", "Member must not be null");
     return;
   }
-  std::string shown = "'" + *v + "'";
-  if (!pattern.empty() && !matches(pattern, *v))
-    add(path, shown, "Member must satisfy regular expression pattern: " + std::string(pattern));
+  // The quoted value is built only on failure: this runs for every PutRecords entry.
+  bool bad_pattern = !pattern.empty() && !matches(pattern, *v);
   size_t len = utf8_length(*v);
+  if (!bad_pattern && len >= min_len && len <= max_len) return;
+  std::string shown = "'" + *v + "'";
+  if (bad_pattern) add(path, shown, "Member must satisfy regular expression pattern: " + std::string(pattern));
   if (len < min_len)
     add(path, shown, "Member must have length greater than or equal to " + std::to_string(min_len));
   if (len > max_len)

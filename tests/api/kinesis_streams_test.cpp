@@ -1,0 +1,371 @@
+// Stream-level operations: create/delete/describe/list, tags, retention, limits, mode,
+// encryption, and StreamARN addressing.
+#include <gtest/gtest.h>
+
+#include "tests/support/kinesis_fixture.h"
+
+using namespace eddy::test;
+using nlohmann::json;
+
+namespace {
+const std::string kAccount = "000000000000";
+const std::string kMax = "340282366920938463463374607431768211455";
+}  // namespace
+
+class KinesisStreams : public KinesisFixture {};
+
+TEST_F(KinesisStreams, CreateWithShardCountSplitsTheKeySpaceEvenly) {
+  ok("CreateStream", {{"StreamName", "s3"}, {"ShardCount", 3}});
+  auto d = ok("DescribeStream", {{"StreamName", "s3"}})["StreamDescription"];
+  EXPECT_EQ(d["StreamName"], "s3");
+  EXPECT_EQ(d["StreamARN"], arn("s3"));
+  EXPECT_EQ(d["StreamStatus"], "ACTIVE");
+  EXPECT_EQ(d["StreamModeDetails"]["StreamMode"], "PROVISIONED");
+  EXPECT_EQ(d["RetentionPeriodHours"], 24);
+  EXPECT_EQ(d["EncryptionType"], "NONE");
+  EXPECT_EQ(d["HasMoreShards"], false);
+  EXPECT_TRUE(d["StreamCreationTimestamp"].is_number());
+  EXPECT_EQ(d["EnhancedMonitoring"], json::parse(R"([{"ShardLevelMetrics":[]}])"));
+  ASSERT_EQ(d["Shards"].size(), 3u);
+  const char* bounds[3][2] = {{"0", "113427455640312821154458202477256070484"},
+                              {"113427455640312821154458202477256070485", "226854911280625642308916404954512140969"},
+                              {"226854911280625642308916404954512140970", kMax.c_str()}};
+  for (int i = 0; i < 3; ++i) {
+    const auto& sh = d["Shards"][i];
+    EXPECT_EQ(sh["ShardId"], shard_id(i));
+    EXPECT_EQ(sh["HashKeyRange"]["StartingHashKey"], bounds[i][0]);
+    EXPECT_EQ(sh["HashKeyRange"]["EndingHashKey"], bounds[i][1]);
+    std::string start = sh["SequenceNumberRange"]["StartingSequenceNumber"];
+    EXPECT_EQ(start.size(), 56u);
+    EXPECT_FALSE(sh["SequenceNumberRange"].contains("EndingSequenceNumber"));
+    EXPECT_FALSE(sh.contains("ParentShardId"));
+  }
+}
+
+TEST_F(KinesisStreams, CreateOnDemand) {
+  ok("CreateStream", {{"StreamName", "od"}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}});
+  auto d = ok("DescribeStreamSummary", {{"StreamName", "od"}})["StreamDescriptionSummary"];
+  EXPECT_EQ(d["StreamModeDetails"]["StreamMode"], "ON_DEMAND");
+  EXPECT_EQ(d["OpenShardCount"], 4);
+  fails("CreateStream", {{"StreamName", "od2"}, {"ShardCount", 2}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}},
+        "InvalidArgumentException");
+  fails("CreateStream", {{"StreamName", "od3"}, {"StreamModeDetails", {{"StreamMode", "FAST"}}}}, "ValidationException",
+        "1 validation error detected: Value 'FAST' at 'streamModeDetails.streamMode' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]");
+  fails("CreateStream", {{"StreamName", "od4"}, {"StreamModeDetails", {{"StreamMode", "PROVISIONED"}}}},
+        "ValidationException",
+        "1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: Member must not be null");
+  auto lim = ok("DescribeLimits", json::object());
+  EXPECT_EQ(lim["OnDemandStreamCount"], 1);
+}
+
+TEST_F(KinesisStreams, CreateValidationAndExists) {
+  fails("CreateStream", json::object(), "ValidationException",
+        "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null");
+  fails("CreateStream", {{"StreamName", "a b"}, {"ShardCount", 0}}, "ValidationException",
+        "2 validation errors detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must have value "
+        "greater than or equal to 1; Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy "
+        "regular expression pattern: [a-zA-Z0-9_.-]+");
+  fails("CreateStream", {{"StreamName", std::string(129, 'a')}, {"ShardCount", 1}}, "ValidationException",
+        "1 validation error detected: Value '" + std::string(129, 'a') +
+            "' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128");
+  ok("CreateStream", {{"StreamName", "dup"}, {"ShardCount", 1}});
+  fails("CreateStream", {{"StreamName", "dup"}, {"ShardCount", 1}}, "ResourceInUseException",
+        "Stream dup under account " + kAccount + " already exists.");
+}
+
+class KinesisShardLimit : public KinesisFixture {
+  void tune(eddy::Config& c) override { c.shard_limit = 10; }
+};
+
+TEST_F(KinesisShardLimit, CreateBeyondTheAccountShardLimit) {
+  ok("CreateStream", {{"StreamName", "a"}, {"ShardCount", 8}});
+  fails("CreateStream", {{"StreamName", "b"}, {"ShardCount", 3}}, "LimitExceededException",
+        "This request would exceed the shard limit for the account " + kAccount +
+            " in us-east-1. Current shard count for the account: 8. Limit: 10. Number of additional shards that would "
+            "have resulted from this request: 3. Refer to the AWS Service Limits page "
+            "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to "
+            "request higher limits.");
+  ok("CreateStream", {{"StreamName", "b"}, {"ShardCount", 2}});
+  auto lim = ok("DescribeLimits", json::object());
+  EXPECT_EQ(lim, json::parse(R"({"ShardLimit":10,"OpenShardCount":10,"OnDemandStreamCount":0,"OnDemandStreamCountLimit":50})"));
+}
+
+TEST_F(KinesisStreams, DeleteStream) {
+  ok("CreateStream", {{"StreamName", "d"}, {"ShardCount", 1}});
+  put("d", "k", "v");
+  ok("DeleteStream", {{"StreamName", "d"}, {"EnforceConsumerDeletion", true}});
+  fails("DescribeStream", {{"StreamName", "d"}}, "ResourceNotFoundException", not_found("d"));
+  fails("DeleteStream", {{"StreamName", "d"}}, "ResourceNotFoundException", not_found("d"));
+  fails("DeleteStream", {{"StreamName", "d"}, {"EnforceConsumerDeletion", "maybe"}}, "SerializationException",
+        "'MAYBE' can not be converted to an Boolean");
+  // A new stream of the same name starts empty.
+  ok("CreateStream", {{"StreamName", "d"}, {"ShardCount", 1}});
+  EXPECT_TRUE(read_all(iterator("d", 0, "TRIM_HORIZON")).empty());
+}
+
+class KinesisDelays : public KinesisFixture {
+  void tune(eddy::Config& c) override {
+    c.create_stream_ms = 500;
+    c.delete_stream_ms = 2000;
+  }
+};
+
+TEST_F(KinesisDelays, CreatingThenActiveAndDeletingThenGone) {
+  ok("CreateStream", {{"StreamName", "x"}, {"ShardCount", 1}});
+  EXPECT_EQ(ok("DescribeStreamSummary", {{"StreamName", "x"}})["StreamDescriptionSummary"]["StreamStatus"], "CREATING");
+  clock().advance_ms(500);
+  EXPECT_EQ(ok("DescribeStream", {{"StreamName", "x"}})["StreamDescription"]["StreamStatus"], "ACTIVE");
+  ok("DeleteStream", {{"StreamName", "x"}});
+  EXPECT_EQ(ok("DescribeStream", {{"StreamName", "x"}})["StreamDescription"]["StreamStatus"], "DELETING");
+  auto names = ok("ListStreams", json::object())["StreamNames"];
+  EXPECT_EQ(names, json::array({"x"}));
+  fails("CreateStream", {{"StreamName", "x"}, {"ShardCount", 1}}, "ResourceInUseException");
+  clock().advance_ms(1999);
+  EXPECT_EQ(ok("DescribeStream", {{"StreamName", "x"}})["StreamDescription"]["StreamStatus"], "DELETING");
+  clock().advance_ms(1);
+  fails("DescribeStream", {{"StreamName", "x"}}, "ResourceNotFoundException", not_found("x"));
+  EXPECT_EQ(ok("ListStreams", json::object())["StreamNames"], json::array());
+}
+
+TEST_F(KinesisStreams, DescribeStreamPagesShards) {
+  ok("CreateStream", {{"StreamName", "p"}, {"ShardCount", 5}});
+  auto d = ok("DescribeStream", {{"StreamName", "p"}, {"Limit", 2}})["StreamDescription"];
+  ASSERT_EQ(d["Shards"].size(), 2u);
+  EXPECT_EQ(d["Shards"][1]["ShardId"], shard_id(1));
+  EXPECT_EQ(d["HasMoreShards"], true);
+  d = ok("DescribeStream", {{"StreamName", "p"}, {"Limit", 2}, {"ExclusiveStartShardId", shard_id(1)}})["StreamDescription"];
+  ASSERT_EQ(d["Shards"].size(), 2u);
+  EXPECT_EQ(d["Shards"][0]["ShardId"], shard_id(2));
+  EXPECT_EQ(d["HasMoreShards"], true);
+  d = ok("DescribeStream", {{"StreamName", "p"}, {"Limit", 2}, {"ExclusiveStartShardId", shard_id(3)}})["StreamDescription"];
+  ASSERT_EQ(d["Shards"].size(), 1u);
+  EXPECT_EQ(d["HasMoreShards"], false);
+  d = ok("DescribeStream", {{"StreamName", "p"}, {"ExclusiveStartShardId", shard_id(4)}})["StreamDescription"];
+  EXPECT_EQ(d["Shards"].size(), 0u);
+  fails("DescribeStream", {{"StreamName", "p"}, {"Limit", 0}}, "ValidationException",
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value "
+        "greater than or equal to 1");
+  fails("DescribeStream", {{"StreamName", "p"}, {"Limit", 10001}}, "ValidationException");
+  fails("DescribeStream", {{"StreamName", "nope"}}, "ResourceNotFoundException", not_found("nope"));
+}
+
+TEST_F(KinesisStreams, DescribeStreamSummary) {
+  ok("CreateStream", {{"StreamName", "sum"}, {"ShardCount", 2}, {"Tags", {{"team", "a"}}}});
+  auto d = ok("DescribeStreamSummary", {{"StreamName", "sum"}})["StreamDescriptionSummary"];
+  EXPECT_EQ(d["StreamName"], "sum");
+  EXPECT_EQ(d["StreamARN"], arn("sum"));
+  EXPECT_EQ(d["StreamStatus"], "ACTIVE");
+  EXPECT_EQ(d["OpenShardCount"], 2);
+  EXPECT_EQ(d["ConsumerCount"], 0);
+  EXPECT_EQ(d["RetentionPeriodHours"], 24);
+  EXPECT_EQ(d["EncryptionType"], "NONE");
+  EXPECT_EQ(d["MaxRecordSizeInKiB"], 1024);
+  EXPECT_FALSE(d.contains("Shards"));
+  EXPECT_EQ(ok("ListTagsForStream", {{"StreamName", "sum"}})["Tags"], json::parse(R"([{"Key":"team","Value":"a"}])"));
+}
+
+TEST_F(KinesisStreams, ListStreamsPaging) {
+  for (auto n : {"e", "b", "a", "d", "c"}) ok("CreateStream", {{"StreamName", n}, {"ShardCount", 1}});
+  auto all = ok("ListStreams", json::object());
+  EXPECT_EQ(all["StreamNames"], json::parse(R"(["a","b","c","d","e"])"));
+  EXPECT_EQ(all["HasMoreStreams"], false);
+  EXPECT_FALSE(all.contains("NextToken"));
+  ASSERT_EQ(all["StreamSummaries"].size(), 5u);
+  auto s0 = all["StreamSummaries"][0];
+  EXPECT_EQ(s0["StreamName"], "a");
+  EXPECT_EQ(s0["StreamARN"], arn("a"));
+  EXPECT_EQ(s0["StreamStatus"], "ACTIVE");
+  EXPECT_EQ(s0["StreamModeDetails"]["StreamMode"], "PROVISIONED");
+  EXPECT_TRUE(s0["StreamCreationTimestamp"].is_number());
+
+  auto p1 = ok("ListStreams", {{"Limit", 2}});
+  EXPECT_EQ(p1["StreamNames"], json::parse(R"(["a","b"])"));
+  EXPECT_EQ(p1["HasMoreStreams"], true);
+  ASSERT_TRUE(p1.contains("NextToken"));
+  auto p2 = ok("ListStreams", {{"Limit", 2}, {"NextToken", p1["NextToken"]}});
+  EXPECT_EQ(p2["StreamNames"], json::parse(R"(["c","d"])"));
+  auto p3 = ok("ListStreams", {{"Limit", 2}, {"NextToken", p2["NextToken"]}});
+  EXPECT_EQ(p3["StreamNames"], json::parse(R"(["e"])"));
+  EXPECT_EQ(p3["HasMoreStreams"], false);
+  auto s = ok("ListStreams", {{"ExclusiveStartStreamName", "c"}});
+  EXPECT_EQ(s["StreamNames"], json::parse(R"(["d","e"])"));
+  fails("ListStreams", {{"NextToken", "garbage"}}, "InvalidArgumentException");
+  fails("ListStreams", {{"Limit", 0}}, "ValidationException",
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value "
+        "greater than or equal to 1");
+}
+
+TEST_F(KinesisStreams, ListShardsPagingAndTokens) {
+  ok("CreateStream", {{"StreamName", "ls"}, {"ShardCount", 5}});
+  auto all = ok("ListShards", {{"StreamName", "ls"}});
+  ASSERT_EQ(all["Shards"].size(), 5u);
+  EXPECT_FALSE(all.contains("NextToken"));
+  auto p1 = ok("ListShards", {{"StreamName", "ls"}, {"MaxResults", 2}});
+  ASSERT_EQ(p1["Shards"].size(), 2u);
+  ASSERT_TRUE(p1.contains("NextToken"));
+  auto p2 = ok("ListShards", {{"NextToken", p1["NextToken"]}, {"MaxResults", 2}});
+  ASSERT_EQ(p2["Shards"].size(), 2u);
+  EXPECT_EQ(p2["Shards"][0]["ShardId"], shard_id(2));
+  auto p3 = ok("ListShards", {{"NextToken", p2["NextToken"]}, {"MaxResults", 2}});
+  ASSERT_EQ(p3["Shards"].size(), 1u);
+  EXPECT_EQ(p3["Shards"][0]["ShardId"], shard_id(4));
+  EXPECT_FALSE(p3.contains("NextToken"));
+  auto ex = ok("ListShards", {{"StreamName", "ls"}, {"ExclusiveStartShardId", shard_id(2)}});
+  ASSERT_EQ(ex["Shards"].size(), 2u);
+  EXPECT_EQ(ex["Shards"][0]["ShardId"], shard_id(3));
+
+  fails("ListShards", {{"NextToken", p1["NextToken"]}, {"StreamName", "ls"}}, "InvalidArgumentException",
+        "NextToken and StreamName cannot be provided together.");
+  fails("ListShards", {{"NextToken", p1["NextToken"]}, {"ShardFilter", {{"Type", "AT_LATEST"}}}},
+        "InvalidArgumentException", "NextToken and ShardFilter cannot be provided together.");
+  fails("ListShards", json::object(), "InvalidArgumentException", "Either NextToken or StreamName should be provided.");
+  fails("ListShards", {{"NextToken", "bm90IGEgdG9rZW4="}}, "InvalidArgumentException");
+  fails("ListShards", {{"StreamName", "ls"}, {"MaxResults", 0}}, "ValidationException",
+        "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value "
+        "greater than or equal to 1");
+  fails("ListShards", {{"StreamName", "nope"}}, "ResourceNotFoundException", not_found("nope"));
+  // A NextToken lives 300 s.
+  clock().advance_ms(300'000);
+  ok("ListShards", {{"NextToken", p1["NextToken"]}});
+  clock().advance_ms(1'000);
+  fails("ListShards", {{"NextToken", p1["NextToken"]}}, "ExpiredNextTokenException");
+}
+
+TEST_F(KinesisStreams, TagsAndTheirLimits) {
+  ok("CreateStream", {{"StreamName", "t"}, {"ShardCount", 1}});
+  ok("AddTagsToStream", {{"StreamName", "t"}, {"Tags", {{"b", "2"}, {"a", "1"}, {"c", ""}}}});
+  auto tags = ok("ListTagsForStream", {{"StreamName", "t"}});
+  EXPECT_EQ(tags["Tags"], json::parse(R"([{"Key":"a","Value":"1"},{"Key":"b","Value":"2"},{"Key":"c","Value":""}])"));
+  EXPECT_EQ(tags["HasMoreTags"], false);
+  auto page = ok("ListTagsForStream", {{"StreamName", "t"}, {"Limit", 1}, {"ExclusiveStartTagKey", "a"}});
+  EXPECT_EQ(page["Tags"], json::parse(R"([{"Key":"b","Value":"2"}])"));
+  EXPECT_EQ(page["HasMoreTags"], true);
+  ok("RemoveTagsFromStream", {{"StreamName", "t"}, {"TagKeys", {"a", "zz"}}});
+  EXPECT_EQ(ok("ListTagsForStream", {{"StreamName", "t"}})["Tags"].size(), 2u);
+
+  fails("AddTagsToStream", {{"StreamName", "t"}, {"Tags", json::object()}}, "ValidationException",
+        "1 validation error detected: Value '{}' at 'tags' failed to satisfy constraint: Member must have length "
+        "greater than or equal to 1");
+  fails("AddTagsToStream", {{"StreamName", "t"}}, "ValidationException",
+        "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null");
+  fails("AddTagsToStream", {{"StreamName", "t"}, {"Tags", {{std::string(129, 'k'), "v"}}}}, "ValidationException");
+  fails("AddTagsToStream", {{"StreamName", "t"}, {"Tags", {{"k", std::string(257, 'v')}}}}, "ValidationException");
+  fails("AddTagsToStream", {{"StreamName", "t"}, {"Tags", {{"k", "a#b"}}}}, "InvalidArgumentException",
+        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.");
+  json many = json::object();
+  for (int i = 0; i < 49; ++i) many["k" + std::to_string(i)] = "v";
+  fails("AddTagsToStream", {{"StreamName", "t"}, {"Tags", many}}, "InvalidArgumentException",
+        "Failed to add tags to stream t under account " + kAccount +
+            " because a given stream cannot have more than 10 tags associated with it.");
+  many.erase("k0");
+  ok("AddTagsToStream", {{"StreamName", "t"}, {"Tags", many}});  // 2 + 48 = 50
+  fails("ListTagsForStream", {{"StreamName", "t"}, {"Limit", 51}}, "ValidationException",
+        "1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: Member must have value less "
+        "than or equal to 50");
+  json keys = json::array();
+  for (int i = 0; i < 51; ++i) keys.push_back("k" + std::to_string(i));
+  fails("RemoveTagsFromStream", {{"StreamName", "t"}, {"TagKeys", keys}}, "ValidationException");
+  fails("RemoveTagsFromStream", {{"StreamName", "t"}, {"TagKeys", json::array()}}, "ValidationException",
+        "1 validation error detected: Value '[]' at 'tagKeys' failed to satisfy constraint: Member must have length "
+        "greater than or equal to 1");
+  fails("AddTagsToStream", {{"StreamName", "nope"}, {"Tags", {{"a", "b"}}}}, "ResourceNotFoundException", not_found("nope"));
+}
+
+TEST_F(KinesisStreams, RetentionBoundsAndDirection) {
+  ok("CreateStream", {{"StreamName", "r"}, {"ShardCount", 1}});
+  ok("IncreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", 48}});
+  EXPECT_EQ(ok("DescribeStreamSummary", {{"StreamName", "r"}})["StreamDescriptionSummary"]["RetentionPeriodHours"], 48);
+  ok("IncreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", 48}});  // same: no-op
+  fails("IncreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", 30}}, "InvalidArgumentException",
+        "Requested retention period (30 hours) for stream r can not be shorter than existing retention period (48 "
+        "hours). Use DecreaseRetentionPeriod API.");
+  fails("DecreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", 72}}, "InvalidArgumentException",
+        "Requested retention period (72 hours) for stream r can not be longer than existing retention period (48 "
+        "hours). Use IncreaseRetentionPeriod API.");
+  fails("DecreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", 23}}, "InvalidArgumentException",
+        "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.");
+  fails("IncreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", 8761}}, "InvalidArgumentException",
+        "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.");
+  ok("IncreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", 8760}});
+  ok("DecreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", 24}});
+  fails("IncreaseStreamRetentionPeriod", {{"StreamName", "r"}}, "ValidationException",
+        "1 validation error detected: Value null at 'retentionPeriodHours' failed to satisfy constraint: Member must "
+        "not be null");
+  fails("IncreaseStreamRetentionPeriod", {{"StreamName", "r"}, {"RetentionPeriodHours", "x"}}, "SerializationException",
+        "class java.lang.String can not be converted to an Integer");
+}
+
+TEST_F(KinesisStreams, UpdateStreamMode) {
+  ok("CreateStream", {{"StreamName", "m"}, {"ShardCount", 2}});
+  ok("UpdateStreamMode", {{"StreamARN", arn("m")}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}});
+  EXPECT_EQ(ok("DescribeStreamSummary", {{"StreamName", "m"}})["StreamDescriptionSummary"]["StreamModeDetails"]["StreamMode"],
+            "ON_DEMAND");
+  fails("UpdateShardCount", {{"StreamName", "m"}, {"TargetShardCount", 3}, {"ScalingType", "UNIFORM_SCALING"}},
+        "ValidationException", "Request is invalid. Stream m under account " + kAccount + " is in On-Demand mode.");
+  fails("UpdateStreamMode", {{"StreamARN", arn("m")}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}},
+        "InvalidArgumentException");
+  ok("UpdateStreamMode", {{"StreamARN", arn("m")}, {"StreamModeDetails", {{"StreamMode", "PROVISIONED"}}}});
+  fails("UpdateStreamMode", {{"StreamModeDetails", {{"StreamMode", "PROVISIONED"}}}}, "ValidationException",
+        "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null");
+}
+
+TEST_F(KinesisStreams, EncryptionIsRecorded) {
+  ok("CreateStream", {{"StreamName", "enc"}, {"ShardCount", 1}});
+  ok("StartStreamEncryption", {{"StreamName", "enc"}, {"EncryptionType", "KMS"}, {"KeyId", "alias/aws/kinesis"}});
+  auto d = ok("DescribeStream", {{"StreamName", "enc"}})["StreamDescription"];
+  EXPECT_EQ(d["EncryptionType"], "KMS");
+  EXPECT_EQ(d["KeyId"], "alias/aws/kinesis");
+  fails("StartStreamEncryption", {{"StreamName", "enc"}, {"EncryptionType", "NONE"}, {"KeyId", "k"}},
+        "InvalidArgumentException");
+  fails("StartStreamEncryption", {{"StreamName", "enc"}, {"EncryptionType", "AES"}}, "ValidationException",
+        "2 validation errors detected: Value 'AES' at 'encryptionType' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [KMS, NONE]; Value null at 'keyId' failed to satisfy constraint: Member must not be "
+        "null");
+  ok("StopStreamEncryption", {{"StreamName", "enc"}, {"EncryptionType", "KMS"}, {"KeyId", "alias/aws/kinesis"}});
+  d = ok("DescribeStream", {{"StreamName", "enc"}})["StreamDescription"];
+  EXPECT_EQ(d["EncryptionType"], "NONE");
+  EXPECT_FALSE(d.contains("KeyId"));
+}
+
+TEST_F(KinesisStreams, StreamArnWorksWhereverStreamNameDoes) {
+  ok("CreateStream", {{"StreamName", "byarn"}, {"ShardCount", 2}});
+  const std::string a = arn("byarn");
+  EXPECT_EQ(ok("DescribeStream", {{"StreamARN", a}})["StreamDescription"]["StreamName"], "byarn");
+  EXPECT_EQ(ok("DescribeStreamSummary", {{"StreamARN", a}})["StreamDescriptionSummary"]["StreamName"], "byarn");
+  EXPECT_EQ(ok("ListShards", {{"StreamARN", a}})["Shards"].size(), 2u);
+  auto put = ok("PutRecord", {{"StreamARN", a}, {"PartitionKey", "k"}, {"Data", b64("x")}});
+  ok("PutRecords", {{"StreamARN", a}, {"Records", {{{"PartitionKey", "k"}, {"Data", b64("y")}}}}});
+  auto it = ok("GetShardIterator", {{"StreamARN", a}, {"ShardId", put["ShardId"]}, {"ShardIteratorType", "TRIM_HORIZON"}});
+  auto recs = ok("GetRecords", {{"ShardIterator", it["ShardIterator"]}, {"StreamARN", a}});
+  EXPECT_EQ(recs["Records"].size(), 2u);
+  ok("AddTagsToStream", {{"StreamARN", a}, {"Tags", {{"k", "v"}}}});
+  EXPECT_EQ(ok("ListTagsForStream", {{"StreamARN", a}})["Tags"].size(), 1u);
+  ok("RemoveTagsFromStream", {{"StreamARN", a}, {"TagKeys", {"k"}}});
+  ok("IncreaseStreamRetentionPeriod", {{"StreamARN", a}, {"RetentionPeriodHours", 25}});
+  ok("DecreaseStreamRetentionPeriod", {{"StreamARN", a}, {"RetentionPeriodHours", 24}});
+  ok("StartStreamEncryption", {{"StreamARN", a}, {"EncryptionType", "KMS"}, {"KeyId", "k"}});
+  ok("StopStreamEncryption", {{"StreamARN", a}, {"EncryptionType", "KMS"}, {"KeyId", "k"}});
+  ok("UpdateShardCount", {{"StreamARN", a}, {"TargetShardCount", 3}, {"ScalingType", "UNIFORM_SCALING"}});
+  ok("DescribeStream", {{"StreamARN", a}, {"StreamName", "byarn"}});
+
+  // Another account's or region's ARN names no stream of ours.
+  fails("DescribeStream", {{"StreamARN", "arn:aws:kinesis:us-east-1:123456789012:stream/byarn"}},
+        "ResourceNotFoundException", not_found("byarn"));
+  fails("DescribeStreamSummary", {{"StreamARN", "arn:aws:kinesis:eu-west-1:" + kAccount + ":stream/byarn"}},
+        "ResourceNotFoundException", not_found("byarn"));
+  fails("DescribeStream", {{"StreamARN", "not-an-arn"}}, "ValidationException",
+        "1 validation error detected: Value 'not-an-arn' at 'streamARN' failed to satisfy constraint: Member must "
+        "satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
+  fails("DescribeStream", {{"StreamARN", a}, {"StreamName", "other"}}, "InvalidArgumentException");
+  ok("DeleteStream", {{"StreamARN", a}});
+  fails("DescribeStream", {{"StreamARN", a}}, "ResourceNotFoundException", not_found("byarn"));
+}
+
+TEST_F(KinesisStreams, DescribeLimitsCountsOpenShards) {
+  auto lim = ok("DescribeLimits", json::object());
+  EXPECT_EQ(lim, json::parse(R"({"ShardLimit":500,"OpenShardCount":0,"OnDemandStreamCount":0,"OnDemandStreamCountLimit":50})"));
+  ok("CreateStream", {{"StreamName", "l"}, {"ShardCount", 3}});
+  ok("SplitShard", {{"StreamName", "l"}, {"ShardToSplit", shard_id(0)}, {"NewStartingHashKey", "1000"}});
+  EXPECT_EQ(ok("DescribeLimits", json::object())["OpenShardCount"], 4);
+}
