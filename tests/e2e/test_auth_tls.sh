@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# eddy's own HTTPS listener (--tls-cert/--tls-key): a self-signed certificate made with
+# openssl, the admin endpoint over curl, and boto3 signing Kinesis calls over https in
+# --auth verify mode.
+. "$(dirname "$0")/lib.sh"
+require_cmd openssl
+require_cmd python3
+python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" 2>/dev/null || fail "openssl could not make a certificate"
+
+start_eddy --in-memory --auth verify --tls-cert "$E2E_TMP/cert.pem" --tls-key "$E2E_TMP/key.pem" --tls-port 0
+out="$E2E_TMP/eddy-$E2E_SERVER_N.out"
+TLS_PORT=""
+for ((i = 0; i < 100; i++)); do
+  if line=$(grep -m1 '^eddy tls listening on ' "$out"); then
+    TLS_PORT=${line##*:}
+    break
+  fi
+  sleep 0.05
+done
+[[ -n "$TLS_PORT" ]] || fail "no 'eddy tls listening on' line (stdout: $(cat "$out"))"
+HTTPS_URL="https://127.0.0.1:$TLS_PORT"
+
+curl -fsS --cacert "$E2E_TMP/cert.pem" "$HTTPS_URL/_eddy/health" >/dev/null || fail "GET /_eddy/health over https failed"
+
+python3 - "$HTTPS_URL" "$E2E_TMP/cert.pem" <<'PY' || fail "boto3 over https failed (see above)"
+import sys
+import boto3
+from botocore.exceptions import ClientError
+url, ca = sys.argv[1], sys.argv[2]
+k = boto3.client("kinesis", endpoint_url=url, verify=ca, region_name="us-east-1",
+                 aws_access_key_id="test", aws_secret_access_key="test")
+k.create_stream(StreamName="tls-stream", ShardCount=1)
+assert "tls-stream" in k.list_streams()["StreamNames"]
+bad = boto3.client("kinesis", endpoint_url=url, verify=ca, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="wrong")
+try:
+    bad.list_streams()
+    raise SystemExit("a wrong secret was accepted over https")
+except ClientError as e:
+    assert e.response["Error"]["Code"] == "InvalidSignatureException", e.response
+print("kinesis over https ok")
+PY
+
+stop_eddy || fail "eddy exited with status $? after SIGTERM"
