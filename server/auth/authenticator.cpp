@@ -35,10 +35,18 @@ std::string_view to_string(Mode mode) {
 
 namespace {
 
+constexpr int64_t kForgetExpiredAfterMs = 24LL * 3600 * 1000;
+
 class MemoryCredentialStore final : public CredentialStore {
  public:
   void add(Credential c) override {
     std::unique_lock lk(mu_);
+    // Rotating IMDS credentials would pile up forever: temporary keys that lapsed a day
+    // before the newest one are forgotten (until then they still answer ExpiredToken).
+    if (c.expires_ms) {
+      const int64_t horizon = *c.expires_ms - kForgetExpiredAfterMs;
+      std::erase_if(by_key_, [&](const auto& kv) { return kv.second.expires_ms && *kv.second.expires_ms < horizon; });
+    }
     std::string key = c.access_key;
     by_key_[key] = std::move(c);
   }

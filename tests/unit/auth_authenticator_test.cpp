@@ -744,6 +744,18 @@ TEST(AuthCredentialsFile, ReadsIniProfilesAndPlainLines) {
   std::remove(path.c_str());
 }
 
+TEST(AuthCredentialStore, ForgetsTemporaryKeysADayAfterTheyLapsed) {
+  auto store = make_credential_store();
+  store->add(Credential{"AKIDSTATIC", "s", {}, std::nullopt});
+  store->add(Credential{"ASIAOLD", "s", "t", 1000});
+  store->add(Credential{"ASIANEW", "s", "t", 1000 + 24LL * 3600 * 1000});
+  EXPECT_TRUE(store->find("ASIAOLD").has_value());
+  store->add(Credential{"ASIANEWER", "s", "t", 1001 + 24LL * 3600 * 1000});
+  EXPECT_FALSE(store->find("ASIAOLD").has_value());
+  EXPECT_TRUE(store->find("ASIANEW").has_value());
+  EXPECT_TRUE(store->find("AKIDSTATIC").has_value());
+}
+
 TEST(AuthMode, ParsesItsNames) {
   EXPECT_EQ(parse_mode("off"), Mode::off);
   EXPECT_EQ(parse_mode("any"), Mode::any);
