@@ -11,6 +11,8 @@
 #include "server/auth/imds.h"
 #include "server/http/server.h"
 #include "server/kinesis/kinesis_service.h"
+#include "server/admin/metrics_endpoints.h"
+#include "server/metrics/registry.h"
 #include "server/router.h"
 #include "server/store/store.h"
 
@@ -66,10 +68,19 @@ bool App::start(std::string* error) {
   }
   kinesis_ = std::make_unique<kinesis::KinesisService>(config_, *clock_, *store_);
   if (!kinesis_->load(error)) return false;
+  {
+    metrics::PriceTable prices;
+    if (!metrics::load_price_table(config_.pricing_file, prices, error)) return false;
+    metrics_ = std::make_unique<metrics::MetricsRegistry>(*clock_, *store_, std::move(prices));
+    if (!metrics_->load(error)) return false;
+    kinesis_->add_hooks(metrics_.get());
+    metrics_->start();
+  }
 
   router_ = std::make_unique<Router>(*kinesis_);
   router_->set_authenticator(authenticator_.get());
   admin::register_endpoints(*router_, *this);
+  admin::register_metrics_endpoints(*router_, *this);
 
   http::ServerOptions ho;
   ho.threads = config_.threads;
@@ -127,6 +138,7 @@ void App::stop() {
     if (maintenance_->thread.joinable()) maintenance_->thread.join();
   }
   server_->stop();
+  if (metrics_) metrics_->stop();
   if (auto st = store_->flush(); !st) spdlog::error("flush at shutdown failed: {}", st.message);
 }
 

@@ -12,6 +12,7 @@ namespace eddy {
 namespace store { class Store; }
 namespace kinesis { class KinesisService; }
 namespace http { class Server; }
+namespace metrics { class MetricsRegistry; }
 namespace auth { class CredentialStore; class Authenticator; class Imds; }
 
 class Router;
@@ -38,6 +39,8 @@ class App {
   ManualClock* manual_clock() { return clock_->is_manual() ? static_cast<ManualClock*>(clock_.get()) : nullptr; }
   store::Store& store() { return *store_; }
   kinesis::KinesisService& kinesis() { return *kinesis_; }
+  // Counters, series and the price table (docs/metrics.md); S3 reports through it too.
+  metrics::MetricsRegistry& metrics() { return *metrics_; }
   // Static and IMDS-issued credentials, and the authenticator every service consults.
   auth::CredentialStore& credentials() { return *credentials_; }
   auth::Authenticator& authenticator() { return *authenticator_; }
@@ -53,6 +56,7 @@ class App {
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<metrics::MetricsRegistry> metrics_;
   std::unique_ptr<auth::CredentialStore> credentials_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<auth::Imds> imds_;

@@ -40,6 +40,9 @@ struct Config {
   // Clock: "system" or "manual" (issue: clock control via /_eddy/clock).
   std::string clock = "system";
 
+  // Price table for reports (docs/metrics.md); empty: the embedded us-east-1 table.
+  std::string pricing_file;
+
   // Authentication (docs/auth.md): off | any | verify.
   std::string auth = "any";
   std::string credentials_file;        // AWS shared-credentials INI and/or "KEY SECRET" lines

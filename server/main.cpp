@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "client/report.h"
 #include "server/app.h"
 #include "server/config.h"
 
@@ -48,6 +49,8 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
       ->capture_default_str();
   serve.add_option("--idle-timeout", c.idle_timeout_s, "Seconds a keep-alive connection may sit idle")
       ->capture_default_str();
+  serve.add_option("--pricing", c.pricing_file,
+                   "Price table JSON for cost reports (default: the embedded fixtures/pricing/us-east-1.json)");
   serve.add_option("--auth", c.auth,
                    "Request authentication: off (nothing checked), any (a well-formed SigV4/SigV2 signature, not "
                    "checked), verify (signatures checked as AWS does)")
@@ -84,7 +87,21 @@ int main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "Run the emulator (Kinesis JSON/CBOR, S3 REST, /_eddy admin) on one port");
   add_serve_options(*serve, config, fsync);
 
+  eddy::client::ReportOptions report_options;
+  auto* report = app.add_subcommand("report", "Print a running eddy's cost report; write JSON/CSV and a throughput SVG");
+  report->add_option("--endpoint", report_options.endpoint, "eddy's base URL")->capture_default_str();
+  report->add_option("--format", report_options.format, "text, json or csv")
+      ->check(CLI::IsMember({"text", "json", "csv"}))
+      ->capture_default_str();
+  report->add_option("-o,--output", report_options.output, "Write the report to this file instead of stdout");
+  report->add_option("--svg", report_options.svg_file, "Draw per-stream records/s and PUTs/s over time into this SVG file");
+  report->add_option("--seconds", report_options.seconds, "Chart window in seconds (per-second history, up to 3600)")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}))
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (report->parsed()) return eddy::client::run_report(report_options);
 
   if (serve->parsed()) {
     eddy::parse_fsync_mode(fsync, config.fsync);
