@@ -1332,22 +1332,29 @@ http::Response KinesisService::get_shard_iterator(Call& c) {
     }
   }
   if (t == "AT_TIMESTAMP") {
-    // The first record that arrived at or after the timestamp.
-    std::string p = shard_prefix(stream_id, *idx);
-    auto it = store_.iterate(store::Family::records, p, prefix_end(p));
-    uint64_t pos = UINT64_MAX;
-    for (it->seek(p); it->valid(); it->next()) {
-      RecordView r;
-      if (parse_record_value(it->value(), r) && r.arrival_ms >= *ts) {
-        pos = store::get_u64(it->key(), 8);
-        break;
-      }
-    }
-    if (pos == UINT64_MAX) {
+    // The first record that arrived at or after the timestamp: a binary search over the
+    // shard's counters (arrival times do not decrease along a shard), O(log n) seeks.
+    uint64_t tip;
+    {
       std::lock_guard lk(s->mu);
-      pos = s->find(*idx)->next_counter;
+      tip = s->find(*idx)->next_counter;
     }
-    position = pos;
+    std::string p = shard_prefix(stream_id, *idx);
+    auto it = store_.iterate(store::Family::records, p, record_key(stream_id, *idx, tip));
+    // Arrival of the first record at or after counter c; none: "after everything".
+    auto arrival_from = [&](uint64_t c) {
+      it->seek(record_key(stream_id, *idx, c));
+      RecordView r;
+      if (!it->valid() || !parse_record_value(it->value(), r)) return INT64_MAX;
+      return r.arrival_ms;
+    };
+    uint64_t lo = 0, hi = tip;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      if (arrival_from(mid) >= *ts) hi = mid;
+      else lo = mid + 1;
+    }
+    position = lo;
   }
   ShardIterator si{stream_id, *idx, position, c.now};
   return ok(c, json{{"ShardIterator", iterators_->encode(si)}});
@@ -1444,7 +1451,8 @@ http::Response KinesisService::get_records(Call& c) {
       break;
     }
     bytes += sz;
-    if (count == 0) records.reserve(std::min<size_t>(max, 64) * (sz * 4 / 3 + 160));
+    if (count == 0)  // a guess from the first record, never beyond one full response
+      records.reserve(std::min<size_t>(std::min<size_t>(max, 64) * (sz * 4 / 3 + 160), kMaxGetRecordsBytes / 3 * 4 + 4096));
     const SequenceNumber seq{s->id, shard.index, counter};
     if (as_json) {
       records += count ? ",{\"SequenceNumber\":\"" : "{\"SequenceNumber\":\"";

@@ -257,6 +257,27 @@ TEST_F(KinesisRecords, IteratorTypes) {
   (void)s1;
 }
 
+TEST_F(KinesisRecords, AtTimestampFindsTheFirstRecordAtOrAfterIt) {
+  create_stream("ts", 1);
+  int64_t t0 = clock().now_ms();
+  for (int i = 0; i < 100; ++i) {
+    put("ts", "k", std::to_string(i));
+    if (i % 3 == 2) clock().advance_ms(1000);  // three records a second
+  }
+  for (int sec : {0, 1, 17, 32, 33}) {
+    auto recs = read_all(iterator("ts", 0, "AT_TIMESTAMP", {{"Timestamp", (t0 + sec * 1000) / 1000.0}}));
+    size_t first = std::min<size_t>(static_cast<size_t>(sec) * 3, 100);
+    ASSERT_EQ(recs.size(), 100 - first) << sec;
+    if (!recs.empty()) {
+      EXPECT_EQ(recs[0]["Data"], b64(std::to_string(first))) << sec;
+    }
+  }
+  // Between two arrivals: the later one.
+  auto recs = read_all(iterator("ts", 0, "AT_TIMESTAMP", {{"Timestamp", (t0 + 10'500) / 1000.0}}));
+  ASSERT_FALSE(recs.empty());
+  EXPECT_EQ(recs[0]["Data"], b64("33"));
+}
+
 TEST_F(KinesisRecords, GetShardIteratorErrors) {
   create_stream("g", 2);
   auto other = put("g", "k", "x", {{"ExplicitHashKey", kMax}})["SequenceNumber"].get<std::string>();  // shard 1
