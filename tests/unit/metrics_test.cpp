@@ -11,6 +11,7 @@
 #include "server/kinesis/kinesis_service.h"
 #include "server/metrics/registry.h"
 #include "server/metrics/report.h"
+#include "server/metrics/s3_request_counter.h"
 #include "wire/hash_key.h"
 
 namespace {
@@ -350,6 +351,67 @@ TEST(Metrics, ThroughputSvgHasOnePathPerStreamPerSeries) {
   EXPECT_EQ(paths, (std::map<std::string, int>{
                        {"clicks/puts", 1}, {"clicks/user_records", 1}, {"orders/puts", 1}, {"orders/user_records", 1}}));
   EXPECT_NE(svg.find("orders PUTs/s"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+eddy::http::Request s3_request(const std::string& method, const std::string& target, const std::string& host = "127.0.0.1:4566") {
+  eddy::http::Request r;
+  r.method = method;
+  r.target = target;
+  auto q = target.find('?');
+  r.path = target.substr(0, q);
+  r.query = q == std::string::npos ? "" : target.substr(q + 1);
+  r.headers.add("Host", host);
+  return r;
+}
+
+TEST(S3Counting, PricingClassesAndBuckets) {
+  using eddy::metrics::S3PricingClass;
+  auto c = [](const std::string& m, const std::string& t, const std::string& host = "127.0.0.1:4566") {
+    return eddy::metrics::classify_s3_request(s3_request(m, t, host));
+  };
+  EXPECT_EQ(c("PUT", "/b/k").cls, S3PricingClass::class_a);
+  EXPECT_EQ(c("PUT", "/b/k").bucket, "b");
+  EXPECT_EQ(c("POST", "/b/k?uploads").cls, S3PricingClass::class_a);
+  EXPECT_EQ(c("GET", "/b?list-type=2").cls, S3PricingClass::class_a);
+  EXPECT_EQ(c("GET", "/b/").cls, S3PricingClass::class_a);
+  EXPECT_EQ(c("GET", "/b?location").cls, S3PricingClass::class_b);
+  EXPECT_EQ(c("GET", "/b/dir/k.jar").cls, S3PricingClass::class_b);
+  EXPECT_EQ(c("GET", "/b/k?uploadId=1").cls, S3PricingClass::class_a);
+  EXPECT_EQ(c("HEAD", "/b/k").cls, S3PricingClass::class_b);
+  EXPECT_EQ(c("DELETE", "/b/k").cls, S3PricingClass::free);
+  EXPECT_EQ(c("GET", "/k.jar", "repo.s3.amazonaws.com").bucket, "repo");
+  EXPECT_EQ(c("GET", "/k.jar", "repo.localhost:4566").bucket, "repo");
+  EXPECT_EQ(c("GET", "/").bucket, "");
+}
+
+TEST(S3Counting, WrappedRouteCountsRequestsAndBytes) {
+  Harness h;
+  auto route = eddy::metrics::count_s3_requests(*h.reg, [](eddy::http::Request& req) -> eddy::http::Dispatch {
+    if (req.method == "GET") {
+      eddy::http::Response r;
+      r.body = std::string(300, 'o');
+      return eddy::http::Immediate{std::move(r)};
+    }
+    return eddy::http::BufferBody{1 << 20, [](eddy::http::Request&) { return eddy::http::Response{}; },
+                                  [](eddy::http::Request&) { return eddy::http::Response{}; }};
+  });
+  auto get = s3_request("GET", "/bkt/a");
+  route(get);
+  auto put = s3_request("PUT", "/bkt/a");
+  auto d = route(put);
+  put.body = std::string(1000, 'i');
+  std::get<eddy::http::BufferBody>(d).handle(put);
+  auto buckets = h.reg->bucket_counters();
+  ASSERT_EQ(buckets.size(), 1u);
+  EXPECT_EQ(buckets[0].name, "bkt");
+  EXPECT_EQ(buckets[0].class_a, 1u);
+  EXPECT_EQ(buckets[0].class_b, 1u);
+  EXPECT_EQ(buckets[0].bytes_in, 1000u);
+  EXPECT_EQ(buckets[0].bytes_out, 300u);
 }
 
 }  // namespace
