@@ -88,6 +88,10 @@ bool http_get(const std::string& endpoint, const std::string& target, int& statu
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     return true;
+  } catch (const boost::system::system_error& e) {
+    // code().message() without Asio's source location.
+    if (error) *error = "GET " + endpoint + target + ": " + e.code().message();
+    return false;
   } catch (const std::exception& e) {
     if (error) *error = "GET " + endpoint + target + ": " + e.what();
     return false;
