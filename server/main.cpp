@@ -1,8 +1,10 @@
 // eddy: a local Kinesis + S3 emulator. `eddy serve` runs the server; other subcommands are
 // client tools built on wire/ and client/.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -75,6 +77,39 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
   serve.add_option("--tls-port", c.tls_port, "Port of the HTTPS listener (0: ephemeral)")->capture_default_str();
 }
 
+// CLI11 2.1 reads a --config file only for the top-level app and silently ignores the one set
+// on a subcommand, so `eddy serve --config FILE` applies it here with CLI11's own reader and
+// rules: each key is a flag name (top level or a [serve] section, '_' or '-'), a flag given on
+// the command line wins, and values are validated as on the command line.
+bool apply_config_file(CLI::App& serve) {
+  CLI::Option* config = serve.get_config_ptr();
+  if (config == nullptr || config->count() == 0) return true;
+  const std::string path = config->as<std::string>();
+  auto fail = [&path](const std::string& why) {
+    std::fprintf(stderr, "eddy serve --config %s: %s\n", path.c_str(), why.c_str());
+    return false;
+  };
+  try {
+    auto formatter = serve.get_config_formatter();
+    for (const CLI::ConfigItem& item : formatter->from_file(path)) {
+      if (item.name == "++" || item.name == "--") continue;  // section open/close markers
+      if (!item.parents.empty() && item.parents != std::vector<std::string>{"serve"})
+        return fail("unknown section in '" + item.fullname() + "'");
+      std::string name = item.name;
+      std::replace(name.begin(), name.end(), '_', '-');
+      CLI::Option* opt = serve.get_option_no_throw("--" + name);
+      if (opt == nullptr || opt == config) return fail("unknown setting '" + item.name + "'");
+      if (opt->count() > 0) continue;
+      if (opt->get_expected_min() == 0) opt->add_result(opt->get_flag_value(name, formatter->to_flag(item)));
+      else opt->add_result(item.inputs);
+      opt->run_callback();
+    }
+  } catch (const CLI::Error& e) {
+    return fail(e.what());
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,6 +121,8 @@ int main(int argc, char** argv) {
   std::string fsync = eddy::to_string(config.fsync);
   auto* serve = app.add_subcommand("serve", "Run the emulator (Kinesis JSON/CBOR, S3 REST, /_eddy admin) on one port");
   add_serve_options(*serve, config, fsync);
+  // `eddy --help` lists the server's settings too: one command documents every flag.
+  app.footer([serve] { return "\n" + serve->help(); });
 
   eddy::client::ReportOptions report_options;
   auto* report = app.add_subcommand("report", "Print a running eddy's cost report; write JSON/CSV and a throughput SVG");
@@ -104,7 +141,10 @@ int main(int argc, char** argv) {
   if (report->parsed()) return eddy::client::run_report(report_options);
 
   if (serve->parsed()) {
+    if (!apply_config_file(*serve)) return 2;
     eddy::parse_fsync_mode(fsync, config.fsync);
+    // Logs go to stderr: stdout carries only the "eddy listening on" lines scripts parse.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("eddy"));
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
     eddy::App server(config);
