@@ -65,6 +65,7 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
   serve.add_option("--secret-key", c.secret_key, "Secret of --access-key")->capture_default_str();
   serve.add_option("--imds-port", c.imds_port,
                    "Start the EC2 instance-metadata emulator on this port (0: ephemeral; -1: off)")
+      ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
   serve.add_flag("--imds-v2-only", c.imds_v2_only, "IMDS: refuse requests without an IMDSv2 session token (401)");
   serve.add_option("--imds-role", c.imds_role, "IMDS: the instance-profile role name")->capture_default_str();
