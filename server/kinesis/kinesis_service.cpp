@@ -1005,7 +1005,9 @@ http::Response KinesisService::put_record(Call& c) {
   }
   uint64_t counter = sh->next_counter;
   store::WriteBatch b(store_);
-  b.put(store::Family::records, record_key(s->id, sh->index, counter), record_value(c.now, *pk, *data));
+  char rkey[16];
+  record_key_into(rkey, s->id, sh->index, counter);
+  b.put(store::Family::records, std::string_view(rkey, sizeof rkey), record_value(c.now, *pk, *data));
   std::string cv;
   store::put_u64(cv, counter + 1);
   b.put(store::Family::meta, counter_key(s->id, sh->index), cv);
@@ -1017,10 +1019,28 @@ http::Response KinesisService::put_record(Call& c) {
   std::vector<PutRecordEvent> ev;
   ev.push_back(PutRecordEvent{*pk, *data, ehk ? std::optional<u128>(key) : std::nullopt, sh->range, sh->index});
   for (auto* h : hooks_) h->after_put(c.info(), *s, ev, 0, 0);
-  json out = json{{"ShardId", sh->id()},
-                  {"SequenceNumber", SequenceNumber{s->id, sh->index, counter}.str()},
-                  {"EncryptionType", s->encryption}};
-  return ok(c, out);
+  const SequenceNumber seq{s->id, sh->index, counter};
+  std::string body;
+  body.reserve(160);
+  if (c.enc == Encoding::json) {
+    body += "{\"ShardId\":\"";
+    body += sh->id();
+    body += "\",\"SequenceNumber\":\"";
+    seq.append_to(body);
+    body += "\",\"EncryptionType\":";
+    emit::json_string(body, s->encryption);
+    body += '}';
+  } else {
+    emit::cbor_head(body, 5, 3);
+    emit::cbor_text(body, "ShardId");
+    emit::cbor_text(body, sh->id());
+    emit::cbor_text(body, "SequenceNumber");
+    emit::cbor_head(body, 3, kSequenceNumberDigits);
+    seq.append_to(body);
+    emit::cbor_text(body, "EncryptionType");
+    emit::cbor_text(body, s->encryption);
+  }
+  return ok_body(c, std::move(body));
 }
 
 http::Response KinesisService::put_records(Call& c) {
