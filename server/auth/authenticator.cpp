@@ -495,6 +495,16 @@ AuthResult header_v4(const Ctx& c, std::string_view raw, std::string_view servic
 
   if (auto e = check_scope(c, a, date.amz_date, service, false)) return *e;
   if (auto e = check_amz_headers_signed(c, a)) return *e;
+  // The date a signature is checked against must itself be signed.
+  const std::string date_header = c.req.headers.has("x-amz-date") ? "x-amz-date" : "date";
+  if (std::find(a.signed_headers.begin(), a.signed_headers.end(), date_header) == a.signed_headers.end()) {
+    if (c.kinesis)
+      return failure("InvalidSignatureException",
+                     "'X-Amz-Date' or 'Date' must be a 'SignedHeader' in the AWS Authorization.", 400);
+    AuthResult r = failure("AccessDenied", "There were headers present in the request which were not signed", 403);
+    r.details.emplace_back("HeadersNotSigned", date_header);
+    return r;
+  }
   if (too_skewed(c, date)) return skewed(c, date);
   Credential cred;
   std::optional<std::string_view> token;

@@ -619,6 +619,42 @@ TEST_F(AuthTest, UnsignedAmzHeadersAreRefusedByS3) {
   EXPECT_EQ(detail(r, "HeadersNotSigned"), "x-amz-meta-colour");
 }
 
+TEST_F(AuthTest, TheDateMustBeSigned) {
+  sv4::Request sr;
+  sr.method = "GET";
+  sr.path = "/jars/a";
+  sr.headers = {{"Host", "127.0.0.1:4566"}, {"x-amz-content-sha256", std::string(sv4::kUnsignedPayload)}};
+  // Sign host and the payload hash only, then add the date unsigned.
+  const sv4::Scope scope{"20261125", "us-east-1", "s3"};
+  const std::vector<std::string> names{"host", "x-amz-content-sha256"};
+  const std::string cr = sv4::canonical_request(sr, names, sv4::kUnsignedPayload, sv4::UriStyle::s3);
+  const std::string sig =
+      sv4::signature(sv4::derive_signing_key(kSecret, scope), sv4::string_to_sign("20261125T120000Z", scope.str(), cr));
+  http::Request req;
+  req.method = "GET";
+  req.path = "/jars/a";
+  req.headers.add("Host", "127.0.0.1:4566");
+  req.headers.add("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+  req.headers.add("Date", "Wed, 25 Nov 2026 12:00:00 GMT");
+  req.headers.add("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/" + scope.str() +
+                                       ", SignedHeaders=host;x-amz-content-sha256, Signature=" + sig);
+  auto r = verify(req, "s3");
+  EXPECT_EQ(r.code, "AccessDenied");
+  EXPECT_EQ(detail(r, "HeadersNotSigned"), "date");
+  EXPECT_TRUE(run(Mode::any, req, "s3").ok);
+
+  // Signed, the Date header stands in for X-Amz-Date (as ISO-8601 basic in the string to sign).
+  sr.headers.emplace_back("Date", "Wed, 25 Nov 2026 12:00:00 GMT");
+  const std::vector<std::string> with_date{"date", "host", "x-amz-content-sha256"};
+  const std::string cr2 = sv4::canonical_request(sr, with_date, sv4::kUnsignedPayload, sv4::UriStyle::s3);
+  const std::string sig2 = sv4::signature(sv4::derive_signing_key(kSecret, scope),
+                                          sv4::string_to_sign("20261125T120000Z", scope.str(), cr2));
+  req.headers.set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/" + scope.str() +
+                                       ", SignedHeaders=date;host;x-amz-content-sha256, Signature=" + sig2);
+  r = verify(req, "s3");
+  EXPECT_TRUE(r.ok) << r.code << ": " << r.message;
+}
+
 TEST_F(AuthTest, MissingDate) {
   auto req = make(kS3Get);
   req.headers.erase("X-Amz-Date");
