@@ -270,6 +270,12 @@ bool cbor_item(const uint8_t*& p, const uint8_t* end, json& out, int depth) {
       out = -1 - static_cast<int64_t>(n);
       return true;
     case 2: {
+      if (ai != 31) {  // the usual case: one copy, straight into the binary value
+        if (!cbor_arg(p, end, ai, n) || n > static_cast<uint64_t>(end - p)) return false;
+        out = json::binary(json::binary_t::container_type(p, p + n));
+        p += n;
+        return true;
+      }
       std::string bytes;
       if (!cbor_string_chunks(p, end, 2, ai, bytes)) return false;
       out = json::binary(json::binary_t::container_type(bytes.begin(), bytes.end()));
