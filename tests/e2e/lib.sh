@@ -175,3 +175,31 @@ wait_active() {
 require_cmd() {
   command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed (${2:-see docs/testing.md})"
 }
+
+# e2e_npm_deps: make tests/e2e/node_modules hold exactly the versions package.json pins, running
+# `npm ci` (from the committed package-lock.json) only when one is missing or differs. Serialised
+# with flock, since `npm ci` first deletes node_modules and tests may run in parallel (ctest -j).
+e2e_npm_deps() {
+  require_cmd node "Node.js 20 or newer"
+  require_cmd npm "npm (comes with Node.js)"
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  ((major >= 20)) || fail "Node.js $(node --version) is too old: the AWS SDK v3 needs 20 or newer"
+  local check='
+    const fs = require("fs");
+    const deps = JSON.parse(fs.readFileSync("package.json", "utf8")).dependencies || {};
+    for (const [name, version] of Object.entries(deps)) {
+      let have = null;
+      try { have = JSON.parse(fs.readFileSync("node_modules/" + name + "/package.json", "utf8")).version; } catch {}
+      if (have !== version) { console.error(name + ": have " + have + ", want " + version); process.exit(1); }
+    }'
+  (
+    cd "$E2E_DIR"
+    flock -w 300 9 || fail "waited 5 minutes for another test's npm ci"
+    if ! node -e "$check" 2>/dev/null; then
+      log "npm ci in $E2E_DIR"
+      npm ci --no-audit --no-fund --loglevel=error >&2 || fail "npm ci failed in $E2E_DIR (is the npm registry reachable?)"
+      node -e "$check" || fail "npm ci did not install what package.json pins"
+    fi
+  ) 9>"${TMPDIR:-/tmp}/eddy-e2e-npm.lock"
+}
