@@ -100,7 +100,8 @@ start_eddy() {
   E2E_PIDS+=("$EDDY_PID")
   EDDY_PORT=""
   local i line
-  for ((i = 0; i < 200; i++)); do
+  # Generous: CI machines running several suites at once can be slow to start a process.
+  for ((i = 0; i < 600; i++)); do
     line=$(head -n 1 "$out" 2>/dev/null || true)
     if [[ "$line" =~ ^eddy\ listening\ on\ ([^ ]+):([0-9]+)$ ]]; then
       EDDY_PORT=${BASH_REMATCH[2]}
@@ -112,9 +113,9 @@ start_eddy() {
     fi
     sleep 0.05
   done
-  [[ -n "$EDDY_PORT" ]] || fail "eddy serve $* printed no 'eddy listening on' line within 10 s (stdout: $(head -c 200 "$out"))"
+  [[ -n "$EDDY_PORT" ]] || fail "eddy serve $* printed no 'eddy listening on' line within 30 s (stdout: $(head -c 200 "$out"))"
   EDDY_URL="http://127.0.0.1:$EDDY_PORT"
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < 200; i++)); do
     if curl -fsS --max-time 2 "$EDDY_URL/_eddy/health" >/dev/null 2>&1; then
       export EDDY_PID EDDY_PORT EDDY_URL
       log "eddy pid $EDDY_PID on $EDDY_URL ($*)"

@@ -85,11 +85,11 @@ for i in 0 1 2 3; do
   it=$(pyjson 'j["ShardIterator"]' <"$O/it-$i.json")
   aws_kinesis get-records --shard-iterator "$it" --limit 1000 >"$O/records-$i.json" ||
     fail "aws kinesis get-records $sid failed"
-  # A second call from the NextShardIterator sees nothing new and still returns an iterator.
-  next=$(pyjson 'j["NextShardIterator"]' <"$O/records-$i.json")
-  aws_kinesis get-records --shard-iterator "$next" >"$O/records-next-$i.json" ||
-    fail "aws kinesis get-records with NextShardIterator on $sid failed"
 done
+# A second call from the NextShardIterator sees nothing new and still returns an iterator.
+next=$(pyjson 'j["NextShardIterator"]' <"$O/records-0.json")
+aws_kinesis get-records --shard-iterator "$next" >"$O/records-next-0.json" ||
+  fail "aws kinesis get-records with NextShardIterator on shardId-000000000000 failed"
 
 python3 - "$O" <<'EOF' || fail "records read back do not match what was put"
 import base64, json, os, sys
@@ -138,9 +138,10 @@ for i in range(4):
         assert r.get("ApproximateArrivalTimestamp") not in (None, ""), r
     seqs = [int(r["SequenceNumber"]) for r in recs]
     assert seqs == sorted(set(seqs)), seqs
-    nxt = load("records-next-%d.json" % i)
-    assert nxt["Records"] == [], nxt
-    assert nxt.get("NextShardIterator"), nxt
+    if i == 0:
+        nxt = load("records-next-0.json")
+        assert nxt["Records"] == [], nxt
+        assert nxt.get("NextShardIterator"), nxt
     seen += len(recs)
 assert seen == len(put), (seen, len(put))
 EOF

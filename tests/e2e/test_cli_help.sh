@@ -51,7 +51,7 @@ start_with_config() {
   EDDY_PID=$!
   E2E_PIDS+=("$EDDY_PID")
   EDDY_PORT=""
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < 600; i++)); do
     if [[ "$(head -n 1 "$out")" =~ ^eddy\ listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]]; then
       EDDY_PORT=${BASH_REMATCH[1]}
       break
