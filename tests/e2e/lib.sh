@@ -15,6 +15,8 @@ if [[ ! -x "$EDDY_BIN" ]]; then
   echo "FAIL: EDDY_BIN=$EDDY_BIN is not an executable" >&2
   exit 2
 fi
+# Absolute, so a script may cd before starting it.
+EDDY_BIN=$(cd "$(dirname "$EDDY_BIN")" && pwd)/$(basename "$EDDY_BIN")
 export EDDY_BIN EDDY_SHARED_DIR EDDY_SOURCE_DIR
 
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/eddy-e2e.XXXXXX")
