@@ -166,6 +166,123 @@ std::string record_key(uint32_t stream_id, uint32_t shard, uint64_t counter) {
   return k;
 }
 
+namespace {
+// One PutRecords entry. Key and hash key are views into the decoded request; CBOR data is
+// viewed in place, JSON data is base64-decoded into `decoded` (so no copy beyond that).
+struct Entry {
+  std::string_view data;
+  std::string_view partition_key;
+  std::optional<std::string_view> explicit_hash_key;
+  std::string decoded;
+};
+
+size_t utf8_chars(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
+bool is_hash_key_text(std::string_view v) {
+  if (v.empty() || v.size() > 39) return false;
+  if (v[0] == '0') return v.size() == 1;
+  for (char ch : v)
+    if (ch < '0' || ch > '9') return false;
+  return true;
+}
+
+std::optional<std::string> owned(const std::optional<std::string_view>& v) {
+  return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+}
+
+// PutRecords in JSON as SDKs send it: {"Records":[{"Data":"..","PartitionKey":".."},..],
+// "StreamName":".."} with plain ASCII strings. Parsed here without building a json tree;
+// anything else (escapes, non-ASCII, other members or types, duplicates, an entry that would
+// fail validation) returns false and the request takes the generic path, which gives AWS's
+// exact errors. Views point into the request body.
+struct FastPut {
+  std::optional<std::string_view> name, arn;
+  std::vector<Entry> entries;
+};
+
+bool parse_put_records_fast(std::string_view body, FastPut& out) {
+  const char* p = body.data();
+  const char* end = p + body.size();
+  auto ws = [&] {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
+  };
+  auto lit = [&](char ch) {
+    ws();
+    if (p == end || *p != ch) return false;
+    ++p;
+    return true;
+  };
+  auto str = [&](std::string_view& v) {
+    ws();
+    if (p == end || *p != '"') return false;
+    const char* start = ++p;
+    while (p < end && *p != '"') {
+      auto ch = static_cast<unsigned char>(*p);
+      if (ch == '\\' || ch < 0x20 || ch >= 0x80) return false;
+      ++p;
+    }
+    if (p == end) return false;
+    v = std::string_view(start, static_cast<size_t>(p - start));
+    ++p;
+    return true;
+  };
+  // At most 500 entries, reserved up front: views into each entry's `decoded` stay valid.
+  out.entries.reserve(500);
+  auto records = [&] {
+    if (!lit('[')) return false;
+    do {
+      if (out.entries.size() == 500 || !lit('{')) return false;
+      Entry& e = out.entries.emplace_back();
+      bool has_pk = false, has_data = false;
+      do {
+        std::string_view key, val;
+        if (!str(key) || !lit(':') || !str(val)) return false;
+        if (key == "PartitionKey" && !has_pk) {
+          e.partition_key = val;
+          has_pk = true;
+        } else if (key == "Data" && !has_data) {
+          if (!wire::base64_decode_append(val, e.decoded)) return false;
+          e.data = e.decoded;
+          has_data = true;
+        } else if (key == "ExplicitHashKey" && !e.explicit_hash_key) {
+          if (!is_hash_key_text(val)) return false;
+          e.explicit_hash_key = val;
+        } else {
+          return false;
+        }
+      } while (lit(','));
+      if (!lit('}') || !has_pk || !has_data || e.partition_key.empty() || e.partition_key.size() > 256 ||
+          e.data.size() > 10 * 1024 * 1024)
+        return false;
+    } while (lit(','));
+    return lit(']');
+  };
+  if (!lit('{')) return false;
+  bool has_records = false;
+  do {
+    std::string_view key;
+    if (!str(key) || !lit(':')) return false;
+    if (key == "Records" && !has_records) {
+      if (!records()) return false;
+      has_records = true;
+    } else if ((key == "StreamName" && !out.name) || (key == "StreamARN" && !out.arn)) {
+      std::string_view v;
+      if (!str(v)) return false;
+      (key == "StreamName" ? out.name : out.arn) = v;
+    } else {
+      return false;
+    }
+  } while (lit(','));
+  if (!lit('}')) return false;
+  ws();
+  return p == end && has_records;
+}
+}  // namespace
+
 struct KinesisService::Call {
   http::Request& req;
   Encoding enc;
@@ -179,6 +296,8 @@ struct KinesisService::Call {
   std::string stream_name;
   std::string shard_id;       // for hooks: the request's ShardId (GetRecords: the iterator's)
   std::string partition_key;  // for hooks: PutRecord's PartitionKey
+  // Set when a JSON PutRecords was read by the fast parser (c.input is then empty).
+  std::unique_ptr<FastPut> fast_put;
   Call(http::Request& r, Encoding e) : req(r), enc(e), in(input, e) {}
 };
 
@@ -341,8 +460,17 @@ http::Response KinesisService::handle(http::Request& req) {
   c.operation = std::string(op_name);
   c.now = clock_.now_ms();
   ApiError err;
-  if (req.body.empty() || !decode_body(enc, req.body, c.input, err))
+  if (enc == Encoding::json && op_name == "PutRecords") {
+    c.fast_put = std::make_unique<FastPut>();
+    if (!parse_put_records_fast(req.body, *c.fast_put)) c.fast_put.reset();
+  }
+  if (c.fast_put) {
+    if (c.fast_put->name) c.stream_name = std::string(*c.fast_put->name);
+    else if (auto a = c.fast_put->arn; a && a->find(":stream/") != std::string_view::npos)
+      c.stream_name = std::string(a->substr(a->find(":stream/") + 8));
+  } else if (req.body.empty() || !decode_body(enc, req.body, c.input, err)) {
     return fail(c, ApiError::serialization(""));
+  }
 
   // Name for hooks and logs (validated by the operation itself).
   if (auto n = c.input.find("StreamName"); n != c.input.end() && n->is_string()) {
@@ -915,32 +1043,6 @@ http::Response KinesisService::list_shards(Call& c) {
 // ---- data plane ---------------------------------------------------------------------------
 
 namespace {
-// One PutRecords entry. Key and hash key are views into the decoded request; CBOR data is
-// viewed in place, JSON data is base64-decoded into `decoded` (so no copy beyond that).
-struct Entry {
-  std::string_view data;
-  std::string_view partition_key;
-  std::optional<std::string_view> explicit_hash_key;
-  std::string decoded;
-};
-
-size_t utf8_chars(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
-  return n;
-}
-
-bool is_hash_key_text(std::string_view v) {
-  if (v.empty() || v.size() > 39) return false;
-  if (v[0] == '0') return v.size() == 1;
-  for (char ch : v)
-    if (ch < '0' || ch > '9') return false;
-  return true;
-}
-
-std::optional<std::string> owned(const std::optional<std::string_view>& v) {
-  return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
-}
 
 // Validates one entry's members (paths prefixed for PutRecords) in AWS's order.
 void validate_entry(Validator& v, const std::string& prefix, const std::optional<std::string>& pk,
@@ -1044,69 +1146,76 @@ http::Response KinesisService::put_record(Call& c) {
 }
 
 http::Response KinesisService::put_records(Call& c) {
-  const json* records = c.in.list("Records");
-  auto name = c.in.string("StreamName");
-  auto arn = c.in.string("StreamARN");
-  if (c.in.failed()) return fail(c, *c.in.error);
+  std::optional<std::string> name, arn;
   Validator v;
-  std::vector<Entry> entries;
-  if (!records) {
-    v.not_null("records", false);
+  std::vector<Entry> parsed;
+  std::vector<Entry>& entries = c.fast_put ? c.fast_put->entries : parsed;
+  if (c.fast_put) {
+    if (c.fast_put->name) name = std::string(*c.fast_put->name);
+    if (c.fast_put->arn) arn = std::string(*c.fast_put->arn);
   } else {
-    if (records->empty())
-      v.add("records", "'[]'", "Member must have length greater than or equal to 1");
-    if (records->size() > 500) {
-      std::string shown = "'[";
-      for (size_t i = 0; i < records->size(); ++i)
-        shown += (i ? ", " : "") + std::string("com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310");
-      shown += "]'";
-      v.add("records", shown, "Member must have length less than or equal to 500");
-    }
-    entries.reserve(records->size());
-    size_t i = 0;
-    for (const auto& r : *records) {
-      ++i;
-      if (!r.is_object()) {
-        if (r.is_array()) return fail(c, ApiError::serialization("Start of list found where not expected"));
-        return fail(c, ApiError::serialization("Expected null"));
+    const json* records = c.in.list("Records");
+    name = c.in.string("StreamName");
+    arn = c.in.string("StreamARN");
+    if (c.in.failed()) return fail(c, *c.in.error);
+    if (!records) {
+      v.not_null("records", false);
+    } else {
+      if (records->empty())
+        v.add("records", "'[]'", "Member must have length greater than or equal to 1");
+      if (records->size() > 500) {
+        std::string shown = "'[";
+        for (size_t i = 0; i < records->size(); ++i)
+          shown += (i ? ", " : "") + std::string("com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310");
+        shown += "]'";
+        v.add("records", shown, "Member must have length less than or equal to 500");
       }
-      auto member = [&](const char* n) -> const json* {
-        auto f = r.find(n);
-        return f == r.end() || f->is_null() ? nullptr : &*f;
-      };
-      const json* pkj = member("PartitionKey");
-      const json* ehkj = member("ExplicitHashKey");
-      const json* dj = member("Data");
-      bool types_ok = (!pkj || pkj->is_string()) && (!ehkj || ehkj->is_string()) &&
-                      (!dj || dj->is_string() || dj->is_binary());
-      if (!types_ok) {
-        Reader rr{r, c.enc};  // for AWS's wording of the type error
-        rr.string("PartitionKey");
-        rr.string("ExplicitHashKey");
-        rr.blob("Data");
-        return fail(c, rr.error ? *rr.error : ApiError::serialization(""));
-      }
-      Entry& e = entries.emplace_back();  // reserved: views into `decoded` stay valid
-      if (pkj) e.partition_key = pkj->get_ref<const std::string&>();
-      if (ehkj) e.explicit_hash_key = std::string_view(ehkj->get_ref<const std::string&>());
-      if (dj && dj->is_binary()) {
-        const auto& bin = dj->get_binary();
-        e.data = std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size());
-      } else if (dj) {
-        if (!wire::base64_decode_append(dj->get_ref<const std::string&>(), e.decoded)) {
-          std::optional<ApiError> be;
-          blob_of(*dj, c.enc, be);
-          return fail(c, be ? *be : ApiError::serialization(""));
+      entries.reserve(records->size());
+      size_t i = 0;
+      for (const auto& r : *records) {
+        ++i;
+        if (!r.is_object()) {
+          if (r.is_array()) return fail(c, ApiError::serialization("Start of list found where not expected"));
+          return fail(c, ApiError::serialization("Expected null"));
         }
-        e.data = e.decoded;
-      }
-      size_t pk_len = pkj ? utf8_chars(e.partition_key) : 0;
-      bool valid = pkj && pk_len >= 1 && pk_len <= 256 && (!ehkj || is_hash_key_text(*e.explicit_hash_key)) && dj &&
-                   e.data.size() <= 10 * 1024 * 1024;
-      if (!valid) {
-        validate_entry(v, "records." + std::to_string(i) + ".member.", owned(pkj ? std::optional(e.partition_key) : std::nullopt),
-                       owned(e.explicit_hash_key),
-                       dj ? std::optional<std::string>(std::string(e.data)) : std::nullopt);
+        auto member = [&](const char* n) -> const json* {
+          auto f = r.find(n);
+          return f == r.end() || f->is_null() ? nullptr : &*f;
+        };
+        const json* pkj = member("PartitionKey");
+        const json* ehkj = member("ExplicitHashKey");
+        const json* dj = member("Data");
+        bool types_ok = (!pkj || pkj->is_string()) && (!ehkj || ehkj->is_string()) &&
+                        (!dj || dj->is_string() || dj->is_binary());
+        if (!types_ok) {
+          Reader rr{r, c.enc};  // for AWS's wording of the type error
+          rr.string("PartitionKey");
+          rr.string("ExplicitHashKey");
+          rr.blob("Data");
+          return fail(c, rr.error ? *rr.error : ApiError::serialization(""));
+        }
+        Entry& e = entries.emplace_back();  // reserved: views into `decoded` stay valid
+        if (pkj) e.partition_key = pkj->get_ref<const std::string&>();
+        if (ehkj) e.explicit_hash_key = std::string_view(ehkj->get_ref<const std::string&>());
+        if (dj && dj->is_binary()) {
+          const auto& bin = dj->get_binary();
+          e.data = std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size());
+        } else if (dj) {
+          if (!wire::base64_decode_append(dj->get_ref<const std::string&>(), e.decoded)) {
+            std::optional<ApiError> be;
+            blob_of(*dj, c.enc, be);
+            return fail(c, be ? *be : ApiError::serialization(""));
+          }
+          e.data = e.decoded;
+        }
+        size_t pk_len = pkj ? utf8_chars(e.partition_key) : 0;
+        bool valid = pkj && pk_len >= 1 && pk_len <= 256 && (!ehkj || is_hash_key_text(*e.explicit_hash_key)) && dj &&
+                     e.data.size() <= 10 * 1024 * 1024;
+        if (!valid) {
+          validate_entry(v, "records." + std::to_string(i) + ".member.", owned(pkj ? std::optional(e.partition_key) : std::nullopt),
+                         owned(e.explicit_hash_key),
+                         dj ? std::optional<std::string>(std::string(e.data)) : std::nullopt);
+        }
       }
     }
   }
