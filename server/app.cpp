@@ -12,6 +12,8 @@
 #include "server/http/server.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/admin/metrics_endpoints.h"
+#include "server/admin/limits_endpoints.h"
+#include "server/limits/limits.h"
 #include "server/metrics/registry.h"
 #include "server/router.h"
 #include "server/store/store.h"
@@ -68,6 +70,9 @@ bool App::start(std::string* error) {
   }
   kinesis_ = std::make_unique<kinesis::KinesisService>(config_, *clock_, *store_);
   if (!kinesis_->load(error)) return false;
+  // Throttle and fault settings are checked before anything starts a thread.
+  limits_ = std::make_unique<limits::Limits>(config_, *clock_, *kinesis_);
+  if (!limits_->start(error)) return false;
   {
     metrics::PriceTable prices;
     if (!metrics::load_price_table(config_.pricing_file, prices, error)) return false;
@@ -76,8 +81,15 @@ bool App::start(std::string* error) {
     kinesis_->add_hooks(metrics_.get());
     metrics_->start();
   }
+  limits_->attach(*kinesis_);
 
   router_ = std::make_unique<Router>(*kinesis_);
+  router_->set_s3_filter([this](http::Request& req, const Router::Route& next) {
+    return limits_->faults.s3_dispatch(req, next);
+  });
+  admin::register_throttle_endpoints(*router_, *this);
+  admin::register_fault_endpoints(*router_, *this);
+  admin::register_clock_endpoints(*router_, *this);
   router_->set_authenticator(authenticator_.get());
   admin::register_endpoints(*router_, *this);
   admin::register_metrics_endpoints(*router_, *this);

@@ -13,6 +13,7 @@ namespace store { class Store; }
 namespace kinesis { class KinesisService; }
 namespace http { class Server; }
 namespace metrics { class MetricsRegistry; }
+namespace limits { struct Limits; }
 namespace auth { class CredentialStore; class Authenticator; class Imds; }
 
 class Router;
@@ -41,6 +42,8 @@ class App {
   kinesis::KinesisService& kinesis() { return *kinesis_; }
   // Counters, series and the price table (docs/metrics.md); S3 reports through it too.
   metrics::MetricsRegistry& metrics() { return *metrics_; }
+  // Throttling, control-plane limits and fault rules (docs/throttling.md).
+  limits::Limits& limits() { return *limits_; }
   // Static and IMDS-issued credentials, and the authenticator every service consults.
   auth::CredentialStore& credentials() { return *credentials_; }
   auth::Authenticator& authenticator() { return *authenticator_; }
@@ -57,6 +60,7 @@ class App {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
   std::unique_ptr<metrics::MetricsRegistry> metrics_;
+  std::unique_ptr<limits::Limits> limits_;
   std::unique_ptr<auth::CredentialStore> credentials_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<auth::Imds> imds_;

@@ -40,6 +40,14 @@ struct Config {
   // Clock: "system" or "manual" (issue: clock control via /_eddy/clock).
   std::string clock = "system";
 
+  // Throttling and faults (docs/throttling.md): "off" | "aws"; per-stream overrides as
+  // "NAME:mode=aws,write_records_per_sec=100,..."; a fault rules file (JSON); the seed of
+  // rules that give none.
+  std::string throttle = "off";
+  std::vector<std::string> throttle_streams;
+  std::string faults_file;
+  uint64_t fault_seed = 1;
+
   // Price table for reports (docs/metrics.md); empty: the embedded us-east-1 table.
   std::string pricing_file;
 

@@ -49,6 +49,17 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
   serve.add_option("--clock", c.clock, "system, or manual (time moves only through POST /_eddy/clock)")
       ->check(CLI::IsMember({"system", "manual"}))
       ->capture_default_str();
+  serve.add_option("--throttle", c.throttle,
+                   "off, or aws: per-shard limits (1 MiB/s and 1000 records/s in, 5 reads/s and 2 MiB/s out) and "
+                   "control-plane rate limits as AWS applies them")
+      ->check(CLI::IsMember({"off", "aws"}))
+      ->capture_default_str();
+  serve.add_option("--throttle-stream", c.throttle_streams,
+                   "Per-stream throttle override NAME:key=value,... (keys: mode, write_bytes_per_sec, "
+                   "write_records_per_sec, read_calls_per_sec, read_bytes_per_sec); repeatable");
+  serve.add_option("--faults", c.faults_file, "Fault-injection rules to load at start-up (JSON, as PUT /_eddy/faults)");
+  serve.add_option("--fault-seed", c.fault_seed, "Seed of fault rules that set none (runs repeat)")
+      ->capture_default_str();
   serve.add_option("--idle-timeout", c.idle_timeout_s, "Seconds a keep-alive connection may sit idle")
       ->capture_default_str();
   serve.add_option("--pricing", c.pricing_file,

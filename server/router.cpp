@@ -38,6 +38,11 @@ http::Dispatch Router::dispatch(http::Request& req) {
     }
     return d;
   }
+  if (s3_filter_) return s3_filter_(req, [this](http::Request& r) { return dispatch_s3(r); });
+  return dispatch_s3(req);
+}
+
+http::Dispatch Router::dispatch_s3(http::Request& req) {
   if (s3_) return s3_(req);
   http::Response res;
   res.status = 501;

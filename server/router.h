@@ -23,6 +23,9 @@ class Router final : public http::Handler {
   void set_s3(Route route) { s3_ = std::move(route); }
   // Kinesis requests are authenticated here (once their body has arrived); S3 does its own.
   void set_authenticator(const auth::Authenticator* a) { auth_ = a; }
+  // Sees every S3 request before the S3 handler (`next`); fault injection answers or changes it.
+  using S3Filter = std::function<http::Dispatch(http::Request&, const Route& next)>;
+  void set_s3_filter(S3Filter f) { s3_filter_ = std::move(f); }
 
   http::Dispatch dispatch(http::Request& req) override;
 
@@ -30,6 +33,8 @@ class Router final : public http::Handler {
   kinesis::KinesisService& kinesis_;
   std::vector<std::pair<std::string, Route>> admin_;
   Route s3_;
+  S3Filter s3_filter_;
+  http::Dispatch dispatch_s3(http::Request& req);
   const auth::Authenticator* auth_ = nullptr;
 };
 

@@ -1,0 +1,378 @@
+// Per-shard throughput limits, per-stream overrides and control-plane rate limits, with the
+// clock held still so every count is exact.
+#include <gtest/gtest.h>
+
+#include "server/kinesis/kinesis_service.h"
+#include "tests/api/limits_test_support.h"
+
+using namespace eddy::test;
+using nlohmann::json;
+
+namespace {
+
+class ThrottleAws : public LimitsFixture {
+ protected:
+  void tune(eddy::Config& c) override { c.throttle = "aws"; }
+
+  std::string rate_exceeded(const std::string& stream, int shard = 0) {
+    return "Rate exceeded for shard " + shard_id(shard) + " in stream " + stream + " under account " + account() +
+           ".";
+  }
+};
+
+class ThrottleOff : public LimitsFixture {};
+
+}  // namespace
+
+TEST_F(ThrottleAws, TwoThousandSmallRecordsGiveExactlyOneThousandAccepted) {
+  create_stream("t1", 1);
+  // PutRecords takes at most 500 entries, so the 2000 records go in four calls with the clock
+  // held still: one second's worth (1000 records) is accepted, the rest is throttled.
+  size_t accepted = 0, throttled = 0;
+  std::vector<std::string> sequence_numbers;
+  for (int call = 0; call < 4; ++call) {
+    auto out = ok("PutRecords", {{"StreamName", "t1"}, {"Records", entries(500, "k", 9, call * 500)}});
+    ASSERT_EQ(out["Records"].size(), 500u);
+    size_t failed_here = 0;
+    for (const auto& r : out["Records"]) {
+      if (r.contains("ErrorCode")) {
+        ++failed_here;
+        // Exactly the shape AWS gives: only ErrorCode and ErrorMessage.
+        EXPECT_EQ(r, json({{"ErrorCode", "ProvisionedThroughputExceededException"},
+                           {"ErrorMessage", rate_exceeded("t1")}}));
+      } else {
+        EXPECT_EQ(r.size(), 2u) << r.dump();
+        EXPECT_EQ(r["ShardId"], shard_id(0));
+        sequence_numbers.push_back(r["SequenceNumber"].get<std::string>());
+      }
+    }
+    EXPECT_EQ(out["FailedRecordCount"], failed_here);
+    accepted += 500 - failed_here;
+    throttled += failed_here;
+  }
+  EXPECT_EQ(accepted, 1000u);
+  EXPECT_EQ(throttled, 1000u);
+
+  // What was accepted is stored, once, in order; nothing else is.
+  auto back = read_back("t1");
+  ASSERT_EQ(back.size(), 1000u);
+  for (size_t i = 0; i < back.size(); ++i) EXPECT_EQ(back[i]["SequenceNumber"], sequence_numbers[i]);
+
+  auto t = admin("GET", "/_eddy/throttle", nullptr);
+  EXPECT_EQ(t["mode"], "aws");
+  EXPECT_EQ(t["throttled"]["write_records"], 1000);
+  EXPECT_EQ(t["streams"][0]["write_throttled"], 1000);
+}
+
+TEST_F(ThrottleAws, ThrottledAndAcceptedEntriesShareACallAndRefillAfterOneSecond) {
+  create_stream("mix", 1);
+  auto first = ok("PutRecords", {{"StreamName", "mix"}, {"Records", entries(500, "k", 9)}});
+  auto second = ok("PutRecords", {{"StreamName", "mix"}, {"Records", entries(300, "k", 9, 500)}});
+  EXPECT_EQ(first["FailedRecordCount"], 0);
+  EXPECT_EQ(second["FailedRecordCount"], 0);
+  auto third = ok("PutRecords", {{"StreamName", "mix"}, {"Records", entries(500, "k", 9, 800)}});
+  EXPECT_EQ(third["FailedRecordCount"], 300);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(third["Records"][i].contains("ErrorCode"), i >= 200) << i;
+  // Half a second refills half the budget; a full second the rest (never more than 1 s worth).
+  clock().advance_ms(500);
+  auto half = ok("PutRecords", {{"StreamName", "mix"}, {"Records", entries(500, "k", 9)}});
+  EXPECT_EQ(half["FailedRecordCount"], 0);
+  auto over = ok("PutRecords", {{"StreamName", "mix"}, {"Records", entries(1, "k", 9)}});
+  EXPECT_EQ(over["FailedRecordCount"], 1);
+  clock().advance_ms(10'000);
+  int ok_count = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto r = ok("PutRecords", {{"StreamName", "mix"}, {"Records", entries(500, "k", 9)}});
+    ok_count += 500 - r["FailedRecordCount"].get<int>();
+  }
+  EXPECT_EQ(ok_count, 1000);
+  EXPECT_EQ(read_back("mix").size(), 800u + 200 + 500 + 1000);
+}
+
+TEST_F(ThrottleAws, PutRecordOverTheLimitIsA400) {
+  create_stream("pr", 1);
+  for (int i = 0; i < 1000; ++i) {
+    auto r = kinesis("PutRecord", {{"StreamName", "pr"}, {"PartitionKey", "k"}, {"Data", b64("x")}});
+    ASSERT_EQ(r.status, 200) << i << " " << r.raw;
+  }
+  auto r = kinesis("PutRecord", {{"StreamName", "pr"}, {"PartitionKey", "k"}, {"Data", b64("x")}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.type(), "ProvisionedThroughputExceededException");
+  EXPECT_EQ(r.message(), rate_exceeded("pr"));
+  EXPECT_EQ(r.http.header("x-amzn-errortype"), "ProvisionedThroughputExceededException");
+  clock().advance_ms(1);
+  EXPECT_EQ(kinesis("PutRecord", {{"StreamName", "pr"}, {"PartitionKey", "k"}, {"Data", b64("x")}}).status, 200);
+  EXPECT_EQ(read_back("pr").size(), 1001u);
+}
+
+TEST_F(ThrottleAws, BytesCountPartitionKeyAndData) {
+  create_stream("bytes", 1);
+  // 1 MiB per second: ten records of 104857 bytes (1-byte key + data) fit, an eleventh doesn't.
+  json recs = json::array();
+  for (int i = 0; i < 11; ++i) recs.push_back({{"PartitionKey", "k"}, {"Data", b64(std::string(104856, 'a'))}});
+  auto out = ok("PutRecords", {{"StreamName", "bytes"}, {"Records", recs}});
+  EXPECT_EQ(out["FailedRecordCount"], 1);
+  EXPECT_TRUE(out["Records"][10].contains("ErrorCode"));
+  // The records budget is untouched by the refusal: small records still go.
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "bytes"}, {"Records", entries(1, "k", 5)}})["FailedRecordCount"], 0);
+}
+
+TEST_F(ThrottleAws, ShardsHaveTheirOwnBudgets) {
+  create_stream("two", 2);
+  // Explicit hash keys pin entries to shard 0 (low half) and shard 1 (high half).
+  json recs = json::array();
+  for (int i = 0; i < 500; ++i) {
+    recs.push_back({{"PartitionKey", "k"}, {"ExplicitHashKey", "0"}, {"Data", b64("d")}});
+  }
+  ok("PutRecords", {{"StreamName", "two"}, {"Records", recs}});
+  ok("PutRecords", {{"StreamName", "two"}, {"Records", recs}});
+  auto zero = ok("PutRecords", {{"StreamName", "two"}, {"Records", recs}});
+  EXPECT_EQ(zero["FailedRecordCount"], 500);
+  for (auto& r : recs) r["ExplicitHashKey"] = "340282366920938463463374607431768211455";
+  auto one = ok("PutRecords", {{"StreamName", "two"}, {"Records", recs}});
+  EXPECT_EQ(one["FailedRecordCount"], 0);
+  EXPECT_EQ(one["Records"][0]["ShardId"], shard_id(1));
+}
+
+TEST_F(ThrottleAws, SixthGetRecordsInOneSecondIsThrottled) {
+  create_stream("rd", 1);
+  ok("PutRecord", {{"StreamName", "rd"}, {"PartitionKey", "k"}, {"Data", b64("x")}});
+  auto it = ok("GetShardIterator", {{"StreamName", "rd"}, {"ShardId", shard_id(0)}, {"ShardIteratorType", "TRIM_HORIZON"}})
+                ["ShardIterator"]
+                    .get<std::string>();
+  for (int i = 0; i < 5; ++i) {
+    auto r = ok("GetRecords", {{"ShardIterator", it}});
+    it = r["NextShardIterator"].get<std::string>();
+  }
+  auto sixth = kinesis("GetRecords", {{"ShardIterator", it}});
+  EXPECT_EQ(sixth.status, 400);
+  EXPECT_EQ(sixth.type(), "ProvisionedThroughputExceededException");
+  EXPECT_EQ(sixth.message(), rate_exceeded("rd"));
+  clock().advance_ms(199);
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it}}).status, 400);
+  clock().advance_ms(1);  // 200 ms: one call's worth at 5 per second
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it}}).status, 200);
+  clock().advance_ms(1000);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it}}).status, 200) << i;
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it}}).status, 400);
+  EXPECT_EQ(admin("GET", "/_eddy/throttle", nullptr)["throttled"]["read_calls"], 3);
+}
+
+TEST_F(ThrottleAws, ATenMiBResponseBlocksTheShardForFiveSeconds) {
+  create_stream("big", 1);
+  // Let the 10 MiB in quickly: a per-stream override raises the write limit.
+  admin("PUT", "/_eddy/throttle/streams/big", {{"write_bytes_per_sec", 20 * 1024 * 1024}});
+  for (int call = 0; call < 2; ++call) {
+    json recs = json::array();
+    for (int i = 0; i < 5; ++i) recs.push_back({{"PartitionKey", "k"}, {"Data", b64(std::string(1024 * 1024 - 1, 'z'))}});
+    ASSERT_EQ(ok("PutRecords", {{"StreamName", "big"}, {"Records", recs}})["FailedRecordCount"], 0);
+  }
+  auto it = ok("GetShardIterator", {{"StreamName", "big"}, {"ShardId", shard_id(0)}, {"ShardIteratorType", "TRIM_HORIZON"}})
+                ["ShardIterator"]
+                    .get<std::string>();
+  auto r = ok("GetRecords", {{"ShardIterator", it}});
+  ASSERT_EQ(r["Records"].size(), 10u);  // exactly 10 MiB of key + data
+  it = r["NextShardIterator"].get<std::string>();
+  clock().advance_ms(4999);
+  auto blocked = kinesis("GetRecords", {{"ShardIterator", it}});
+  EXPECT_EQ(blocked.status, 400);
+  EXPECT_EQ(blocked.type(), "ProvisionedThroughputExceededException");
+  clock().advance_ms(1);
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it}}).status, 200);
+}
+
+TEST_F(ThrottleAws, ReadBytesBudgetIsTwoMiBPerSecond) {
+  create_stream("rb", 1);
+  admin("PUT", "/_eddy/throttle/streams/rb", {{"write_bytes_per_sec", 8 * 1024 * 1024}});
+  json recs = json::array();
+  for (int i = 0; i < 3; ++i) recs.push_back({{"PartitionKey", "k"}, {"Data", b64(std::string(1024 * 1024 - 1, 'r'))}});
+  ASSERT_EQ(ok("PutRecords", {{"StreamName", "rb"}, {"Records", recs}})["FailedRecordCount"], 0);
+  auto it = ok("GetShardIterator", {{"StreamName", "rb"}, {"ShardId", shard_id(0)}, {"ShardIteratorType", "TRIM_HORIZON"}})
+                ["ShardIterator"]
+                    .get<std::string>();
+  auto r = ok("GetRecords", {{"ShardIterator", it}});  // 3 MiB: 1 MiB over the budget
+  ASSERT_EQ(r["Records"].size(), 3u);
+  it = r["NextShardIterator"].get<std::string>();
+  clock().advance_ms(500);
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it}}).status, 400);
+  clock().advance_ms(1);  // the 1 MiB debt is repaid after 500 ms at 2 MiB/s
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it}}).status, 200);
+}
+
+TEST_F(ThrottleAws, ControlPlaneLimitsGiveLimitExceeded) {
+  create_stream("cp", 2);
+  // DescribeStream: 10 per second per account.
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(kinesis("DescribeStream", {{"StreamName", "cp"}}).status, 200) << i;
+  auto r = kinesis("DescribeStream", {{"StreamName", "cp"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.type(), "LimitExceededException");
+  EXPECT_EQ(r.message(), "Rate exceeded for stream cp under account " + account() + ".");
+  // ListStreams: 5 per second, no stream in the call: the account-wide wording.
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(kinesis("ListStreams", json::object()).status, 200) << i;
+  r = kinesis("ListStreams", json::object());
+  EXPECT_EQ(r.type(), "LimitExceededException");
+  EXPECT_EQ(r.message(), "Rate exceeded for account " + account() + ".");
+  // GetShardIterator: 5 per second per shard.
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(kinesis("GetShardIterator", {{"StreamName", "cp"}, {"ShardId", shard_id(0)}, {"ShardIteratorType", "LATEST"}})
+                  .status,
+              200);
+  EXPECT_EQ(kinesis("GetShardIterator", {{"StreamName", "cp"}, {"ShardId", shard_id(0)}, {"ShardIteratorType", "LATEST"}})
+                .type(),
+            "LimitExceededException");
+  EXPECT_EQ(kinesis("GetShardIterator", {{"StreamName", "cp"}, {"ShardId", shard_id(1)}, {"ShardIteratorType", "LATEST"}})
+                .status,
+            200);
+  // CreateStream: 5 per second per account (one was used by create_stream above).
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(kinesis("CreateStream", {{"StreamName", "c" + std::to_string(i)}, {"ShardCount", 1}}).status, 200);
+  r = kinesis("CreateStream", {{"StreamName", "c9"}, {"ShardCount", 1}});
+  EXPECT_EQ(r.type(), "LimitExceededException");
+  EXPECT_EQ(r.message(), "Rate exceeded for stream c9 under account " + account() + ".");
+  // DescribeLimits: 1 per second.
+  EXPECT_EQ(kinesis("DescribeLimits", json::object()).status, 200);
+  EXPECT_EQ(kinesis("DescribeLimits", json::object()).type(), "LimitExceededException");
+  clock().advance_ms(1000);
+  EXPECT_EQ(kinesis("DescribeStream", {{"StreamName", "cp"}}).status, 200);
+  EXPECT_EQ(kinesis("ListStreams", json::object()).status, 200);
+  EXPECT_EQ(kinesis("DescribeLimits", json::object()).status, 200);
+  EXPECT_GE(admin("GET", "/_eddy/throttle", nullptr)["throttled"]["control_plane"].get<int>(), 5);
+}
+
+TEST_F(ThrottleAws, UpdateShardCountTenTimesPerRollingDay) {
+  create_stream("usc", 1);
+  for (int i = 0; i < 10; ++i) {
+    int target = i % 2 == 0 ? 2 : 1;
+    auto r = kinesis("UpdateShardCount", {{"StreamName", "usc"}, {"TargetShardCount", target}, {"ScalingType", "UNIFORM_SCALING"}});
+    ASSERT_EQ(r.status, 200) << i << r.raw;
+    clock().advance_ms(1000);
+  }
+  auto r = kinesis("UpdateShardCount", {{"StreamName", "usc"}, {"TargetShardCount", 2}, {"ScalingType", "UNIFORM_SCALING"}});
+  EXPECT_EQ(r.type(), "LimitExceededException");
+  clock().advance_ms(24LL * 3600 * 1000 / 10);
+  r = kinesis("UpdateShardCount", {{"StreamName", "usc"}, {"TargetShardCount", 2}, {"ScalingType", "UNIFORM_SCALING"}});
+  EXPECT_EQ(r.status, 200) << r.raw;
+}
+
+TEST_F(ThrottleAws, PerStreamOverridesAtRuntime) {
+  create_stream("slow", 1);
+  create_stream("free", 1);
+  auto s = admin("PUT", "/_eddy/throttle/streams/slow", {{"write_records_per_sec", 10}, {"read_calls_per_sec", 1}});
+  EXPECT_EQ(s["name"], "slow");
+  EXPECT_EQ(s["mode"], "aws");
+  EXPECT_EQ(s["limits"]["write_records_per_sec"], 10);
+  EXPECT_EQ(s["limits"]["write_bytes_per_sec"], 1024 * 1024);
+  EXPECT_EQ(s["override"], json({{"write_records_per_sec", 10}, {"read_calls_per_sec", 1}}));
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "slow"}, {"Records", entries(20, "k", 3)}})["FailedRecordCount"], 10);
+
+  admin("PUT", "/_eddy/throttle/streams/free", {{"mode", "off"}});
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(ok("PutRecords", {{"StreamName", "free"}, {"Records", entries(500, "k", 3)}})["FailedRecordCount"], 0);
+
+  // Persisted with the stream.
+  auto stream = app_->kinesis().find_stream_by_name("slow");
+  ASSERT_TRUE(stream);
+  {
+    std::lock_guard lk(stream->mu);
+    EXPECT_EQ(json::parse(stream->throttle_json), json({{"write_records_per_sec", 10}, {"read_calls_per_sec", 1}}));
+  }
+  auto one = admin("GET", "/_eddy/throttle/streams/slow", nullptr);
+  EXPECT_EQ(one["write_throttled"], 10);
+
+  // Dropping the override restores the defaults (and a fresh, full bucket).
+  auto d = admin("DELETE", "/_eddy/throttle/streams/slow", nullptr);
+  EXPECT_TRUE(d["override"].is_null());
+  EXPECT_EQ(d["limits"]["write_records_per_sec"], 1000);
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "slow"}, {"Records", entries(500, "k", 3)}})["FailedRecordCount"], 0);
+
+  // Errors.
+  admin("PUT", "/_eddy/throttle/streams/nope", {{"mode", "aws"}}, 404);
+  auto bad = admin("PUT", "/_eddy/throttle/streams/slow", {{"write_records_per_sec", 0}}, 400);
+  EXPECT_NE(bad["error"].get<std::string>().find("write_records_per_sec"), std::string::npos);
+  admin("PUT", "/_eddy/throttle/streams/slow", {{"mode", "fast"}}, 400);
+  admin("PUT", "/_eddy/throttle/streams/slow", {{"speed", 1}}, 400);
+}
+
+TEST_F(ThrottleAws, GlobalModeSwitchesAtRuntime) {
+  create_stream("g", 1);
+  admin("PUT", "/_eddy/throttle", {{"mode", "off"}});
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(ok("PutRecords", {{"StreamName", "g"}, {"Records", entries(500, "k", 3)}})["FailedRecordCount"], 0);
+  auto t = admin("PUT", "/_eddy/throttle", {{"mode", "aws"}});
+  EXPECT_EQ(t["mode"], "aws");
+  ok("PutRecords", {{"StreamName", "g"}, {"Records", entries(500, "k", 3)}});
+  ok("PutRecords", {{"StreamName", "g"}, {"Records", entries(500, "k", 3)}});
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "g"}, {"Records", entries(500, "k", 3)}})["FailedRecordCount"], 500);
+  admin("PUT", "/_eddy/throttle", {{"mode", "sometimes"}}, 400);
+}
+
+TEST_F(ThrottleAws, OnDemandStreamsUseStreamLevelCapacity) {
+  auto r = kinesis("CreateStream", {{"StreamName", "od"}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  auto s = admin("GET", "/_eddy/throttle/streams/od", nullptr);
+  EXPECT_EQ(s["scope"], "stream");
+  EXPECT_EQ(s["limits"]["write_records_per_sec"], 4000);
+  EXPECT_EQ(s["limits"]["write_bytes_per_sec"], 4 * 1024 * 1024);
+  EXPECT_EQ(s["limits"]["read_bytes_per_sec"], 8 * 1024 * 1024);
+  // Random keys spread over all shards; the stream as a whole takes 4000 records a second.
+  int accepted = 0;
+  for (int call = 0; call < 10; ++call) {
+    json recs = json::array();
+    for (int i = 0; i < 500; ++i) recs.push_back({{"PartitionKey", "key-" + std::to_string(call * 500 + i)}, {"Data", b64("d")}});
+    auto out = ok("PutRecords", {{"StreamName", "od"}, {"Records", recs}});
+    accepted += 500 - out["FailedRecordCount"].get<int>();
+  }
+  EXPECT_EQ(accepted, 4000);
+}
+
+TEST_F(ThrottleAws, CborClientsSeeTheSamePerEntryShape) {
+  create_stream("cb", 1);
+  ok("PutRecords", {{"StreamName", "cb"}, {"Records", entries(500, "k", 3)}});
+  ok("PutRecords", {{"StreamName", "cb"}, {"Records", entries(500, "k", 3)}});
+  json recs = json::array();
+  auto bin = json::binary({'a', 'b'});
+  recs.push_back({{"PartitionKey", "k"}, {"Data", bin}});
+  auto r = kinesis_cbor("PutRecords", {{"StreamName", "cb"}, {"Records", recs}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["FailedRecordCount"], 1);
+  EXPECT_EQ(r.body["Records"][0]["ErrorCode"], "ProvisionedThroughputExceededException");
+  EXPECT_EQ(r.body["Records"][0]["ErrorMessage"], rate_exceeded("cb"));
+}
+
+TEST_F(ThrottleOff, OffByDefaultAndPerStreamAwsOverride) {
+  create_stream("o", 1);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(ok("PutRecords", {{"StreamName", "o"}, {"Records", entries(500, "k", 3)}})["FailedRecordCount"], 0);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(kinesis("DescribeStream", {{"StreamName", "o"}}).status, 200);
+  EXPECT_EQ(admin("GET", "/_eddy/throttle", nullptr)["mode"], "off");
+  admin("PUT", "/_eddy/throttle/streams/o", {{"mode", "aws"}});
+  ok("PutRecords", {{"StreamName", "o"}, {"Records", entries(500, "k", 3)}});
+  ok("PutRecords", {{"StreamName", "o"}, {"Records", entries(500, "k", 3)}});
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "o"}, {"Records", entries(1, "k", 3)}})["FailedRecordCount"], 1);
+}
+
+namespace {
+class ThrottleFromConfig : public LimitsFixture {
+ protected:
+  void tune(eddy::Config& c) override { c.throttle_streams = {"cfg:mode=aws,write_records_per_sec=7"}; }
+};
+}  // namespace
+
+TEST_F(ThrottleFromConfig, ConfigOverridesApplyByName) {
+  create_stream("cfg", 1);
+  create_stream("other", 1);
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "cfg"}, {"Records", entries(10, "k", 3)}})["FailedRecordCount"], 3);
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "other"}, {"Records", entries(500, "k", 3)}})["FailedRecordCount"], 0);
+  auto s = admin("GET", "/_eddy/throttle/streams/cfg", nullptr);
+  EXPECT_EQ(s["config_override"], json({{"mode", "aws"}, {"write_records_per_sec", 7}}));
+}
+
+TEST(ThrottleConfig, InvalidStreamSpecStopsStartUp) {
+  eddy::Config c;
+  c.in_memory = true;
+  c.port = 0;
+  c.throttle_streams = {"x:write_records_per_sec=lots"};
+  eddy::App app(c);
+  std::string error;
+  EXPECT_FALSE(app.start(&error));
+  EXPECT_NE(error.find("throttle-stream"), std::string::npos) << error;
+}
