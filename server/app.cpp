@@ -15,7 +15,10 @@
 #include "server/admin/limits_endpoints.h"
 #include "server/limits/limits.h"
 #include "server/metrics/registry.h"
+#include "server/metrics/s3_request_counter.h"
 #include "server/router.h"
+#include "server/s3/s3_service.h"
+#include "server/s3/seed.h"
 #include "server/store/store.h"
 
 namespace eddy {
@@ -81,9 +84,17 @@ bool App::start(std::string* error) {
     kinesis_->add_hooks(metrics_.get());
     metrics_->start();
   }
+
   limits_->attach(*kinesis_);
 
+  s3_ = std::make_unique<s3::S3Service>(config_, *clock_, *store_);
+  if (!s3_->load(error)) return false;
+  s3_->set_authenticator(authenticator_.get());
+  if (!s3::seed_from_dirs(config_.seed_dirs, *s3_, *kinesis_, error)) return false;
+
   router_ = std::make_unique<Router>(*kinesis_);
+  // Requests and bytes per bucket are counted around the S3 route (docs/metrics.md).
+  router_->set_s3(metrics::count_s3_requests(*metrics_, [this](http::Request& req) { return s3_->dispatch(req); }));
   router_->set_s3_filter([this](http::Request& req, const Router::Route& next) {
     return limits_->faults.s3_dispatch(req, next);
   });

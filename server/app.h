@@ -15,6 +15,7 @@ namespace http { class Server; }
 namespace metrics { class MetricsRegistry; }
 namespace limits { struct Limits; }
 namespace auth { class CredentialStore; class Authenticator; class Imds; }
+namespace s3 { class S3Service; }
 
 class Router;
 
@@ -40,6 +41,7 @@ class App {
   ManualClock* manual_clock() { return clock_->is_manual() ? static_cast<ManualClock*>(clock_.get()) : nullptr; }
   store::Store& store() { return *store_; }
   kinesis::KinesisService& kinesis() { return *kinesis_; }
+  s3::S3Service& s3() { return *s3_; }
   // Counters, series and the price table (docs/metrics.md); S3 reports through it too.
   metrics::MetricsRegistry& metrics() { return *metrics_; }
   // Throttling, control-plane limits and fault rules (docs/throttling.md).
@@ -59,6 +61,7 @@ class App {
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<s3::S3Service> s3_;
   std::unique_ptr<metrics::MetricsRegistry> metrics_;
   std::unique_ptr<limits::Limits> limits_;
   std::unique_ptr<auth::CredentialStore> credentials_;

@@ -65,6 +65,9 @@ struct Config {
   std::string tls_cert;
   std::string tls_key;
   uint16_t tls_port = 0;
+
+  // S3 (docs/s3.md): folders preloaded at start-up (--seed, repeatable).
+  std::vector<std::string> seed_dirs;
 };
 
 std::string to_string(FsyncMode m);

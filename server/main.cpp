@@ -87,6 +87,9 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
   serve.add_option("--tls-cert", c.tls_cert, "PEM certificate (chain): also serve HTTPS (with --tls-key)");
   serve.add_option("--tls-key", c.tls_key, "PEM private key for --tls-cert");
   serve.add_option("--tls-port", c.tls_port, "Port of the HTTPS listener (0: ephemeral)")->capture_default_str();
+  serve.add_option("--seed", c.seed_dirs,
+                   "Preload a folder at start-up (repeatable): each subfolder a bucket, its files objects, "
+                   "streams.json a list of Kinesis streams (docs/s3.md)");
 }
 
 // CLI11 2.1 reads a --config file only for the top-level app and silently ignores the one set

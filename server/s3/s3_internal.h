@@ -1,0 +1,139 @@
+#pragma once
+// Pieces shared by the S3 service's translation units: the per-request context, S3 error and
+// XML helpers, and the blob writer. Not part of the service's public interface.
+#include <pugixml.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/auth/authenticator.h"
+#include "server/s3/s3_service.h"
+#include "wire/checksum.h"
+
+namespace eddy::s3 {
+
+inline constexpr std::string_view kNamespace = "http://s3.amazonaws.com/doc/2006-03-01/";
+inline constexpr std::string_view kOwnerId = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
+inline constexpr std::string_view kOwnerName = "eddy";
+inline constexpr uint64_t kMaxPutBytes = 5ull * 1024 * 1024 * 1024;
+inline constexpr uint64_t kMinPartBytes = 5ull * 1024 * 1024;
+inline constexpr uint32_t kMaxPartNumber = 10000;
+inline constexpr size_t kMaxXmlBody = 2 * 1024 * 1024;
+
+struct Ctx {
+  std::string request_id;
+  std::string method;
+  std::string bucket;
+  std::string key;
+  bool virtual_host = false;
+  std::string host;
+  std::map<std::string, std::string> query;  // decoded; first value of each name
+  http::Headers headers;
+  bool head = false;
+  bool auth_checked = false;   // an authenticator looked at the request
+  bool anonymous = false;      // ... and found no credentials in it
+  auth::AuthResult auth;
+
+  bool has(const char* name) const { return query.count(name) != 0; }
+  std::string q(const char* name) const {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  }
+};
+
+// --- errors --------------------------------------------------------------------------------
+S3Error err(std::string code, std::string message, int status, std::vector<std::pair<std::string, std::string>> fields = {});
+S3Error no_such_bucket(const std::string& bucket);
+S3Error no_such_key(const std::string& key);
+S3Error no_such_upload(const std::string& upload_id);
+S3Error access_denied();
+S3Error malformed_xml();
+S3Error invalid_argument(std::string message, std::string name, std::string value);
+S3Error internal_error();
+S3Error not_implemented(std::string what = {});
+
+http::Response error_response(const Ctx& c, const S3Error& e);
+http::Response xml_response(const Ctx& c, int status, std::string body);
+// The headers every S3 response carries (request ids, Server).
+void stamp(const Ctx& c, http::Response& res);
+
+// --- XML -----------------------------------------------------------------------------------
+class XmlOut {
+ public:
+  explicit XmlOut(const char* root, bool with_namespace = true);
+  pugi::xml_node root() { return root_; }
+  std::string str() const;
+  static pugi::xml_node add(pugi::xml_node parent, const char* name, std::string_view text);
+  static pugi::xml_node add(pugi::xml_node parent, const char* name) { return parent.append_child(name); }
+
+ private:
+  pugi::xml_document doc_;
+  pugi::xml_node root_;
+};
+void add_owner(pugi::xml_node parent, const char* name = "Owner");
+// Children of `node` by local name, ignoring any namespace prefix.
+std::string child_text(pugi::xml_node node, std::string_view name);
+std::vector<pugi::xml_node> children(pugi::xml_node node, std::string_view name);
+std::string_view local_name(const char* name);
+
+std::string quote_etag(const std::string& etag);
+std::string unquote_etag(std::string_view etag);
+// Percent-encoding of keys for encoding-type=url listings ('/' kept).
+std::string url_encode_key(std::string_view key);
+
+// --- data ----------------------------------------------------------------------------------
+
+// Writes one blob's chunks as data arrives, hashing on the way. If never kept, its chunks are
+// deleted when it goes away (a failed or abandoned upload leaves nothing behind).
+class ObjectWriter {
+ public:
+  ObjectWriter(store::Store& store, uint64_t blob_id, std::vector<wire::checksum::Algorithm> algorithms);
+  ~ObjectWriter();
+  ObjectWriter(const ObjectWriter&) = delete;
+  ObjectWriter& operator=(const ObjectWriter&) = delete;
+
+  bool write(std::string_view data);   // false: storage error
+  bool close();                        // flushes the last partial chunk
+  void keep() { kept_ = true; }
+  uint64_t size() const { return size_; }
+  uint64_t blob_id() const { return blob_id_; }
+  std::vector<Segment> segments() const;
+  const std::string& md5() const { return md5_raw_; }  // after close()
+  // Raw digest of an algorithm asked for in the constructor (after close()), or "".
+  std::string digest(wire::checksum::Algorithm a) const;
+
+ private:
+  bool flush_chunk();
+  store::Store& store_;
+  uint64_t blob_id_;
+  uint32_t next_chunk_ = 0;
+  uint64_t size_ = 0;
+  std::string buf_;
+  bool kept_ = false;
+  bool closed_ = false;
+  wire::checksum::Hasher md5_{wire::checksum::Algorithm::md5};
+  std::string md5_raw_;
+  std::vector<std::pair<wire::checksum::Algorithm, wire::checksum::Hasher>> hashers_;
+  std::vector<std::pair<wire::checksum::Algorithm, std::string>> digests_;
+};
+
+// Reads [begin, end) of an object's data chunk by chunk (one chunk in memory at a time).
+class ObjectReader final : public http::BodySource {
+ public:
+  ObjectReader(const store::Store& store, std::vector<Segment> segments, uint64_t begin, uint64_t end);
+  int64_t read(char* buf, size_t cap) override;
+
+ private:
+  const store::Store& store_;
+  std::vector<Segment> segments_;
+  uint64_t pos_;
+  uint64_t end_;
+  uint64_t cached_blob_ = 0;
+  uint32_t cached_chunk_ = UINT32_MAX;
+  std::string chunk_;
+};
+
+}  // namespace eddy::s3

@@ -1,0 +1,106 @@
+#pragma once
+// What S3 state looks like in storage: bucket rows (meta `b/<bucket>`), object rows (objects
+// family: bucket-id u32 BE + key), multipart uploads (meta `u/<upload-id>` and one row per
+// part `u/<upload-id>/<part u32 BE>`), and the blob chunk keys (blobs family: blob-id u64 BE
+// + chunk u32 BE). Values use a small length-prefixed binary encoding, so any header bytes
+// survive unchanged.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace eddy::s3 {
+
+// Data is stored in chunks of this size; a range GET reads only the chunks it needs.
+inline constexpr uint32_t kChunkBytes = 1024 * 1024;
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+// One run of object data: the chunks of one blob id (a single PUT has one; a completed
+// multipart upload has one per part, so completing copies nothing).
+struct Segment {
+  uint64_t blob_id = 0;
+  uint64_t size = 0;
+};
+
+struct Bucket {
+  std::string name;
+  uint32_t id = 0;
+  int64_t created_ms = 0;
+  std::string region;        // LocationConstraint as given ("" for us-east-1)
+  std::string acl = "private";
+  std::string owner_key;     // access key that created it ("" when unauthenticated)
+};
+
+struct ObjectMeta {
+  uint64_t size = 0;
+  std::string etag;          // without quotes
+  int64_t mtime_ms = 0;
+  std::vector<Segment> segments;
+  Pairs content;             // Content-Type, Content-Encoding, ... as sent
+  Pairs user;                // x-amz-meta-* (names lowercased, without the prefix)
+  std::string acl = "private";
+  std::string checksum_algorithm;  // "CRC32", ... or ""
+  std::string checksum_value;      // base64 (with "-N" for composite multipart checksums)
+  std::string checksum_type;       // FULL_OBJECT or COMPOSITE
+  uint32_t parts = 0;              // >0 for objects made by CompleteMultipartUpload
+  std::string storage_class = "STANDARD";
+};
+
+struct Upload {
+  std::string id;
+  std::string bucket;
+  std::string key;
+  int64_t initiated_ms = 0;
+  Pairs content;
+  Pairs user;
+  std::string acl = "private";
+  std::string checksum_algorithm;
+  std::string checksum_type;
+  std::string storage_class = "STANDARD";
+};
+
+struct Part {
+  uint32_t number = 0;
+  uint64_t blob_id = 0;
+  uint64_t size = 0;
+  std::string etag;          // without quotes
+  int64_t mtime_ms = 0;
+  std::string checksum_value;  // base64, of the upload's algorithm
+  std::string md5;             // raw 16 bytes (for the multipart ETag)
+};
+
+std::string encode(const Bucket& b);
+std::optional<Bucket> decode_bucket(std::string_view v);
+std::string encode(const ObjectMeta& m);
+std::optional<ObjectMeta> decode_object(std::string_view v);
+std::string encode(const Upload& u);
+std::optional<Upload> decode_upload(std::string_view v);
+std::string encode(const Part& p);
+std::optional<Part> decode_part(std::string_view v);
+
+std::string bucket_key(std::string_view bucket);              // meta: "b/<bucket>"
+std::string object_key(uint32_t bucket_id, std::string_view key);  // objects family
+std::string object_prefix(uint32_t bucket_id);
+std::string upload_key(std::string_view upload_id);           // meta: "u/<id>"
+std::string part_key(std::string_view upload_id, uint32_t part);  // meta: "u/<id>/<n BE>"
+std::string blob_key(uint64_t blob_id, uint32_t chunk);       // blobs family
+// The smallest string greater than every string starting with `prefix` ("" if none).
+std::string prefix_successor(std::string_view prefix);
+
+// S3's bucket naming rules (3-63 chars, lowercase letters, digits, '.', '-', start and end
+// with a letter or digit, no "..", not an IP address, no xn-- / -s3alias / --ol-s3 forms).
+bool valid_bucket_name(std::string_view name);
+
+// Canned ACLs S3 accepts in x-amz-acl.
+bool valid_canned_acl(std::string_view acl);
+bool acl_allows_public_read(std::string_view acl);
+bool acl_allows_public_write(std::string_view acl);
+
+// ISO-8601 with milliseconds (ListObjects LastModified) and the HTTP date (Last-Modified).
+std::string iso8601(int64_t ms);
+std::string http_date(int64_t ms);
+
+}  // namespace eddy::s3

@@ -1,0 +1,1108 @@
+#include "server/s3/s3_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <sstream>
+
+#include "server/s3/aws_chunked_decoder.h"
+#include "server/s3/s3_internal.h"
+#include "wire/base64.h"
+#include "wire/checksum.h"
+#include "wire/sigv4.h"
+
+namespace eddy::s3 {
+
+namespace ck = wire::checksum;
+
+// ---- errors and XML -------------------------------------------------------------------------
+
+S3Error err(std::string code, std::string message, int status, std::vector<std::pair<std::string, std::string>> fields) {
+  return S3Error{std::move(code), std::move(message), status, std::move(fields)};
+}
+S3Error no_such_bucket(const std::string& bucket) {
+  return err("NoSuchBucket", "The specified bucket does not exist", 404, {{"BucketName", bucket}});
+}
+S3Error no_such_key(const std::string& key) {
+  return err("NoSuchKey", "The specified key does not exist.", 404, {{"Key", key}});
+}
+S3Error no_such_upload(const std::string& upload_id) {
+  return err("NoSuchUpload",
+             "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "
+             "aborted or completed.",
+             404, {{"UploadId", upload_id}});
+}
+S3Error access_denied() { return err("AccessDenied", "Access Denied", 403); }
+S3Error malformed_xml() {
+  return err("MalformedXML",
+             "The XML you provided was not well-formed or did not validate against our published schema", 400);
+}
+S3Error invalid_argument(std::string message, std::string name, std::string value) {
+  return err("InvalidArgument", std::move(message), 400, {{"ArgumentName", std::move(name)}, {"ArgumentValue", std::move(value)}});
+}
+S3Error internal_error() {
+  return err("InternalError", "We encountered an internal error. Please try again.", 500);
+}
+S3Error not_implemented(std::string what) {
+  std::vector<std::pair<std::string, std::string>> f;
+  if (!what.empty()) f.emplace_back("Header", std::move(what));
+  return err("NotImplemented", "A header you provided implies functionality that is not implemented", 501, std::move(f));
+}
+
+void stamp(const Ctx& c, http::Response& res) {
+  if (!res.headers.has("x-amz-request-id")) res.headers.add("x-amz-request-id", c.request_id);
+  if (!res.headers.has("x-amz-id-2"))
+    res.headers.add("x-amz-id-2", wire::base64_encode(ck::digest(ck::Algorithm::sha256, c.request_id)));
+  if (!res.headers.has("Server")) res.headers.add("Server", "AmazonS3");
+}
+
+XmlOut::XmlOut(const char* root, bool with_namespace) {
+  root_ = doc_.append_child(root);
+  if (with_namespace) root_.append_attribute("xmlns") = std::string(kNamespace).c_str();
+}
+
+namespace {
+struct StringWriter : pugi::xml_writer {
+  std::string out;
+  void write(const void* data, size_t size) override { out.append(static_cast<const char*>(data), size); }
+};
+}  // namespace
+
+std::string XmlOut::str() const {
+  StringWriter w;
+  w.out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  doc_.save(w, "", pugi::format_raw | pugi::format_no_declaration, pugi::encoding_utf8);
+  return std::move(w.out);
+}
+
+pugi::xml_node XmlOut::add(pugi::xml_node parent, const char* name, std::string_view text) {
+  auto n = parent.append_child(name);
+  n.text().set(std::string(text).c_str());
+  return n;
+}
+
+void add_owner(pugi::xml_node parent, const char* name) {
+  auto o = parent.append_child(name);
+  XmlOut::add(o, "ID", kOwnerId);
+  XmlOut::add(o, "DisplayName", kOwnerName);
+}
+
+std::string_view local_name(const char* name) {
+  std::string_view n(name);
+  auto colon = n.find(':');
+  return colon == std::string_view::npos ? n : n.substr(colon + 1);
+}
+
+std::vector<pugi::xml_node> children(pugi::xml_node node, std::string_view name) {
+  std::vector<pugi::xml_node> out;
+  for (auto child : node.children())
+    if (child.type() == pugi::node_element && local_name(child.name()) == name) out.push_back(child);
+  return out;
+}
+
+std::string child_text(pugi::xml_node node, std::string_view name) {
+  auto c = children(node, name);
+  return c.empty() ? std::string() : std::string(c.front().text().get());
+}
+
+http::Response error_response(const Ctx& c, const S3Error& e) {
+  http::Response res;
+  res.status = e.status;
+  stamp(c, res);
+  if (c.head) {
+    // HEAD errors carry no body; the code travels in a header only some clients read.
+    res.content_length = 0;
+    return res;
+  }
+  XmlOut x("Error", false);
+  XmlOut::add(x.root(), "Code", e.code);
+  XmlOut::add(x.root(), "Message", e.message);
+  for (auto& [k, v] : e.fields) XmlOut::add(x.root(), k.c_str(), v);
+  XmlOut::add(x.root(), "RequestId", c.request_id);
+  XmlOut::add(x.root(), "HostId", res.headers.get("x-amz-id-2"));
+  res.headers.add("Content-Type", "application/xml");
+  res.body = x.str();
+  return res;
+}
+
+http::Response xml_response(const Ctx& c, int status, std::string body) {
+  http::Response res;
+  res.status = status;
+  stamp(c, res);
+  res.headers.add("Content-Type", "application/xml");
+  res.body = std::move(body);
+  return res;
+}
+
+std::string quote_etag(const std::string& etag) { return "\"" + etag + "\""; }
+
+std::string unquote_etag(std::string_view etag) {
+  while (!etag.empty() && (etag.front() == ' ')) etag.remove_prefix(1);
+  while (!etag.empty() && (etag.back() == ' ')) etag.remove_suffix(1);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  // &quot; survives some XML writers unescaped.
+  if (etag.rfind("&quot;", 0) == 0 && etag.size() >= 12 && etag.substr(etag.size() - 6) == "&quot;")
+    etag = etag.substr(6, etag.size() - 12);
+  return std::string(etag);
+}
+
+std::string url_encode_key(std::string_view key) { return wire::sigv4::uri_encode(key, false); }
+
+// ---- service ------------------------------------------------------------------------------
+
+S3Service::S3Service(const Config& config, Clock& clock, store::Store& store)
+    : config_(config), clock_(clock), store_(store) {}
+
+S3Service::~S3Service() = default;
+
+bool S3Service::load(std::string* error) {
+  std::set<uint64_t> referenced;
+  {
+    auto it = store_.iterate(store::Family::meta, "b/", "b0");
+    for (it->seek("b/"); it->valid(); it->next()) {
+      auto b = decode_bucket(it->value());
+      if (!b) {
+        if (error) *error = "unreadable bucket row " + std::string(it->key());
+        return false;
+      }
+      next_bucket_id_ = std::max(next_bucket_id_, b->id + 1);
+      buckets_[b->name] = std::move(*b);
+    }
+    if (auto st = it->status(); !st) {
+      if (error) *error = st.message;
+      return false;
+    }
+  }
+  {
+    auto it = store_.iterate(store::Family::objects);
+    for (it->seek(""); it->valid(); it->next()) {
+      if (auto m = decode_object(it->value()))
+        for (auto& s : m->segments) referenced.insert(s.blob_id);
+    }
+  }
+  {
+    auto it = store_.iterate(store::Family::meta, "u/", "u0");
+    for (it->seek("u/"); it->valid(); it->next()) {
+      std::string_view k = it->key();
+      if (k.find('/', 2) == std::string_view::npos) continue;
+      if (auto p = decode_part(it->value())) referenced.insert(p->blob_id);
+    }
+  }
+  // Blobs nobody refers to come from uploads that never committed (a crash mid-PUT).
+  uint64_t max_id = 0;
+  store::WriteBatch batch(store_);
+  auto it = store_.iterate(store::Family::blobs);
+  it->seek("");
+  while (it->valid()) {
+    if (it->key().size() < 12) {
+      it->next();
+      continue;
+    }
+    uint64_t id = store::get_u64(it->key(), 0);
+    max_id = std::max(max_id, id);
+    if (!referenced.count(id)) batch.delete_range(store::Family::blobs, blob_key(id, 0), blob_key(id + 1, 0));
+    if (id == UINT64_MAX) break;
+    it->seek(blob_key(id + 1, 0));
+  }
+  if (batch.count() > 0) {
+    spdlog::info("s3: dropping {} unreferenced blob(s) left by interrupted uploads", batch.count());
+    if (auto st = store_.write(batch); !st) {
+      if (error) *error = st.message;
+      return false;
+    }
+  }
+  uint64_t max_ref = referenced.empty() ? 0 : *referenced.rbegin();
+  next_blob_id_ = std::max(max_id, max_ref) + 1;
+  return true;
+}
+
+std::optional<Bucket> S3Service::find_bucket(const std::string& name) const {
+  std::lock_guard lk(buckets_mu_);
+  auto it = buckets_.find(name);
+  if (it == buckets_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<ObjectMeta> S3Service::load_object(uint32_t bucket_id, std::string_view key) const {
+  auto v = store_.get(store::Family::objects, object_key(bucket_id, key));
+  if (!v) return std::nullopt;
+  return decode_object(*v);
+}
+
+std::optional<Upload> S3Service::load_upload(std::string_view upload_id) const {
+  if (upload_id.empty() || upload_id.find('/') != std::string_view::npos) return std::nullopt;
+  auto v = store_.get(store::Family::meta, upload_key(upload_id));
+  if (!v) return std::nullopt;
+  return decode_upload(*v);
+}
+
+void S3Service::delete_blobs(store::WriteBatch& batch, const std::vector<Segment>& segments) {
+  for (auto& s : segments) batch.delete_range(store::Family::blobs, blob_key(s.blob_id, 0), blob_key(s.blob_id + 1, 0));
+}
+
+store::Status S3Service::commit_object(const Bucket& bucket, const std::string& key, const ObjectMeta& meta) {
+  std::lock_guard lk(commit_mu_);
+  store::WriteBatch batch(store_);
+  std::string k = object_key(bucket.id, key);
+  if (auto old = store_.get(store::Family::objects, k))
+    if (auto m = decode_object(*old)) delete_blobs(batch, m->segments);
+  batch.put(store::Family::objects, k, encode(meta));
+  return store_.write(batch);
+}
+
+bool S3Service::anonymous_denied(const Ctx& c, const Bucket& b, bool write) const {
+  if (!c.anonymous) return false;
+  return write ? !acl_allows_public_write(b.acl) : !acl_allows_public_read(b.acl);
+}
+
+std::optional<S3Error> S3Service::decode_small_body(Ctx& c, std::string& body) {
+  const bool chunked = c.headers.get("Content-Encoding").find("aws-chunked") != std::string_view::npos ||
+                       c.auth.content_sha256.rfind("STREAMING-", 0) == 0 ||
+                       c.headers.get("x-amz-content-sha256").rfind("STREAMING-", 0) == 0;
+  if (chunked) {
+    std::optional<AwsChunkedDecoder::Signing> signing;
+    if (c.auth.verify_chunks && c.auth.signing_key.size() == 32) {
+      AwsChunkedDecoder::Signing s;
+      std::copy(c.auth.signing_key.begin(), c.auth.signing_key.end(), s.key.begin());
+      s.amz_date = c.auth.amz_date;
+      s.scope = c.auth.scope;
+      s.seed_signature = c.auth.seed_signature;
+      signing = std::move(s);
+    }
+    AwsChunkedDecoder dec(std::move(signing));
+    std::string out;
+    auto e = dec.feed(body, [&](std::string_view p) { out.append(p); });
+    if (!e) e = dec.finish();
+    if (e) return err(e->code, e->message, e->status);
+    // A checksum sent as a trailer is checked like the header form.
+    for (auto& [name, value] : dec.trailers()) {
+      if (auto a = ck::algorithm_from_header(name)) {
+        if (ck::digest_base64(*a, out) != value) {
+          return err("BadDigest",
+                     "The " + std::string(ck::algorithm_name(*a)) + " you specified did not match the calculated checksum.",
+                     400);
+        }
+      }
+    }
+    body = std::move(out);
+  }
+  std::string_view sha = c.headers.get("x-amz-content-sha256");
+  if (sha.size() == 64 && ck::from_hex(sha)) {
+    std::string computed = ck::digest_hex(ck::Algorithm::sha256, body);
+    if (computed != ck::to_hex(*ck::from_hex(sha)))
+      return err("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                 400, {{"ClientComputedContentSHA256", std::string(sha)}, {"S3ComputedContentSHA256", computed}});
+  }
+  return std::nullopt;
+}
+
+// ---- routing ------------------------------------------------------------------------------
+
+namespace {
+
+// The bucket named by a virtual-host style Host header, or "".
+std::string virtual_host_bucket(std::string_view host) {
+  if (host.empty()) return {};
+  if (host.front() == '[') return {};  // IPv6 literal
+  if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+  std::string h(host);
+  for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  constexpr std::string_view kLocal = ".localhost";
+  if (h.size() > kLocal.size() && h.compare(h.size() - kLocal.size(), kLocal.size(), kLocal) == 0)
+    return h.substr(0, h.size() - kLocal.size());
+  // bucket.s3.<anything> and bucket.s3-<region>.amazonaws.com
+  for (std::string_view marker : {".s3.", ".s3-"}) {
+    auto pos = h.find(marker);
+    if (pos != std::string::npos && pos > 0) return h.substr(0, pos);
+  }
+  return {};
+}
+
+// Sub-resources eddy does not implement: answered 501 instead of being mistaken for a plain
+// GET/PUT of the bucket or object.
+constexpr std::string_view kUnsupported[] = {
+    "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
+    "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
+    "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore", "retention",
+    "select", "tagging", "torrent", "website", "session", "metadataTable"};
+
+}  // namespace
+
+http::Dispatch S3Service::dispatch(http::Request& req) {
+  auto ctx = std::make_shared<Ctx>();
+  Ctx& c = *ctx;
+  c.request_id = req.request_id;
+  c.method = req.method;
+  c.head = req.method == "HEAD";
+  c.headers = req.headers;
+  c.host = std::string(req.headers.get("Host"));
+  for (auto& [k, v] : wire::sigv4::parse_query(req.query))
+    if (!c.query.count(k)) c.query.emplace(k, v);
+  c.query.erase("x-id");
+
+  std::string path = wire::sigv4::uri_decode(req.path, false);
+  std::string vbucket = virtual_host_bucket(c.host);
+  if (!vbucket.empty()) {
+    c.virtual_host = true;
+    c.bucket = vbucket;
+    c.key = path.size() > 1 ? path.substr(1) : std::string();
+  } else {
+    std::string_view p = path;
+    if (!p.empty() && p.front() == '/') p.remove_prefix(1);
+    auto slash = p.find('/');
+    c.bucket = std::string(p.substr(0, slash));
+    if (slash != std::string_view::npos) c.key = std::string(p.substr(slash + 1));
+  }
+
+  http::Dispatch d = route(ctx, req);
+  // Every answer carries S3's request headers, whichever way the body is read.
+  if (auto* imm = std::get_if<http::Immediate>(&d)) {
+    stamp(c, imm->response);
+  } else if (auto* buf = std::get_if<http::BufferBody>(&d)) {
+    auto handle = std::move(buf->handle);
+    buf->handle = [ctx, handle](http::Request& r) {
+      auto res = handle(r);
+      stamp(*ctx, res);
+      return res;
+    };
+    buf->too_large = [ctx](http::Request&) {
+      return error_response(*ctx, err("MaxMessageLengthExceeded", "Your request was too big.", 400));
+    };
+  }
+  return d;
+}
+
+http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
+  Ctx& c = *ctx;
+  auto fail = [&](const S3Error& e) { return http::Dispatch{http::Immediate{error_response(c, e)}}; };
+
+  if (auth_ && auth_->mode() != auth::Mode::off) {
+    c.auth = auth_->authenticate(req, "s3");
+    c.auth_checked = true;
+    c.anonymous = c.auth.anonymous;
+    if (!c.auth.ok && !c.auth.anonymous) {
+      std::vector<std::pair<std::string, std::string>> f;
+      if (!c.auth.access_key.empty()) f.emplace_back("AWSAccessKeyId", c.auth.access_key);
+      if (c.auth.code == "SignatureDoesNotMatch") {
+        f.emplace_back("StringToSign", c.auth.string_to_sign);
+        if (!c.auth.canonical_request.empty()) f.emplace_back("CanonicalRequest", c.auth.canonical_request);
+      }
+      return fail(err(c.auth.code.empty() ? "AccessDenied" : c.auth.code,
+                      c.auth.message.empty() ? "Access Denied" : c.auth.message, c.auth.status, std::move(f)));
+    }
+  } else {
+    c.auth.ok = true;
+    c.auth.content_sha256 = std::string(req.headers.get("x-amz-content-sha256"));
+  }
+
+  for (auto name : kUnsupported)
+    if (c.has(std::string(name).c_str())) return fail(not_implemented());
+  if (c.has("versionId") && c.q("versionId") != "null") {
+    if (c.method == "GET" || c.method == "HEAD" || c.method == "DELETE" || c.method == "PUT")
+      return fail(err("NoSuchVersion", "The specified version does not exist.", 404,
+                      {{"Key", c.key}, {"VersionId", c.q("versionId")}}));
+  }
+
+  if (c.bucket.empty()) {
+    if (c.method == "GET") {
+      if (c.anonymous) return fail(access_denied());
+      return http::Immediate{list_buckets(c)};
+    }
+    return fail(err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                    {{"Method", c.method}, {"ResourceType", "SERVICE"}}));
+  }
+  if (c.key.size() > 1024) return fail(err("KeyTooLongError", "Your key is too long", 400));
+  if (c.key.empty()) return bucket_op(ctx, req);
+  return object_op(ctx, req);
+}
+
+http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req) {
+  Ctx& c = *ctx;
+  (void)req;
+  auto imm = [](http::Response r) { return http::Dispatch{http::Immediate{std::move(r)}}; };
+  auto buffered = [this, ctx](std::function<http::Response(Ctx&, std::string&)> fn) {
+    return http::Dispatch{http::BufferBody{kMaxXmlBody,
+                                           [this, ctx, fn](http::Request& r) {
+                                             if (auto e = decode_small_body(*ctx, r.body)) return error_response(*ctx, *e);
+                                             return fn(*ctx, r.body);
+                                           },
+                                           {}}};
+  };
+  const std::string& m = c.method;
+  if (m == "PUT") {
+    if (c.has("acl")) return buffered([this](Ctx& cx, std::string& b) { return put_acl(cx, b, true); });
+    if (c.has("versioning")) return imm(error_response(c, not_implemented()));
+    return buffered([this](Ctx& cx, std::string& b) { return create_bucket(cx, b); });
+  }
+  if (m == "POST" && c.has("delete")) return buffered([this](Ctx& cx, std::string& b) { return delete_objects(cx, b); });
+  if (m == "GET") {
+    if (c.has("acl")) {
+      auto b = find_bucket(c.bucket);
+      if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
+      if (c.anonymous) return imm(error_response(c, access_denied()));
+      return imm(get_acl(c, b->acl));
+    }
+    if (c.has("location")) return imm(get_bucket_location(c));
+    if (c.has("versions")) return imm(list_object_versions(c));
+    if (c.has("uploads")) return imm(list_multipart_uploads(c));
+    if (c.has("versioning")) {
+      auto b = find_bucket(c.bucket);
+      if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
+      if (c.anonymous) return imm(error_response(c, access_denied()));
+      XmlOut x("VersioningConfiguration");
+      return imm(xml_response(c, 200, x.str()));
+    }
+    return imm(list_objects(c, c.q("list-type") == "2"));
+  }
+  if (m == "HEAD") return imm(head_bucket(c));
+  if (m == "DELETE") return imm(delete_bucket(c));
+  return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                                   {{"Method", m}, {"ResourceType", "BUCKET"}})));
+}
+
+http::Dispatch S3Service::object_op(std::shared_ptr<Ctx> ctx, http::Request& req) {
+  Ctx& c = *ctx;
+  auto imm = [](http::Response r) { return http::Dispatch{http::Immediate{std::move(r)}}; };
+  const std::string& m = c.method;
+  const bool copy = c.headers.has("x-amz-copy-source");
+  if (m == "PUT") {
+    if (c.has("acl")) {
+      return http::BufferBody{kMaxXmlBody,
+                              [this, ctx](http::Request& r) {
+                                if (auto e = decode_small_body(*ctx, r.body)) return error_response(*ctx, *e);
+                                return put_acl(*ctx, r.body, false);
+                              },
+                              {}};
+    }
+    if (c.has("partNumber") || c.has("uploadId")) {
+      if (copy) return imm(copy_object(c, true));
+      return put_object(ctx, req, true);
+    }
+    if (copy) return imm(copy_object(c, false));
+    return put_object(ctx, req, false);
+  }
+  if (m == "GET") {
+    if (c.has("acl")) {
+      auto b = find_bucket(c.bucket);
+      if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
+      if (c.anonymous) return imm(error_response(c, access_denied()));
+      auto o = load_object(b->id, c.key);
+      if (!o) return imm(error_response(c, no_such_key(c.key)));
+      return imm(get_acl(c, o->acl));
+    }
+    if (c.has("uploadId")) return imm(list_parts(c));
+    return imm(get_object(c, false));
+  }
+  if (m == "HEAD") return imm(get_object(c, true));
+  if (m == "DELETE") {
+    if (c.has("uploadId")) return imm(abort_multipart(c));
+    return imm(delete_object(c));
+  }
+  if (m == "POST") {
+    if (c.has("uploads")) return imm(create_multipart(c));
+    if (c.has("uploadId")) {
+      return http::BufferBody{kMaxXmlBody,
+                              [this, ctx](http::Request& r) {
+                                if (auto e = decode_small_body(*ctx, r.body)) return error_response(*ctx, *e);
+                                return complete_multipart(*ctx, r.body);
+                              },
+                              {}};
+    }
+  }
+  return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                                   {{"Method", m}, {"ResourceType", "OBJECT"}})));
+}
+
+// ---- buckets ------------------------------------------------------------------------------
+
+http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
+  if (c.anonymous) return error_response(c, access_denied());
+  if (!valid_bucket_name(c.bucket))
+    return error_response(c, err("InvalidBucketName", "The specified bucket is not valid.", 400, {{"BucketName", c.bucket}}));
+  std::string region;
+  if (!body.empty()) {
+    pugi::xml_document doc;
+    if (!doc.load_buffer(body.data(), body.size())) return error_response(c, malformed_xml());
+    auto root = doc.document_element();
+    if (local_name(root.name()) != "CreateBucketConfiguration") return error_response(c, malformed_xml());
+    region = child_text(root, "LocationConstraint");
+  }
+  std::string acl = c.headers.has("x-amz-acl") ? std::string(c.headers.get("x-amz-acl")) : "private";
+  if (!valid_canned_acl(acl)) return error_response(c, invalid_argument("", "x-amz-acl", acl));
+  if (region == "us-east-1") region.clear();
+  std::lock_guard lk(buckets_mu_);
+  if (auto it = buckets_.find(c.bucket); it != buckets_.end()) {
+    if (!it->second.owner_key.empty() && !c.auth.access_key.empty() && it->second.owner_key != c.auth.access_key)
+      return error_response(c, err("BucketAlreadyExists",
+                                   "The requested bucket name is not available. The bucket namespace is shared by all "
+                                   "users of the system. Please select a different name and try again.",
+                                   409, {{"BucketName", c.bucket}}));
+    // us-east-1 answers a repeated create of your own bucket with 200 (and resets its ACL);
+    // every other region says BucketAlreadyOwnedByYou.
+    if (config_.region == "us-east-1" && region.empty()) {
+      it->second.acl = acl;
+      store::WriteBatch batch(store_);
+      batch.put(store::Family::meta, bucket_key(c.bucket), encode(it->second));
+      if (!store_.write(batch)) return error_response(c, internal_error());
+      http::Response res;
+      res.headers.add("Location", "/" + c.bucket);
+      res.content_length = 0;
+      return res;
+    }
+    return error_response(c, err("BucketAlreadyOwnedByYou",
+                                 "Your previous request to create the named bucket succeeded and you already own it.",
+                                 409, {{"BucketName", c.bucket}}));
+  }
+  Bucket b;
+  b.name = c.bucket;
+  b.id = next_bucket_id_++;
+  b.created_ms = clock_.now_ms();
+  b.region = region;
+  b.acl = acl;
+  b.owner_key = c.auth.access_key;
+  store::WriteBatch batch(store_);
+  batch.put(store::Family::meta, bucket_key(b.name), encode(b));
+  if (!store_.write(batch)) return error_response(c, internal_error());
+  buckets_[b.name] = b;
+  http::Response res;
+  res.headers.add("Location", "/" + c.bucket);
+  res.content_length = 0;
+  return res;
+}
+
+http::Response S3Service::delete_bucket(Ctx& c) {
+  if (c.anonymous) return error_response(c, access_denied());
+  std::lock_guard lk(buckets_mu_);
+  auto it = buckets_.find(c.bucket);
+  if (it == buckets_.end()) return error_response(c, no_such_bucket(c.bucket));
+  const uint32_t id = it->second.id;
+  {
+    auto oit = store_.iterate(store::Family::objects, object_prefix(id), object_prefix(id + 1));
+    oit->seek(object_prefix(id));
+    if (oit->valid())
+      return error_response(c, err("BucketNotEmpty", "The bucket you tried to delete is not empty", 409,
+                                   {{"BucketName", c.bucket}}));
+  }
+  store::WriteBatch batch(store_);
+  batch.del(store::Family::meta, bucket_key(c.bucket));
+  // Uploads in progress go with the bucket.
+  auto uit = store_.iterate(store::Family::meta, "u/", "u0");
+  std::set<std::string> dead;
+  for (uit->seek("u/"); uit->valid(); uit->next()) {
+    std::string_view k = uit->key();
+    if (k.find('/', 2) == std::string_view::npos) {
+      auto u = decode_upload(uit->value());
+      if (u && u->bucket == c.bucket) {
+        dead.insert(u->id);
+        batch.del(store::Family::meta, k);
+      }
+    } else {
+      std::string id(k.substr(2, k.find('/', 2) - 2));
+      if (dead.count(id)) {
+        if (auto p = decode_part(uit->value())) delete_blobs(batch, {Segment{p->blob_id, p->size}});
+        batch.del(store::Family::meta, k);
+      }
+    }
+  }
+  if (!store_.write(batch)) return error_response(c, internal_error());
+  buckets_.erase(it);
+  http::Response res;
+  res.status = 204;
+  return res;
+}
+
+http::Response S3Service::head_bucket(Ctx& c) {
+  auto b = find_bucket(c.bucket);
+  if (!b) return error_response(c, err("NoSuchBucket", "", 404));
+  if (anonymous_denied(c, *b, false)) return error_response(c, access_denied());
+  http::Response res;
+  res.headers.add("x-amz-bucket-region", b->region.empty() ? "us-east-1" : b->region);
+  res.content_length = 0;
+  return res;
+}
+
+http::Response S3Service::list_buckets(Ctx& c) {
+  XmlOut x("ListAllMyBucketsResult");
+  add_owner(x.root());
+  auto list = XmlOut::add(x.root(), "Buckets");
+  std::string prefix = c.q("prefix");
+  std::lock_guard lk(buckets_mu_);
+  for (auto& [name, b] : buckets_) {
+    if (!prefix.empty() && name.rfind(prefix, 0) != 0) continue;
+    auto n = XmlOut::add(list, "Bucket");
+    XmlOut::add(n, "Name", name);
+    XmlOut::add(n, "CreationDate", iso8601(b.created_ms));
+    XmlOut::add(n, "BucketRegion", b.region.empty() ? "us-east-1" : b.region);
+  }
+  if (!prefix.empty()) XmlOut::add(x.root(), "Prefix", prefix);
+  return xml_response(c, 200, x.str());
+}
+
+http::Response S3Service::get_bucket_location(Ctx& c) {
+  auto b = find_bucket(c.bucket);
+  if (!b) return error_response(c, no_such_bucket(c.bucket));
+  if (c.anonymous) return error_response(c, access_denied());
+  XmlOut x("LocationConstraint");
+  if (!b->region.empty()) x.root().text().set(b->region.c_str());
+  return xml_response(c, 200, x.str());
+}
+
+// ---- listing ------------------------------------------------------------------------------
+
+namespace {
+
+struct ListPage {
+  std::vector<std::pair<std::string, ObjectMeta>> keys;
+  std::vector<std::string> prefixes;
+  bool truncated = false;
+  std::string last;  // the last key or common prefix returned
+};
+
+// Keys (and common prefixes) under `prefix` that sort after `after`, at most `max` entries.
+ListPage list_page(const store::Store& store, uint32_t bucket_id, const std::string& prefix, const std::string& delimiter,
+                   const std::string& after, size_t max) {
+  ListPage page;
+  if (max == 0) return page;
+  const std::string base = object_prefix(bucket_id);
+  std::string upper = prefix.empty() ? object_prefix(bucket_id + 1) : base + prefix_successor(prefix);
+  if (!prefix.empty() && prefix_successor(prefix).empty()) upper = object_prefix(bucket_id + 1);
+  auto it = store.iterate(store::Family::objects, base + prefix, upper);
+  std::string start = prefix;
+  if (!after.empty() && after + std::string(1, '\0') > start) start = after + std::string(1, '\0');
+  it->seek(base + start);
+  size_t count = 0;
+  while (it->valid()) {
+    std::string key(it->key().substr(4));
+    if (!delimiter.empty()) {
+      auto pos = key.find(delimiter, prefix.size());
+      if (pos != std::string::npos) {
+        std::string cp = key.substr(0, pos + delimiter.size());
+        std::string next = prefix_successor(cp);
+        if (!after.empty() && cp <= after) {
+          if (next.empty()) break;
+          it->seek(base + next);
+          continue;
+        }
+        if (count == max) {
+          page.truncated = true;
+          break;
+        }
+        page.prefixes.push_back(cp);
+        page.last = cp;
+        ++count;
+        if (next.empty()) break;
+        it->seek(base + next);
+        continue;
+      }
+    }
+    if (count == max) {
+      page.truncated = true;
+      break;
+    }
+    auto m = decode_object(it->value());
+    if (m) {
+      page.keys.emplace_back(key, std::move(*m));
+      page.last = key;
+      ++count;
+    }
+    it->next();
+  }
+  return page;
+}
+
+}  // namespace
+
+http::Response S3Service::list_objects(Ctx& c, bool v2) {
+  auto b = find_bucket(c.bucket);
+  if (!b) return error_response(c, no_such_bucket(c.bucket));
+  if (anonymous_denied(c, *b, false)) return error_response(c, access_denied());
+  size_t max = 1000;
+  if (c.has("max-keys")) {
+    const std::string v = c.q("max-keys");
+    char* end = nullptr;
+    long long n = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 0 || n > INT32_MAX)
+      return error_response(c, invalid_argument("Provided max-keys not an integer or within integer range", "max-keys", v));
+    max = static_cast<size_t>(std::min<long long>(n, 1000));
+  }
+  const std::string encoding = c.q("encoding-type");
+  if (c.has("encoding-type") && encoding != "url")
+    return error_response(c, invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding));
+  const bool url = encoding == "url";
+  auto enc = [&](const std::string& s) { return url ? url_encode_key(s) : s; };
+  const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter");
+  std::string after;
+  if (v2) {
+    if (c.has("continuation-token")) {
+      auto t = wire::base64_decode(c.q("continuation-token"));
+      if (!t || t->empty())
+        return error_response(c, invalid_argument("The continuation token provided is incorrect", "continuation-token",
+                                                  c.q("continuation-token")));
+      after = *t;
+    } else {
+      after = c.q("start-after");
+    }
+  } else {
+    after = c.q("marker");
+  }
+  ListPage page = list_page(store_, b->id, prefix, delimiter, after, max);
+
+  XmlOut x("ListBucketResult");
+  auto r = x.root();
+  XmlOut::add(r, "Name", c.bucket);
+  XmlOut::add(r, "Prefix", enc(prefix));
+  if (v2) {
+    if (c.has("start-after")) XmlOut::add(r, "StartAfter", enc(c.q("start-after")));
+    if (c.has("continuation-token")) XmlOut::add(r, "ContinuationToken", c.q("continuation-token"));
+    XmlOut::add(r, "KeyCount", std::to_string(page.keys.size() + page.prefixes.size()));
+  } else {
+    XmlOut::add(r, "Marker", enc(after));
+  }
+  XmlOut::add(r, "MaxKeys", c.has("max-keys") ? c.q("max-keys") : "1000");
+  if (!delimiter.empty()) XmlOut::add(r, "Delimiter", enc(delimiter));
+  if (url) XmlOut::add(r, "EncodingType", "url");
+  XmlOut::add(r, "IsTruncated", page.truncated ? "true" : "false");
+  if (page.truncated) {
+    if (v2) XmlOut::add(r, "NextContinuationToken", wire::base64_encode(page.last));
+    else if (!delimiter.empty()) XmlOut::add(r, "NextMarker", enc(page.last));
+  }
+  const bool owner = !v2 || c.q("fetch-owner") == "true";
+  for (auto& [key, m] : page.keys) {
+    auto n = XmlOut::add(r, "Contents");
+    XmlOut::add(n, "Key", enc(key));
+    XmlOut::add(n, "LastModified", iso8601(m.mtime_ms));
+    XmlOut::add(n, "ETag", quote_etag(m.etag));
+    if (!m.checksum_algorithm.empty()) {
+      XmlOut::add(n, "ChecksumAlgorithm", m.checksum_algorithm);
+      XmlOut::add(n, "ChecksumType", m.checksum_type.empty() ? "FULL_OBJECT" : m.checksum_type);
+    }
+    XmlOut::add(n, "Size", std::to_string(m.size));
+    if (owner) add_owner(n);
+    XmlOut::add(n, "StorageClass", m.storage_class);
+  }
+  for (auto& p : page.prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
+  return xml_response(c, 200, x.str());
+}
+
+http::Response S3Service::list_object_versions(Ctx& c) {
+  auto b = find_bucket(c.bucket);
+  if (!b) return error_response(c, no_such_bucket(c.bucket));
+  if (c.anonymous && !acl_allows_public_read(b->acl)) return error_response(c, access_denied());
+  size_t max = 1000;
+  if (c.has("max-keys")) {
+    const std::string v = c.q("max-keys");
+    char* end = nullptr;
+    long long n = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 0 || n > INT32_MAX)
+      return error_response(c, invalid_argument("Provided max-keys not an integer or within integer range", "max-keys", v));
+    max = static_cast<size_t>(std::min<long long>(n, 1000));
+  }
+  const std::string encoding = c.q("encoding-type");
+  if (c.has("encoding-type") && encoding != "url")
+    return error_response(c, invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding));
+  const bool url = encoding == "url";
+  auto enc = [&](const std::string& s) { return url ? url_encode_key(s) : s; };
+  const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter"), key_marker = c.q("key-marker");
+  ListPage page = list_page(store_, b->id, prefix, delimiter, key_marker, max);
+
+  XmlOut x("ListVersionsResult");
+  auto r = x.root();
+  XmlOut::add(r, "Name", c.bucket);
+  XmlOut::add(r, "Prefix", enc(prefix));
+  XmlOut::add(r, "KeyMarker", enc(key_marker));
+  XmlOut::add(r, "VersionIdMarker", c.q("version-id-marker"));
+  XmlOut::add(r, "MaxKeys", c.has("max-keys") ? c.q("max-keys") : "1000");
+  if (!delimiter.empty()) XmlOut::add(r, "Delimiter", enc(delimiter));
+  if (url) XmlOut::add(r, "EncodingType", "url");
+  XmlOut::add(r, "IsTruncated", page.truncated ? "true" : "false");
+  if (page.truncated) {
+    XmlOut::add(r, "NextKeyMarker", enc(page.last));
+    XmlOut::add(r, "NextVersionIdMarker", "null");
+  }
+  for (auto& [key, m] : page.keys) {
+    auto n = XmlOut::add(r, "Version");
+    XmlOut::add(n, "Key", enc(key));
+    XmlOut::add(n, "VersionId", "null");
+    XmlOut::add(n, "IsLatest", "true");
+    XmlOut::add(n, "LastModified", iso8601(m.mtime_ms));
+    XmlOut::add(n, "ETag", quote_etag(m.etag));
+    if (!m.checksum_algorithm.empty()) {
+      XmlOut::add(n, "ChecksumAlgorithm", m.checksum_algorithm);
+      XmlOut::add(n, "ChecksumType", m.checksum_type.empty() ? "FULL_OBJECT" : m.checksum_type);
+    }
+    XmlOut::add(n, "Size", std::to_string(m.size));
+    XmlOut::add(n, "StorageClass", m.storage_class);
+    add_owner(n);
+  }
+  for (auto& p : page.prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
+  return xml_response(c, 200, x.str());
+}
+
+// ---- ACLs ---------------------------------------------------------------------------------
+
+namespace {
+
+void add_grant(pugi::xml_node list, const char* type, const char* uri_or_empty, const char* permission) {
+  auto g = XmlOut::add(list, "Grant");
+  auto grantee = XmlOut::add(g, "Grantee");
+  grantee.append_attribute("xmlns:xsi") = "http://www.w3.org/2001/XMLSchema-instance";
+  grantee.append_attribute("xsi:type") = type;
+  if (std::string_view(type) == "CanonicalUser") {
+    XmlOut::add(grantee, "ID", kOwnerId);
+    XmlOut::add(grantee, "DisplayName", kOwnerName);
+  } else {
+    XmlOut::add(grantee, "URI", uri_or_empty);
+  }
+  XmlOut::add(g, "Permission", permission);
+}
+
+constexpr const char* kAllUsers = "http://acs.amazonaws.com/groups/global/AllUsers";
+constexpr const char* kAuthUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+}  // namespace
+
+http::Response S3Service::get_acl(Ctx& c, const std::string& acl) {
+  XmlOut x("AccessControlPolicy");
+  add_owner(x.root());
+  auto list = XmlOut::add(x.root(), "AccessControlList");
+  add_grant(list, "CanonicalUser", "", "FULL_CONTROL");
+  if (acl == "public-read" || acl == "public-read-write") add_grant(list, "Group", kAllUsers, "READ");
+  if (acl == "public-read-write") add_grant(list, "Group", kAllUsers, "WRITE");
+  if (acl == "authenticated-read") add_grant(list, "Group", kAuthUsers, "READ");
+  return xml_response(c, 200, x.str());
+}
+
+http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) {
+  auto b = find_bucket(c.bucket);
+  if (!b) return error_response(c, no_such_bucket(c.bucket));
+  if (c.anonymous) return error_response(c, access_denied());
+  std::string acl;
+  if (c.headers.has("x-amz-acl")) {
+    acl = std::string(c.headers.get("x-amz-acl"));
+    if (!valid_canned_acl(acl)) return error_response(c, invalid_argument("", "x-amz-acl", acl));
+  } else if (!body.empty()) {
+    // An AccessControlPolicy is accepted when it says what a canned ACL says.
+    pugi::xml_document doc;
+    if (!doc.load_buffer(body.data(), body.size())) return error_response(c, malformed_xml());
+    auto root = doc.document_element();
+    if (local_name(root.name()) != "AccessControlPolicy") return error_response(c, malformed_xml());
+    auto lists = children(root, "AccessControlList");
+    if (lists.empty()) return error_response(c, malformed_xml());
+    bool all_read = false, all_write = false, auth_read = false, other = false;
+    for (auto g : children(lists.front(), "Grant")) {
+      auto grantee = children(g, "Grantee");
+      std::string perm = child_text(g, "Permission");
+      if (grantee.empty()) return error_response(c, malformed_xml());
+      std::string uri = child_text(grantee.front(), "URI");
+      std::string id = child_text(grantee.front(), "ID");
+      if (uri == kAllUsers && perm == "READ") all_read = true;
+      else if (uri == kAllUsers && perm == "WRITE") all_write = true;
+      else if (uri == kAuthUsers && perm == "READ") auth_read = true;
+      else if (!id.empty() && perm == "FULL_CONTROL") {
+      } else other = true;
+    }
+    if (other)
+      return error_response(c, not_implemented("AccessControlPolicy grants other than the canned ACLs'"));
+    acl = all_read && all_write ? "public-read-write" : all_read ? "public-read" : auth_read ? "authenticated-read" : "private";
+  } else {
+    return error_response(c, err("MissingSecurityHeader", "Your request was missing a required header", 400,
+                                 {{"MissingHeaderName", "x-amz-acl"}}));
+  }
+  if (bucket) {
+    std::lock_guard lk(buckets_mu_);
+    auto it = buckets_.find(c.bucket);
+    if (it == buckets_.end()) return error_response(c, no_such_bucket(c.bucket));
+    it->second.acl = acl;
+    store::WriteBatch batch(store_);
+    batch.put(store::Family::meta, bucket_key(c.bucket), encode(it->second));
+    if (!store_.write(batch)) return error_response(c, internal_error());
+  } else {
+    std::lock_guard lk(commit_mu_);
+    auto o = load_object(b->id, c.key);
+    if (!o) return error_response(c, no_such_key(c.key));
+    o->acl = acl;
+    store::WriteBatch batch(store_);
+    batch.put(store::Family::objects, object_key(b->id, c.key), encode(*o));
+    if (!store_.write(batch)) return error_response(c, internal_error());
+  }
+  http::Response res;
+  res.content_length = 0;
+  return res;
+}
+
+// ---- DeleteObjects ------------------------------------------------------------------------
+
+http::Response S3Service::delete_objects(Ctx& c, const std::string& body) {
+  auto b = find_bucket(c.bucket);
+  if (!b) return error_response(c, no_such_bucket(c.bucket));
+  if (anonymous_denied(c, *b, true)) return error_response(c, access_denied());
+  bool integrity = false;
+  if (c.headers.has("Content-MD5")) {
+    integrity = true;
+    auto md5 = wire::base64_decode(c.headers.get("Content-MD5"));
+    if (!md5 || md5->size() != 16)
+      return error_response(c, err("InvalidDigest", "The Content-MD5 you specified was invalid.", 400,
+                                   {{"Content-MD5", std::string(c.headers.get("Content-MD5"))}}));
+    if (*md5 != ck::digest(ck::Algorithm::md5, body))
+      return error_response(c, err("BadDigest", "The Content-MD5 you specified did not match what we received.", 400));
+  }
+  for (auto a : ck::kAllAlgorithms) {
+    if (a == ck::Algorithm::md5) continue;
+    if (!c.headers.has(ck::header_name(a))) continue;
+    integrity = true;
+    if (ck::digest_base64(a, body) != c.headers.get(ck::header_name(a)))
+      return error_response(c, err("BadDigest", "The " + std::string(ck::algorithm_name(a)) +
+                                                    " you specified did not match the calculated checksum.", 400));
+  }
+  // Trailing checksums were checked while the body was decoded.
+  if (c.headers.has("x-amz-trailer") || c.headers.has("x-amz-sdk-checksum-algorithm")) integrity = true;
+  if (!integrity)
+    return error_response(c, err("InvalidRequest", "Missing required header for this request: Content-MD5", 400));
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size())) return error_response(c, malformed_xml());
+  auto root = doc.document_element();
+  if (local_name(root.name()) != "Delete") return error_response(c, malformed_xml());
+  const bool quiet = child_text(root, "Quiet") == "true";
+  auto objects = children(root, "Object");
+  if (objects.empty() || objects.size() > 1000) return error_response(c, malformed_xml());
+  XmlOut x("DeleteResult");
+  for (auto o : objects) {
+    if (children(o, "Key").empty()) return error_response(c, malformed_xml());
+  }
+  for (auto o : objects) {
+    std::string key = child_text(o, "Key");
+    std::string version = child_text(o, "VersionId");
+    if (!version.empty() && version != "null") {
+      auto e = XmlOut::add(x.root(), "Error");
+      XmlOut::add(e, "Key", key);
+      XmlOut::add(e, "VersionId", version);
+      XmlOut::add(e, "Code", "NoSuchVersion");
+      XmlOut::add(e, "Message", "The specified version does not exist.");
+      continue;
+    }
+    store::Status st;
+    {
+      std::lock_guard lk(commit_mu_);
+      store::WriteBatch batch(store_);
+      std::string k = object_key(b->id, key);
+      if (auto old = store_.get(store::Family::objects, k)) {
+        if (auto m = decode_object(*old)) delete_blobs(batch, m->segments);
+        batch.del(store::Family::objects, k);
+        st = store_.write(batch);
+      }
+    }
+    if (!st) {
+      auto e = XmlOut::add(x.root(), "Error");
+      XmlOut::add(e, "Key", key);
+      XmlOut::add(e, "Code", "InternalError");
+      XmlOut::add(e, "Message", "We encountered an internal error. Please try again.");
+      continue;
+    }
+    if (!quiet) {
+      auto d = XmlOut::add(x.root(), "Deleted");
+      XmlOut::add(d, "Key", key);
+      if (!version.empty()) XmlOut::add(d, "VersionId", version);
+    }
+  }
+  return xml_response(c, 200, x.str());
+}
+
+// ---- ListMultipartUploads -----------------------------------------------------------------
+
+http::Response S3Service::list_multipart_uploads(Ctx& c) {
+  auto b = find_bucket(c.bucket);
+  if (!b) return error_response(c, no_such_bucket(c.bucket));
+  if (c.anonymous) return error_response(c, access_denied());
+  size_t max = 1000;
+  if (c.has("max-uploads")) {
+    const std::string v = c.q("max-uploads");
+    char* end = nullptr;
+    long long n = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 0 || n > INT32_MAX)
+      return error_response(c, invalid_argument("Provided max-uploads not an integer or within integer range", "max-uploads", v));
+    max = static_cast<size_t>(std::min<long long>(n, 1000));
+  }
+  const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter");
+  const std::string key_marker = c.q("key-marker"), id_marker = c.q("upload-id-marker");
+  const bool url = c.q("encoding-type") == "url";
+  auto enc = [&](const std::string& s) { return url ? url_encode_key(s) : s; };
+  std::vector<Upload> uploads;
+  auto it = store_.iterate(store::Family::meta, "u/", "u0");
+  for (it->seek("u/"); it->valid(); it->next()) {
+    std::string_view k = it->key();
+    if (k.find('/', 2) != std::string_view::npos) continue;
+    auto u = decode_upload(it->value());
+    if (!u || u->bucket != c.bucket || u->key.rfind(prefix, 0) != 0) continue;
+    uploads.push_back(std::move(*u));
+  }
+  std::sort(uploads.begin(), uploads.end(), [](const Upload& a, const Upload& b) {
+    return a.key != b.key ? a.key < b.key : a.initiated_ms != b.initiated_ms ? a.initiated_ms < b.initiated_ms : a.id < b.id;
+  });
+  XmlOut x("ListMultipartUploadsResult");
+  auto r = x.root();
+  XmlOut::add(r, "Bucket", c.bucket);
+  XmlOut::add(r, "KeyMarker", enc(key_marker));
+  XmlOut::add(r, "UploadIdMarker", id_marker);
+  std::vector<const Upload*> shown;
+  std::vector<std::string> prefixes;
+  bool truncated = false;
+  bool past_id_marker = id_marker.empty();
+  for (auto& u : uploads) {
+    if (!key_marker.empty()) {
+      if (u.key < key_marker) continue;
+      if (u.key == key_marker) {
+        if (id_marker.empty()) continue;
+        if (!past_id_marker) {
+          if (u.id == id_marker) past_id_marker = true;
+          continue;
+        }
+      }
+    }
+    if (!delimiter.empty()) {
+      auto pos = u.key.find(delimiter, prefix.size());
+      if (pos != std::string::npos) {
+        std::string cp = u.key.substr(0, pos + delimiter.size());
+        if (!prefixes.empty() && prefixes.back() == cp) continue;
+        if (shown.size() + prefixes.size() == max) {
+          truncated = true;
+          break;
+        }
+        prefixes.push_back(cp);
+        continue;
+      }
+    }
+    if (shown.size() + prefixes.size() == max) {
+      truncated = true;
+      break;
+    }
+    shown.push_back(&u);
+  }
+  if (truncated && !shown.empty()) {
+    XmlOut::add(r, "NextKeyMarker", enc(shown.back()->key));
+    XmlOut::add(r, "NextUploadIdMarker", shown.back()->id);
+  }
+  if (!delimiter.empty()) XmlOut::add(r, "Delimiter", enc(delimiter));
+  XmlOut::add(r, "Prefix", enc(prefix));
+  XmlOut::add(r, "MaxUploads", std::to_string(max));
+  if (url) XmlOut::add(r, "EncodingType", "url");
+  XmlOut::add(r, "IsTruncated", truncated ? "true" : "false");
+  for (auto* u : shown) {
+    auto n = XmlOut::add(r, "Upload");
+    XmlOut::add(n, "Key", enc(u->key));
+    XmlOut::add(n, "UploadId", u->id);
+    add_owner(n, "Initiator");
+    add_owner(n);
+    XmlOut::add(n, "StorageClass", u->storage_class);
+    XmlOut::add(n, "Initiated", iso8601(u->initiated_ms));
+    if (!u->checksum_algorithm.empty()) {
+      XmlOut::add(n, "ChecksumAlgorithm", u->checksum_algorithm);
+      XmlOut::add(n, "ChecksumType", u->checksum_type);
+    }
+  }
+  for (auto& p : prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
+  return xml_response(c, 200, x.str());
+}
+
+}  // namespace eddy::s3

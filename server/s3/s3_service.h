@@ -1,0 +1,114 @@
+#pragma once
+// The S3 REST API (path-style and virtual-host addressing) over the bucket/object model in
+// server/s3/s3_model.h. Bodies of PutObject/UploadPart stream into fixed-size blob chunks
+// (bounded memory, aws-chunked decoded on the way); GetObject streams chunks back out.
+#include <atomic>
+#include <cstdint>
+#include <istream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/http/message.h"
+#include "server/s3/s3_model.h"
+#include "server/store/store.h"
+
+namespace eddy::auth { class Authenticator; }
+
+namespace eddy::s3 {
+
+struct Ctx;      // one request's parsed addressing, query and authentication (s3_internal.h)
+class ObjectSink;
+class ObjectWriter;
+
+// An S3 error before it becomes XML: code, message, status and extra elements.
+struct S3Error {
+  std::string code;
+  std::string message;
+  int status = 400;
+  std::vector<std::pair<std::string, std::string>> fields;  // e.g. {"Key", "a/b"}
+};
+
+class S3Service {
+ public:
+  S3Service(const Config& config, Clock& clock, store::Store& store);
+  ~S3Service();
+
+  // Loads buckets, sets the id counters, and drops blobs no object or part refers to (left by
+  // uploads cut off by a crash). False with a message when storage cannot be read.
+  bool load(std::string* error);
+  // Requests are authenticated through this when set and not in mode off.
+  void set_authenticator(const auth::Authenticator* authenticator) { auth_ = authenticator; }
+
+  http::Dispatch dispatch(http::Request& req);
+
+  // Direct access for --seed: create a bucket (existing is fine) and store an object read
+  // from a stream. Return an error message on failure.
+  std::optional<std::string> seed_bucket(const std::string& name, const std::string& acl);
+  std::optional<std::string> seed_object(const std::string& bucket, const std::string& key, std::istream& data,
+                                         const std::string& content_type, const std::string& acl);
+
+  std::optional<Bucket> find_bucket(const std::string& name) const;
+
+ private:
+  friend class ObjectSink;
+  friend class ObjectWriter;
+
+  http::Dispatch route(std::shared_ptr<Ctx> ctx, http::Request& req);
+  http::Dispatch bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req);
+  http::Dispatch object_op(std::shared_ptr<Ctx> ctx, http::Request& req);
+
+  // Bucket operations (s3_service.cpp).
+  http::Response create_bucket(Ctx& c, const std::string& body);
+  http::Response delete_bucket(Ctx& c);
+  http::Response head_bucket(Ctx& c);
+  http::Response list_buckets(Ctx& c);
+  http::Response get_bucket_location(Ctx& c);
+  http::Response list_objects(Ctx& c, bool v2);
+  http::Response list_object_versions(Ctx& c);
+  http::Response get_acl(Ctx& c, const std::string& acl);
+  http::Response put_acl(Ctx& c, const std::string& body, bool bucket);
+  http::Response delete_objects(Ctx& c, const std::string& body);
+  http::Response list_multipart_uploads(Ctx& c);
+
+  // Object operations (s3_objects.cpp).
+  http::Dispatch put_object(std::shared_ptr<Ctx> ctx, http::Request& req, bool part);
+  http::Response get_object(Ctx& c, bool head);
+  http::Response delete_object(Ctx& c);
+  http::Response copy_object(Ctx& c, bool part);
+  http::Response create_multipart(Ctx& c);
+  http::Response complete_multipart(Ctx& c, const std::string& body);
+  http::Response abort_multipart(Ctx& c);
+  http::Response list_parts(Ctx& c);
+
+  // Shared steps.
+  std::optional<S3Error> decode_small_body(Ctx& c, std::string& body);
+  std::optional<ObjectMeta> load_object(uint32_t bucket_id, std::string_view key) const;
+  std::optional<Upload> load_upload(std::string_view upload_id) const;
+  // Writes the object row (replacing any older version) and frees the older version's blobs.
+  store::Status commit_object(const Bucket& bucket, const std::string& key, const ObjectMeta& meta);
+  void delete_blobs(store::WriteBatch& batch, const std::vector<Segment>& segments);
+  uint64_t next_blob_id() { return next_blob_id_.fetch_add(1); }
+  std::optional<S3Error> copy_range(const ObjectMeta& src, uint64_t begin, uint64_t end, ObjectWriter& out);
+  bool anonymous_denied(const Ctx& c, const Bucket& b, bool write) const;
+
+  const Config& config_;
+  Clock& clock_;
+  store::Store& store_;
+  const auth::Authenticator* auth_ = nullptr;
+  mutable std::mutex buckets_mu_;
+  std::map<std::string, Bucket> buckets_;
+  uint32_t next_bucket_id_ = 1;
+  std::atomic<uint64_t> next_blob_id_{1};
+  // Serialises read-old-row/write-new-row of objects and parts, so an overwritten version's
+  // blobs are freed exactly once.
+  std::mutex commit_mu_;
+};
+
+}  // namespace eddy::s3
