@@ -383,9 +383,9 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
     c.auth_checked = true;
     c.anonymous = c.auth.anonymous;
     if (!c.auth.ok && !c.auth.anonymous) {
-      std::vector<std::pair<std::string, std::string>> f;
-      if (!c.auth.access_key.empty()) f.emplace_back("AWSAccessKeyId", c.auth.access_key);
-      if (c.auth.code == "SignatureDoesNotMatch") {
+      std::vector<std::pair<std::string, std::string>> f = c.auth.details;
+      if (f.empty() && !c.auth.access_key.empty()) f.emplace_back("AWSAccessKeyId", c.auth.access_key);
+      if (c.auth.details.empty() && c.auth.code == "SignatureDoesNotMatch") {
         f.emplace_back("StringToSign", c.auth.string_to_sign);
         if (!c.auth.canonical_request.empty()) f.emplace_back("CanonicalRequest", c.auth.canonical_request);
       }
