@@ -7,6 +7,7 @@
 #include <fstream>
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include "server/app.h"
 #include "server/s3/s3_service.h"
@@ -578,6 +579,35 @@ TEST_F(S3Api, MultipartUpload) {
 
   EXPECT_EQ(xml_text(s3("GET", "/mpu/big?uploadId=" + id).body, "Code"), "NoSuchUpload");
   EXPECT_TRUE(xml_all(s3("GET", "/mpu?uploads").body, "Upload", "UploadId").empty());
+}
+
+TEST_F(S3Api, PartsUploadedInParallel) {
+  make_bucket("par");
+  auto r = s3("POST", "/par/obj?uploads", {{"x-amz-checksum-algorithm", "CRC32C"}, {"x-amz-checksum-type", "FULL_OBJECT"}});
+  const std::string id = xml_text(r.body, "UploadId");
+  const int n = 6;
+  std::vector<std::string> parts(n), etags(n);
+  for (int i = 0; i < n; ++i) parts[i] = random_bytes(i + 1 == n ? 12345 : 5 * 1024 * 1024, 100 + i);
+  std::vector<std::thread> threads;
+  for (int i = n - 1; i >= 0; --i) {
+    threads.emplace_back([&, i] {
+      HttpClient client("127.0.0.1", app_->port());
+      auto res = client.request("PUT", "/par/obj?partNumber=" + std::to_string(i + 1) + "&uploadId=" + id, {}, parts[i]);
+      if (res.status == 200) etags[i] = res.header("etag");
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string x = "<CompleteMultipartUpload>", all;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_FALSE(etags[i].empty()) << i;
+    x += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + etags[i] + "</ETag></Part>";
+    all += parts[i];
+  }
+  r = s3("POST", "/par/obj?uploadId=" + id, {}, x + "</CompleteMultipartUpload>");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(xml_text(r.body, "ChecksumCRC32C"), ck::digest_base64(ck::Algorithm::crc32c, all));
+  r = s3("GET", "/par/obj");
+  EXPECT_TRUE(r.body == all);
 }
 
 TEST_F(S3Api, MultipartFullObjectChecksumAbortAndPartCopy) {
