@@ -379,8 +379,8 @@ class ObjectSink final : public http::BodySink {
       m.checksum_type = "FULL_OBJECT";
     }
     if (ctx_->headers.has("x-amz-storage-class")) m.storage_class = std::string(ctx_->headers.get("x-amz-storage-class"));
-    if (!svc_.find_bucket(bucket_.name)) return fail(no_such_bucket(bucket_.name));
-    if (auto st = svc_.commit_object(bucket_, ctx_->key, m); !st) return fail(internal_error());
+    if (auto st = svc_.commit_object(bucket_, ctx_->key, m); !st)
+      return fail(st.message == "NoSuchBucket" ? no_such_bucket(bucket_.name) : internal_error());
     writer_.keep();
     http::Response res;
     res.headers.add("ETag", quote_etag(m.etag));
@@ -888,8 +888,8 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   m.checksum_value = wire::base64_encode(w.digest(*alg));
   m.checksum_type = "FULL_OBJECT";
   m.storage_class = c.headers.has("x-amz-storage-class") ? std::string(c.headers.get("x-amz-storage-class")) : "STANDARD";
-  if (!find_bucket(c.bucket)) return error_response(c, no_such_bucket(c.bucket));
-  if (!commit_object(*b, c.key, m)) return error_response(c, internal_error());
+  if (auto st = commit_object(*b, c.key, m); !st)
+    return error_response(c, st.message == "NoSuchBucket" ? no_such_bucket(c.bucket) : internal_error());
   w.keep();
   XmlOut x("CopyObjectResult");
   XmlOut::add(x.root(), "LastModified", iso8601(m.mtime_ms));
@@ -997,6 +997,7 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
                                  "The XML you provided was not well-formed or did not validate against our published schema",
                                  400));
   std::lock_guard lk(commit_mu_);
+  if (auto now = find_bucket(c.bucket); !now || now->id != b->id) return error_response(c, no_such_bucket(c.bucket));
   auto upload = load_upload(upload_id);
   if (!upload || upload->bucket != c.bucket || upload->key != c.key) return error_response(c, no_such_upload(upload_id));
   auto stored = load_parts(store_, upload_id);

@@ -244,6 +244,8 @@ void S3Service::delete_blobs(store::WriteBatch& batch, const std::vector<Segment
 
 store::Status S3Service::commit_object(const Bucket& bucket, const std::string& key, const ObjectMeta& meta) {
   std::lock_guard lk(commit_mu_);
+  // The bucket may have been deleted (and even re-created) while the data arrived.
+  if (auto now = find_bucket(bucket.name); !now || now->id != bucket.id) return store::Status::error("NoSuchBucket");
   store::WriteBatch batch(store_);
   std::string k = object_key(bucket.id, key);
   if (auto old = store_.get(store::Family::objects, k))
@@ -574,6 +576,9 @@ http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
 
 http::Response S3Service::delete_bucket(Ctx& c) {
   if (c.anonymous) return error_response(c, access_denied());
+  // Object commits hold commit_mu_ and re-check their bucket, so none lands after the
+  // emptiness check below (lock order: commit_mu_, then buckets_mu_).
+  std::lock_guard commit_lk(commit_mu_);
   std::lock_guard lk(buckets_mu_);
   auto it = buckets_.find(c.bucket);
   if (it == buckets_.end()) return error_response(c, no_such_bucket(c.bucket));

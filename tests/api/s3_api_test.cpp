@@ -721,6 +721,21 @@ TEST_F(S3Api, PutObjectIsStreamedThroughABodySink) {
   ASSERT_FALSE(std::get<http::StreamBody>(d2).sink->write(std::string(3 * 1024 * 1024, 'x')).has_value());
   std::get<http::StreamBody>(d2).sink.reset();
   EXPECT_EQ(s3("GET", "/sink/abandoned").status, 404);
+
+  // The bucket goes away while a body is arriving: the upload fails, nothing is left behind.
+  make_bucket("gone-soon");
+  http::Request req3 = req;
+  req3.path = req3.target = "/gone-soon/late";
+  req3.headers.set("Content-Length", "5");
+  auto d3 = app_->s3().dispatch(req3);
+  ASSERT_TRUE(std::holds_alternative<http::StreamBody>(d3));
+  ASSERT_FALSE(std::get<http::StreamBody>(d3).sink->write("hello").has_value());
+  ASSERT_EQ(s3("DELETE", "/gone-soon").status, 204);
+  auto late = std::get<http::StreamBody>(d3).sink->finish();
+  EXPECT_EQ(late.status, 404);
+  EXPECT_EQ(xml_text(late.body, "Code"), "NoSuchBucket");
+  make_bucket("gone-soon");
+  EXPECT_EQ(s3("GET", "/gone-soon/late").status, 404);
 }
 
 class S3Seeded : public S3Api {
