@@ -22,6 +22,8 @@ inline constexpr uint64_t kMaxPutBytes = 5ull * 1024 * 1024 * 1024;
 inline constexpr uint64_t kMinPartBytes = 5ull * 1024 * 1024;
 inline constexpr uint32_t kMaxPartNumber = 10000;
 inline constexpr size_t kMaxXmlBody = 2 * 1024 * 1024;
+// Request bodies keep whitespace-only text: "<Key> </Key>" names the key " ".
+inline constexpr unsigned kXmlParse = pugi::parse_default | pugi::parse_ws_pcdata_single;
 
 struct Ctx {
   std::string request_id;

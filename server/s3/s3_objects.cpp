@@ -970,7 +970,7 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   if (anonymous_denied(c, *b, true)) return error_response(c, access_denied());
   const std::string upload_id = c.q("uploadId");
   pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size())) return error_response(c, malformed_xml());
+  if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return error_response(c, malformed_xml());
   auto root = doc.document_element();
   if (local_name(root.name()) != "CompleteMultipartUpload") return error_response(c, malformed_xml());
   struct Wanted {

@@ -526,7 +526,7 @@ http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
   std::string region;
   if (!body.empty()) {
     pugi::xml_document doc;
-    if (!doc.load_buffer(body.data(), body.size())) return error_response(c, malformed_xml());
+    if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return error_response(c, malformed_xml());
     auto root = doc.document_element();
     if (local_name(root.name()) != "CreateBucketConfiguration") return error_response(c, malformed_xml());
     region = child_text(root, "LocationConstraint");
@@ -890,7 +890,7 @@ http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) 
   } else if (!body.empty()) {
     // An AccessControlPolicy is accepted when it says what a canned ACL says.
     pugi::xml_document doc;
-    if (!doc.load_buffer(body.data(), body.size())) return error_response(c, malformed_xml());
+    if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return error_response(c, malformed_xml());
     auto root = doc.document_element();
     if (local_name(root.name()) != "AccessControlPolicy") return error_response(c, malformed_xml());
     auto lists = children(root, "AccessControlList");
@@ -966,7 +966,7 @@ http::Response S3Service::delete_objects(Ctx& c, const std::string& body) {
   if (!integrity)
     return error_response(c, err("InvalidRequest", "Missing required header for this request: Content-MD5", 400));
   pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size())) return error_response(c, malformed_xml());
+  if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return error_response(c, malformed_xml());
   auto root = doc.document_element();
   if (local_name(root.name()) != "Delete") return error_response(c, malformed_xml());
   const bool quiet = child_text(root, "Quiet") == "true";

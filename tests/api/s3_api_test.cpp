@@ -28,7 +28,7 @@ std::string md5_b64(const std::string& s) { return ck::digest_base64(ck::Algorit
 // Text of the first element at a slash-separated path below the root ("Contents/Key").
 std::string xml_text(const std::string& body, const std::string& path) {
   pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size())) return "<unparsable>";
+  if (!doc.load_buffer(body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata_single)) return "<unparsable>";
   pugi::xml_node n = doc.document_element();
   size_t start = 0;
   while (start < path.size()) {
@@ -45,7 +45,7 @@ std::string xml_text(const std::string& body, const std::string& path) {
 std::vector<std::string> xml_all(const std::string& body, const std::string& parent, const std::string& child) {
   pugi::xml_document doc;
   std::vector<std::string> out;
-  if (!doc.load_buffer(body.data(), body.size())) return out;
+  if (!doc.load_buffer(body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata_single)) return out;
   for (auto n : doc.document_element().children(parent.c_str())) out.emplace_back(n.child(child.c_str()).text().get());
   return out;
 }
@@ -337,6 +337,12 @@ TEST_F(S3Api, DeleteObjectsAndIdempotentDelete) {
   EXPECT_EQ(s3("GET", "/bkt/c").status, 404);
   r = s3("POST", "/bkt?delete", {{"Content-MD5", md5_b64("other")}}, "<Delete/>");
   EXPECT_EQ(xml_text(r.body, "Code"), "BadDigest");
+  // Whitespace is part of a key.
+  put("/bkt/%20", "space");
+  const std::string space = "<Delete><Object><Key> </Key></Object></Delete>";
+  r = s3("POST", "/bkt?delete", {{"Content-MD5", md5_b64(space)}}, space);
+  EXPECT_EQ(xml_all(r.body, "Deleted", "Key"), (std::vector<std::string>{" "}));
+  EXPECT_EQ(s3("GET", "/bkt/%20").status, 404);
 }
 
 TEST_F(S3Api, CopyObject) {
