@@ -10,7 +10,7 @@
 #   S3TESTS_DIR   checkout of ceph/s3-tests (required)
 #   TARGET        eddy (default) | moto
 #   EDDY_BIN      the eddy binary (default: newest build*/eddy of this repo)
-#   OUT_DIR       where results go (default: ./s3-conformance-out/<target>-<UTC timestamp>)
+#   OUT_DIR       where results go (default: ${TMPDIR:-/tmp}/s3-conformance/<target>-<UTC timestamp>)
 #   PYTHON        interpreter that runs the suite; needs pytest, boto3, munch, gevent, isodate,
 #                 httplib2, lxml, pytz (default: /usr/bin/python3 — Debian's python3-* packages)
 #   MOTO_PYTHON   interpreter with moto[server] installed (default: python3 on PATH)
@@ -32,7 +32,7 @@ MARKERS=${MARKERS:-not lifecycle and not logging and not fails_on_aws}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 RUN_TIMEOUT=${RUN_TIMEOUT:-5400}
 PYTEST_ARGS=${PYTEST_ARGS:-}
-OUT_DIR=${OUT_DIR:-$PWD/s3-conformance-out/$TARGET-$(date -u +%Y%m%dT%H%M%SZ)}
+OUT_DIR=${OUT_DIR:-${TMPDIR:-/tmp}/s3-conformance/$TARGET-$(date -u +%Y%m%dT%H%M%SZ)}
 
 die() { echo "s3-conformance: $*" >&2; exit 2; }
 
@@ -209,7 +209,7 @@ EOF
 
 export S3TEST_CONF="$CONF"
 export S3CONF_TEST_TIMEOUT="$TEST_TIMEOUT"
-export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
 
 set +e
 (
