@@ -211,14 +211,17 @@ export S3TEST_CONF="$CONF"
 export S3CONF_TEST_TIMEOUT="$TEST_TIMEOUT"
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
 
+# PYTEST_ARGS is split the way a shell would, so quoted -k expressions survive.
+EXTRA_ARGS=()
+if [[ -n "$PYTEST_ARGS" ]]; then eval "EXTRA_ARGS=($PYTEST_ARGS)"; fi
+
 set +e
 (
   cd "$S3TESTS_DIR"
-  # shellcheck disable=SC2086
   timeout --signal=TERM --kill-after=30 "$RUN_TIMEOUT" \
     "$PYTHON" -m pytest s3tests_boto3/functional/test_s3.py -m "$MARKERS" \
       -p s3conf_plugin -p no:cacheprovider -q -rN --tb=short \
-      --junitxml="$OUT_DIR/junit.xml" -o junit_family=xunit1 $PYTEST_ARGS
+      --junitxml="$OUT_DIR/junit.xml" -o junit_family=xunit1 "${EXTRA_ARGS[@]}"
 ) >"$OUT_DIR/pytest.log" 2>&1
 PYTEST_RC=$?
 set -e
