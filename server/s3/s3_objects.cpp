@@ -165,6 +165,8 @@ void read_metadata(const http::Headers& h, Pairs& content, Pairs& user) {
   }
 }
 
+bool etag_matches(std::string_view header, const std::string& etag);
+
 size_t metadata_size(const Pairs& user) {
   size_t n = 0;
   for (auto& [k, v] : user) n += k.size() + v.size();
@@ -470,6 +472,19 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
       return fail(err("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.", 400,
                       {{"Size", std::to_string(metadata_size(user))}, {"MaxSizeAllowed", "2048"}}));
   }
+  if (!part && (c.headers.has("If-Match") || c.headers.has("If-None-Match"))) {
+    // Conditional writes: checked against the object as it is when the request arrives.
+    auto existing = load_object(b->id, c.key);
+    if (c.headers.has("If-Match")) {
+      if (!existing) return fail(no_such_key(c.key));
+      if (!etag_matches(c.headers.get("If-Match"), existing->etag))
+        return fail(err("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
+                        {{"Condition", "If-Match"}}));
+    }
+    if (c.headers.has("If-None-Match") && existing && etag_matches(c.headers.get("If-None-Match"), existing->etag))
+      return fail(err("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
+                      {{"Condition", "If-None-Match"}}));
+  }
   if (auto e = check_content_md5(c.headers)) return fail(*e);
   ChecksumRequest checksum = checksum_request(c.headers);
   if (checksum.error) return fail(*checksum.error);
@@ -653,6 +668,9 @@ http::Response S3Service::get_object(Ctx& c, bool head) {
     if (pn.empty() || *e != '\0' || n < 1 || n > static_cast<long>(kMaxPartNumber))
       return error_response(c, invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn));
     uint32_t parts = m->parts ? m->parts : 1;
+    if (!m->parts && n > 1)
+      return error_response(c, err("InvalidPart", "The requested partnumber is not satisfiable", 400,
+                                   {{"PartNumberRequested", pn}, {"ActualPartCount", "1"}}));
     if (static_cast<uint32_t>(n) > parts)
       return error_response(c, err("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
                                    {{"PartNumberRequested", pn}, {"ActualPartCount", std::to_string(parts)}}));
@@ -810,7 +828,11 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
         };
         if (dash != std::string_view::npos) {
           auto first = num(spec.substr(0, dash)), last = num(spec.substr(dash + 1));
-          if (first && last && *first <= *last && *last < src->size) r.emplace(*first, *last);
+          if (first && last && *first <= *last && *last >= src->size)
+            return error_response(c, err("InvalidRange", "The requested range is not satisfiable", 416,
+                                         {{"RangeRequested", std::string(rv)},
+                                          {"ActualObjectSize", std::to_string(src->size)}}));
+          if (first && last && *first <= *last) r.emplace(*first, *last);
         }
       }
       if (!r)
@@ -999,7 +1021,21 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   std::lock_guard lk(commit_mu_);
   if (auto now = find_bucket(c.bucket); !now || now->id != b->id) return error_response(c, no_such_bucket(c.bucket));
   auto upload = load_upload(upload_id);
-  if (!upload || upload->bucket != c.bucket || upload->key != c.key) return error_response(c, no_such_upload(upload_id));
+  if (!upload || upload->bucket != c.bucket || upload->key != c.key) {
+    // A repeated Complete of an upload that built the current object succeeds again, as in S3.
+    auto done = load_object(b->id, c.key);
+    if (done && done->parts == wanted.size() && done->etag.size() > 2 &&
+        done->etag.substr(done->etag.rfind('-') + 1) == std::to_string(wanted.size())) {
+      XmlOut x("CompleteMultipartUploadResult");
+      XmlOut::add(x.root(), "Location", "http://" + (c.host.empty() ? std::string("localhost") : c.host) + "/" +
+                                            (c.virtual_host ? "" : c.bucket + "/") + url_encode_key(c.key));
+      XmlOut::add(x.root(), "Bucket", c.bucket);
+      XmlOut::add(x.root(), "Key", c.key);
+      XmlOut::add(x.root(), "ETag", quote_etag(done->etag));
+      return xml_response(c, 200, x.str());
+    }
+    return error_response(c, no_such_upload(upload_id));
+  }
   auto stored = load_parts(store_, upload_id);
   std::map<uint32_t, const Part*> by_number;
   for (auto& p : stored) by_number[p.number] = &p;

@@ -740,7 +740,7 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
   const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter");
   std::string after;
   if (v2) {
-    if (c.has("continuation-token")) {
+    if (!c.q("continuation-token").empty()) {
       auto t = wire::base64_decode(c.q("continuation-token"));
       if (!t || t->empty())
         return error_response(c, invalid_argument("The continuation token provided is incorrect", "continuation-token",
@@ -757,7 +757,9 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
   XmlOut x("ListBucketResult");
   auto r = x.root();
   XmlOut::add(r, "Name", c.bucket);
-  XmlOut::add(r, "Prefix", enc(prefix));
+  // ListObjects v1 echoes the prefix as sent (clients decode only Marker, NextMarker,
+  // Delimiter and the keys/prefixes below).
+  XmlOut::add(r, "Prefix", v2 ? enc(prefix) : prefix);
   if (v2) {
     if (c.has("start-after")) XmlOut::add(r, "StartAfter", enc(c.q("start-after")));
     if (c.has("continuation-token")) XmlOut::add(r, "ContinuationToken", c.q("continuation-token"));
@@ -872,10 +874,11 @@ http::Response S3Service::get_acl(Ctx& c, const std::string& acl) {
   XmlOut x("AccessControlPolicy");
   add_owner(x.root());
   auto list = XmlOut::add(x.root(), "AccessControlList");
-  add_grant(list, "CanonicalUser", "", "FULL_CONTROL");
+  // Group grants first, then the owner's, in the order S3 lists them.
   if (acl == "public-read" || acl == "public-read-write") add_grant(list, "Group", kAllUsers, "READ");
   if (acl == "public-read-write") add_grant(list, "Group", kAllUsers, "WRITE");
   if (acl == "authenticated-read") add_grant(list, "Group", kAuthUsers, "READ");
+  add_grant(list, "CanonicalUser", "", "FULL_CONTROL");
   return xml_response(c, 200, x.str());
 }
 

@@ -169,6 +169,16 @@ TEST_F(S3Api, PutGetHeadWithMetadata) {
   r = s3("GET", "/nobucket/x");
   EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchBucket");
 
+  // Conditional writes.
+  r = s3("PUT", "/bkt/dir/a%20b.txt", {{"If-Match", "\"nope\""}}, "x");
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(xml_text(r.body, "Code"), "PreconditionFailed");
+  EXPECT_EQ(s3("PUT", "/bkt/dir/a%20b.txt", {{"If-None-Match", "*"}}, "x").status, 412);
+  EXPECT_EQ(xml_text(s3("PUT", "/bkt/nothing", {{"If-Match", "*"}}, "x").body, "Code"), "NoSuchKey");
+  EXPECT_EQ(s3("PUT", "/bkt/fresh", {{"If-None-Match", "*"}}, "x").status, 200);
+  EXPECT_EQ(s3("GET", "/bkt/dir/a%20b.txt").body, body);
+  r = s3("GET", "/bkt/fresh?partNumber=2");
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidPart");
   // Overwrite, then the old data is gone.
   put("/bkt/dir/a%20b.txt", "second");
   EXPECT_EQ(s3("GET", "/bkt/dir/a%20b.txt").body, "second");
@@ -558,6 +568,9 @@ TEST_F(S3Api, MultipartUpload) {
 
   r = complete({{1, e1, crc(p1)}, {2, e2, crc(p2)}});
   ASSERT_EQ(r.status, 200) << r.body;
+  auto again = complete({{1, e1, crc(p1)}, {2, e2, crc(p2)}});  // repeated: same answer
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(xml_text(again.body, "ETag"), xml_text(r.body, "ETag"));
   std::string md5s = ck::digest(ck::Algorithm::md5, p1) + ck::digest(ck::Algorithm::md5, p2);
   const std::string etag = "\"" + md5_hex(md5s) + "-2\"";
   EXPECT_EQ(xml_text(r.body, "ETag"), etag);
@@ -630,6 +643,8 @@ TEST_F(S3Api, MultipartFullObjectChecksumAbortAndPartCopy) {
   ASSERT_EQ(r.status, 200);
   const std::string e2 = xml_text(r.body, "ETag");
   r = s3("PUT", "/mpu/dst?partNumber=3&uploadId=" + id, {{"x-amz-copy-source", "/mpu/src"}, {"x-amz-copy-source-range", "bytes=0-99999999"}});
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRange");
+  r = s3("PUT", "/mpu/dst?partNumber=3&uploadId=" + id, {{"x-amz-copy-source", "/mpu/src"}, {"x-amz-copy-source-range", "bytes=5-"}});
   EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
   r = s3("POST", "/mpu/dst?uploadId=" + id, {},
          "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + e1 + "</ETag></Part><Part><PartNumber>2</PartNumber><ETag>" +
