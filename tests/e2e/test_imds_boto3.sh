@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # boto3 and the AWS CLI with no credentials but eddy's instance-metadata emulator
 # (AWS_EC2_METADATA_SERVICE_ENDPOINT) against eddy in --auth verify mode: the SDKs fetch the
-# role's temporary credentials over IMDSv2 and sign with them; eddy accepts exactly those.
+# role's temporary credentials over IMDSv2 and sign with them (x-amz-security-token), for Kinesis
+# and for S3 (put/get, a presigned GET carrying X-Amz-Security-Token); eddy accepts exactly those.
 . "$(dirname "$0")/lib.sh"
 require_cmd python3
 require_cmd aws
@@ -57,10 +58,46 @@ k.get_waiter("stream_exists").wait(StreamName="imds-stream", WaiterConfig={"Dela
 assert "imds-stream" in k.list_streams()["StreamNames"]
 seq = k.put_record(StreamName="imds-stream", Data=b"signed by the role", PartitionKey="p")["SequenceNumber"]
 print("boto3 via IMDS ok:", frozen.access_key, seq)
+
+# S3 with the same role credentials: header-signed put/get (with botocore's default CRC32) and a
+# presigned GET URL for curl below.
+from botocore.config import Config
+s3 = session.client("s3", endpoint_url="$EDDY_URL", config=Config(s3={"addressing_style": "path"}))
+s3.create_bucket(Bucket="imds-bucket")
+body = bytes(range(256)) * 4000
+s3.put_object(Bucket="imds-bucket", Key="role/obj.bin", Body=body)
+got = s3.get_object(Bucket="imds-bucket", Key="role/obj.bin", ChecksumMode="ENABLED")
+assert got["Body"].read() == body, "S3 object read back differs"
+assert got["ChecksumCRC32"], got
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket="imds-bucket")["Contents"]]
+assert keys == ["role/obj.bin"], keys
+open("$E2E_TMP/imds-obj.bin", "wb").write(body)
+# boto3's default presigner here gives the SigV2 query form (x-amz-security-token); s3v4 the
+# SigV4 one (X-Amz-Security-Token). Both must carry the role's session token.
+s3v4 = session.client("s3", endpoint_url="$EDDY_URL",
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+with open("$E2E_TMP/imds-presigned.txt", "w") as f:
+    for c in (s3, s3v4):
+        u = c.generate_presigned_url("get_object", Params={"Bucket": "imds-bucket", "Key": "role/obj.bin"}, ExpiresIn=300)
+        assert "security-token=" in u.lower(), u
+        f.write(u + "\n")
+print("boto3 s3 via IMDS ok")
 PY
+
+while read -r presigned; do
+  curl -fsS "$presigned" -o "$E2E_TMP/imds-curl.bin" || fail "presigned GET with the role's token failed: $presigned"
+  cmp "$E2E_TMP/imds-obj.bin" "$E2E_TMP/imds-curl.bin" || fail "presigned GET with the role's token returned other bytes"
+  # Without its session token the role's key is not one eddy knows.
+  code=$(curl -s -o "$E2E_TMP/err.xml" -w '%{http_code}' "$(sed 's/&x-amz-security-token=[^&]*//I' <<<"$presigned")")
+  [[ "$code" == 403 ]] && grep -q '<Code>InvalidAccessKeyId</Code>' "$E2E_TMP/err.xml" ||
+    fail "presigned GET without its security token answered $code: $(cat "$E2E_TMP/err.xml")"
+done <"$E2E_TMP/imds-presigned.txt"
 
 names=$(aws --endpoint-url "$EDDY_URL" --output json kinesis list-streams | pyjson 'j["StreamNames"]')
 [[ "$names" == '["imds-stream"]' ]] || fail "aws kinesis list-streams via IMDS gave $names"
+aws --endpoint-url "$EDDY_URL" s3 cp --only-show-errors s3://imds-bucket/role/obj.bin "$E2E_TMP/imds-cli.bin" ||
+  fail "aws s3 cp via IMDS failed"
+cmp "$E2E_TMP/imds-obj.bin" "$E2E_TMP/imds-cli.bin" || fail "aws s3 cp via IMDS returned other bytes"
 log "aws cli via IMDS ok"
 
 stop_eddy || fail "eddy exited with status $? after SIGTERM"
