@@ -2,8 +2,9 @@
 # Presigned URLs made by boto3's generate_presigned_url, used by plain curl against eddy in
 # --auth verify mode: SigV4 (signature_version='s3v4') and the legacy SigV2 query form
 # (signature_version='s3': AWSAccessKeyId, Expires, Signature) for GET, PUT (curl -T) and HEAD
-# (curl -I). Expiry is driven by eddy's manual clock, never by sleeping; a tampered signature,
-# a stretched X-Amz-Expires and a URL used with another method are refused.
+# (curl -I), path and virtual-hosted style. Expiry is driven by eddy's manual clock, never by
+# sleeping; a tampered signature, a stretched expiry, another Content-Type than the signed one and
+# a URL used with another method are refused.
 . "$(dirname "$0")/lib.sh"
 require_cmd curl
 require_cmd python3
@@ -41,6 +42,13 @@ for name, c in (("v4", v4), ("v2", v2)):
     print(name + "_put", presign(c, "put_object", "up/" + name + ".bin"))
     print(name + "_head", presign(c, "head_object", "f.bin"))
     print(name + "_exp", presign(c, "get_object", "f.bin", expires=1))
+    print(name + "_put_ct", presign(c, "put_object", "up/ct-" + name, ContentType="text/plain"))
+# Virtual-hosted style: the bucket in the Host (pre.localhost:PORT), not in the path.
+vhost = url.replace("127.0.0.1", "localhost")
+for name, sig in (("v4", "s3v4"), ("v2", "s3")):
+    c = boto3.client("s3", endpoint_url=vhost, region_name="us-east-1",
+                     config=Config(signature_version=sig, s3={"addressing_style": "virtual"}))
+    print(name + "_vhost", presign(c, "get_object", "dir/a b+c ü.bin"))
 PY
 url() { sed -n "s/^$1 //p" "$O/urls.txt"; }
 for n in v4_get v4_put v4_head v4_exp; do
@@ -76,6 +84,18 @@ for v in v4 v2; do
   grep -qi "^etag: $want_etag" "$O/$v.put.h" || fail "$v presigned PUT: ETag is not $want_etag: $(cat "$O/$v.put.h")"
   aws --endpoint-url "$EDDY_URL" s3 cp --only-show-errors "s3://pre/up/$v.bin" "$O/$v.up.back" || fail "reading up/$v.bin back failed"
   cmp "$O/up.bin" "$O/$v.up.back" || fail "$v presigned PUT stored something else"
+
+  log "$v: PUT with a signed Content-Type"
+  code=$(curl -s -o "$O/err.xml" -w '%{http_code}' -T "$O/up.bin" -H 'Content-Type: text/html' "$(url ${v}_put_ct)")
+  expect_error "$O/err.xml" 403 "$code" SignatureDoesNotMatch
+  curl -fsS -T "$O/up.bin" -H 'Content-Type: text/plain' "$(url ${v}_put_ct)" -o /dev/null ||
+    fail "$v presigned PUT with its signed Content-Type failed"
+
+  log "$v: virtual-hosted GET"
+  u=$(url ${v}_vhost)
+  [[ "$u" == "http://pre.localhost:$EDDY_PORT/dir/"* ]] || fail "$v: not a virtual-hosted URL: $u"
+  curl -fsS --resolve "pre.localhost:$EDDY_PORT:127.0.0.1" "$u" -o "$O/$v.vhost" || fail "$v virtual-hosted presigned GET failed"
+  cmp "$O/f.bin" "$O/$v.vhost" || fail "$v virtual-hosted presigned GET body differs"
 
   log "$v: HEAD with curl -I"
   curl -fsS -I "$(url ${v}_head)" >"$O/$v.head.h" || fail "$v presigned HEAD failed"
