@@ -136,6 +136,30 @@ async function main() {
   assert.equal(put2.ETag, etagOf(big), "ETag is not the MD5 of the decoded payload");
   assert.equal(put2.ChecksumCRC32, crc32b64(big));
 
+  // The other trailer algorithms the SDK has built in. SHA digests are checked here; CRC32C is
+  // checked by the SDK itself, which validates the checksum a GET with ChecksumMode returns.
+  for (const alg of ["CRC32C", "SHA1", "SHA256"]) {
+    const key = `alg/${alg}`;
+    const r = await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Body: Readable.from([small.subarray(0, 77_777), small.subarray(77_777)]),
+        ContentLength: small.length,
+        ChecksumAlgorithm: alg,
+      }),
+    );
+    const h = lastSent("PutObjectCommand");
+    assert.equal(h["content-encoding"], "aws-chunked", `${alg} PUT was not aws-chunked`);
+    assert.equal(h["x-amz-trailer"], `x-amz-checksum-${alg.toLowerCase()}`);
+    if (alg.startsWith("SHA"))
+      assert.equal(r[`Checksum${alg}`], crypto.createHash(alg.toLowerCase()).update(small).digest("base64"), alg);
+    const g = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: "ENABLED" }));
+    assert.ok((await bodyOf(g)).equals(small), `${alg} object differs`);
+    assert.equal(g[`Checksum${alg}`], r[`Checksum${alg}`], `${alg} returned on GET`);
+    assert.equal(g.ChecksumType, "FULL_OBJECT");
+  }
+
   // A CRC32 that does not match the bytes is refused (given explicitly, the SDK sends it as is).
   await assert.rejects(
     s3.send(
@@ -240,9 +264,14 @@ async function main() {
   );
   const wantEtag = `"${md5(Buffer.concat(parts.map(md5))).toString("hex")}-3"`;
   assert.equal(done.ETag, wantEtag, "multipart ETag is not md5-of-md5s-N");
-  const gm = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "mp/object.bin" }));
+  // S3's composite checksum: the CRC32 of the parts' raw CRC32s, then "-<parts>".
+  const wantCrc = `${crc32b64(Buffer.concat(parts.map((p) => Buffer.from(crc32b64(p), "base64"))))}-3`;
+  assert.equal(done.ChecksumCRC32, wantCrc, "multipart composite CRC32");
+  assert.equal(done.ChecksumType, "COMPOSITE");
+  const gm = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "mp/object.bin", ChecksumMode: "ENABLED" }));
   assert.equal(gm.ContentLength, mp.length);
   assert.equal(gm.ETag, wantEtag);
+  assert.equal(gm.ChecksumCRC32, wantCrc);
   assert.ok((await bodyOf(gm)).equals(mp), "multipart object differs from its parts");
 
   // 5. Listing: delimiter, CommonPrefixes, paging through continuation tokens, start-after.
@@ -254,7 +283,7 @@ async function main() {
   assert.deepEqual((top.Contents ?? []).map((o) => o.Key), ["big.bin"]);
   assert.deepEqual(
     (top.CommonPrefixes ?? []).map((p) => p.Prefix),
-    ["dir/", "list/", "mp/"],
+    ["alg/", "dir/", "list/", "mp/"],
   );
   const pages = [];
   const seen = [];
@@ -303,7 +332,7 @@ async function main() {
   const all = [];
   for await (const page of paginateListObjectsV2({ client: s3, pageSize: 1000 }, { Bucket: BUCKET }))
     for (const o of page.Contents ?? []) all.push({ Key: o.Key });
-  assert.equal(all.length, listKeys.length + 3);
+  assert.equal(all.length, listKeys.length + 6);
   const del = await s3.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: all } }));
   assert.equal((del.Errors ?? []).length, 0, `DeleteObjects errors: ${JSON.stringify(del.Errors)}`);
   assert.deepEqual(
