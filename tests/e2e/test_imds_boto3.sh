@@ -2,15 +2,20 @@
 # boto3 and the AWS CLI with no credentials but eddy's instance-metadata emulator
 # (AWS_EC2_METADATA_SERVICE_ENDPOINT) against eddy in --auth verify mode: the SDKs fetch the
 # role's temporary credentials over IMDSv2 and sign with them (x-amz-security-token), for Kinesis
-# and for S3 (put/get, a presigned GET carrying X-Amz-Security-Token); eddy accepts exactly those.
+# and for S3 (put/get, a presigned GET carrying X-Amz-Security-Token); eddy accepts exactly those,
+# and only while they are valid: once eddy's manual clock passes their expiry they get
+# ExpiredToken / ExpiredTokenException, and the SDKs' next fetch from the IMDS gets rotated ones.
 . "$(dirname "$0")/lib.sh"
 require_cmd python3
 require_cmd aws
 python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
 
 # No static key at all: only IMDS-issued credentials can pass.
+# Credentials live 120 s on a clock that stands still until the test moves it: moving it 180 s
+# lapses them while header-signed requests (dated by the host's clock) stay inside the allowed
+# clock skew (Kinesis 5 minutes, S3 15).
 start_eddy --in-memory --auth verify --access-key "" --secret-key "" --imds-port 0 --imds-v2-only \
-  --imds-role ci-role
+  --imds-role ci-role --imds-credential-lifetime 120 --clock manual
 out="$E2E_TMP/eddy-$E2E_SERVER_N.out"
 IMDS_PORT=""
 for ((i = 0; i < 100; i++)); do
@@ -100,4 +105,43 @@ aws --endpoint-url "$EDDY_URL" s3 cp --only-show-errors s3://imds-bucket/role/ob
 cmp "$E2E_TMP/imds-obj.bin" "$E2E_TMP/imds-cli.bin" || fail "aws s3 cp via IMDS returned other bytes"
 log "aws cli via IMDS ok"
 
+log "credentials lapse on eddy's clock"
+old_creds=$(python3 -c '
+import boto3
+f = boto3.session.Session(region_name="us-east-1").get_credentials().get_frozen_credentials()
+print(f.access_key, f.secret_key, f.token)')
+curl -fsS -X POST --data '{"advance_s": 180}' "$EDDY_URL/_eddy/clock" >/dev/null || fail "POST /_eddy/clock failed"
+python3 - $old_creds <<PY || fail "expired IMDS credentials were not refused as AWS does, or fresh ones failed (see above)"
+import sys
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+key, secret, token = sys.argv[1:4]
+old = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
+                            region_name="us-east-1")
+cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+try:
+    old.client("s3", endpoint_url="$EDDY_URL", config=cfg).get_object(Bucket="imds-bucket", Key="role/obj.bin")
+    raise AssertionError("S3 accepted lapsed credentials")
+except ClientError as e:
+    err = e.response["Error"]
+    assert (e.response["ResponseMetadata"]["HTTPStatusCode"], err["Code"], err["Message"]) == \
+        (400, "ExpiredToken", "The provided token has expired."), e.response
+try:
+    old.client("kinesis", endpoint_url="$EDDY_URL", config=cfg).list_streams()
+    raise AssertionError("Kinesis accepted lapsed credentials")
+except ClientError as e:
+    err = e.response["Error"]
+    assert (err["Code"], err["Message"]) == \
+        ("ExpiredTokenException", "The security token included in the request is expired"), e.response
+# A new session asks the IMDS again and gets the rotated credentials.
+fresh = boto3.session.Session(region_name="us-east-1")
+f = fresh.get_credentials().get_frozen_credentials()
+assert f.access_key != key and f.token != token, "the IMDS did not rotate lapsed credentials"
+body = fresh.client("s3", endpoint_url="$EDDY_URL", config=cfg).get_object(Bucket="imds-bucket", Key="role/obj.bin")["Body"].read()
+assert body == open("$E2E_TMP/imds-obj.bin", "rb").read()
+print("lapsed credentials refused, rotated ones accepted:", f.access_key)
+PY
+
 stop_eddy || fail "eddy exited with status $? after SIGTERM"
+echo "PASS: boto3 and the AWS CLI with IMDS credentials only (Kinesis, S3, presigned, expiry)"
