@@ -35,10 +35,29 @@ u128 u128_from_big_endian(const unsigned char b[16]) {
   return v;
 }
 
+namespace {
+// OpenSSL 3 looks the algorithm up in its provider table (under a lock) on every
+// EVP_Digest(..., EVP_md5(), ...). PutRecords hashes one key per record, so fetch MD5 once
+// and keep one context per thread.
+const EVP_MD* md5_algorithm() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  return md;
+}
+
+struct Md5Context {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Md5Context() { EVP_MD_CTX_free(ctx); }
+};
+}  // namespace
+
 u128 hash_key_of_partition_key(std::string_view key) {
   unsigned char digest[16];
   unsigned int len = 0;
-  EVP_Digest(key.data(), key.size(), digest, &len, EVP_md5(), nullptr);
+  thread_local Md5Context c;
+  const EVP_MD* md = md5_algorithm();
+  if (md == nullptr || c.ctx == nullptr || EVP_DigestInit_ex2(c.ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(c.ctx, key.data(), key.size()) != 1 || EVP_DigestFinal_ex(c.ctx, digest, &len) != 1)
+    EVP_Digest(key.data(), key.size(), digest, &len, EVP_md5(), nullptr);
   return u128_from_big_endian(digest);
 }
 
