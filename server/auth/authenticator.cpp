@@ -116,21 +116,27 @@ bool load_credentials_file(const std::string& path, CredentialStore& store, std:
       const std::string value(trim(l.substr(eq + 1)));
       if (key == "aws_access_key_id") section.access_key = value;
       else if (key == "aws_secret_access_key") section.secret_key = value;
+      else if (key == "display_name") section.display_name = value;
       else if (key == "aws_session_token" || key == "aws_security_token") section.session_token = value;
       // Other profile keys (region, output, ...) are not credentials.
       continue;
     }
-    // A plain "ACCESS_KEY SECRET" line (outside or inside a section).
+    // A plain "ACCESS_KEY SECRET [DISPLAY_NAME]" line (outside or inside a section).
     const auto sp = l.find_first_of(" \t");
     if (eq == std::string_view::npos && sp != std::string_view::npos) {
       const std::string_view key = l.substr(0, sp);
-      const std::string_view secret = trim(l.substr(sp));
-      if (!secret.empty() && secret.find_first_of(" \t") == std::string_view::npos) {
-        store.add(Credential{std::string(key), std::string(secret), {}, std::nullopt});
+      std::string_view rest = trim(l.substr(sp));
+      const auto sp2 = rest.find_first_of(" \t");
+      const std::string_view secret = rest.substr(0, sp2);
+      const std::string_view name = sp2 == std::string_view::npos ? std::string_view() : trim(rest.substr(sp2));
+      if (!secret.empty() && name.find_first_of(" \t") == std::string_view::npos) {
+        Credential c{std::string(key), std::string(secret), {}, std::nullopt};
+        c.display_name = std::string(name);
+        store.add(std::move(c));
         continue;
       }
     }
-    if (error) *error = path + ":" + std::to_string(lineno) + ": expected 'ACCESS_KEY SECRET' or an INI line";
+    if (error) *error = path + ":" + std::to_string(lineno) + ": expected 'ACCESS_KEY SECRET [DISPLAY_NAME]' or an INI line";
     return false;
   }
   return flush_section();
@@ -685,19 +691,32 @@ AuthResult s3_v2(const Ctx& c, bool presigned, std::string_view raw_header) {
   if (have_token) token = token_value;
   if (auto e = check_credential(c, access_key, token, cred)) return *e;
 
-  const sv4::Request sreq = to_sigv4(c.req);
-  // The bucket of a virtual-hosted request is part of the signed resource; when the Host
-  // header does not say which form the client used, either is accepted.
+  // The canonical resource names the bucket as "/bucket/" when the request is for the bucket
+  // itself: a virtual-hosted "GET /?acl" on host jars.localhost signs "/jars/?acl", and so
+  // does a path-style "GET /jars?acl" (AWS documents "/awsexamplebucket1/"; botocore's
+  // HmacV1Auth signs that form). The bare "/jars" form of older signers is accepted too.
+  // When the Host header does not say which form the client used, either is accepted.
+  struct Candidate {
+    std::string vbucket;
+    std::string path;
+  };
+  std::vector<Candidate> candidates;
   const std::string vbucket = virtual_host_bucket(c.req);
+  const std::string& path = c.req.path;
+  if (!vbucket.empty()) candidates.push_back({vbucket, path});
+  const bool bucket_only = path.size() > 1 && path.front() == '/' && path.find('/', 1) == std::string::npos;
+  if (bucket_only) candidates.push_back({{}, path + "/"});
+  candidates.push_back({{}, path});
+  sv4::Request sreq = to_sigv4(c.req);
   std::string first_sts;
-  for (const std::string& bucket : {vbucket, std::string()}) {
-    const std::string sts = sv4::v2_string_to_sign_for(sreq, bucket, presigned);
+  for (const Candidate& cand : candidates) {
+    sreq.path = cand.path;
+    const std::string sts = sv4::v2_string_to_sign_for(sreq, cand.vbucket, presigned);
     if (first_sts.empty()) first_sts = sts;
     if (sv4::signatures_equal(sv4::v2_signature(cred.secret_key, sts), provided)) {
       ok.string_to_sign = sts;
       return ok;
     }
-    if (vbucket.empty()) break;
   }
   return signature_mismatch(c, access_key, provided, first_sts, {});
 }
@@ -710,6 +729,18 @@ Authenticator::Authenticator(Mode mode, CredentialStore& credentials, Clock& clo
     : mode_(mode), credentials_(credentials), clock_(clock) {}
 
 AuthResult Authenticator::authenticate(const http::Request& req, std::string_view service) const {
+  AuthResult r = check(req, service);
+  if (r.ok && !r.anonymous && !r.access_key.empty()) {
+    r.principal = r.access_key;
+    if (auto cred = credentials_.find(r.access_key)) {
+      if (!cred->principal.empty()) r.principal = cred->principal;
+      r.display_name = cred->display_name;
+    }
+  }
+  return r;
+}
+
+AuthResult Authenticator::check(const http::Request& req, std::string_view service) const {
   const bool kinesis = service != "s3";
   const std::string* header = req.headers.find("Authorization");
   const bool v4q = sv4::is_presigned_v4(req.query);

@@ -20,10 +20,24 @@ std::optional<Mode> parse_mode(std::string_view text);
 std::string_view to_string(Mode mode);
 
 struct Credential {
+  Credential() = default;
+  Credential(std::string key, std::string secret, std::string token, std::optional<int64_t> expires,
+             std::string principal_ = {}, std::string display_name_ = {})
+      : access_key(std::move(key)),
+        secret_key(std::move(secret)),
+        session_token(std::move(token)),
+        expires_ms(expires),
+        principal(std::move(principal_)),
+        display_name(std::move(display_name_)) {}
   std::string access_key;
   std::string secret_key;
   std::string session_token;        // non-empty for temporary (IMDS-issued) credentials
   std::optional<int64_t> expires_ms;
+  // Who the key acts as: S3 owners and ACL grantees are principals. "" means the access key
+  // itself (each static key is its own user); the IMDS gives every key it issues its role's
+  // principal, so objects stay the same user's across credential rotation.
+  std::string principal;
+  std::string display_name;         // S3 DisplayName ("" = the principal)
 };
 
 // Static keys (flags, --credentials file) and temporary ones (issued by the IMDS emulator).
@@ -57,6 +71,10 @@ struct AuthResult {
   // StringToSign, SignatureProvided, RequestTime, ServerTime, ...).
   std::vector<std::pair<std::string, std::string>> details;
   std::string access_key;
+  // Who made the request (ok and not anonymous): the credential's principal and display name,
+  // or in mode any, for a key eddy does not know, the access key itself.
+  std::string principal;
+  std::string display_name;
   // For payload checks after authentication:
   std::string content_sha256;      // x-amz-content-sha256 as sent (hex, UNSIGNED-PAYLOAD, STREAMING-...)
   // For STREAMING-AWS4-HMAC-SHA256-PAYLOAD(-TRAILER) chunk verification (verify mode only):
@@ -77,6 +95,7 @@ class Authenticator {
   AuthResult authenticate(const http::Request& req, std::string_view service) const;
 
  private:
+  AuthResult check(const http::Request& req, std::string_view service) const;
   Mode mode_;
   CredentialStore& credentials_;
   Clock& clock_;

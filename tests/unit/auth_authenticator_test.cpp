@@ -101,6 +101,7 @@ with mock.patch("botocore.auth.get_current_datetime", return_value=FIXED), \
 #include <vector>
 
 #include "server/clock.h"
+#include "tests/unit/auth_test_util.h"
 #include "wire/sigv4.h"
 
 namespace eddy::auth {
@@ -108,14 +109,11 @@ namespace {
 
 namespace sv4 = wire::sigv4;
 
-constexpr int64_t kSignedAtMs = 1795608000LL * 1000;  // 2026-11-25T12:00:00Z
-constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-
-struct Vector {
-  std::string method, path, query;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
+using testutil::detail;
+using testutil::kSecret;
+using testutil::kSignedAtMs;
+using testutil::make;
+using testutil::Vector;
 
 // kS3Get
 const Vector kS3Get{"GET", "/jars/lib/a%20b%2Bc.jar", "", {
@@ -230,17 +228,6 @@ const Vector kKinesisTemp{"POST", "/", "", {
     {"Content-Length", "2"},
 }, "{}"};
 
-http::Request make(const Vector& v) {
-  http::Request r;
-  r.method = v.method;
-  r.path = v.path;
-  r.query = v.query;
-  r.target = v.query.empty() ? v.path : v.path + "?" + v.query;
-  for (const auto& [k, val] : v.headers) r.headers.add(k, val);
-  r.body = v.body;
-  return r;
-}
-
 // A request from a URL as a client would send it (path and query as on the wire).
 http::Request from_url(const std::string& url) {
   const auto scheme_end = url.find("://");
@@ -255,12 +242,6 @@ http::Request from_url(const std::string& url) {
   r.query = q == std::string::npos ? "" : target.substr(q + 1);
   r.headers.add("Host", host);
   return r;
-}
-
-std::string detail(const AuthResult& r, const std::string& name) {
-  for (const auto& [k, v] : r.details)
-    if (k == name) return v;
-  return "<absent>";
 }
 
 class AuthTest : public ::testing::Test {

@@ -1,0 +1,130 @@
+// Who a request is: the principal and display name the authenticator reports, from the
+// credentials file, from IMDS-issued keys (the role, across rotation), and in mode any.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "server/auth/authenticator.h"
+#include "server/auth/imds.h"
+#include "server/clock.h"
+#include "wire/sigv4.h"
+
+namespace eddy::auth {
+namespace {
+
+namespace sv4 = wire::sigv4;
+
+constexpr int64_t kNowMs = 1795608000000;  // 2026-11-25T12:00:00Z
+
+http::Request signed_get(const Credential& c, int64_t now_ms) {
+  sv4::Request sr;
+  sr.method = "GET";
+  sr.path = "/";
+  sr.headers.emplace_back("Host", "127.0.0.1:4566");
+  sv4::SigningParams p;
+  p.credentials = {c.access_key, c.secret_key, c.session_token};
+  p.region = "us-east-1";
+  p.service = "s3";
+  p.time = std::chrono::sys_seconds(std::chrono::seconds(now_ms / 1000));
+  p.payload_hash = std::string(sv4::kUnsignedPayload);
+  p.uri_style = sv4::UriStyle::s3;
+  p.set_content_sha256 = true;
+  sv4::sign_request(sr, p);
+  http::Request r;
+  r.method = sr.method;
+  r.path = sr.path;
+  r.target = sr.path;
+  for (auto& [k, v] : sr.headers) r.headers.add(k, v);
+  return r;
+}
+
+TEST(AuthIdentity, CredentialsFileDisplayNames) {
+  const std::string path = ::testing::TempDir() + "eddy_auth_identity";
+  {
+    std::ofstream f(path);
+    f << "AKIDPLAIN secretplain\n"
+         "AKIDNAMED secretnamed Build-Server\n"
+         "[ini]\n"
+         "aws_access_key_id = AKIDINI\n"
+         "aws_secret_access_key = s3cr3t\n"
+         "display_name = ci\n";
+  }
+  auto store = make_credential_store();
+  std::string error;
+  ASSERT_TRUE(load_credentials_file(path, *store, &error)) << error;
+  EXPECT_EQ(store->find("AKIDPLAIN")->display_name, "");
+  EXPECT_EQ(store->find("AKIDNAMED")->secret_key, "secretnamed");
+  EXPECT_EQ(store->find("AKIDNAMED")->display_name, "Build-Server");
+  EXPECT_EQ(store->find("AKIDINI")->display_name, "ci");
+  {
+    std::ofstream f(path);
+    f << "AKID secret two words\n";
+  }
+  EXPECT_FALSE(load_credentials_file(path, *store, &error));
+  EXPECT_NE(error.find(":1:"), std::string::npos) << error;
+  std::remove(path.c_str());
+
+  ManualClock clock(kNowMs);
+  Authenticator verify(Mode::verify, *store, clock);
+  auto r = verify.authenticate(signed_get(*store->find("AKIDNAMED"), kNowMs), "s3");
+  ASSERT_TRUE(r.ok) << r.code;
+  EXPECT_EQ(r.principal, "AKIDNAMED");
+  EXPECT_EQ(r.display_name, "Build-Server");
+  r = verify.authenticate(signed_get(*store->find("AKIDPLAIN"), kNowMs), "s3");
+  EXPECT_EQ(r.principal, "AKIDPLAIN");
+  EXPECT_EQ(r.display_name, "");
+}
+
+TEST(AuthIdentity, ImdsKeysActAsTheirRole) {
+  auto store = make_credential_store();
+  ManualClock clock(kNowMs);
+  ImdsOptions o;
+  o.role = "builder";
+  o.account_id = "123456789012";
+  o.credential_lifetime_s = 3600;
+  Imds imds(o, *store, clock);
+  const Credential first = imds.current_credentials();
+  EXPECT_EQ(first.principal, "arn:aws:iam::123456789012:role/builder");
+  EXPECT_EQ(first.display_name, "builder");
+  Authenticator verify(Mode::verify, *store, clock);
+  auto r = verify.authenticate(signed_get(first, kNowMs), "s3");
+  ASSERT_TRUE(r.ok) << r.code;
+  EXPECT_EQ(r.access_key, first.access_key);
+  EXPECT_EQ(r.principal, "arn:aws:iam::123456789012:role/builder");
+  // After rotation the new key is the same principal.
+  clock.advance_ms(3600 * 1000 - 60 * 1000);
+  const Credential second = imds.current_credentials();
+  ASSERT_NE(second.access_key, first.access_key);
+  r = verify.authenticate(signed_get(second, clock.now_ms()), "s3");
+  ASSERT_TRUE(r.ok) << r.code;
+  EXPECT_EQ(r.principal, "arn:aws:iam::123456789012:role/builder");
+}
+
+TEST(AuthIdentity, ModeAnyTakesTheAccessKey) {
+  auto store = make_credential_store();
+  store->add(Credential{"AKIDKNOWN", "s", {}, std::nullopt, {}, "Known"});
+  ManualClock clock(kNowMs);
+  Authenticator any(Mode::any, *store, clock);
+  auto r = any.authenticate(signed_get(Credential{"AKIDSTRANGER", "whatever", {}, std::nullopt}, kNowMs), "s3");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.principal, "AKIDSTRANGER");
+  EXPECT_EQ(r.display_name, "");
+  r = any.authenticate(signed_get(Credential{"AKIDKNOWN", "not-its-secret", {}, std::nullopt}, kNowMs), "s3");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.principal, "AKIDKNOWN");
+  EXPECT_EQ(r.display_name, "Known");
+  // Anonymous requests are nobody.
+  http::Request anon;
+  anon.method = "GET";
+  anon.path = "/";
+  anon.target = "/";
+  anon.headers.add("Host", "127.0.0.1:4566");
+  r = any.authenticate(anon, "s3");
+  EXPECT_TRUE(r.anonymous);
+  EXPECT_EQ(r.principal, "");
+}
+
+}  // namespace
+}  // namespace eddy::auth
