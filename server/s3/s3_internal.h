@@ -18,6 +18,12 @@ namespace eddy::s3 {
 inline constexpr std::string_view kNamespace = "http://s3.amazonaws.com/doc/2006-03-01/";
 inline constexpr std::string_view kOwnerId = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
 inline constexpr std::string_view kOwnerName = "eddy";
+// The owner S3 gives what anonymous requests write into public-read-write buckets.
+inline constexpr std::string_view kAnonymousPrincipal = "*anonymous*";
+// The ACL of a bucket or object whose AccessControlPolicy granted nothing (its owner keeps
+// the implicit right to read and change the ACL).
+inline constexpr std::string_view kNoGrants = "eddy-no-grants";
+inline constexpr std::string_view kAnonymousId = "65a011a29cdf8ec533ec3d1ccaae921c";
 inline constexpr uint64_t kMaxPutBytes = 5ull * 1024 * 1024 * 1024;
 inline constexpr uint64_t kMinPartBytes = 5ull * 1024 * 1024;
 inline constexpr uint32_t kMaxPartNumber = 10000;
@@ -38,6 +44,16 @@ struct Ctx {
   bool auth_checked = false;   // an authenticator looked at the request
   bool anonymous = false;      // ... and found no credentials in it
   auth::AuthResult auth;
+  // Who asks (auth any/verify, signed): S3 owners and grants are compared with it.
+  std::string principal;
+  std::string display_name;
+  // The owner of what this request creates: the requester, the anonymous user, or "" (the
+  // single owner of --auth off).
+  std::string new_owner() const {
+    if (!auth_checked) return {};
+    return anonymous ? std::string(kAnonymousPrincipal) : principal;
+  }
+  std::string new_owner_name() const { return auth_checked && !anonymous ? display_name : std::string(); }
 
   bool has(const char* name) const { return query.count(name) != 0; }
   std::string q(const char* name) const {
@@ -75,7 +91,12 @@ class XmlOut {
   pugi::xml_document doc_;
   pugi::xml_node root_;
 };
-void add_owner(pugi::xml_node parent, const char* name = "Owner");
+// <Owner><ID>..</ID><DisplayName>..</DisplayName></Owner> of a principal: a stable canonical
+// ID derived from it ("" is eddy's single owner of --auth off).
+void add_owner(pugi::xml_node parent, const std::string& principal, const std::string& display_name,
+               const char* element = "Owner");
+std::string canonical_id(const std::string& principal);
+std::string display_name_of(const std::string& principal, const std::string& display_name);
 // Children of `node` by local name, ignoring any namespace prefix.
 std::string child_text(pugi::xml_node node, std::string_view name);
 std::vector<pugi::xml_node> children(pugi::xml_node node, std::string_view name);

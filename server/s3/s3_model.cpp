@@ -69,6 +69,12 @@ class Reader {
     return p;
   }
   bool ok() const { return ok_; }
+  // Version 1 rows were written before owners were recorded; version 2 appends them.
+  int version_1_or_2() {
+    if (version(2)) return 2;
+    ok_ = true;
+    return version(1) ? 1 : 0;
+  }
 
  private:
   bool need(size_t n) {
@@ -83,19 +89,21 @@ class Reader {
 }  // namespace
 
 std::string encode(const Bucket& b) {
-  Writer w(1);
+  Writer w(2);
   w.str(b.name);
   w.u64(b.id);
   w.u64(static_cast<uint64_t>(b.created_ms));
   w.str(b.region);
   w.str(b.acl);
   w.str(b.owner_key);
+  w.str(b.owner_name);
   return w.take();
 }
 
 std::optional<Bucket> decode_bucket(std::string_view v) {
   Reader r(v);
-  if (!r.version(1)) return std::nullopt;
+  const int version = r.version_1_or_2();
+  if (!version) return std::nullopt;
   Bucket b;
   b.name = r.str();
   b.id = static_cast<uint32_t>(r.u64());
@@ -103,12 +111,13 @@ std::optional<Bucket> decode_bucket(std::string_view v) {
   b.region = r.str();
   b.acl = r.str();
   b.owner_key = r.str();
+  if (version == 2) b.owner_name = r.str();
   if (!r.ok()) return std::nullopt;
   return b;
 }
 
 std::string encode(const ObjectMeta& m) {
-  Writer w(1);
+  Writer w(2);
   w.u64(m.size);
   w.str(m.etag);
   w.u64(static_cast<uint64_t>(m.mtime_ms));
@@ -125,12 +134,15 @@ std::string encode(const ObjectMeta& m) {
   w.str(m.checksum_type);
   w.u64(m.parts);
   w.str(m.storage_class);
+  w.str(m.owner);
+  w.str(m.owner_name);
   return w.take();
 }
 
 std::optional<ObjectMeta> decode_object(std::string_view v) {
   Reader r(v);
-  if (!r.version(1)) return std::nullopt;
+  const int version = r.version_1_or_2();
+  if (!version) return std::nullopt;
   ObjectMeta m;
   m.size = r.u64();
   m.etag = r.str();
@@ -150,12 +162,16 @@ std::optional<ObjectMeta> decode_object(std::string_view v) {
   m.checksum_type = r.str();
   m.parts = static_cast<uint32_t>(r.u64());
   m.storage_class = r.str();
+  if (version == 2) {
+    m.owner = r.str();
+    m.owner_name = r.str();
+  }
   if (!r.ok()) return std::nullopt;
   return m;
 }
 
 std::string encode(const Upload& u) {
-  Writer w(1);
+  Writer w(2);
   w.str(u.id);
   w.str(u.bucket);
   w.str(u.key);
@@ -166,12 +182,15 @@ std::string encode(const Upload& u) {
   w.str(u.checksum_algorithm);
   w.str(u.checksum_type);
   w.str(u.storage_class);
+  w.str(u.owner);
+  w.str(u.owner_name);
   return w.take();
 }
 
 std::optional<Upload> decode_upload(std::string_view v) {
   Reader r(v);
-  if (!r.version(1)) return std::nullopt;
+  const int version = r.version_1_or_2();
+  if (!version) return std::nullopt;
   Upload u;
   u.id = r.str();
   u.bucket = r.str();
@@ -183,6 +202,10 @@ std::optional<Upload> decode_upload(std::string_view v) {
   u.checksum_algorithm = r.str();
   u.checksum_type = r.str();
   u.storage_class = r.str();
+  if (version == 2) {
+    u.owner = r.str();
+    u.owner_name = r.str();
+  }
   if (!r.ok()) return std::nullopt;
   return u;
 }

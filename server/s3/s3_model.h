@@ -31,7 +31,10 @@ struct Bucket {
   int64_t created_ms = 0;
   std::string region;        // LocationConstraint as given ("" for us-east-1)
   std::string acl = "private";
-  std::string owner_key;     // access key that created it ("" when unauthenticated)
+  // The principal that created it (an access key, or the IMDS role; see auth::Credential):
+  // "" when created with --auth off or by --seed without a default key.
+  std::string owner_key;
+  std::string owner_name;    // its DisplayName ("" = the principal)
 };
 
 struct ObjectMeta {
@@ -47,6 +50,8 @@ struct ObjectMeta {
   std::string checksum_type;       // FULL_OBJECT or COMPOSITE
   uint32_t parts = 0;              // >0 for objects made by CompleteMultipartUpload
   std::string storage_class = "STANDARD";
+  std::string owner;         // principal that wrote it (see Bucket::owner_key)
+  std::string owner_name;
 };
 
 struct Upload {
@@ -60,6 +65,8 @@ struct Upload {
   std::string checksum_algorithm;
   std::string checksum_type;
   std::string storage_class = "STANDARD";
+  std::string owner;         // the initiator, who owns the completed object
+  std::string owner_name;
 };
 
 struct Part {

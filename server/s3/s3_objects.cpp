@@ -375,6 +375,8 @@ class ObjectSink final : public http::BodySink {
     m.segments = writer_.segments();
     read_metadata(ctx_->headers, m.content, m.user);
     m.acl = ctx_->headers.has("x-amz-acl") ? std::string(ctx_->headers.get("x-amz-acl")) : "private";
+    m.owner = ctx_->new_owner();
+    m.owner_name = ctx_->new_owner_name();
     if (algorithm_) {
       m.checksum_algorithm = std::string(ck::algorithm_name(*algorithm_));
       m.checksum_value = checksum_b64;
@@ -450,7 +452,7 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
   auto fail = [&](const S3Error& e) { return http::Dispatch{http::Immediate{error_response(c, e)}}; };
   auto b = find_bucket(c.bucket);
   if (!b) return fail(no_such_bucket(c.bucket));
-  if (anonymous_denied(c, *b, true)) return fail(access_denied());
+  if (!bucket_allows(c, *b, Perm::write)) return fail(access_denied());
 
   std::optional<Upload> upload;
   uint32_t part_number = 0;
@@ -638,11 +640,9 @@ http::Response S3Service::get_object(Ctx& c, bool head) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
   auto m = load_object(b->id, c.key);
-  if (c.anonymous) {
-    if (!m) return error_response(c, acl_allows_public_read(b->acl) ? no_such_key(c.key) : access_denied());
-    if (!acl_allows_public_read(m->acl)) return error_response(c, access_denied());
-  }
-  if (!m) return error_response(c, no_such_key(c.key));
+  // A missing key is NoSuchKey only to those who may list the bucket, as in S3.
+  if (!m) return error_response(c, bucket_allows(c, *b, Perm::read) ? no_such_key(c.key) : access_denied());
+  if (!object_allows(c, *b, *m, Perm::read)) return error_response(c, access_denied());
 
   std::string failed;
   int cond = evaluate_conditions(c.headers, *m, "", &failed);
@@ -740,17 +740,8 @@ http::Response S3Service::get_object(Ctx& c, bool head) {
 http::Response S3Service::delete_object(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (anonymous_denied(c, *b, true)) return error_response(c, access_denied());
-  {
-    std::lock_guard lk(commit_mu_);
-    store::WriteBatch batch(store_);
-    std::string k = object_key(b->id, c.key);
-    if (auto old = store_.get(store::Family::objects, k)) {
-      if (auto m = decode_object(*old)) delete_blobs(batch, m->segments);
-      batch.del(store::Family::objects, k);
-      if (!store_.write(batch)) return error_response(c, internal_error());
-    }
-  }
+  if (!bucket_allows(c, *b, Perm::write)) return error_response(c, access_denied());
+  if (!remove_object(*b, c.key)) return error_response(c, internal_error());
   http::Response res;
   res.status = 204;
   stamp(c, res);
@@ -775,7 +766,7 @@ std::optional<S3Error> S3Service::copy_range(const ObjectMeta& src, uint64_t beg
 http::Response S3Service::copy_object(Ctx& c, bool part) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (anonymous_denied(c, *b, true)) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::write)) return error_response(c, access_denied());
   std::string source = wire::sigv4::uri_decode(c.headers.get("x-amz-copy-source"), false);
   std::string src_version;
   if (auto q = source.find("?versionId="); q != std::string::npos) {
@@ -791,7 +782,8 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   auto sb = find_bucket(src_bucket);
   if (!sb) return error_response(c, no_such_bucket(src_bucket));
   auto src = load_object(sb->id, src_key);
-  if (c.anonymous && (!src || !acl_allows_public_read(src->acl))) return error_response(c, access_denied());
+  if (!src && !bucket_allows(c, *sb, Perm::read)) return error_response(c, access_denied());
+  if (src && !object_allows(c, *sb, *src, Perm::read)) return error_response(c, access_denied());
   if (!src_version.empty() && src_version != "null")
     return error_response(c, err("NoSuchVersion", "The specified version does not exist.", 404,
                                  {{"Key", src_key}, {"VersionId", src_version}}));
@@ -906,6 +898,8 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   m.mtime_ms = clock_.now_ms();
   m.segments = w.segments();
   m.acl = c.headers.has("x-amz-acl") ? std::string(c.headers.get("x-amz-acl")) : "private";
+  m.owner = c.new_owner();
+  m.owner_name = c.new_owner_name();
   m.checksum_algorithm = std::string(ck::algorithm_name(*alg));
   m.checksum_value = wire::base64_encode(w.digest(*alg));
   m.checksum_type = "FULL_OBJECT";
@@ -928,7 +922,7 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
 http::Response S3Service::create_multipart(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (anonymous_denied(c, *b, true)) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::write)) return error_response(c, access_denied());
   if (c.headers.has("x-amz-acl") && !valid_canned_acl(c.headers.get("x-amz-acl")))
     return error_response(c, invalid_argument("", "x-amz-acl", std::string(c.headers.get("x-amz-acl"))));
   Upload u;
@@ -940,6 +934,8 @@ http::Response S3Service::create_multipart(Ctx& c) {
   if (metadata_size(u.user) > 2048)
     return error_response(c, err("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.", 400));
   u.acl = c.headers.has("x-amz-acl") ? std::string(c.headers.get("x-amz-acl")) : "private";
+  u.owner = c.new_owner();
+  u.owner_name = c.new_owner_name();
   if (c.headers.has("x-amz-storage-class")) u.storage_class = std::string(c.headers.get("x-amz-storage-class"));
   std::string_view alg_name = c.headers.get("x-amz-checksum-algorithm");
   if (!alg_name.empty()) {
@@ -989,7 +985,7 @@ std::vector<Part> load_parts(const store::Store& store, const std::string& uploa
 http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (anonymous_denied(c, *b, true)) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::write)) return error_response(c, access_denied());
   const std::string upload_id = c.q("uploadId");
   pugi::xml_document doc;
   if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return error_response(c, malformed_xml());
@@ -1082,6 +1078,8 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   m.content = upload->content;
   m.user = upload->user;
   m.acl = upload->acl;
+  m.owner = upload->owner;
+  m.owner_name = upload->owner_name;
   m.storage_class = upload->storage_class;
   m.parts = static_cast<uint32_t>(chosen.size());
   if (!upload->checksum_algorithm.empty()) {
@@ -1115,10 +1113,7 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   }
 
   store::WriteBatch batch(store_);
-  const std::string k = object_key(b->id, c.key);
-  if (auto old = store_.get(store::Family::objects, k))
-    if (auto om = decode_object(*old)) delete_blobs(batch, om->segments);
-  batch.put(store::Family::objects, k, encode(m));
+  const StoredDelta delta = put_object_row(batch, b->id, c.key, m);
   std::set<uint64_t> used;
   for (auto* p : chosen) used.insert(p->blob_id);
   for (auto& p : stored) {
@@ -1127,6 +1122,7 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   }
   batch.del(store::Family::meta, upload_key(upload_id));
   if (!store_.write(batch)) return error_response(c, internal_error());
+  stored_delta(c.bucket, delta.bytes, delta.objects);
 
   XmlOut x("CompleteMultipartUploadResult");
   std::string scheme = "http://";
@@ -1146,7 +1142,7 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
 http::Response S3Service::abort_multipart(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (anonymous_denied(c, *b, true)) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::write)) return error_response(c, access_denied());
   const std::string upload_id = c.q("uploadId");
   std::lock_guard lk(commit_mu_);
   auto upload = load_upload(upload_id);
@@ -1171,6 +1167,9 @@ http::Response S3Service::list_parts(Ctx& c) {
   const std::string upload_id = c.q("uploadId");
   auto upload = load_upload(upload_id);
   if (!upload || upload->bucket != c.bucket || upload->key != c.key) return error_response(c, no_such_upload(upload_id));
+  // The initiator and whoever may write to the bucket see the parts.
+  if (c.auth_checked && upload->owner != c.principal && !bucket_allows(c, *b, Perm::write))
+    return error_response(c, access_denied());
   size_t max = 1000;
   if (c.has("max-parts")) {
     const std::string v = c.q("max-parts");
@@ -1196,8 +1195,8 @@ http::Response S3Service::list_parts(Ctx& c) {
   XmlOut::add(r, "Bucket", c.bucket);
   XmlOut::add(r, "Key", c.key);
   XmlOut::add(r, "UploadId", upload_id);
-  add_owner(r, "Initiator");
-  add_owner(r);
+  add_owner(r, upload->owner, upload->owner_name, "Initiator");
+  add_owner(r, upload->owner, upload->owner_name);
   XmlOut::add(r, "StorageClass", upload->storage_class);
   XmlOut::add(r, "PartNumberMarker", std::to_string(marker));
   std::vector<const Part*> shown;
@@ -1272,7 +1271,7 @@ std::optional<std::string> S3Service::seed_object(const std::string& bucket, con
   m.mtime_ms = clock_.now_ms();
   m.segments = w.segments();
   if (!content_type.empty()) m.content.emplace_back("Content-Type", content_type);
-  m.acl = acl;
+  m.acl = acl;  // seeded data has eddy's default owner: every signed user owns it
   m.checksum_algorithm = "CRC64NVME";
   m.checksum_value = wire::base64_encode(w.digest(ck::Algorithm::crc64nvme));
   m.checksum_type = "FULL_OBJECT";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -83,10 +84,23 @@ pugi::xml_node XmlOut::add(pugi::xml_node parent, const char* name, std::string_
   return n;
 }
 
-void add_owner(pugi::xml_node parent, const char* name) {
-  auto o = parent.append_child(name);
-  XmlOut::add(o, "ID", kOwnerId);
-  XmlOut::add(o, "DisplayName", kOwnerName);
+std::string canonical_id(const std::string& principal) {
+  if (principal.empty()) return std::string(kOwnerId);
+  if (principal == kAnonymousPrincipal) return std::string(kAnonymousId);
+  return ck::digest_hex(ck::Algorithm::sha256, "eddy canonical user\n" + principal);
+}
+
+std::string display_name_of(const std::string& principal, const std::string& display_name) {
+  if (principal.empty()) return std::string(kOwnerName);
+  if (principal == kAnonymousPrincipal) return "anonymous";
+  return display_name.empty() ? principal : display_name;
+}
+
+void add_owner(pugi::xml_node parent, const std::string& principal, const std::string& display_name,
+               const char* element) {
+  auto o = parent.append_child(element);
+  XmlOut::add(o, "ID", canonical_id(principal));
+  XmlOut::add(o, "DisplayName", display_name_of(principal, display_name));
 }
 
 std::string_view local_name(const char* name) {
@@ -176,10 +190,26 @@ bool S3Service::load(std::string* error) {
     }
   }
   {
+    // Objects and bytes stored per bucket are recomputed from the rows, so the metrics are
+    // exact after a restart whatever the registry last flushed.
+    std::map<uint32_t, std::pair<uint64_t, uint64_t>> stored;  // bucket id -> bytes, objects
     auto it = store_.iterate(store::Family::objects);
     for (it->seek(""); it->valid(); it->next()) {
-      if (auto m = decode_object(it->value()))
+      if (auto m = decode_object(it->value())) {
         for (auto& s : m->segments) referenced.insert(s.blob_id);
+        if (it->key().size() >= 4) {
+          auto& [bytes, objects] = stored[store::get_u32(it->key(), 0)];
+          bytes += m->size;
+          ++objects;
+        }
+      }
+    }
+    if (observer_) {
+      for (const auto& [name, b] : buckets_) {
+        auto st = stored.find(b.id);
+        observer_->on_stored_total(name, st == stored.end() ? 0 : st->second.first,
+                                   st == stored.end() ? 0 : st->second.second);
+      }
     }
   }
   {
@@ -247,16 +277,70 @@ store::Status S3Service::commit_object(const Bucket& bucket, const std::string& 
   // The bucket may have been deleted (and even re-created) while the data arrived.
   if (auto now = find_bucket(bucket.name); !now || now->id != bucket.id) return store::Status::error("NoSuchBucket");
   store::WriteBatch batch(store_);
-  std::string k = object_key(bucket.id, key);
-  if (auto old = store_.get(store::Family::objects, k))
-    if (auto m = decode_object(*old)) delete_blobs(batch, m->segments);
-  batch.put(store::Family::objects, k, encode(meta));
-  return store_.write(batch);
+  const StoredDelta delta = put_object_row(batch, bucket.id, key, meta);
+  auto st = store_.write(batch);
+  if (st) stored_delta(bucket.name, delta.bytes, delta.objects);
+  return st;
 }
 
-bool S3Service::anonymous_denied(const Ctx& c, const Bucket& b, bool write) const {
-  if (!c.anonymous) return false;
-  return write ? !acl_allows_public_write(b.acl) : !acl_allows_public_read(b.acl);
+S3Service::StoredDelta S3Service::put_object_row(store::WriteBatch& batch, uint32_t bucket_id, const std::string& key,
+                                                 const ObjectMeta& meta) {
+  const std::string k = object_key(bucket_id, key);
+  StoredDelta d{static_cast<int64_t>(meta.size), 1};
+  if (auto old = store_.get(store::Family::objects, k)) {
+    d.objects = 0;
+    if (auto m = decode_object(*old)) {
+      delete_blobs(batch, m->segments);
+      d.bytes -= static_cast<int64_t>(m->size);
+    }
+  }
+  batch.put(store::Family::objects, k, encode(meta));
+  return d;
+}
+
+bool S3Service::remove_object(const Bucket& bucket, const std::string& key) {
+  std::lock_guard lk(commit_mu_);
+  store::WriteBatch batch(store_);
+  const std::string k = object_key(bucket.id, key);
+  auto old = store_.get(store::Family::objects, k);
+  if (!old) return true;
+  auto m = decode_object(*old);
+  if (m) delete_blobs(batch, m->segments);
+  batch.del(store::Family::objects, k);
+  if (!store_.write(batch)) return false;
+  stored_delta(bucket.name, m ? -static_cast<int64_t>(m->size) : 0, -1);
+  return true;
+}
+
+namespace {
+
+// A principal of "" owns for every signed requester: the single owner of --auth off (and of
+// rows written before owners were recorded).
+bool owns(const Ctx& c, const std::string& owner) { return !c.anonymous && (owner.empty() || owner == c.principal); }
+
+// What AllUsers / AuthenticatedUsers get from a canned ACL (READ_ACP and WRITE_ACP: nothing).
+bool group_grants(const Ctx& c, const std::string& acl, Perm p) {
+  if (p == Perm::read)
+    return acl_allows_public_read(acl) || (acl == "authenticated-read" && !c.anonymous);
+  if (p == Perm::write) return acl_allows_public_write(acl);
+  return false;
+}
+
+}  // namespace
+
+bool S3Service::bucket_allows(const Ctx& c, const Bucket& b, Perm p) const {
+  if (!c.auth_checked) return true;
+  return owns(c, b.owner_key) || group_grants(c, b.acl, p);
+}
+
+bool S3Service::object_allows(const Ctx& c, const Bucket& b, const ObjectMeta& m, Perm p) const {
+  if (!c.auth_checked) return true;
+  if (owns(c, m.owner)) return true;
+  // bucket-owner-read / -full-control grant the bucket's owner READ / FULL_CONTROL.
+  if (owns(c, b.owner_key) &&
+      (m.acl == "bucket-owner-full-control" || (m.acl == "bucket-owner-read" && p == Perm::read)))
+    return true;
+  return p != Perm::write && group_grants(c, m.acl, p);
 }
 
 std::optional<S3Error> S3Service::decode_small_body(Ctx& c, std::string& body) {
@@ -322,6 +406,42 @@ std::string virtual_host_bucket(std::string_view host) {
   return {};
 }
 
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (b < 0x80) {
+      ++i;
+      continue;
+    } else if ((b & 0xE0) == 0xC0) {
+      n = 1;
+      cp = b & 0x1F;
+    } else if ((b & 0xF0) == 0xE0) {
+      n = 2;
+      cp = b & 0x0F;
+    } else if ((b & 0xF8) == 0xF0) {
+      n = 3;
+      cp = b & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cb = static_cast<unsigned char>(s[i + k]);
+      if ((cb & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cb & 0x3F);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 // Sub-resources eddy does not implement: answered 501 instead of being mistaken for a plain
 // GET/PUT of the bucket or object.
 constexpr std::string_view kUnsupported[] = {
@@ -358,7 +478,11 @@ http::Dispatch S3Service::dispatch(http::Request& req) {
     if (slash != std::string_view::npos) c.key = std::string(p.substr(slash + 1));
   }
 
-  http::Dispatch d = route(ctx, req);
+  // A key or bucket that does not decode to UTF-8 cannot name anything; S3 refuses the URI.
+  http::Dispatch d = valid_utf8(path) ? route(ctx, req)
+                                      : http::Dispatch{http::Immediate{error_response(
+                                            c, err("InvalidURI", "Couldn't parse the specified URI.", 400,
+                                                   {{"URI", req.target}}))}};
   // Every answer carries S3's request headers, whichever way the body is read.
   if (auto* imm = std::get_if<http::Immediate>(&d)) {
     stamp(c, imm->response);
@@ -380,6 +504,11 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
   Ctx& c = *ctx;
   auto fail = [&](const S3Error& e) { return http::Dispatch{http::Immediate{error_response(c, e)}}; };
 
+  // CORS preflights are never authenticated (a browser sends no credentials with them), so a
+  // presigned URL answers OPTIONS as S3 does whatever its signature says. eddy stores no CORS
+  // configuration: a well-formed preflight is refused the way S3 refuses it for such a bucket.
+  if (c.method == "OPTIONS") return fail(preflight(c));
+
   if (auth_ && auth_->mode() != auth::Mode::off) {
     c.auth = auth_->authenticate(req, "s3");
     c.auth_checked = true;
@@ -394,6 +523,8 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
       return fail(err(c.auth.code.empty() ? "AccessDenied" : c.auth.code,
                       c.auth.message.empty() ? "Access Denied" : c.auth.message, c.auth.status, std::move(f)));
     }
+    c.principal = c.auth.principal;
+    c.display_name = c.auth.display_name;
   } else {
     c.auth.ok = true;
     c.auth.content_sha256 = std::string(req.headers.get("x-amz-content-sha256"));
@@ -420,6 +551,18 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
   return object_op(ctx, req);
 }
 
+S3Error S3Service::preflight(const Ctx& c) const {
+  if (!c.headers.has("Origin")) return err("BadRequest", "Insufficient information. Origin request header needed.", 400);
+  const std::string method(c.headers.get("Access-Control-Request-Method"));
+  if (method != "GET" && method != "PUT" && method != "POST" && method != "DELETE" && method != "HEAD")
+    return err("BadRequest", "Invalid Access-Control-Request-Method: " + method, 400);
+  const std::string type = c.key.empty() ? "BUCKET" : "OBJECT";
+  if (c.bucket.empty() || !find_bucket(c.bucket))
+    return err("AccessForbidden", "CORSResponse: Bucket not found", 403, {{"Method", method}, {"ResourceType", type}});
+  return err("AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.", 403,
+             {{"Method", method}, {"ResourceType", type}});
+}
+
 http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req) {
   Ctx& c = *ctx;
   (void)req;
@@ -443,8 +586,8 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
     if (c.has("acl")) {
       auto b = find_bucket(c.bucket);
       if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
-      if (c.anonymous) return imm(error_response(c, access_denied()));
-      return imm(get_acl(c, b->acl));
+      if (!bucket_allows(c, *b, Perm::read_acp)) return imm(error_response(c, access_denied()));
+      return imm(get_acl(c, b->acl, b->owner_key, b->owner_name, nullptr));
     }
     if (c.has("location")) return imm(get_bucket_location(c));
     if (c.has("versions")) return imm(list_object_versions(c));
@@ -452,7 +595,7 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
     if (c.has("versioning")) {
       auto b = find_bucket(c.bucket);
       if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
-      if (c.anonymous) return imm(error_response(c, access_denied()));
+      if (!owns(c, b->owner_key) && c.auth_checked) return imm(error_response(c, access_denied()));
       XmlOut x("VersioningConfiguration");
       return imm(xml_response(c, 200, x.str()));
     }
@@ -489,10 +632,10 @@ http::Dispatch S3Service::object_op(std::shared_ptr<Ctx> ctx, http::Request& req
     if (c.has("acl")) {
       auto b = find_bucket(c.bucket);
       if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
-      if (c.anonymous) return imm(error_response(c, access_denied()));
       auto o = load_object(b->id, c.key);
-      if (!o) return imm(error_response(c, no_such_key(c.key)));
-      return imm(get_acl(c, o->acl));
+      if (!o) return imm(error_response(c, bucket_allows(c, *b, Perm::read) ? no_such_key(c.key) : access_denied()));
+      if (!object_allows(c, *b, *o, Perm::read_acp)) return imm(error_response(c, access_denied()));
+      return imm(get_acl(c, o->acl, o->owner, o->owner_name, &*b));
     }
     if (c.has("uploadId")) return imm(list_parts(c));
     return imm(get_object(c, false));
@@ -536,7 +679,7 @@ http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
   if (region == "us-east-1") region.clear();
   std::lock_guard lk(buckets_mu_);
   if (auto it = buckets_.find(c.bucket); it != buckets_.end()) {
-    if (!it->second.owner_key.empty() && !c.auth.access_key.empty() && it->second.owner_key != c.auth.access_key)
+    if (c.auth_checked && !owns(c, it->second.owner_key))
       return error_response(c, err("BucketAlreadyExists",
                                    "The requested bucket name is not available. The bucket namespace is shared by all "
                                    "users of the system. Please select a different name and try again.",
@@ -563,7 +706,8 @@ http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
   b.created_ms = clock_.now_ms();
   b.region = region;
   b.acl = acl;
-  b.owner_key = c.auth.access_key;
+  b.owner_key = c.new_owner();
+  b.owner_name = c.new_owner_name();
   store::WriteBatch batch(store_);
   batch.put(store::Family::meta, bucket_key(b.name), encode(b));
   if (!store_.write(batch)) return error_response(c, internal_error());
@@ -576,6 +720,8 @@ http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
 
 http::Response S3Service::delete_bucket(Ctx& c) {
   if (c.anonymous) return error_response(c, access_denied());
+  if (auto b = find_bucket(c.bucket); b && c.auth_checked && !owns(c, b->owner_key))
+    return error_response(c, access_denied());
   // Object commits hold commit_mu_ and re-check their bucket, so none lands after the
   // emptiness check below (lock order: commit_mu_, then buckets_mu_).
   std::lock_guard commit_lk(commit_mu_);
@@ -613,6 +759,7 @@ http::Response S3Service::delete_bucket(Ctx& c) {
   }
   if (!store_.write(batch)) return error_response(c, internal_error());
   buckets_.erase(it);
+  if (observer_) observer_->on_stored_total(c.bucket, 0, 0);
   http::Response res;
   res.status = 204;
   return res;
@@ -621,7 +768,7 @@ http::Response S3Service::delete_bucket(Ctx& c) {
 http::Response S3Service::head_bucket(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, err("NoSuchBucket", "", 404));
-  if (anonymous_denied(c, *b, false)) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::read)) return error_response(c, access_denied());
   http::Response res;
   res.headers.add("x-amz-bucket-region", b->region.empty() ? "us-east-1" : b->region);
   res.content_length = 0;
@@ -630,12 +777,13 @@ http::Response S3Service::head_bucket(Ctx& c) {
 
 http::Response S3Service::list_buckets(Ctx& c) {
   XmlOut x("ListAllMyBucketsResult");
-  add_owner(x.root());
+  add_owner(x.root(), c.principal, c.display_name);
   auto list = XmlOut::add(x.root(), "Buckets");
   std::string prefix = c.q("prefix");
   std::lock_guard lk(buckets_mu_);
   for (auto& [name, b] : buckets_) {
     if (!prefix.empty() && name.rfind(prefix, 0) != 0) continue;
+    if (c.auth_checked && !owns(c, b.owner_key)) continue;  // S3 lists the requester's buckets
     auto n = XmlOut::add(list, "Bucket");
     XmlOut::add(n, "Name", name);
     XmlOut::add(n, "CreationDate", iso8601(b.created_ms));
@@ -648,7 +796,7 @@ http::Response S3Service::list_buckets(Ctx& c) {
 http::Response S3Service::get_bucket_location(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (c.anonymous) return error_response(c, access_denied());
+  if (c.auth_checked && !owns(c, b->owner_key)) return error_response(c, access_denied());
   XmlOut x("LocationConstraint");
   if (!b->region.empty()) x.root().text().set(b->region.c_str());
   return xml_response(c, 200, x.str());
@@ -722,7 +870,7 @@ ListPage list_page(const store::Store& store, uint32_t bucket_id, const std::str
 http::Response S3Service::list_objects(Ctx& c, bool v2) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (anonymous_denied(c, *b, false)) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::read)) return error_response(c, access_denied());
   size_t max = 1000;
   if (c.has("max-keys")) {
     const std::string v = c.q("max-keys");
@@ -786,7 +934,7 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
       XmlOut::add(n, "ChecksumType", m.checksum_type.empty() ? "FULL_OBJECT" : m.checksum_type);
     }
     XmlOut::add(n, "Size", std::to_string(m.size));
-    if (owner) add_owner(n);
+    if (owner) add_owner(n, m.owner, m.owner_name);
     XmlOut::add(n, "StorageClass", m.storage_class);
   }
   for (auto& p : page.prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
@@ -796,7 +944,7 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
 http::Response S3Service::list_object_versions(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (c.anonymous && !acl_allows_public_read(b->acl)) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::read)) return error_response(c, access_denied());
   size_t max = 1000;
   if (c.has("max-keys")) {
     const std::string v = c.q("max-keys");
@@ -841,7 +989,7 @@ http::Response S3Service::list_object_versions(Ctx& c) {
     }
     XmlOut::add(n, "Size", std::to_string(m.size));
     XmlOut::add(n, "StorageClass", m.storage_class);
-    add_owner(n);
+    add_owner(n, m.owner, m.owner_name);
   }
   for (auto& p : page.prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
   return xml_response(c, 200, x.str());
@@ -851,34 +999,52 @@ http::Response S3Service::list_object_versions(Ctx& c) {
 
 namespace {
 
-void add_grant(pugi::xml_node list, const char* type, const char* uri_or_empty, const char* permission) {
+void add_group_grant(pugi::xml_node list, const char* uri, const char* permission) {
   auto g = XmlOut::add(list, "Grant");
   auto grantee = XmlOut::add(g, "Grantee");
   grantee.append_attribute("xmlns:xsi") = "http://www.w3.org/2001/XMLSchema-instance";
-  grantee.append_attribute("xsi:type") = type;
-  if (std::string_view(type) == "CanonicalUser") {
-    XmlOut::add(grantee, "ID", kOwnerId);
-    XmlOut::add(grantee, "DisplayName", kOwnerName);
-  } else {
-    XmlOut::add(grantee, "URI", uri_or_empty);
-  }
+  grantee.append_attribute("xsi:type") = "Group";
+  XmlOut::add(grantee, "URI", uri);
+  XmlOut::add(g, "Permission", permission);
+}
+
+void add_user_grant(pugi::xml_node list, const std::string& principal, const std::string& name, const char* permission) {
+  auto g = XmlOut::add(list, "Grant");
+  auto grantee = XmlOut::add(g, "Grantee");
+  grantee.append_attribute("xmlns:xsi") = "http://www.w3.org/2001/XMLSchema-instance";
+  grantee.append_attribute("xsi:type") = "CanonicalUser";
+  XmlOut::add(grantee, "ID", canonical_id(principal));
+  XmlOut::add(grantee, "DisplayName", display_name_of(principal, name));
   XmlOut::add(g, "Permission", permission);
 }
 
 constexpr const char* kAllUsers = "http://acs.amazonaws.com/groups/global/AllUsers";
 constexpr const char* kAuthUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
+bool canonical_id_shape(std::string_view id) {
+  if (id.size() != 64) return false;
+  for (char ch : id)
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return false;
+  return true;
+}
+
 }  // namespace
 
-http::Response S3Service::get_acl(Ctx& c, const std::string& acl) {
+http::Response S3Service::get_acl(Ctx& c, const std::string& acl, const std::string& owner, const std::string& owner_name,
+                                  const Bucket* bucket) {
   XmlOut x("AccessControlPolicy");
-  add_owner(x.root());
+  add_owner(x.root(), owner, owner_name);
   auto list = XmlOut::add(x.root(), "AccessControlList");
+  if (acl == kNoGrants) return xml_response(c, 200, x.str());
   // Group grants first, then the owner's, in the order S3 lists them.
-  if (acl == "public-read" || acl == "public-read-write") add_grant(list, "Group", kAllUsers, "READ");
-  if (acl == "public-read-write") add_grant(list, "Group", kAllUsers, "WRITE");
-  if (acl == "authenticated-read") add_grant(list, "Group", kAuthUsers, "READ");
-  add_grant(list, "CanonicalUser", "", "FULL_CONTROL");
+  if (acl == "public-read" || acl == "public-read-write") add_group_grant(list, kAllUsers, "READ");
+  if (acl == "public-read-write") add_group_grant(list, kAllUsers, "WRITE");
+  if (acl == "authenticated-read") add_group_grant(list, kAuthUsers, "READ");
+  add_user_grant(list, owner, owner_name, "FULL_CONTROL");
+  if (bucket && bucket->owner_key != owner) {
+    if (acl == "bucket-owner-read") add_user_grant(list, bucket->owner_key, bucket->owner_name, "READ");
+    if (acl == "bucket-owner-full-control") add_user_grant(list, bucket->owner_key, bucket->owner_name, "FULL_CONTROL");
+  }
   return xml_response(c, 200, x.str());
 }
 
@@ -886,34 +1052,54 @@ http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) 
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
   if (c.anonymous) return error_response(c, access_denied());
+  std::optional<ObjectMeta> object;
+  if (bucket) {
+    if (!bucket_allows(c, *b, Perm::write_acp)) return error_response(c, access_denied());
+  } else {
+    object = load_object(b->id, c.key);
+    if (!object) return error_response(c, bucket_allows(c, *b, Perm::read) ? no_such_key(c.key) : access_denied());
+    if (!object_allows(c, *b, *object, Perm::write_acp)) return error_response(c, access_denied());
+  }
+  const std::string owner = bucket ? b->owner_key : object->owner;
   std::string acl;
   if (c.headers.has("x-amz-acl")) {
     acl = std::string(c.headers.get("x-amz-acl"));
     if (!valid_canned_acl(acl)) return error_response(c, invalid_argument("", "x-amz-acl", acl));
   } else if (!body.empty()) {
-    // An AccessControlPolicy is accepted when it says what a canned ACL says.
+    // An AccessControlPolicy is accepted when it says what a canned ACL says (or grants
+    // nothing at all).
     pugi::xml_document doc;
     if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return error_response(c, malformed_xml());
     auto root = doc.document_element();
     if (local_name(root.name()) != "AccessControlPolicy") return error_response(c, malformed_xml());
     auto lists = children(root, "AccessControlList");
     if (lists.empty()) return error_response(c, malformed_xml());
-    bool all_read = false, all_write = false, auth_read = false, other = false;
-    for (auto g : children(lists.front(), "Grant")) {
+    bool all_read = false, all_write = false, auth_read = false, owner_full = false, other = false;
+    bool bucket_owner_read = false, bucket_owner_full = false;
+    const auto grants = children(lists.front(), "Grant");
+    for (auto g : grants) {
       auto grantee = children(g, "Grantee");
       std::string perm = child_text(g, "Permission");
       if (grantee.empty()) return error_response(c, malformed_xml());
       std::string uri = child_text(grantee.front(), "URI");
       std::string id = child_text(grantee.front(), "ID");
+      if (!children(grantee.front(), "ID").empty() && !canonical_id_shape(id))
+        return error_response(c, invalid_argument("Invalid id", "CanonicalUser/ID", id));
       if (uri == kAllUsers && perm == "READ") all_read = true;
       else if (uri == kAllUsers && perm == "WRITE") all_write = true;
       else if (uri == kAuthUsers && perm == "READ") auth_read = true;
-      else if (!id.empty() && perm == "FULL_CONTROL") {
-      } else other = true;
+      else if (!id.empty() && id == canonical_id(owner) && perm == "FULL_CONTROL") owner_full = true;
+      else if (!bucket && !id.empty() && id == canonical_id(b->owner_key) && perm == "READ") bucket_owner_read = true;
+      else if (!bucket && !id.empty() && id == canonical_id(b->owner_key) && perm == "FULL_CONTROL") bucket_owner_full = true;
+      else other = true;
     }
     if (other)
       return error_response(c, not_implemented("AccessControlPolicy grants other than the canned ACLs'"));
-    acl = all_read && all_write ? "public-read-write" : all_read ? "public-read" : auth_read ? "authenticated-read" : "private";
+    if (grants.empty()) acl = std::string(kNoGrants);
+    else if (bucket_owner_full) acl = "bucket-owner-full-control";
+    else if (bucket_owner_read) acl = "bucket-owner-read";
+    else acl = all_read && all_write ? "public-read-write" : all_read ? "public-read" : auth_read ? "authenticated-read" : "private";
+    (void)owner_full;
   } else {
     return error_response(c, err("MissingSecurityHeader", "Your request was missing a required header", 400,
                                  {{"MissingHeaderName", "x-amz-acl"}}));
@@ -945,7 +1131,7 @@ http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) 
 http::Response S3Service::delete_objects(Ctx& c, const std::string& body) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (anonymous_denied(c, *b, true)) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::write)) return error_response(c, access_denied());
   bool integrity = false;
   if (c.headers.has("Content-MD5")) {
     integrity = true;
@@ -990,18 +1176,7 @@ http::Response S3Service::delete_objects(Ctx& c, const std::string& body) {
       XmlOut::add(e, "Message", "The specified version does not exist.");
       continue;
     }
-    store::Status st;
-    {
-      std::lock_guard lk(commit_mu_);
-      store::WriteBatch batch(store_);
-      std::string k = object_key(b->id, key);
-      if (auto old = store_.get(store::Family::objects, k)) {
-        if (auto m = decode_object(*old)) delete_blobs(batch, m->segments);
-        batch.del(store::Family::objects, k);
-        st = store_.write(batch);
-      }
-    }
-    if (!st) {
+    if (!remove_object(*b, key)) {
       auto e = XmlOut::add(x.root(), "Error");
       XmlOut::add(e, "Key", key);
       XmlOut::add(e, "Code", "InternalError");
@@ -1022,7 +1197,7 @@ http::Response S3Service::delete_objects(Ctx& c, const std::string& body) {
 http::Response S3Service::list_multipart_uploads(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (c.anonymous) return error_response(c, access_denied());
+  if (!bucket_allows(c, *b, Perm::read)) return error_response(c, access_denied());
   size_t max = 1000;
   if (c.has("max-uploads")) {
     const std::string v = c.q("max-uploads");
@@ -1100,8 +1275,8 @@ http::Response S3Service::list_multipart_uploads(Ctx& c) {
     auto n = XmlOut::add(r, "Upload");
     XmlOut::add(n, "Key", enc(u->key));
     XmlOut::add(n, "UploadId", u->id);
-    add_owner(n, "Initiator");
-    add_owner(n);
+    add_owner(n, u->owner, u->owner_name, "Initiator");
+    add_owner(n, u->owner, u->owner_name);
     XmlOut::add(n, "StorageClass", u->storage_class);
     XmlOut::add(n, "Initiated", iso8601(u->initiated_ms));
     if (!u->checksum_algorithm.empty()) {

@@ -16,6 +16,7 @@
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/http/message.h"
+#include "server/metrics/s3_observer.h"
 #include "server/s3/s3_model.h"
 #include "server/store/store.h"
 
@@ -35,11 +36,17 @@ struct S3Error {
   std::vector<std::pair<std::string, std::string>> fields;  // e.g. {"Key", "a/b"}
 };
 
+// The ACL permissions S3 checks (FULL_CONTROL is all four).
+enum class Perm { read, write, read_acp, write_acp };
+
 class S3Service {
  public:
   S3Service(const Config& config, Clock& clock, store::Store& store);
   ~S3Service();
 
+  // Told of every change in objects and bytes stored per bucket (set before load(), which
+  // reports each bucket's totals as found in storage).
+  void set_observer(metrics::S3Observer* observer) { observer_ = observer; }
   // Loads buckets, sets the id counters, and drops blobs no object or part refers to (left by
   // uploads cut off by a crash). False with a message when storage cannot be read.
   bool load(std::string* error);
@@ -63,6 +70,8 @@ class S3Service {
   http::Dispatch route(std::shared_ptr<Ctx> ctx, http::Request& req);
   http::Dispatch bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req);
   http::Dispatch object_op(std::shared_ptr<Ctx> ctx, http::Request& req);
+  // The answer to an OPTIONS (CORS preflight) request.
+  S3Error preflight(const Ctx& c) const;
 
   // Bucket operations (s3_service.cpp).
   http::Response create_bucket(Ctx& c, const std::string& body);
@@ -72,7 +81,9 @@ class S3Service {
   http::Response get_bucket_location(Ctx& c);
   http::Response list_objects(Ctx& c, bool v2);
   http::Response list_object_versions(Ctx& c);
-  http::Response get_acl(Ctx& c, const std::string& acl);
+  // bucket: the object's bucket, for the bucket-owner-* grants (nullptr for a bucket's ACL).
+  http::Response get_acl(Ctx& c, const std::string& acl, const std::string& owner, const std::string& owner_name,
+                         const Bucket* bucket);
   http::Response put_acl(Ctx& c, const std::string& body, bool bucket);
   http::Response delete_objects(Ctx& c, const std::string& body);
   http::Response list_multipart_uploads(Ctx& c);
@@ -93,15 +104,32 @@ class S3Service {
   std::optional<Upload> load_upload(std::string_view upload_id) const;
   // Writes the object row (replacing any older version) and frees the older version's blobs.
   store::Status commit_object(const Bucket& bucket, const std::string& key, const ObjectMeta& meta);
+  // Adds to `batch` the object row replacing any older version and the deletion of that
+  // version's blobs (callers hold commit_mu_); returns the change in what is stored.
+  struct StoredDelta {
+    int64_t bytes = 0;
+    int64_t objects = 0;
+  };
+  StoredDelta put_object_row(store::WriteBatch& batch, uint32_t bucket_id, const std::string& key, const ObjectMeta& meta);
+  // Deletes an object row and its blobs (under commit_mu_). False: storage error.
+  bool remove_object(const Bucket& bucket, const std::string& key);
+  // Objects and bytes stored changed (callers hold commit_mu_, so deltas arrive in order).
+  void stored_delta(const std::string& bucket, int64_t bytes, int64_t objects) {
+    if (observer_ && (bytes != 0 || objects != 0)) observer_->on_stored_delta(bucket, bytes, objects);
+  }
   void delete_blobs(store::WriteBatch& batch, const std::vector<Segment>& segments);
   uint64_t next_blob_id() { return next_blob_id_.fetch_add(1); }
   std::optional<S3Error> copy_range(const ObjectMeta& src, uint64_t begin, uint64_t end, ObjectWriter& out);
-  bool anonymous_denied(const Ctx& c, const Bucket& b, bool write) const;
+  // What a request may do, from the owner and canned ACL of the bucket or object (always
+  // true with --auth off).
+  bool bucket_allows(const Ctx& c, const Bucket& b, Perm p) const;
+  bool object_allows(const Ctx& c, const Bucket& b, const ObjectMeta& m, Perm p) const;
 
   const Config& config_;
   Clock& clock_;
   store::Store& store_;
   const auth::Authenticator* auth_ = nullptr;
+  metrics::S3Observer* observer_ = nullptr;
   mutable std::mutex buckets_mu_;
   std::map<std::string, Bucket> buckets_;
   uint32_t next_bucket_id_ = 1;

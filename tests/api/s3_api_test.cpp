@@ -11,6 +11,7 @@
 
 #include "server/app.h"
 #include "server/s3/s3_service.h"
+#include "tests/api/s3_test_util.h"
 #include "tests/support/server_fixture.h"
 #include "wire/base64.h"
 #include "wire/checksum.h"
@@ -25,30 +26,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 std::string md5_hex(const std::string& s) { return ck::digest_hex(ck::Algorithm::md5, s); }
 std::string md5_b64(const std::string& s) { return ck::digest_base64(ck::Algorithm::md5, s); }
 
-// Text of the first element at a slash-separated path below the root ("Contents/Key").
-std::string xml_text(const std::string& body, const std::string& path) {
-  pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata_single)) return "<unparsable>";
-  pugi::xml_node n = doc.document_element();
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t slash = path.find('/', start);
-    std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    n = n.child(part.c_str());
-    if (!n) return "<missing>";
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return n.text().get();
-}
-
-std::vector<std::string> xml_all(const std::string& body, const std::string& parent, const std::string& child) {
-  pugi::xml_document doc;
-  std::vector<std::string> out;
-  if (!doc.load_buffer(body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata_single)) return out;
-  for (auto n : doc.document_element().children(parent.c_str())) out.emplace_back(n.child(child.c_str()).text().get());
-  return out;
-}
+using s3util::xml_all;
+using s3util::xml_text;
 
 std::string random_bytes(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -402,10 +381,13 @@ TEST_F(S3Api, CannedAcls) {
   r = s3("PUT", "/bkt/pub?acl", {{"x-amz-acl", "bogus"}});
   EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
   put("/bkt/o", "x", {{"x-amz-acl", "bucket-owner-full-control"}});
+  // With --auth off everything has eddy's single owner.
+  const std::string owner = xml_text(s3("GET", "/bkt?acl").body, "Owner/ID");
+  ASSERT_EQ(owner.size(), 64u);
 
   const std::string policy =
-      "<AccessControlPolicy xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>x</ID></Owner><AccessControlList>"
-      "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>x</ID></Grantee>"
+      "<AccessControlPolicy xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>" + owner + "</ID></Owner><AccessControlList>"
+      "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>" + owner + "</ID></Grantee>"
       "<Permission>FULL_CONTROL</Permission></Grant>"
       "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">"
       "<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>"
@@ -416,6 +398,13 @@ TEST_F(S3Api, CannedAcls) {
   EXPECT_NE(r.body.find("AllUsers"), std::string::npos);
   EXPECT_EQ(r.body.find("WRITE"), std::string::npos);
   EXPECT_EQ(xml_text(r.body, "Owner/DisplayName"), "eddy");
+  // A grantee ID that cannot be a canonical user is refused as S3 refuses it.
+  std::string bad = policy;
+  bad.replace(bad.find(owner, bad.find("<Grant>")), owner.size(), "_foo");
+  r = s3("PUT", "/bkt?acl", {}, bad);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
+  EXPECT_EQ(xml_text(r.body, "ArgumentValue"), "_foo");
 }
 
 TEST_F(S3Api, ListObjectsV2AndV1) {
@@ -806,26 +795,9 @@ class S3Signed : public ServerFixture {
  protected:
   HttpResult send(const std::string& method, const std::string& target, Headers headers, const std::string& body,
                   const std::string& secret = "test", std::string payload_hash = {}) {
-    s4::Request req;
-    req.method = method;
-    auto q = target.find('?');
-    req.path = target.substr(0, q);
-    req.query = q == std::string::npos ? "" : target.substr(q + 1);
-    req.headers = headers;
-    req.headers.emplace_back("Host", "127.0.0.1:" + std::to_string(app_->port()));
-    if (!body.empty() || method == "PUT" || method == "POST") req.headers.emplace_back("Content-Length", std::to_string(body.size()));
-    s4::SigningParams p;
-    p.credentials = {"test", secret, ""};
-    p.region = "us-east-1";
-    p.service = "s3";
-    p.time = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    p.payload_hash = payload_hash.empty() ? ck::digest_hex(ck::Algorithm::sha256, body) : payload_hash;
-    p.uri_style = s4::UriStyle::s3;
-    p.set_content_sha256 = true;
-    last_ = s4::sign_request(req, p);
-    Headers out;
-    for (auto& [k, v] : req.headers)
-      if (!http::iequals(k, "Host")) out.emplace_back(k, v);
+    auto [out, signed_req] = s3util::sign_s3(method, target, std::move(headers), body, app_->port(), "test", secret,
+                                             std::move(payload_hash));
+    last_ = std::move(signed_req);
     return http(method, target, out, body);
   }
   s4::SigningResult last_;

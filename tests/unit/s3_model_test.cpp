@@ -47,11 +47,34 @@ TEST(S3Model, RecordsRoundTrip) {
   for (size_t n = 0; n < bytes.size(); n += 7) EXPECT_FALSE(decode_object(bytes.substr(0, n))) << n;
   EXPECT_FALSE(decode_object("\x02garbage"));
 
-  Bucket b{"bucket", 3, 42, "eu-west-1", "private", "AKID"};
+  Bucket b{"bucket", 3, 42, "eu-west-1", "private", "AKID", "Alice"};
   auto bb = decode_bucket(encode(b));
   ASSERT_TRUE(bb);
   EXPECT_EQ(bb->id, 3u);
   EXPECT_EQ(bb->region, "eu-west-1");
+  EXPECT_EQ(bb->owner_key, "AKID");
+  EXPECT_EQ(bb->owner_name, "Alice");
+  // Rows written before owners were recorded (version 1) still decode, with no owner.
+  std::string v1 = encode(b);
+  v1[0] = 1;
+  v1.resize(v1.size() - 4 - 5);  // without the display name
+  auto old = decode_bucket(v1);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->owner_key, "AKID");
+  EXPECT_EQ(old->owner_name, "");
+  ObjectMeta owned = m;
+  owned.owner = "AKIDBOB";
+  owned.owner_name = "Bob";
+  auto ob = decode_object(encode(owned));
+  ASSERT_TRUE(ob);
+  EXPECT_EQ(ob->owner, "AKIDBOB");
+  EXPECT_EQ(ob->owner_name, "Bob");
+  Upload u;
+  u.id = "up";
+  u.owner = "AKIDBOB";
+  auto ub = decode_upload(encode(u));
+  ASSERT_TRUE(ub);
+  EXPECT_EQ(ub->owner, "AKIDBOB");
   Part p{4, 11, 99, "etag", 5, "crc", std::string(16, 'm')};
   auto pb = decode_part(encode(p));
   ASSERT_TRUE(pb);
@@ -74,7 +97,7 @@ TEST(S3Model, XmlOutputParsesBack) {
   XmlOut::add(x.root(), "Name", "b&<>\"'");
   auto c = XmlOut::add(x.root(), "Contents");
   XmlOut::add(c, "Key", "a/b c");
-  add_owner(c);
+  add_owner(c, "AKIDEXAMPLE", "");
   std::string s = x.str();
   EXPECT_EQ(s.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", 0), 0u);
   pugi::xml_document doc;
@@ -83,7 +106,10 @@ TEST(S3Model, XmlOutputParsesBack) {
   EXPECT_STREQ(root.attribute("xmlns").value(), "http://s3.amazonaws.com/doc/2006-03-01/");
   EXPECT_STREQ(root.child("Name").text().get(), "b&<>\"'");
   EXPECT_STREQ(root.child("Contents").child("Key").text().get(), "a/b c");
-  EXPECT_FALSE(std::string(root.child("Contents").child("Owner").child("ID").text().get()).empty());
+  EXPECT_EQ(std::string(root.child("Contents").child("Owner").child("ID").text().get()), canonical_id("AKIDEXAMPLE"));
+  EXPECT_EQ(canonical_id("AKIDEXAMPLE").size(), 64u);
+  EXPECT_NE(canonical_id("AKIDEXAMPLE"), canonical_id("AKIDOTHER"));
+  EXPECT_STREQ(root.child("Contents").child("Owner").child("DisplayName").text().get(), "AKIDEXAMPLE");
 
   // Request bodies are read namespace-agnostically.
   pugi::xml_document req;

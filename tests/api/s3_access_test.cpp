@@ -1,0 +1,370 @@
+// S3 over HTTP in-process with signatures checked: per-user ownership and canned-ACL access
+// between two access keys, SigV2 header auth on bucket requests, CORS preflights, the details
+// auth failures carry, duplicate parts in CompleteMultipartUpload, and unparseable URIs.
+#include <gtest/gtest.h>
+
+#include <pugixml.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "server/app.h"
+#include "server/http/message.h"
+#include "tests/api/s3_test_util.h"
+#include "tests/support/server_fixture.h"
+#include "wire/checksum.h"
+#include "wire/sigv4.h"
+
+namespace eddy::test {
+namespace {
+
+namespace ck = wire::checksum;
+namespace s4 = wire::sigv4;
+using Headers = s3util::Headers;
+
+using s3util::xml_all;
+using s3util::xml_text;
+
+struct User {
+  std::string key, secret;
+};
+const User kAlice{"test", "test"};                  // the default --access-key
+const User kBob{"AKIDBOB", "bob-secret"};           // from the credentials file, with a display name
+const User kCarol{"AKIDCAROL", "carol-secret"};     // INI profile without one
+
+// eddy in verify mode with three users; requests signed with SigV4 (or SigV2) as a chosen user.
+class S3Access : public ServerFixture {
+ protected:
+  void configure(Config& c) override {
+    c.auth = mode_;
+    creds_ = std::filesystem::temp_directory_path() / ("eddy-s3-access-" + std::to_string(::getpid()) + ".ini");
+    std::ofstream(creds_) << "AKIDBOB bob-secret Bob\n[carol]\naws_access_key_id = AKIDCAROL\n"
+                             "aws_secret_access_key = carol-secret\n";
+    c.credentials_file = creds_.string();
+  }
+  void TearDown() override {
+    ServerFixture::TearDown();
+    std::filesystem::remove(creds_);
+  }
+
+  HttpResult as(const User& u, const std::string& method, const std::string& target, Headers headers = {},
+                const std::string& body = {}) {
+    auto [out, signed_req] = s3util::sign_s3(method, target, std::move(headers), body, app_->port(), u.key, u.secret);
+    last_ = std::move(signed_req);
+    return http(method, target, out, body);
+  }
+
+  // SigV2 header auth, the resource computed as botocore's HmacV1Auth does.
+  HttpResult as_v2(const User& u, const std::string& method, const std::string& path, const std::string& query,
+                   const std::string& resource) {
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    const std::string http_date = s4::format_http_date(now);
+    const std::string sts = method + "\n\n\n" + http_date + "\n" + resource;
+    Headers h{{"Date", http_date}, {"Authorization", "AWS " + u.key + ":" + s4::v2_signature(u.secret, sts)}};
+    if (method == "PUT") h.emplace_back("Content-Length", "0");
+    return http(method, query.empty() ? path : path + "?" + query, h);
+  }
+
+  std::string owner_id(const User& u) { return xml_text(as(u, "GET", "/").body, "Owner/ID"); }
+
+  std::string mode_ = "verify";
+  std::filesystem::path creds_;
+  s4::SigningResult last_;
+};
+
+TEST_F(S3Access, EachAccessKeyIsItsOwnCanonicalUser) {
+  auto r = as(kAlice, "GET", "/");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string alice = xml_text(r.body, "Owner/ID");
+  EXPECT_EQ(alice.size(), 64u);
+  EXPECT_EQ(xml_text(r.body, "Owner/DisplayName"), "test");
+  r = as(kBob, "GET", "/");
+  EXPECT_EQ(xml_text(r.body, "Owner/DisplayName"), "Bob");
+  const std::string bob = xml_text(r.body, "Owner/ID");
+  const std::string carol = owner_id(kCarol);
+  EXPECT_NE(alice, bob);
+  EXPECT_NE(bob, carol);
+  EXPECT_EQ(owner_id(kAlice), alice);  // stable
+
+  ASSERT_EQ(as(kAlice, "PUT", "/alices").status, 200);
+  ASSERT_EQ(as(kBob, "PUT", "/bobs").status, 200);
+  // ListBuckets shows the requester's own buckets.
+  EXPECT_EQ(xml_all(as(kAlice, "GET", "/").body, "Buckets", "Bucket").size(), 1u);
+  pugi::xml_document doc;
+  r = as(kBob, "GET", "/");
+  ASSERT_TRUE(doc.load_string(r.body.c_str()));
+  EXPECT_STREQ(doc.document_element().child("Buckets").child("Bucket").child("Name").text().get(), "bobs");
+  EXPECT_FALSE(doc.document_element().child("Buckets").child("Bucket").next_sibling("Bucket"));
+
+  // Owner of the bucket and of objects is their creator.
+  ASSERT_EQ(as(kBob, "PUT", "/bobs/k", {}, "bob's").status, 200);
+  r = as(kBob, "GET", "/bobs?acl");
+  EXPECT_EQ(xml_text(r.body, "Owner/ID"), bob);
+  r = as(kBob, "GET", "/bobs?list-type=2&fetch-owner=true");
+  EXPECT_EQ(xml_text(r.body, "Contents/Owner/ID"), bob);
+  EXPECT_EQ(xml_text(r.body, "Contents/Owner/DisplayName"), "Bob");
+
+  // Creating a bucket that exists: someone else's is BucketAlreadyExists; your own, in
+  // us-east-1, succeeds again.
+  r = as(kAlice, "PUT", "/bobs");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(xml_text(r.body, "Code"), "BucketAlreadyExists");
+  EXPECT_EQ(as(kBob, "PUT", "/bobs").status, 200);
+  // Only the owner deletes a bucket or reads its location.
+  EXPECT_EQ(xml_text(as(kAlice, "DELETE", "/bobs").body, "Code"), "AccessDenied");
+  EXPECT_EQ(as(kAlice, "GET", "/bobs?location").status, 403);
+  EXPECT_EQ(as(kBob, "GET", "/bobs?location").status, 200);
+}
+
+TEST_F(S3Access, PrivateIsPrivateBetweenUsers) {
+  ASSERT_EQ(as(kAlice, "PUT", "/priv").status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/priv/a", {}, "alice").status, 200);
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/priv/a"}, {"HEAD", "/priv/a"}, {"GET", "/priv"}, {"GET", "/priv?list-type=2"},
+           {"GET", "/priv?versions"}, {"GET", "/priv?uploads"}, {"GET", "/priv?acl"}, {"GET", "/priv/a?acl"},
+           {"PUT", "/priv/a"}, {"PUT", "/priv/new"}, {"DELETE", "/priv/a"}, {"POST", "/priv/new?uploads"},
+           {"HEAD", "/priv"}, {"GET", "/priv/missing"}}) {
+    auto r = as(kBob, method, target, {}, method == "PUT" ? "x" : "");
+    EXPECT_EQ(r.status, 403) << method << " " << target << ": " << r.body;
+    if (method != "HEAD") {
+      EXPECT_EQ(xml_text(r.body, "Code"), "AccessDenied") << method << " " << target;
+    }
+  }
+  auto r = as(kBob, "PUT", "/priv/a?acl", {{"x-amz-acl", "public-read"}});
+  EXPECT_EQ(r.status, 403);
+  r = as(kBob, "PUT", "/priv?acl", {{"x-amz-acl", "public-read-write"}});
+  EXPECT_EQ(r.status, 403);
+  // Copying out of it is reading it.
+  ASSERT_EQ(as(kBob, "PUT", "/bobs").status, 200);
+  r = as(kBob, "PUT", "/bobs/copy", {{"x-amz-copy-source", "/priv/a"}});
+  EXPECT_EQ(r.status, 403);
+  // Nothing changed, and the owner still has everything.
+  r = as(kAlice, "GET", "/priv/a");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "alice");
+  EXPECT_EQ(xml_all(as(kAlice, "GET", "/priv?list-type=2").body, "Contents", "Key"), std::vector<std::string>{"a"});
+}
+
+TEST_F(S3Access, CannedAclsGrantAsS3Does) {
+  ASSERT_EQ(as(kAlice, "PUT", "/b-private").status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/b-private/public-read", {{"x-amz-acl", "public-read"}}, "pr").status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/b-private/public-read-write", {{"x-amz-acl", "public-read-write"}}, "prw").status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/b-private/auth-read", {{"x-amz-acl", "authenticated-read"}}, "ar").status, 200);
+  // Object grants let Bob read, never write: writing needs WRITE on the bucket.
+  EXPECT_EQ(as(kBob, "GET", "/b-private/public-read").body, "pr");
+  EXPECT_EQ(as(kBob, "GET", "/b-private/public-read-write").body, "prw");
+  EXPECT_EQ(as(kBob, "GET", "/b-private/auth-read").body, "ar");
+  EXPECT_EQ(http("GET", "/b-private/auth-read").status, 403);  // anonymous is not authenticated
+  EXPECT_EQ(http("GET", "/b-private/public-read").status, 200);
+  EXPECT_EQ(as(kBob, "PUT", "/b-private/public-read-write", {}, "x").status, 403);
+  EXPECT_EQ(as(kBob, "GET", "/b-private?list-type=2").status, 403);
+
+  // public-read bucket: Bob lists, cannot write; private objects stay private.
+  ASSERT_EQ(as(kAlice, "PUT", "/b-pr", {{"x-amz-acl", "public-read"}}).status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/b-pr/foo", {}, "foo").status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/b-pr?list-type=2").status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/b-pr/foo").status, 403);
+  EXPECT_EQ(as(kBob, "GET", "/b-pr/missing").status, 404);  // may list, so NoSuchKey
+  EXPECT_EQ(as(kBob, "PUT", "/b-pr/new", {}, "x").status, 403);
+
+  // authenticated-read bucket: any signed user lists, anonymous does not.
+  ASSERT_EQ(as(kAlice, "PUT", "/b-ar", {{"x-amz-acl", "authenticated-read"}}).status, 200);
+  EXPECT_EQ(as(kCarol, "GET", "/b-ar").status, 200);
+  EXPECT_EQ(http("GET", "/b-ar").status, 403);
+
+  // public-read-write bucket: Bob writes new and existing keys, and owns what he writes.
+  ASSERT_EQ(as(kAlice, "PUT", "/b-prw", {{"x-amz-acl", "public-read-write"}}).status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/b-prw/alices", {}, "a").status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/b-prw/alices").status, 403);
+  EXPECT_EQ(as(kBob, "PUT", "/b-prw/alices", {}, "overwritten").status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/b-prw/alices").body, "overwritten");
+  // Bob's private object in Alice's bucket: Alice cannot read it (no grant) but may delete it.
+  ASSERT_EQ(as(kBob, "PUT", "/b-prw/bobs", {}, "b").status, 200);
+  EXPECT_EQ(as(kAlice, "GET", "/b-prw/bobs").status, 403);
+  auto r = as(kAlice, "GET", "/b-prw?list-type=2&fetch-owner=true");
+  EXPECT_EQ(xml_all(r.body, "Contents", "Key"), (std::vector<std::string>{"alices", "bobs"}));
+
+  // bucket-owner-read / bucket-owner-full-control: the bucket's owner gets READ / FULL_CONTROL.
+  ASSERT_EQ(as(kBob, "PUT", "/b-prw/bor", {{"x-amz-acl", "bucket-owner-read"}}, "bor").status, 200);
+  ASSERT_EQ(as(kBob, "PUT", "/b-prw/bofc", {{"x-amz-acl", "bucket-owner-full-control"}}, "bofc").status, 200);
+  EXPECT_EQ(as(kAlice, "GET", "/b-prw/bor").body, "bor");
+  EXPECT_EQ(as(kAlice, "GET", "/b-prw/bor?acl").status, 403);  // READ only
+  EXPECT_EQ(as(kAlice, "GET", "/b-prw/bofc").body, "bofc");
+  EXPECT_EQ(as(kAlice, "PUT", "/b-prw/bofc?acl", {{"x-amz-acl", "private"}}).status, 200);
+  EXPECT_EQ(as(kCarol, "GET", "/b-prw/bor").status, 403);
+  r = as(kBob, "GET", "/b-prw/bor?acl");
+  ASSERT_EQ(r.status, 200) << r.body;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(r.body.c_str()));
+  std::vector<std::pair<std::string, std::string>> grants;  // id, permission
+  for (auto g : doc.document_element().child("AccessControlList").children("Grant"))
+    grants.emplace_back(g.child("Grantee").child("ID").text().get(), g.child("Permission").text().get());
+  EXPECT_EQ(grants, (std::vector<std::pair<std::string, std::string>>{{owner_id(kBob), "FULL_CONTROL"},
+                                                                       {owner_id(kAlice), "READ"}}));
+  EXPECT_EQ(xml_text(r.body, "Owner/ID"), owner_id(kBob));
+  EXPECT_EQ(as(kAlice, "DELETE", "/b-prw/bobs").status, 204);
+
+  // An explicit grant to an ID that cannot be a canonical user is InvalidArgument.
+  const std::string policy =
+      "<AccessControlPolicy><Owner><ID>" + owner_id(kAlice) + "</ID></Owner><AccessControlList><Grant>"
+      "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>_foo</ID>"
+      "</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>";
+  r = as(kAlice, "PUT", "/b-pr?acl", {}, policy);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
+  // An empty grant list revokes everything (the owner keeps the right to change the ACL).
+  const std::string none = "<AccessControlPolicy><Owner><ID>" + owner_id(kAlice) +
+                           "</ID></Owner><AccessControlList/></AccessControlPolicy>";
+  ASSERT_EQ(as(kAlice, "PUT", "/b-pr?acl", {}, none).status, 200);
+  r = as(kAlice, "GET", "/b-pr?acl");
+  ASSERT_TRUE(doc.load_string(r.body.c_str()));
+  EXPECT_TRUE(doc.document_element().child("AccessControlList"));
+  EXPECT_FALSE(doc.document_element().child("AccessControlList").child("Grant")) << r.body;
+  EXPECT_EQ(xml_text(r.body, "Owner/ID"), owner_id(kAlice));
+  EXPECT_EQ(as(kBob, "GET", "/b-pr").status, 403);
+  EXPECT_EQ(as(kAlice, "PUT", "/b-pr?acl", {{"x-amz-acl", "public-read"}}).status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/b-pr").status, 200);
+}
+
+TEST_F(S3Access, SigV2HeaderAuthOnBucketRequests) {
+  auto r = as_v2(kBob, "PUT", "/v2bucket", "", "/v2bucket/");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = as_v2(kBob, "GET", "/v2bucket", "prefix=a&encoding-type=url", "/v2bucket/");
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = as_v2(kBob, "GET", "/v2bucket", "acl", "/v2bucket/?acl");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(xml_text(r.body, "Owner/DisplayName"), "Bob");
+  r = as_v2(kBob, "GET", "/v2bucket", "acl", "/v2bucket/");  // the sub-resource was not signed
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(xml_text(r.body, "Code"), "SignatureDoesNotMatch");
+  EXPECT_EQ(xml_text(r.body, "StringToSign").substr(xml_text(r.body, "StringToSign").rfind('\n') + 1), "/v2bucket/?acl");
+}
+
+TEST_F(S3Access, AuthFailuresCarryTheAuthenticatorsDetails) {
+  ASSERT_EQ(as(kAlice, "PUT", "/det").status, 200);
+  auto r = as(User{"test", "wrong"}, "GET", "/det?list-type=2");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(xml_text(r.body, "Code"), "SignatureDoesNotMatch");
+  EXPECT_EQ(xml_text(r.body, "AWSAccessKeyId"), "test");
+  EXPECT_EQ(xml_text(r.body, "StringToSign"), last_.string_to_sign);
+  EXPECT_EQ(xml_text(r.body, "CanonicalRequest"), last_.canonical_request);
+  EXPECT_EQ(xml_text(r.body, "SignatureProvided"), last_.signature);
+  EXPECT_NE(xml_text(r.body, "StringToSignBytes"), "<missing>");
+  EXPECT_NE(xml_text(r.body, "CanonicalRequestBytes"), "<missing>");
+  EXPECT_NE(xml_text(r.body, "RequestId"), "<missing>");
+
+  r = as(User{"AKIDNOBODY", "x"}, "GET", "/det");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidAccessKeyId");
+  EXPECT_EQ(xml_text(r.body, "Message"), "The AWS Access Key Id you provided does not exist in our records.");
+  EXPECT_EQ(xml_text(r.body, "AWSAccessKeyId"), "AKIDNOBODY");
+}
+
+TEST_F(S3Access, CorsPreflights) {
+  ASSERT_EQ(as(kAlice, "PUT", "/cors").status, 200);
+  // No Origin: 400, signed, unsigned or presigned alike (preflights are not authenticated).
+  auto r = http("OPTIONS", "/cors/foo");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Code"), "BadRequest");
+  EXPECT_EQ(xml_text(r.body, "Message"), "Insufficient information. Origin request header needed.");
+  s4::Request req;
+  req.method = "GET";
+  req.path = "/cors/foo";
+  req.headers.emplace_back("Host", "127.0.0.1:" + std::to_string(app_->port()));
+  s4::SigningParams p;
+  p.credentials = {"test", "test", ""};
+  p.region = "us-east-1";
+  p.service = "s3";
+  p.time = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  p.payload_hash = std::string(s4::kUnsignedPayload);
+  p.uri_style = s4::UriStyle::s3;
+  s4::presign(req, p, std::chrono::seconds(100000));
+  EXPECT_EQ(http("OPTIONS", req.path + "?" + req.query).status, 400);
+  EXPECT_EQ(http("OPTIONS", "/cors").status, 400);
+
+  // With an Origin: no CORS configuration, so 403.
+  r = http("OPTIONS", "/cors/foo", {{"Origin", "http://example.com"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(xml_text(r.body, "Code"), "AccessForbidden");
+  EXPECT_EQ(xml_text(r.body, "Message"), "CORSResponse: CORS is not enabled for this bucket.");
+  EXPECT_EQ(xml_text(r.body, "Method"), "GET");
+  EXPECT_EQ(xml_text(r.body, "ResourceType"), "OBJECT");
+  r = http("OPTIONS", "/cors", {{"Origin", "http://example.com"}, {"Access-Control-Request-Method", "PUT"}});
+  EXPECT_EQ(xml_text(r.body, "ResourceType"), "BUCKET");
+  r = http("OPTIONS", "/cors/foo", {{"Origin", "http://example.com"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Message"), "Invalid Access-Control-Request-Method: ");
+  r = http("OPTIONS", "/cors/foo", {{"Origin", "http://example.com"}, {"Access-Control-Request-Method", "YUCK"}});
+  EXPECT_EQ(xml_text(r.body, "Message"), "Invalid Access-Control-Request-Method: YUCK");
+  r = http("OPTIONS", "/no-such-bucket/foo", {{"Origin", "http://example.com"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(xml_text(r.body, "Message"), "CORSResponse: Bucket not found");
+}
+
+TEST_F(S3Access, CompleteWithAPartListedTwiceIsInvalidPartOrder) {
+  ASSERT_EQ(as(kAlice, "PUT", "/mpu").status, 200);
+  auto r = as(kAlice, "POST", "/mpu/k?uploads");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = xml_text(r.body, "UploadId");
+  const std::string part1(5 * 1024 * 1024, 'a');
+  r = as(kAlice, "PUT", "/mpu/k?partNumber=1&uploadId=" + id, {}, part1);
+  ASSERT_EQ(r.status, 200);
+  const std::string etag1 = r.header("etag");
+  r = as(kAlice, "PUT", "/mpu/k?partNumber=2&uploadId=" + id, {}, "tail");
+  ASSERT_EQ(r.status, 200);
+  const std::string etag2 = r.header("etag");
+  auto part = [](int n, const std::string& etag) {
+    return "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" + etag + "</ETag></Part>";
+  };
+  r = as(kAlice, "POST", "/mpu/k?uploadId=" + id, {},
+         "<CompleteMultipartUpload>" + part(1, etag1) + part(1, etag1) + part(2, etag2) + "</CompleteMultipartUpload>");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidPartOrder");
+  EXPECT_EQ(xml_text(r.body, "UploadId"), id);
+  EXPECT_EQ(as(kAlice, "HEAD", "/mpu/k").status, 404);  // nothing was completed
+  // The upload is intact and completes with a proper list.
+  r = as(kAlice, "POST", "/mpu/k?uploadId=" + id, {},
+         "<CompleteMultipartUpload>" + part(1, etag1) + part(2, etag2) + "</CompleteMultipartUpload>");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = as(kAlice, "HEAD", "/mpu/k");
+  EXPECT_EQ(r.header("content-length"), std::to_string(part1.size() + 4));
+}
+
+TEST_F(S3Access, KeysThatAreNotUtf8AreInvalidUris) {
+  ASSERT_EQ(as(kAlice, "PUT", "/uri").status, 200);
+  auto r = as(kAlice, "GET", "/uri/%FF%FEx");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidURI");
+  EXPECT_EQ(xml_text(r.body, "Message"), "Couldn't parse the specified URI.");
+  EXPECT_EQ(as(kAlice, "PUT", "/uri/%C3%28", {}, "x").status, 400);
+  // Valid multi-byte keys are fine.
+  EXPECT_EQ(as(kAlice, "PUT", "/uri/%C2%AE%E2%82%AC%F0%9F%98%80", {}, "x").status, 200);
+  EXPECT_EQ(as(kAlice, "GET", "/uri/%C2%AE%E2%82%AC%F0%9F%98%80").body, "x");
+}
+
+// Mode any: the signature is not checked, but the access key still says who asks.
+class S3AccessAny : public S3Access {
+ protected:
+  void configure(Config& c) override {
+    mode_ = "any";
+    S3Access::configure(c);
+  }
+};
+
+TEST_F(S3AccessAny, IdentityComesFromTheAccessKey) {
+  const User dave{"AKIDDAVE", "whatever"}, erin{"AKIDERIN", "whatever"};
+  ASSERT_EQ(as(dave, "PUT", "/daves").status, 200);
+  ASSERT_EQ(as(dave, "PUT", "/daves/k", {}, "d").status, 200);
+  EXPECT_EQ(as(User{"AKIDDAVE", "another-secret"}, "GET", "/daves/k").body, "d");
+  EXPECT_EQ(as(erin, "GET", "/daves/k").status, 403);
+  EXPECT_EQ(xml_text(as(erin, "PUT", "/daves").body, "Code"), "BucketAlreadyExists");
+  EXPECT_NE(owner_id(dave), owner_id(erin));
+  EXPECT_EQ(xml_text(as(dave, "GET", "/").body, "Owner/DisplayName"), "AKIDDAVE");
+  // A key from the credentials file keeps its display name.
+  EXPECT_EQ(xml_text(as(User{"AKIDBOB", "wrong"}, "GET", "/").body, "Owner/DisplayName"), "Bob");
+}
+
+}  // namespace
+}  // namespace eddy::test
