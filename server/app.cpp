@@ -88,6 +88,7 @@ bool App::start(std::string* error) {
   limits_->attach(*kinesis_);
 
   s3_ = std::make_unique<s3::S3Service>(config_, *clock_, *store_);
+  s3_->set_observer(metrics_.get());  // objects and bytes stored per bucket (docs/metrics.md)
   if (!s3_->load(error)) return false;
   s3_->set_authenticator(authenticator_.get());
   if (!s3::seed_from_dirs(config_.seed_dirs, *s3_, *kinesis_, error)) return false;

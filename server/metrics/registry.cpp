@@ -270,11 +270,22 @@ store::Status MetricsRegistry::flush() {
 store::Status MetricsRegistry::reset() {
   std::lock_guard flk(flush_mu_);
   std::lock_guard lk(mu_);
+  // Objects and bytes stored are state, not counts: they stay (the S3 service only reports
+  // changes); storage starts costing again from now.
+  std::vector<BucketCounters> stored;
+  for (const auto& [name, b] : buckets_)
+    if (b.stored_bytes || b.stored_objects) stored.push_back(b);
   streams_.clear();
   buckets_.clear();
   dirty_streams_.clear();
   dirty_buckets_.clear();
   epoch_ms_ = clock_.now_ms();
+  for (const auto& old : stored) {
+    BucketCounters& b = bucket_locked(old.name);
+    b.stored_bytes = old.stored_bytes;
+    b.stored_objects = old.stored_objects;
+    b.last_change_ms = epoch_ms_;
+  }
   store::WriteBatch b(store_);
   b.delete_range(store::Family::metrics, std::string_view("\x00", 1), "\xff\xff\xff\xff");
   std::string v;
