@@ -2,6 +2,7 @@
 // client tools built on wire/ and client/.
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -128,6 +129,9 @@ bool apply_config_file(CLI::App& serve) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc gives every thread that allocates its own arena (up to 8 per core); with worker,
+  // RocksDB and listener threads that is ~5 MiB of peak RSS in fragmentation for nothing.
+  mallopt(M_ARENA_MAX, 2);
   CLI::App app{"eddy: a local Kinesis + S3 emulator that tells you what AWS would have done and what it would have cost"};
   app.require_subcommand(1);
   app.set_version_flag("--version", EDDY_VERSION);
