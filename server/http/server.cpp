@@ -85,7 +85,13 @@ struct Server::Impl {
   std::set<std::shared_ptr<Connection>> connections;
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
-  explicit Impl(ServerOptions o) : options(o), ioc(static_cast<int>(o.threads ? o.threads : 1)) {}
+  // The thread count must be settled before the io_context is made: a concurrency hint of 1
+  // tells Asio that one thread runs it, and then it never wakes a second thread for queued work.
+  static ServerOptions settled(ServerOptions o) {
+    if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
+    return o;
+  }
+  explicit Impl(ServerOptions o) : options(settled(o)), ioc(static_cast<int>(options.threads)) {}
 
   void add(const std::shared_ptr<Connection>& c) {
     std::lock_guard lk(mu);
@@ -411,9 +417,7 @@ asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> a
   }
 }
 
-Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(options)) {
-  if (impl_->options.threads == 0) impl_->options.threads = std::max(1u, std::thread::hardware_concurrency());
-}
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(options)) {}
 
 Server::~Server() { stop(); }
 
