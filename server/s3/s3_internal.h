@@ -20,9 +20,24 @@ inline constexpr std::string_view kOwnerId = "75aa57f09aa0c8caeab4f8c24e99d10f8e
 inline constexpr std::string_view kOwnerName = "eddy";
 // The owner S3 gives what anonymous requests write into public-read-write buckets.
 inline constexpr std::string_view kAnonymousPrincipal = "*anonymous*";
-// The ACL of a bucket or object whose AccessControlPolicy granted nothing (its owner keeps
-// the implicit right to read and change the ACL).
-inline constexpr std::string_view kNoGrants = "eddy-no-grants";
+inline constexpr std::string_view kAllUsers = "http://acs.amazonaws.com/groups/global/AllUsers";
+inline constexpr std::string_view kAuthUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+inline constexpr std::string_view kLogDelivery = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+
+// An ACL is stored as a canned ACL's name, or, when an AccessControlPolicy said something no
+// canned ACL says, as its grants after this prefix (one per line: U|G, permission, canonical ID
+// or group URI, display name; tab-separated).
+inline constexpr std::string_view kExplicitAcl = "grants:";
+struct Grant {
+  bool group = false;
+  std::string grantee;      // canonical ID or group URI
+  std::string display_name; // users only, may be empty
+  std::string permission;   // FULL_CONTROL, READ, WRITE, READ_ACP, WRITE_ACP
+  bool operator==(const Grant& o) const { return group == o.group && grantee == o.grantee && permission == o.permission; }
+};
+bool is_explicit_acl(std::string_view acl);
+std::string encode_acl(const std::vector<Grant>& grants);
+std::vector<Grant> decode_acl(std::string_view acl);
 inline constexpr std::string_view kAnonymousId = "65a011a29cdf8ec533ec3d1ccaae921c";
 inline constexpr uint64_t kMaxPutBytes = 5ull * 1024 * 1024 * 1024;
 inline constexpr uint64_t kMinPartBytes = 5ull * 1024 * 1024;

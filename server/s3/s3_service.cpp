@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "server/s3/aws_chunked_decoder.h"
 #include "server/s3/s3_internal.h"
@@ -182,6 +183,7 @@ bool S3Service::load(std::string* error) {
         return false;
       }
       next_bucket_id_ = std::max(next_bucket_id_, b->id + 1);
+      remember_user(b->owner_key, b->owner_name);
       buckets_[b->name] = std::move(*b);
     }
     if (auto st = it->status(); !st) {
@@ -318,8 +320,28 @@ namespace {
 // rows written before owners were recorded).
 bool owns(const Ctx& c, const std::string& owner) { return !c.anonymous && (owner.empty() || owner == c.principal); }
 
-// What AllUsers / AuthenticatedUsers get from a canned ACL (READ_ACP and WRITE_ACP: nothing).
+std::string_view permission_name(Perm p) {
+  switch (p) {
+    case Perm::read: return "READ";
+    case Perm::write: return "WRITE";
+    case Perm::read_acp: return "READ_ACP";
+    case Perm::write_acp: return "WRITE_ACP";
+  }
+  return "";
+}
+
+// What the grants of an ACL (other than its owner's) give the requester: a canned ACL's group
+// grants (READ_ACP and WRITE_ACP: nothing), or explicit grants to users and groups.
 bool group_grants(const Ctx& c, const std::string& acl, Perm p) {
+  if (is_explicit_acl(acl)) {
+    const std::string me = c.anonymous ? std::string() : canonical_id(c.principal);
+    for (const Grant& g : decode_acl(acl)) {
+      const bool applies = g.group ? (g.grantee == kAllUsers || (g.grantee == kAuthUsers && !c.anonymous))
+                                   : (!me.empty() && g.grantee == me);
+      if (applies && (g.permission == "FULL_CONTROL" || g.permission == permission_name(p))) return true;
+    }
+    return false;
+  }
   if (p == Perm::read)
     return acl_allows_public_read(acl) || (acl == "authenticated-read" && !c.anonymous);
   if (p == Perm::write) return acl_allows_public_write(acl);
@@ -341,6 +363,50 @@ bool S3Service::object_allows(const Ctx& c, const Bucket& b, const ObjectMeta& m
       (m.acl == "bucket-owner-full-control" || (m.acl == "bucket-owner-read" && p == Perm::read)))
     return true;
   return p != Perm::write && group_grants(c, m.acl, p);
+}
+
+bool is_explicit_acl(std::string_view acl) { return acl.rfind(kExplicitAcl, 0) == 0; }
+
+std::string encode_acl(const std::vector<Grant>& grants) {
+  std::string out(kExplicitAcl);
+  for (const Grant& g : grants) {
+    out += g.group ? 'G' : 'U';
+    out.append("\t").append(g.permission).append("\t").append(g.grantee).append("\t").append(g.display_name).append("\n");
+  }
+  return out;
+}
+
+std::vector<Grant> decode_acl(std::string_view acl) {
+  std::vector<Grant> out;
+  if (!is_explicit_acl(acl)) return out;
+  acl.remove_prefix(kExplicitAcl.size());
+  while (!acl.empty()) {
+    const auto nl = acl.find('\n');
+    std::string_view line = acl.substr(0, nl);
+    acl = nl == std::string_view::npos ? std::string_view() : acl.substr(nl + 1);
+    std::vector<std::string_view> f;
+    for (size_t start = 0;;) {
+      const auto tab = line.find('\t', start);
+      f.push_back(line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start));
+      if (tab == std::string_view::npos) break;
+      start = tab + 1;
+    }
+    if (f.size() != 4) continue;
+    out.push_back(Grant{f[0] == "G", std::string(f[2]), std::string(f[3]), std::string(f[1])});
+  }
+  return out;
+}
+
+void S3Service::remember_user(const std::string& principal, const std::string& display_name) {
+  if (principal.empty()) return;
+  std::lock_guard lk(users_mu_);
+  if (users_.size() < 100000) users_[canonical_id(principal)] = display_name_of(principal, display_name);
+}
+
+std::string S3Service::known_display_name(const std::string& id) const {
+  std::lock_guard lk(users_mu_);
+  auto it = users_.find(id);
+  return it == users_.end() ? std::string() : it->second;
 }
 
 std::optional<S3Error> S3Service::decode_small_body(Ctx& c, std::string& body) {
@@ -525,6 +591,7 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
     }
     c.principal = c.auth.principal;
     c.display_name = c.auth.display_name;
+    if (!c.anonymous) remember_user(c.principal, c.display_name);
   } else {
     c.auth.ok = true;
     c.auth.content_sha256 = std::string(req.headers.get("x-amz-content-sha256"));
@@ -999,27 +1066,43 @@ http::Response S3Service::list_object_versions(Ctx& c) {
 
 namespace {
 
-void add_group_grant(pugi::xml_node list, const char* uri, const char* permission) {
+void add_grant(pugi::xml_node list, const Grant& grant) {
   auto g = XmlOut::add(list, "Grant");
   auto grantee = XmlOut::add(g, "Grantee");
   grantee.append_attribute("xmlns:xsi") = "http://www.w3.org/2001/XMLSchema-instance";
-  grantee.append_attribute("xsi:type") = "Group";
-  XmlOut::add(grantee, "URI", uri);
-  XmlOut::add(g, "Permission", permission);
+  grantee.append_attribute("xsi:type") = grant.group ? "Group" : "CanonicalUser";
+  if (grant.group) {
+    XmlOut::add(grantee, "URI", grant.grantee);
+  } else {
+    XmlOut::add(grantee, "ID", grant.grantee);
+    if (!grant.display_name.empty()) XmlOut::add(grantee, "DisplayName", grant.display_name);
+  }
+  XmlOut::add(g, "Permission", grant.permission);
 }
 
-void add_user_grant(pugi::xml_node list, const std::string& principal, const std::string& name, const char* permission) {
-  auto g = XmlOut::add(list, "Grant");
-  auto grantee = XmlOut::add(g, "Grantee");
-  grantee.append_attribute("xmlns:xsi") = "http://www.w3.org/2001/XMLSchema-instance";
-  grantee.append_attribute("xsi:type") = "CanonicalUser";
-  XmlOut::add(grantee, "ID", canonical_id(principal));
-  XmlOut::add(grantee, "DisplayName", display_name_of(principal, name));
-  XmlOut::add(g, "Permission", permission);
+Grant user_grant(const std::string& principal, const std::string& name, const char* permission) {
+  return Grant{false, canonical_id(principal), display_name_of(principal, name), permission};
 }
 
-constexpr const char* kAllUsers = "http://acs.amazonaws.com/groups/global/AllUsers";
-constexpr const char* kAuthUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+// The grants a canned ACL stands for, in the order S3 lists them: group grants first, then the
+// owner's, then the bucket owner's (objects only).
+std::vector<Grant> canned_grants(const std::string& acl, const std::string& owner, const std::string& owner_name,
+                                 const Bucket* bucket) {
+  std::vector<Grant> g;
+  if (acl == "public-read" || acl == "public-read-write") g.push_back(Grant{true, std::string(kAllUsers), {}, "READ"});
+  if (acl == "public-read-write") g.push_back(Grant{true, std::string(kAllUsers), {}, "WRITE"});
+  if (acl == "authenticated-read") g.push_back(Grant{true, std::string(kAuthUsers), {}, "READ"});
+  if (acl == "log-delivery-write") {
+    g.push_back(Grant{true, std::string(kLogDelivery), {}, "WRITE"});
+    g.push_back(Grant{true, std::string(kLogDelivery), {}, "READ_ACP"});
+  }
+  g.push_back(user_grant(owner, owner_name, "FULL_CONTROL"));
+  if (bucket && bucket->owner_key != owner) {
+    if (acl == "bucket-owner-read") g.push_back(user_grant(bucket->owner_key, bucket->owner_name, "READ"));
+    if (acl == "bucket-owner-full-control") g.push_back(user_grant(bucket->owner_key, bucket->owner_name, "FULL_CONTROL"));
+  }
+  return g;
+}
 
 bool canonical_id_shape(std::string_view id) {
   if (id.size() != 64) return false;
@@ -1035,16 +1118,8 @@ http::Response S3Service::get_acl(Ctx& c, const std::string& acl, const std::str
   XmlOut x("AccessControlPolicy");
   add_owner(x.root(), owner, owner_name);
   auto list = XmlOut::add(x.root(), "AccessControlList");
-  if (acl == kNoGrants) return xml_response(c, 200, x.str());
-  // Group grants first, then the owner's, in the order S3 lists them.
-  if (acl == "public-read" || acl == "public-read-write") add_group_grant(list, kAllUsers, "READ");
-  if (acl == "public-read-write") add_group_grant(list, kAllUsers, "WRITE");
-  if (acl == "authenticated-read") add_group_grant(list, kAuthUsers, "READ");
-  add_user_grant(list, owner, owner_name, "FULL_CONTROL");
-  if (bucket && bucket->owner_key != owner) {
-    if (acl == "bucket-owner-read") add_user_grant(list, bucket->owner_key, bucket->owner_name, "READ");
-    if (acl == "bucket-owner-full-control") add_user_grant(list, bucket->owner_key, bucket->owner_name, "FULL_CONTROL");
-  }
+  for (const Grant& g : is_explicit_acl(acl) ? decode_acl(acl) : canned_grants(acl, owner, owner_name, bucket))
+    add_grant(list, g);
   return xml_response(c, 200, x.str());
 }
 
@@ -1061,45 +1136,58 @@ http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) 
     if (!object_allows(c, *b, *object, Perm::write_acp)) return error_response(c, access_denied());
   }
   const std::string owner = bucket ? b->owner_key : object->owner;
+  const std::string owner_name = bucket ? b->owner_name : object->owner_name;
   std::string acl;
   if (c.headers.has("x-amz-acl")) {
     acl = std::string(c.headers.get("x-amz-acl"));
     if (!valid_canned_acl(acl)) return error_response(c, invalid_argument("", "x-amz-acl", acl));
   } else if (!body.empty()) {
-    // An AccessControlPolicy is accepted when it says what a canned ACL says (or grants
-    // nothing at all).
     pugi::xml_document doc;
     if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return error_response(c, malformed_xml());
     auto root = doc.document_element();
     if (local_name(root.name()) != "AccessControlPolicy") return error_response(c, malformed_xml());
     auto lists = children(root, "AccessControlList");
     if (lists.empty()) return error_response(c, malformed_xml());
-    bool all_read = false, all_write = false, auth_read = false, owner_full = false, other = false;
-    bool bucket_owner_read = false, bucket_owner_full = false;
-    const auto grants = children(lists.front(), "Grant");
-    for (auto g : grants) {
+    std::vector<Grant> grants;
+    for (auto g : children(lists.front(), "Grant")) {
       auto grantee = children(g, "Grantee");
-      std::string perm = child_text(g, "Permission");
+      const std::string perm = child_text(g, "Permission");
       if (grantee.empty()) return error_response(c, malformed_xml());
-      std::string uri = child_text(grantee.front(), "URI");
-      std::string id = child_text(grantee.front(), "ID");
-      if (!children(grantee.front(), "ID").empty() && !canonical_id_shape(id))
-        return error_response(c, invalid_argument("Invalid id", "CanonicalUser/ID", id));
-      if (uri == kAllUsers && perm == "READ") all_read = true;
-      else if (uri == kAllUsers && perm == "WRITE") all_write = true;
-      else if (uri == kAuthUsers && perm == "READ") auth_read = true;
-      else if (!id.empty() && id == canonical_id(owner) && perm == "FULL_CONTROL") owner_full = true;
-      else if (!bucket && !id.empty() && id == canonical_id(b->owner_key) && perm == "READ") bucket_owner_read = true;
-      else if (!bucket && !id.empty() && id == canonical_id(b->owner_key) && perm == "FULL_CONTROL") bucket_owner_full = true;
-      else other = true;
+      if (perm != "FULL_CONTROL" && perm != "READ" && perm != "WRITE" && perm != "READ_ACP" && perm != "WRITE_ACP")
+        return error_response(c, malformed_xml());
+      const pugi::xml_node who = grantee.front();
+      if (!children(who, "EmailAddress").empty())
+        return error_response(c, err("UnresolvableGrantByEmailAddress",
+                                     "The e-mail address you provided does not match any account on record.", 400,
+                                     {{"EmailAddress", child_text(who, "EmailAddress")}}));
+      if (!children(who, "URI").empty()) {
+        const std::string uri = child_text(who, "URI");
+        if (uri != kAllUsers && uri != kAuthUsers && uri != kLogDelivery)
+          return error_response(c, invalid_argument("Invalid group uri", "Group/URI", uri));
+        grants.push_back(Grant{true, uri, {}, perm});
+        continue;
+      }
+      const std::string id = child_text(who, "ID");
+      if (!canonical_id_shape(id)) return error_response(c, invalid_argument("Invalid id", "CanonicalUser/ID", id));
+      grants.push_back(Grant{false, id, known_display_name(id), perm});
     }
-    if (other)
-      return error_response(c, not_implemented("AccessControlPolicy grants other than the canned ACLs'"));
-    if (grants.empty()) acl = std::string(kNoGrants);
-    else if (bucket_owner_full) acl = "bucket-owner-full-control";
-    else if (bucket_owner_read) acl = "bucket-owner-read";
-    else acl = all_read && all_write ? "public-read-write" : all_read ? "public-read" : auth_read ? "authenticated-read" : "private";
-    (void)owner_full;
+    // Grants that say what a canned ACL says are stored as that ACL.
+    auto same = [](std::vector<Grant> a, std::vector<Grant> b) {
+      auto less = [](const Grant& x, const Grant& y) {
+        return std::tie(x.group, x.grantee, x.permission) < std::tie(y.group, y.grantee, y.permission);
+      };
+      std::sort(a.begin(), a.end(), less);
+      std::sort(b.begin(), b.end(), less);
+      return a == b;
+    };
+    acl = encode_acl(grants);
+    for (const char* canned : {"private", "public-read", "public-read-write", "authenticated-read", "bucket-owner-read",
+                               "bucket-owner-full-control"}) {
+      if (same(grants, canned_grants(canned, owner, owner_name, bucket ? nullptr : &*b))) {
+        acl = canned;
+        break;
+      }
+    }
   } else {
     return error_response(c, err("MissingSecurityHeader", "Your request was missing a required header", 400,
                                  {{"MissingHeaderName", "x-amz-acl"}}));

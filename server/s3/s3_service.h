@@ -128,6 +128,12 @@ class S3Service {
   const Config& config_;
   Clock& clock_;
   store::Store& store_;
+  // Canonical IDs of the users seen so far and their display names, for explicit grants.
+  void remember_user(const std::string& principal, const std::string& display_name);
+  std::string known_display_name(const std::string& canonical_id) const;
+  mutable std::mutex users_mu_;
+  std::map<std::string, std::string> users_;
+
   const auth::Authenticator* auth_ = nullptr;
   metrics::S3Observer* observer_ = nullptr;
   mutable std::mutex buckets_mu_;

@@ -228,6 +228,89 @@ TEST_F(S3Access, CannedAclsGrantAsS3Does) {
   EXPECT_EQ(as(kBob, "GET", "/b-pr").status, 200);
 }
 
+// An AccessControlPolicy body with grants no canned ACL expresses.
+std::string policy(const std::string& owner, const std::vector<std::string>& grants) {
+  std::string out = "<AccessControlPolicy><Owner><ID>" + owner + "</ID></Owner><AccessControlList>";
+  for (const auto& g : grants) out += "<Grant>" + g + "</Grant>";
+  return out + "</AccessControlList></AccessControlPolicy>";
+}
+std::string user(const std::string& id, const std::string& permission) {
+  return "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>" + id +
+         "</ID></Grantee><Permission>" + permission + "</Permission>";
+}
+std::string group(const std::string& uri, const std::string& permission) {
+  return "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\"><URI>" + uri +
+         "</URI></Grantee><Permission>" + permission + "</Permission>";
+}
+
+TEST_F(S3Access, ExplicitGrantsToUsersAndGroups) {
+  const std::string alice = owner_id(kAlice), bob = owner_id(kBob);
+  ASSERT_EQ(as(kAlice, "PUT", "/explicit").status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/explicit/foo", {}, "foo").status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/explicit/foo").status, 403);
+  // FULL_CONTROL of one object to Bob.
+  auto r = as(kAlice, "PUT", "/explicit/foo?acl", {},
+              policy(alice, {user(alice, "FULL_CONTROL"), user(bob, "FULL_CONTROL")}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(as(kBob, "GET", "/explicit/foo").body, "foo");
+  EXPECT_EQ(as(kCarol, "GET", "/explicit/foo").status, 403);
+  r = as(kBob, "GET", "/explicit/foo?acl");
+  ASSERT_EQ(r.status, 200) << r.body;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(r.body.c_str()));
+  std::vector<std::string> shown;  // id/name/permission
+  for (auto g : doc.document_element().child("AccessControlList").children("Grant"))
+    shown.push_back(std::string(g.child("Grantee").child("ID").text().get()) + "/" +
+                    g.child("Grantee").child("DisplayName").text().get() + "/" + g.child("Permission").text().get());
+  EXPECT_EQ(shown, (std::vector<std::string>{alice + "/test/FULL_CONTROL", bob + "/Bob/FULL_CONTROL"}));
+  EXPECT_EQ(xml_text(r.body, "Owner/ID"), alice);
+  // Bob's FULL_CONTROL includes WRITE_ACP; he still may not write into Alice's bucket.
+  EXPECT_EQ(as(kBob, "PUT", "/explicit/foo?acl", {{"x-amz-acl", "private"}}).status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/explicit/foo").status, 403);
+  EXPECT_EQ(as(kBob, "PUT", "/explicit/foo", {}, "x").status, 403);
+
+  // Bucket grants: WRITE lets Bob put, READ lets him list.
+  r = as(kAlice, "PUT", "/explicit?acl", {}, policy(alice, {user(alice, "FULL_CONTROL"), user(bob, "WRITE")}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(as(kBob, "PUT", "/explicit/bobs", {}, "b").status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/explicit?list-type=2").status, 403);
+  EXPECT_EQ(as(kBob, "GET", "/explicit?acl").status, 403);
+  r = as(kAlice, "PUT", "/explicit?acl", {},
+         policy(alice, {user(alice, "FULL_CONTROL"), user(bob, "READ"), user(bob, "READ_ACP")}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(as(kBob, "GET", "/explicit?list-type=2").status, 200);
+  EXPECT_EQ(as(kBob, "GET", "/explicit?acl").status, 200);
+  EXPECT_EQ(as(kBob, "PUT", "/explicit/bobs2", {}, "b").status, 403);
+  // A group grant no canned ACL has: AllUsers WRITE alone.
+  r = as(kAlice, "PUT", "/explicit?acl", {}, policy(alice, {user(alice, "FULL_CONTROL"), group(std::string(
+                                                                  "http://acs.amazonaws.com/groups/global/AllUsers"), "WRITE")}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(http("PUT", "/explicit/anon", {}, "a").status, 200);
+  EXPECT_EQ(http("GET", "/explicit").status, 403);
+  r = as(kAlice, "GET", "/explicit?acl");
+  ASSERT_TRUE(doc.load_string(r.body.c_str()));
+  EXPECT_EQ(std::distance(doc.document_element().child("AccessControlList").children("Grant").begin(),
+                          doc.document_element().child("AccessControlList").children("Grant").end()),
+            2);
+  EXPECT_STREQ(doc.document_element().child("AccessControlList").child("Grant").next_sibling("Grant").child("Permission").text().get(),
+               "WRITE");
+  // A policy that says what a canned ACL says is that canned ACL.
+  r = as(kAlice, "PUT", "/explicit?acl", {}, policy(alice, {user(alice, "FULL_CONTROL"), group(std::string(
+                                                                  "http://acs.amazonaws.com/groups/global/AllUsers"), "READ")}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(as(kCarol, "GET", "/explicit?list-type=2").status, 200);
+
+  // Grantees S3 cannot resolve.
+  r = as(kAlice, "PUT", "/explicit?acl", {},
+         policy(alice, {"<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"AmazonCustomerByEmail\">"
+                        "<EmailAddress>nobody@example.com</EmailAddress></Grantee><Permission>READ</Permission>"}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Code"), "UnresolvableGrantByEmailAddress");
+  r = as(kAlice, "PUT", "/explicit?acl", {}, policy(alice, {group("http://example.com/group", "READ")}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
+}
+
 TEST_F(S3Access, SigV2HeaderAuthOnBucketRequests) {
   auto r = as_v2(kBob, "PUT", "/v2bucket", "", "/v2bucket/");
   ASSERT_EQ(r.status, 200) << r.body;
