@@ -6,7 +6,10 @@ set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${EDDY_SOURCE_DIR:=$(cd "$E2E_DIR/../.." && pwd)}"
-: "${EDDY_SHARED_DIR:=$(cd "$EDDY_SOURCE_DIR/../shared" 2>/dev/null && pwd || echo /work/shared)}"
+if [[ -z "${EDDY_SHARED_DIR:-}" ]]; then  # ../shared beside the checkout, else the copy in fixtures/shared
+  EDDY_SHARED_DIR="$EDDY_SOURCE_DIR/fixtures/shared"
+  [[ -f "$EDDY_SOURCE_DIR/../shared/fixtures/kpl-agg-vectors.json" ]] && EDDY_SHARED_DIR=$(cd "$EDDY_SOURCE_DIR/../shared" && pwd)
+fi
 if [[ -z "${EDDY_BIN:-}" ]]; then
   echo "FAIL: EDDY_BIN is not set (path of the built eddy binary; ctest sets it)" >&2
   exit 2
