@@ -85,13 +85,14 @@ bool App::start(std::string* error) {
     metrics_->start();
   }
 
-  limits_->attach(*kinesis_);
-
   s3_ = std::make_unique<s3::S3Service>(config_, *clock_, *store_);
   s3_->set_observer(metrics_.get());  // objects and bytes stored per bucket (docs/metrics.md)
   if (!s3_->load(error)) return false;
   s3_->set_authenticator(authenticator_.get());
   if (!s3::seed_from_dirs(config_.seed_dirs, *s3_, *kinesis_, error)) return false;
+  // Throttling and fault rules attach after seeding: `--seed` streams are set-up, not traffic,
+  // and must not meet the CreateStream rate limit or a fault rule.
+  limits_->attach(*kinesis_);
 
   router_ = std::make_unique<Router>(*kinesis_);
   // Requests and bytes per bucket are counted around the S3 route (docs/metrics.md).

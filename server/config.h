@@ -7,8 +7,8 @@ namespace eddy {
 
 enum class FsyncMode { always, interval, never };
 
-// Every setting of `eddy serve`. The same names are accepted in the --config file (JSON or
-// TOML-ish "key = value" lines; see docs/configuration.md).
+// Every setting of `eddy serve`. The same names are accepted in the --config file
+// ("key = value" lines, INI/TOML style, as CLI11 reads them; see the README's flags table).
 struct Config {
   std::string host = "127.0.0.1";
   uint16_t port = 4566;

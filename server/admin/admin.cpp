@@ -20,6 +20,7 @@ http::Response json_response(int status, const std::string& body) {
 
 void register_endpoints(Router& router, App& app) {
   router.add_admin("/_eddy/health", [&app](http::Request& req) -> http::Dispatch {
+    if (req.path != "/_eddy/health") return http::Immediate{json_response(404, "{\"error\":\"no such admin endpoint\"}\n")};
     if (req.method != "GET" && req.method != "HEAD")
       return http::Immediate{json_response(405, "{\"error\":\"use GET\"}\n")};
     json j = {{"status", "ok"},
