@@ -1,5 +1,6 @@
 #include "server/kinesis/codec.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -378,6 +379,17 @@ namespace emit {
 void json_string(std::string& o, std::string_view s) { append_json_string(o, s); }
 void json_timestamp(std::string& o, int64_t ms) {
   char buf[64];
+  if (ms >= 0) {  // every arrival time; GetRecords writes one per record, so no printf
+    auto [p, ec] = std::to_chars(buf, buf + 40, ms / 1000);
+    (void)ec;
+    const int frac = static_cast<int>(ms % 1000);
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + frac / 100);
+    *p++ = static_cast<char>('0' + frac / 10 % 10);
+    *p++ = static_cast<char>('0' + frac % 10);
+    o.append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
   int n = snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000));
   o.append(buf, static_cast<size_t>(n));
 }

@@ -1552,7 +1552,10 @@ http::Response KinesisService::get_records(Call& c) {
   // Records are written straight into the response encoding (no json tree per record).
   const bool as_json = c.enc == Encoding::json;
   const bool kms = s->encryption == "KMS";
+  // JSON: the records go straight into the response body after its opening; CBOR needs the
+  // record count first, so its records are collected and copied behind the array head.
   std::string records;
+  if (as_json) records = "{\"Records\":[";
   size_t count = 0;
   uint64_t next = it->position;
   size_t bytes = 0;
@@ -1580,8 +1583,10 @@ http::Response KinesisService::get_records(Call& c) {
       break;
     }
     bytes += sz;
-    if (count == 0)  // a guess from the first record, never beyond one full response
-      records.reserve(std::min<size_t>(std::min<size_t>(max, 64) * (sz * 4 / 3 + 160), kMaxGetRecordsBytes / 3 * 4 + 4096));
+    if (count == 0) {  // a guess from the first record and what the shard holds, never beyond one full response
+      const size_t available = shard.next_counter > counter ? static_cast<size_t>(shard.next_counter - counter) : 1;
+      records.reserve(std::min<size_t>(std::min(max, available) * (sz * 4 / 3 + 160) + 256, kMaxGetRecordsBytes / 3 * 4 + 4096));
+    }
     const SequenceNumber seq{s->id, shard.index, counter};
     if (as_json) {
       records += count ? ",{\"SequenceNumber\":\"" : "{\"SequenceNumber\":\"";
@@ -1649,10 +1654,8 @@ http::Response KinesisService::get_records(Call& c) {
     next_iterator = iterators_->encode(ShardIterator{s->id, shard.index, next, c.now});
   }
   std::string body;
-  body.reserve(records.size() + child_shards.size() + next_iterator.size() + 96);
   if (as_json) {
-    body += "{\"Records\":[";
-    body += records;
+    body = std::move(records);
     body += "],\"MillisBehindLatest\":";
     body += std::to_string(behind);
     if (finished) {
@@ -1664,6 +1667,7 @@ http::Response KinesisService::get_records(Call& c) {
     }
     body += '}';
   } else {
+    body.reserve(records.size() + child_shards.size() + next_iterator.size() + 96);
     emit::cbor_head(body, 5, 3);
     emit::cbor_text(body, "Records");
     emit::cbor_head(body, 4, count);

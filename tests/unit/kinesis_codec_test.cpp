@@ -167,3 +167,17 @@ TEST(KinesisCodec, CborReaderHandlesEveryItemKindAndRejectsMalformedInput) {
                           std::string(100, '\x81')})                                    // too deep
     EXPECT_FALSE(decode_cbor(bad, out)) << bad.size();
 }
+
+TEST(KinesisCodec, JsonTimestampWritesMillisecondsAsThreeDecimals) {
+  auto ts = [](int64_t ms) {
+    std::string o;
+    emit::json_timestamp(o, ms);
+    return o;
+  };
+  EXPECT_EQ(ts(1700000000123), "1700000000.123");
+  EXPECT_EQ(ts(1700000000005), "1700000000.005");
+  EXPECT_EQ(ts(1700000000050), "1700000000.050");
+  EXPECT_EQ(ts(1700000000000), "1700000000.000");
+  EXPECT_EQ(ts(0), "0.000");
+  EXPECT_EQ(ts(999), "0.999");
+}
