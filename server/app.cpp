@@ -113,6 +113,7 @@ bool App::start(std::string* error) {
   ho.idle_timeout_s = config_.idle_timeout_s;
   ho.request_timeout_s = config_.request_timeout_s;
   ho.shutdown_grace_s = config_.shutdown_grace_s;
+  ho.now_ms = [this] { return clock_->now_ms(); };
   server_ = std::make_unique<http::Server>(ho);
   try {
     port_ = server_->listen(config_.host, config_.port, *router_);

@@ -48,13 +48,20 @@ std::string make_request_id() {
   return buf;
 }
 
-std::string http_date() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
+std::string http_date(const std::function<int64_t()>& now_ms) {
+  const std::time_t t = now_ms ? static_cast<std::time_t>(now_ms() / 1000) : std::time(nullptr);
+  // One formatting per second and thread, not per response.
+  thread_local std::time_t cached_t = -1;
+  thread_local std::string cached;
+  if (t != cached_t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached = buf;
+    cached_t = t;
+  }
+  return cached;
 }
 
 // The lowest layer (the TCP socket) of either a plain or a TLS stream.
@@ -378,7 +385,7 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
     if (read_failed) break;
 
     if (!res.headers.has("x-amzn-RequestId")) res.headers.add("x-amzn-RequestId", req.request_id);
-    if (!res.headers.has("Date")) res.headers.add("Date", http_date());
+    if (!res.headers.has("Date")) res.headers.add("Date", http_date(options.now_ms));
     if (req.method == "HEAD") res.head = true;
     if (stopping.load()) keep_alive = false;
     bool again = co_await write_response(stream, res, version, keep_alive);

@@ -16,6 +16,9 @@ struct ServerOptions {
   int idle_timeout_s = 120;             // keep-alive connection with no request
   int request_timeout_s = 300;          // reading one request / writing one response
   int shutdown_grace_s = 10;
+  // The time the Date header tells (epoch ms); unset: the system clock. eddy passes its one
+  // clock, so under --clock manual an SDK that corrects its skew from Date signs with it.
+  std::function<int64_t()> now_ms;
 };
 
 struct TlsOptions {
