@@ -1097,9 +1097,8 @@ http::Response KinesisService::put_record(Call& c) {
   if (!sh) return fail(c, ApiError::internal());
   for (auto* h : hooks_) {
     if (!h->admit_write(*s, *sh, data->size() + pk->size(), c.now)) {
-      h->after_put(c.info(), *s, {}, 0, 1);
-      for (auto* o : hooks_)
-        if (o != h) o->after_put(c.info(), *s, {}, 0, 1);
+      const std::vector<PutRejection> rejected{{sh->index, true}};
+      for (auto* o : hooks_) o->after_put(c.info(), *s, {}, rejected);
       return fail(c, ApiError{"ProvisionedThroughputExceededException",
                               "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " +
                                   account() + "."});
@@ -1120,7 +1119,7 @@ http::Response KinesisService::put_record(Call& c) {
   sh->next_counter = counter + 1;
   std::vector<PutRecordEvent> ev;
   ev.push_back(PutRecordEvent{*pk, *data, ehk ? std::optional<u128>(key) : std::nullopt, sh->range, sh->index});
-  for (auto* h : hooks_) h->after_put(c.info(), *s, ev, 0, 0);
+  for (auto* h : hooks_) h->after_put(c.info(), *s, ev, {});
   const SequenceNumber seq{s->id, sh->index, counter};
   std::string body;
   body.reserve(160);
@@ -1283,7 +1282,7 @@ http::Response KinesisService::put_records(Call& c) {
   std::vector<PutRecordEvent> accepted;
   accepted.reserve(entries.size());
   std::vector<std::pair<Shard*, uint64_t>> touched;  // shard and its counter before this call
-  size_t failed = 0, throttled = 0;
+  std::vector<PutRejection> rejected;
   const auto info = c.info();
   char key[16];
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -1297,8 +1296,7 @@ http::Response KinesisService::put_records(Call& c) {
         break;
       }
     if (!admitted) {
-      ++failed;
-      ++throttled;
+      rejected.push_back({sh->index, true});
       error_result("ProvisionedThroughputExceededException",
                    "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " + account() + ".");
       continue;
@@ -1312,7 +1310,7 @@ http::Response KinesisService::put_records(Call& c) {
       for (auto* h : hooks_)
         if (h->fail_entry(entry_info, *s, *sh)) injected = true;
       if (injected) {
-        ++failed;
+        rejected.push_back({sh->index, false});
         error_result("InternalFailure", "Internal service failure.");
         continue;
       }
@@ -1355,12 +1353,12 @@ http::Response KinesisService::put_records(Call& c) {
       return fail(c, ApiError::internal());
     }
   }
-  for (auto* h : hooks_) h->after_put(info, *s, accepted, failed, throttled);
+  for (auto* h : hooks_) h->after_put(info, *s, accepted, rejected);
   std::string body;
   body.reserve(results.size() + 80);
   if (as_json) {
     body += "{\"FailedRecordCount\":";
-    body += std::to_string(failed);
+    body += std::to_string(rejected.size());
     body += ",\"Records\":[";
     body += results;
     body += "],\"EncryptionType\":";
@@ -1369,7 +1367,7 @@ http::Response KinesisService::put_records(Call& c) {
   } else {
     emit::cbor_head(body, 5, 3);
     emit::cbor_text(body, "FailedRecordCount");
-    emit::cbor_int(body, static_cast<int64_t>(failed));
+    emit::cbor_int(body, static_cast<int64_t>(rejected.size()));
     emit::cbor_text(body, "Records");
     emit::cbor_head(body, 4, n_results);
     body += results;

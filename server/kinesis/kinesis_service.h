@@ -33,6 +33,12 @@ struct OperationInfo {
   std::string_view partition_key;  // PutRecord's key; for fail_entry, the entry's key
 };
 
+// One entry refused by a PutRecord/PutRecords call, and the shard it was routed to.
+struct PutRejection {
+  uint32_t shard_index;
+  bool throttled;  // ProvisionedThroughputExceededException; else an injected InternalFailure
+};
+
 // One record accepted into a shard (for metrics and dashboards).
 struct PutRecordEvent {
   std::string_view partition_key;
@@ -57,9 +63,9 @@ class KinesisHooks {
   virtual bool admit_read(const Stream&, const Shard&, int64_t /*now_ms*/) { return true; }
   // After a GetRecords response of `bytes` (the 10 MiB rule charges the next 5 s).
   virtual void after_read(const Stream&, const Shard&, size_t /*records*/, size_t /*bytes*/, int64_t /*now_ms*/) {}
-  // After a PutRecord/PutRecords call: the accepted records, failed and throttled counts.
+  // After a PutRecord/PutRecords call: the accepted records and the refused entries.
   virtual void after_put(const OperationInfo&, const Stream&, const std::vector<PutRecordEvent>& /*accepted*/,
-                         size_t /*failed*/, size_t /*throttled*/) {}
+                         const std::vector<PutRejection>& /*rejected*/) {}
   // Every response of an operation that reached before_operation, before it is sent (fault
   // injection replaces it, delays it or drops the connection).
   virtual void after_operation(const OperationInfo&, http::Response&) {}

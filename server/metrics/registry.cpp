@@ -297,8 +297,8 @@ store::Status MetricsRegistry::reset() {
 // ---- Kinesis ------------------------------------------------------------------------------
 
 void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis::Stream& s,
-                                const std::vector<kinesis::PutRecordEvent>& accepted, size_t failed,
-                                size_t throttled) {
+                                const std::vector<kinesis::PutRecordEvent>& accepted,
+                                const std::vector<kinesis::PutRejection>& rejected) {
   const int64_t now = op.now_ms ? op.now_ms : clock_.now_ms();
   const uint64_t unit = prices_.put_payload_unit_bytes;
   const uint64_t rounding = prices_.on_demand_record_rounding_bytes;
@@ -380,15 +380,23 @@ void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis:
     StreamCounters& sc = st.counters;
     sc.deleted = false;
     sc.deleted_ms = 0;
-    const size_t not_accepted = std::max(failed, throttled);
     if (op.operation == "PutRecords") {
       ++sc.stream[idx(Counter::put_records_calls)];
-      sc.stream[idx(Counter::put_records_entries)] += accepted.size() + not_accepted;
+      sc.stream[idx(Counter::put_records_entries)] += accepted.size() + rejected.size();
     } else {
       ++sc.stream[idx(Counter::put_record_calls)];
     }
-    sc.stream[idx(Counter::records_failed)] += not_accepted;
-    sc.stream[idx(Counter::records_throttled)] += throttled;
+    // Refused entries count against the shard they were routed to (throttled ones are also
+    // failed ones, as FailedRecordCount counts them).
+    uint64_t throttled = 0;
+    for (const auto& r : rejected) {
+      Counters& c = sc.shards[r.shard_index];
+      ++c[idx(Counter::records_failed)];
+      if (r.throttled) {
+        ++c[idx(Counter::records_throttled)];
+        ++throttled;
+      }
+    }
     auto& slot = st.series.at(now / 1000);
     ++slot.v[static_cast<size_t>(SeriesField::put_calls)];
     slot.v[static_cast<size_t>(SeriesField::throttled)] += throttled;

@@ -132,6 +132,8 @@ json build_report(const MetricsRegistry& registry, const std::vector<StreamLayou
           {"payload_units", get(c, Counter::payload_units)},
           {"aggregation_ratio", r ? static_cast<double>(u) / static_cast<double>(r) : 0.0},
           {"puts_per_second", static_cast<double>(r) / rate_s},
+          {"records_failed", get(c, Counter::records_failed)},
+          {"records_throttled", get(c, Counter::records_throttled)},
           {"kpl_bad_md5", get(c, Counter::kpl_bad_md5)},
           {"kpl_unparseable", get(c, Counter::kpl_unparseable)},
           {"kpl_misrouted", get(c, Counter::kpl_misrouted)},

@@ -239,9 +239,9 @@ std::string render_prometheus(const MetricsRegistry& registry, const json& repor
       {Counter::put_records_entries, "eddy_kinesis_put_records_entries_total",
        "Entries submitted in PutRecords calls", false},
       {Counter::records_failed, "eddy_kinesis_put_records_failed_total",
-       "Entries not accepted (throttled ones included)", false},
+       "Entries not accepted (throttled ones included), by the shard they were routed to", true},
       {Counter::records_throttled, "eddy_kinesis_put_records_throttled_total",
-       "Entries refused with ProvisionedThroughputExceededException", false},
+       "Entries refused with ProvisionedThroughputExceededException, by shard", true},
   };
 
   const auto counters = registry.stream_counters();

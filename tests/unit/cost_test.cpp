@@ -48,7 +48,7 @@ struct Model {
     std::string data(bytes - 1, 'x');
     std::vector<kinesis::PutRecordEvent> ev;
     for (size_t i = 0; i < n; ++i) ev.push_back({"k", data, std::nullopt, wire::HashRange{0, wire::kMaxHashKey}, shard});
-    reg->after_put(op_info("PutRecords", stream, clock.now_ms()), s, ev, 0, 0);
+    reg->after_put(op_info("PutRecords", stream, clock.now_ms()), s, ev, {});
   }
 };
 

@@ -79,7 +79,7 @@ struct Counting {
     const kinesis::Shard* sh = stream.route(k);
     ASSERT_NE(sh, nullptr);
     std::vector<kinesis::PutRecordEvent> ev{{pk, data, ehk, sh->range, sh->index}};
-    reg->after_put(op_info("PutRecords", stream.name, clock.now_ms()), stream, ev, 0, 0);
+    reg->after_put(op_info("PutRecords", stream.name, clock.now_ms()), stream, ev, {});
   }
 
   uint64_t get(Counter c) {

@@ -72,7 +72,10 @@ struct Harness {
     for (const auto& d : data)
       ev.push_back(kinesis::PutRecordEvent{"k", d, std::nullopt, stream.shards[0].range, 0});
     kinesis::OperationInfo info = op_info(op, stream.name, clock.now_ms());
-    reg->after_put(info, stream, ev, failed, throttled);
+    // Refused entries on shard 0: `throttled` of them throttled, the rest injected failures.
+    std::vector<kinesis::PutRejection> rejected;
+    for (size_t i = 0; i < std::max(failed, throttled); ++i) rejected.push_back({0, i < throttled});
+    reg->after_put(info, stream, ev, rejected);
   }
 
   metrics::Counters totals() {
@@ -315,7 +318,7 @@ TEST(Metrics, ReportInEveryFormat) {
 TEST(Metrics, RecentRecordsTail) {
   Harness h;
   std::vector<kinesis::PutRecordEvent> ev{{"user-1", "hello\x01world", std::nullopt, h.stream.shards[0].range, 0}};
-  h.reg->after_put(op_info("PutRecord", "orders", kT0), h.stream, ev, 0, 0);
+  h.reg->after_put(op_info("PutRecord", "orders", kT0), h.stream, ev, {});
   json out;
   h.reg->recent_json("orders", 10, out);
   ASSERT_EQ(out.size(), 1u);
@@ -332,7 +335,7 @@ TEST(Metrics, ThroughputSvgHasOnePathPerStreamPerSeries) {
   other.shards = h.stream.shards;
   h.clock.advance_ms(1000);
   std::vector<kinesis::PutRecordEvent> ev{{"k", "x", std::nullopt, other.shards[0].range, 0}};
-  h.reg->after_put(op_info("PutRecords", "clicks", h.clock.now_ms()), other, ev, 0, 0);
+  h.reg->after_put(op_info("PutRecords", "clicks", h.clock.now_ms()), other, ev, {});
   json series;
   h.reg->series_json(60, "", series);
   std::string svg = client::render_throughput_svg(series);
