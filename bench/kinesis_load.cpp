@@ -40,6 +40,7 @@ struct Conn {
     asio::ip::tcp::resolver r(ioc);
     stream.connect(r.resolve(host, port));
     stream.socket().set_option(asio::ip::tcp::no_delay(true));
+    buf.reserve(64 * 1024);  // Beast reads max(512, free capacity) bytes per recvmsg
   }
 
   // Returns the HTTP status and fills body.
