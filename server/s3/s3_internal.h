@@ -62,6 +62,8 @@ struct Ctx {
   // Who asks (auth any/verify, signed): S3 owners and grants are compared with it.
   std::string principal;
   std::string display_name;
+  // Access-Control-* headers every answer to this request carries (an Origin a CORS rule allows).
+  std::vector<std::pair<std::string, std::string>> cors_headers;
   // The owner of what this request creates: the requester, the anonymous user, or "" (the
   // single owner of --auth off).
   std::string new_owner() const {

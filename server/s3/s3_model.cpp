@@ -16,9 +16,14 @@ class Writer {
  public:
   explicit Writer(uint8_t version) { out_.push_back(static_cast<char>(version)); }
   void u64(uint64_t v) { store::put_u64(out_, v); }
+  void u32(uint32_t v) { store::put_u32(out_, v); }
   void str(std::string_view s) {
     store::put_u32(out_, static_cast<uint32_t>(s.size()));
     out_.append(s);
+  }
+  void strs(const std::vector<std::string>& v) {
+    store::put_u32(out_, static_cast<uint32_t>(v.size()));
+    for (auto& x : v) str(x);
   }
   void pairs(const Pairs& p) {
     store::put_u32(out_, static_cast<uint32_t>(p.size()));
@@ -56,6 +61,20 @@ class Reader {
     pos_ += n;
     return s;
   }
+  uint32_t u32() {
+    if (!need(4)) return 0;
+    uint32_t v = store::get_u32(in_, pos_);
+    pos_ += 4;
+    return v;
+  }
+  std::vector<std::string> strs() {
+    std::vector<std::string> v;
+    if (!need(4)) return v;
+    uint32_t n = store::get_u32(in_, pos_);
+    pos_ += 4;
+    for (uint32_t i = 0; i < n && ok_; ++i) v.push_back(str());
+    return v;
+  }
   Pairs pairs() {
     Pairs p;
     if (!need(4)) return p;
@@ -69,11 +88,16 @@ class Reader {
     return p;
   }
   bool ok() const { return ok_; }
-  // Version 1 rows were written before owners were recorded; version 2 appends them.
-  int version_1_or_2() {
-    if (version(2)) return 2;
-    ok_ = true;
-    return version(1) ? 1 : 0;
+  // Version 1 rows were written before owners were recorded; version 2 appends them (and,
+  // for buckets, version 3 the CORS rules).
+  int version_1_or_2() { return version_up_to(2); }
+  int version_up_to(int newest) {
+    for (int v = newest; v >= 1; --v) {
+      ok_ = true;
+      if (version(static_cast<uint8_t>(v))) return v;
+    }
+    ok_ = false;
+    return 0;
   }
 
  private:
@@ -89,7 +113,7 @@ class Reader {
 }  // namespace
 
 std::string encode(const Bucket& b) {
-  Writer w(2);
+  Writer w(3);
   w.str(b.name);
   w.u64(b.id);
   w.u64(static_cast<uint64_t>(b.created_ms));
@@ -97,12 +121,21 @@ std::string encode(const Bucket& b) {
   w.str(b.acl);
   w.str(b.owner_key);
   w.str(b.owner_name);
+  w.u32(static_cast<uint32_t>(b.cors.size()));
+  for (const CorsRule& r : b.cors) {
+    w.str(r.id);
+    w.u64(static_cast<uint64_t>(r.max_age_s + 1));
+    w.strs(r.methods);
+    w.strs(r.origins);
+    w.strs(r.headers);
+    w.strs(r.expose);
+  }
   return w.take();
 }
 
 std::optional<Bucket> decode_bucket(std::string_view v) {
   Reader r(v);
-  const int version = r.version_1_or_2();
+  const int version = r.version_up_to(3);
   if (!version) return std::nullopt;
   Bucket b;
   b.name = r.str();
@@ -111,7 +144,20 @@ std::optional<Bucket> decode_bucket(std::string_view v) {
   b.region = r.str();
   b.acl = r.str();
   b.owner_key = r.str();
-  if (version == 2) b.owner_name = r.str();
+  if (version >= 2) b.owner_name = r.str();
+  if (version >= 3) {
+    const uint32_t n = r.u32();
+    for (uint32_t i = 0; i < n && r.ok(); ++i) {
+      CorsRule c;
+      c.id = r.str();
+      c.max_age_s = static_cast<int64_t>(r.u64()) - 1;
+      c.methods = r.strs();
+      c.origins = r.strs();
+      c.headers = r.strs();
+      c.expose = r.strs();
+      b.cors.push_back(std::move(c));
+    }
+  }
   if (!r.ok()) return std::nullopt;
   return b;
 }

@@ -25,6 +25,14 @@ struct Segment {
   uint64_t size = 0;
 };
 
+// One rule of a bucket's CORS configuration (PutBucketCors).
+struct CorsRule {
+  std::string id;
+  std::vector<std::string> methods, origins, headers, expose;  // AllowedMethod, AllowedOrigin, AllowedHeader, ExposeHeader
+  int64_t max_age_s = -1;                                       // MaxAgeSeconds (-1: none)
+  bool operator==(const CorsRule&) const = default;
+};
+
 struct Bucket {
   std::string name;
   uint32_t id = 0;
@@ -35,6 +43,7 @@ struct Bucket {
   // "" when created with --auth off or by --seed without a default key.
   std::string owner_key;
   std::string owner_name;    // its DisplayName ("" = the principal)
+  std::vector<CorsRule> cors;  // empty: no CORS configuration
 };
 
 struct ObjectMeta {

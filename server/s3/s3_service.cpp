@@ -58,6 +58,8 @@ void stamp(const Ctx& c, http::Response& res) {
   if (!res.headers.has("x-amz-id-2"))
     res.headers.add("x-amz-id-2", wire::base64_encode(ck::digest(ck::Algorithm::sha256, c.request_id)));
   if (!res.headers.has("Server")) res.headers.add("Server", "AmazonS3");
+  for (const auto& [k, v] : c.cors_headers)
+    if (!res.headers.has(k)) res.headers.add(k, v);
 }
 
 XmlOut::XmlOut(const char* root, bool with_namespace) {
@@ -350,6 +352,8 @@ bool group_grants(const Ctx& c, const std::string& acl, Perm p) {
 
 }  // namespace
 
+bool S3Service::owns_bucket(const Ctx& c, const Bucket& b) const { return owns(c, b.owner_key); }
+
 bool S3Service::bucket_allows(const Ctx& c, const Bucket& b, Perm p) const {
   if (!c.auth_checked) return true;
   return owns(c, b.owner_key) || group_grants(c, b.acl, p);
@@ -511,7 +515,7 @@ bool valid_utf8(std::string_view s) {
 // Sub-resources eddy does not implement: answered 501 instead of being mistaken for a plain
 // GET/PUT of the bucket or object.
 constexpr std::string_view kUnsupported[] = {
-    "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
+    "accelerate", "analytics", "attributes", "encryption", "intelligent-tiering", "inventory",
     "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
     "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore", "retention",
     "select", "tagging", "torrent", "website", "session", "metadataTable"};
@@ -573,7 +577,8 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
   // CORS preflights are never authenticated (a browser sends no credentials with them), so a
   // presigned URL answers OPTIONS as S3 does whatever its signature says. eddy stores no CORS
   // configuration: a well-formed preflight is refused the way S3 refuses it for such a bucket.
-  if (c.method == "OPTIONS") return fail(preflight(c));
+  if (c.method == "OPTIONS") return http::Immediate{preflight(c)};
+  cors_for_request(c);
 
   if (auth_ && auth_->mode() != auth::Mode::off) {
     c.auth = auth_->authenticate(req, "s3");
@@ -599,6 +604,7 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
 
   for (auto name : kUnsupported)
     if (c.has(std::string(name).c_str())) return fail(not_implemented());
+  if (c.has("cors") && !c.key.empty()) return fail(not_implemented());
   if (c.has("versionId") && c.q("versionId") != "null") {
     if (c.method == "GET" || c.method == "HEAD" || c.method == "DELETE" || c.method == "PUT")
       return fail(err("NoSuchVersion", "The specified version does not exist.", 404,
@@ -618,18 +624,6 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
   return object_op(ctx, req);
 }
 
-S3Error S3Service::preflight(const Ctx& c) const {
-  if (!c.headers.has("Origin")) return err("BadRequest", "Insufficient information. Origin request header needed.", 400);
-  const std::string method(c.headers.get("Access-Control-Request-Method"));
-  if (method != "GET" && method != "PUT" && method != "POST" && method != "DELETE" && method != "HEAD")
-    return err("BadRequest", "Invalid Access-Control-Request-Method: " + method, 400);
-  const std::string type = c.key.empty() ? "BUCKET" : "OBJECT";
-  if (c.bucket.empty() || !find_bucket(c.bucket))
-    return err("AccessForbidden", "CORSResponse: Bucket not found", 403, {{"Method", method}, {"ResourceType", type}});
-  return err("AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.", 403,
-             {{"Method", method}, {"ResourceType", type}});
-}
-
 http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req) {
   Ctx& c = *ctx;
   (void)req;
@@ -645,6 +639,7 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
   const std::string& m = c.method;
   if (m == "PUT") {
     if (c.has("acl")) return buffered([this](Ctx& cx, std::string& b) { return put_acl(cx, b, true); });
+    if (c.has("cors")) return buffered([this](Ctx& cx, std::string& b) { return put_cors(cx, b); });
     if (c.has("versioning")) return imm(error_response(c, not_implemented()));
     return buffered([this](Ctx& cx, std::string& b) { return create_bucket(cx, b); });
   }
@@ -657,6 +652,7 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
       return imm(get_acl(c, b->acl, b->owner_key, b->owner_name, nullptr));
     }
     if (c.has("location")) return imm(get_bucket_location(c));
+    if (c.has("cors")) return imm(get_cors(c));
     if (c.has("versions")) return imm(list_object_versions(c));
     if (c.has("uploads")) return imm(list_multipart_uploads(c));
     if (c.has("versioning")) {
@@ -669,7 +665,7 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
     return imm(list_objects(c, c.q("list-type") == "2"));
   }
   if (m == "HEAD") return imm(head_bucket(c));
-  if (m == "DELETE") return imm(delete_bucket(c));
+  if (m == "DELETE") return imm(c.has("cors") ? delete_cors(c) : delete_bucket(c));
   return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
                                    {{"Method", m}, {"ResourceType", "BUCKET"}})));
 }

@@ -70,8 +70,15 @@ class S3Service {
   http::Dispatch route(std::shared_ptr<Ctx> ctx, http::Request& req);
   http::Dispatch bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req);
   http::Dispatch object_op(std::shared_ptr<Ctx> ctx, http::Request& req);
-  // The answer to an OPTIONS (CORS preflight) request.
-  S3Error preflight(const Ctx& c) const;
+  // CORS (s3_cors.cpp): the answer to an OPTIONS preflight, the Access-Control-* headers of
+  // an actual request from an allowed origin (into Ctx::cors_headers), and the configuration.
+  http::Response preflight(Ctx& c);
+  void cors_for_request(Ctx& c) const;
+  http::Response put_cors(Ctx& c, const std::string& body);
+  http::Response get_cors(Ctx& c);
+  http::Response delete_cors(Ctx& c);
+  std::optional<S3Error> set_bucket_cors(const std::string& name, uint32_t id, std::vector<CorsRule> rules);
+  bool owns_bucket(const Ctx& c, const Bucket& b) const;
 
   // Bucket operations (s3_service.cpp).
   http::Response create_bucket(Ctx& c, const std::string& body);

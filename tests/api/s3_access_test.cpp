@@ -386,6 +386,83 @@ TEST_F(S3Access, CorsPreflights) {
   EXPECT_EQ(xml_text(r.body, "Message"), "CORSResponse: Bucket not found");
 }
 
+TEST_F(S3Access, CorsConfigurationAndRequests) {
+  ASSERT_EQ(as(kAlice, "PUT", "/corsy", {{"x-amz-acl", "public-read"}}).status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/corsy/foo", {{"x-amz-acl", "public-read"}}, "foo").status, 200);
+  auto r = as(kAlice, "GET", "/corsy?cors");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchCORSConfiguration");
+  EXPECT_EQ(xml_text(r.body, "Message"), "The CORS configuration does not exist");
+  auto config = [](const std::string& rules) { return "<CORSConfiguration>" + rules + "</CORSConfiguration>"; };
+  const std::string good = config(
+      "<CORSRule><ID>web</ID><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+      "<AllowedMethod>PUT</AllowedMethod><AllowedHeader>x-amz-*</AllowedHeader><AllowedHeader>Content-Type</AllowedHeader>"
+      "<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule>"
+      "<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>HEAD</AllowedMethod></CORSRule>");
+  EXPECT_EQ(as(kBob, "PUT", "/corsy?cors", {}, good).status, 403);  // the owner's
+  r = as(kAlice, "PUT", "/corsy?cors", {},
+         config("<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule>"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(xml_text(r.body, "Message"), "Found unsupported HTTP method in CORS config. Unsupported method is PATCH");
+  r = as(kAlice, "PUT", "/corsy?cors", {},
+         config("<CORSRule><AllowedOrigin>*.*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>"));
+  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRequest");
+  EXPECT_EQ(as(kAlice, "PUT", "/corsy?cors", {}, config("<CORSRule><AllowedOrigin>*</AllowedOrigin></CORSRule>")).status, 400);
+  r = as(kAlice, "PUT", "/corsy?cors", {{"Content-MD5", ck::digest_base64(ck::Algorithm::md5, good)}}, good);
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = as(kAlice, "GET", "/corsy?cors");
+  ASSERT_EQ(r.status, 200);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(r.body.c_str()));
+  auto rule = doc.document_element().child("CORSRule");
+  EXPECT_STREQ(rule.child("ID").text().get(), "web");
+  EXPECT_STREQ(rule.child("AllowedMethod").next_sibling("AllowedMethod").text().get(), "PUT");
+  EXPECT_STREQ(rule.child("MaxAgeSeconds").text().get(), "600");
+  EXPECT_STREQ(rule.next_sibling("CORSRule").child("AllowedOrigin").text().get(), "*");
+
+  // Preflights are evaluated against the rules.
+  const std::string origin = "https://app.example.com";
+  r = http("OPTIONS", "/corsy/foo",
+           {{"Origin", origin}, {"Access-Control-Request-Method", "PUT"}, {"Access-Control-Request-Headers", "x-amz-meta-a, content-type"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("access-control-allow-origin"), origin);
+  EXPECT_EQ(r.header("access-control-allow-methods"), "GET, PUT");
+  EXPECT_EQ(r.header("access-control-allow-headers"), "x-amz-meta-a, content-type");
+  EXPECT_EQ(r.header("access-control-max-age"), "600");
+  EXPECT_EQ(r.header("access-control-expose-headers"), "ETag");
+  EXPECT_EQ(r.header("access-control-allow-credentials"), "true");
+  r = http("OPTIONS", "/corsy/foo", {{"Origin", origin}, {"Access-Control-Request-Method", "DELETE"}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(xml_text(r.body, "Code"), "AccessForbidden");
+  EXPECT_EQ(xml_text(r.body, "Message").rfind("CORSResponse: This CORS request is not allowed.", 0), 0u);
+  EXPECT_EQ(r.header("access-control-allow-origin"), "");
+  r = http("OPTIONS", "/corsy/foo",
+           {{"Origin", origin}, {"Access-Control-Request-Method", "GET"}, {"Access-Control-Request-Headers", "authorization"}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(http("OPTIONS", "/corsy/foo", {{"Origin", "https://example.org"}, {"Access-Control-Request-Method", "GET"}}).status, 403);
+  r = http("OPTIONS", "/corsy", {{"Origin", "http://anything"}, {"Access-Control-Request-Method", "HEAD"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("access-control-allow-origin"), "*");
+  EXPECT_EQ(r.header("access-control-allow-credentials"), "");
+
+  // Actual requests from an allowed origin carry the headers, errors included.
+  r = http("GET", "/corsy/foo", {{"Origin", origin}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("access-control-allow-origin"), origin);
+  EXPECT_EQ(r.header("access-control-allow-methods"), "GET, PUT");
+  r = http("GET", "/corsy/missing", {{"Origin", origin}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.header("access-control-allow-origin"), origin);
+  EXPECT_EQ(http("GET", "/corsy/foo", {{"Origin", "https://example.org"}}).header("access-control-allow-origin"), "");
+  EXPECT_EQ(http("GET", "/corsy/foo").header("access-control-allow-origin"), "");
+  EXPECT_EQ(http("HEAD", "/corsy/foo", {{"Origin", "https://example.org"}}).header("access-control-allow-origin"), "*");
+
+  EXPECT_EQ(as(kAlice, "DELETE", "/corsy?cors").status, 204);
+  EXPECT_EQ(as(kAlice, "GET", "/corsy?cors").status, 404);
+  r = http("OPTIONS", "/corsy/foo", {{"Origin", origin}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(xml_text(r.body, "Message"), "CORSResponse: CORS is not enabled for this bucket.");
+}
+
 TEST_F(S3Access, CompleteWithAPartListedTwiceIsInvalidPartOrder) {
   ASSERT_EQ(as(kAlice, "PUT", "/mpu").status, 200);
   auto r = as(kAlice, "POST", "/mpu/k?uploads");

@@ -47,17 +47,24 @@ TEST(S3Model, RecordsRoundTrip) {
   for (size_t n = 0; n < bytes.size(); n += 7) EXPECT_FALSE(decode_object(bytes.substr(0, n))) << n;
   EXPECT_FALSE(decode_object("\x02garbage"));
 
-  Bucket b{"bucket", 3, 42, "eu-west-1", "private", "AKID", "Alice"};
+  Bucket b{"bucket", 3, 42, "eu-west-1", "private", "AKID", "Alice", {}};
   auto bb = decode_bucket(encode(b));
   ASSERT_TRUE(bb);
   EXPECT_EQ(bb->id, 3u);
   EXPECT_EQ(bb->region, "eu-west-1");
   EXPECT_EQ(bb->owner_key, "AKID");
   EXPECT_EQ(bb->owner_name, "Alice");
+  Bucket with_cors = b;
+  with_cors.cors.push_back(CorsRule{"r1", {"GET", "PUT"}, {"*"}, {"x-amz-*"}, {"ETag"}, 600});
+  with_cors.cors.push_back(CorsRule{"", {"HEAD"}, {"https://a.example"}, {}, {}, -1});
+  auto bc = decode_bucket(encode(with_cors));
+  ASSERT_TRUE(bc);
+  EXPECT_EQ(bc->cors, with_cors.cors);
+  EXPECT_EQ(bc->owner_name, "Alice");
   // Rows written before owners were recorded (version 1) still decode, with no owner.
   std::string v1 = encode(b);
   v1[0] = 1;
-  v1.resize(v1.size() - 4 - 5);  // without the display name
+  v1.resize(v1.size() - 4 - 4 - 5);  // without the display name (and the empty CORS list)
   auto old = decode_bucket(v1);
   ASSERT_TRUE(old);
   EXPECT_EQ(old->owner_key, "AKID");
