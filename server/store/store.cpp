@@ -189,7 +189,11 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
     // (memtable_insert_with_hint_prefix_extractor would make per-shard appends cheaper, but
     // Debian's librocksdb keeps its assertions, and one fires in the skiplist when a shard's
     // records are range-deleted and appended again.)
-    if (f == Family::records) cf.compaction_style = rocksdb::kCompactionStyleUniversal;
+    if (f == Family::records) {
+      cf.compaction_style = rocksdb::kCompactionStyleUniversal;
+      cf.level0_file_num_compaction_trigger = 8;
+      cf.compaction_options_universal.max_size_amplification_percent = 400;
+    }
     cf.write_buffer_size = f == Family::records || f == Family::blobs ? (8 << 20) : (2 << 20);
     cf.max_write_buffer_number = 2;
     // Test data is short-lived and CPU is the scarce resource: no block compression.
