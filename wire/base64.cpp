@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace eddy::wire {
 namespace {
@@ -22,13 +23,21 @@ void base64_encode_append(std::string_view in, std::string& out) {
   size_t pos = out.size();
   out.resize(pos + (n + 2) / 3 * 4);
   char* o = out.data() + pos;
+  // Two output characters per lookup (12 bits -> 2 chars): GetRecords encodes every record.
+  static const auto kPairs = [] {
+    std::array<char, 4096 * 2> t{};
+    for (size_t v = 0; v < 4096; ++v) {
+      t[2 * v] = kAlphabet[v >> 6];
+      t[2 * v + 1] = kAlphabet[v & 63];
+    }
+    return t;
+  }();
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t(p[i]) << 16) | (uint32_t(p[i + 1]) << 8) | p[i + 2];
-    *o++ = kAlphabet[(v >> 18) & 63];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
-    *o++ = kAlphabet[v & 63];
+    const uint32_t v = (uint32_t(p[i]) << 16) | (uint32_t(p[i + 1]) << 8) | p[i + 2];
+    std::memcpy(o, &kPairs[(v >> 12) * 2], 2);
+    std::memcpy(o + 2, &kPairs[(v & 4095) * 2], 2);
+    o += 4;
   }
   if (n - i == 1) {
     uint32_t v = uint32_t(p[i]) << 16;

@@ -1,13 +1,28 @@
 #include "server/kinesis/sequence_number.h"
 
+#include <array>
+
 
 namespace eddy::kinesis {
 
 namespace {
+// "00" .. "99": GetRecords writes a sequence number per record, two digits per division.
+constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+    t[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// `width` decimal digits of v, zero-padded (width is even).
 void write_digits(char* p, uint64_t v, int width) {
-  for (int i = width - 1; i >= 0; --i) {
-    p[i] = static_cast<char>('0' + v % 10);
-    v /= 10;
+  for (int i = width - 2; i >= 0; i -= 2) {
+    const size_t pair = static_cast<size_t>(v % 100) * 2;
+    p[i] = kDigitPairs[pair];
+    p[i + 1] = kDigitPairs[pair + 1];
+    v /= 100;
   }
 }
 }  // namespace
