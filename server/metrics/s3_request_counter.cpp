@@ -61,6 +61,12 @@ uint64_t bytes_sent(const http::Response& r) {
   return r.body.size();
 }
 
+// AWS does not bill requests answered with a 5xx (503 SlowDown, 500 InternalError): they are
+// counted with the free class. (AWS also waives a list of 3xx/4xx codes; those are billed here.)
+S3PricingClass billed_class(S3PricingClass cls, const http::Response& r) {
+  return r.status >= 500 ? S3PricingClass::free : cls;
+}
+
 class CountingSink final : public http::BodySink {
  public:
   CountingSink(std::unique_ptr<http::BodySink> inner, S3Observer& obs, S3RequestClass rc)
@@ -81,7 +87,7 @@ class CountingSink final : public http::BodySink {
   void record(const http::Response& r) {
     if (done_) return;
     done_ = true;
-    obs_.on_request(rc_.bucket, rc_.cls, in_, bytes_sent(r));
+    obs_.on_request(rc_.bucket, billed_class(rc_.cls, r), in_, bytes_sent(r));
   }
   std::unique_ptr<http::BodySink> inner_;
   S3Observer& obs_;
@@ -130,12 +136,12 @@ S3Route count_s3_requests(S3Observer& observer, S3Route next) {
     http::Dispatch d = next(req);
     if (rc.bucket.empty()) return d;
     if (auto* imm = std::get_if<http::Immediate>(&d)) {
-      observer.on_request(rc.bucket, rc.cls, 0, bytes_sent(imm->response));
+      observer.on_request(rc.bucket, billed_class(rc.cls, imm->response), 0, bytes_sent(imm->response));
     } else if (auto* buf = std::get_if<http::BufferBody>(&d)) {
       auto wrap = [&observer, rc](std::function<http::Response(http::Request&)> inner) {
         return [&observer, rc, inner = std::move(inner)](http::Request& r) {
           http::Response res = inner(r);
-          observer.on_request(rc.bucket, rc.cls, r.body.size(), bytes_sent(res));
+          observer.on_request(rc.bucket, billed_class(rc.cls, res), r.body.size(), bytes_sent(res));
           return res;
         };
       };
