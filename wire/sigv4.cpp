@@ -436,7 +436,10 @@ std::string format_http_date(std::chrono::sys_seconds t) {
   out.append(kWeekdays[wd.c_encoding()]).append(", ");
   out += two_digits(unsigned(ymd.day()));
   out.append(" ").append(kMonths[unsigned(ymd.month()) - 1]).append(" ");
-  out += std::to_string(int(ymd.year()));
+  // IMF-fixdate's year is four digits (year 321 is "0321"), so the text parses back.
+  char year[8];
+  std::snprintf(year, sizeof year, "%04d", int(ymd.year()));
+  out += year;
   out.append(" ").append(two_digits(unsigned(hms.hours().count())));
   out.append(":").append(two_digits(unsigned(hms.minutes().count())));
   out.append(":").append(two_digits(unsigned(hms.seconds().count())));
