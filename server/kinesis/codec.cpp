@@ -216,8 +216,11 @@ std::optional<int64_t> parse_iso8601(const std::string& s) {
 // (so tag 1, epoch time, as the Java SDK sends every Timestamp); here every tag is dropped and
 // its content kept: tag 1 with integer milliseconds reads as that integer, with a float as
 // seconds (Reader::timestamp tells them apart). Bounded: lengths are checked against the bytes
-// left before anything is allocated, and nesting is capped.
+// left before anything is allocated, and nesting is capped. So is the number of items: each
+// costs a tree node (an empty array some 64 bytes) for one byte of input, and the largest real
+// request (PutRecords, 500 entries) has a few thousand.
 constexpr int kMaxCborDepth = 64;
+constexpr size_t kMaxCborItems = 1 << 16;
 
 bool cbor_arg(const uint8_t*& p, const uint8_t* end, uint8_t ai, uint64_t& n) {
   if (ai < 24) {
@@ -256,8 +259,9 @@ bool cbor_string_chunks(const uint8_t*& p, const uint8_t* end, uint8_t major, ui
   }
 }
 
-bool cbor_item(const uint8_t*& p, const uint8_t* end, json& out, int depth) {
-  if (p == end || depth > kMaxCborDepth) return false;
+bool cbor_item(const uint8_t*& p, const uint8_t* end, json& out, int depth, size_t& budget) {
+  if (p == end || depth > kMaxCborDepth || budget == 0) return false;
+  --budget;
   uint8_t ib = *p++;
   uint8_t major = ib >> 5, ai = ib & 31;
   uint64_t n = 0;
@@ -298,14 +302,14 @@ bool cbor_item(const uint8_t*& p, const uint8_t* end, json& out, int depth) {
             return true;
           }
           json e;
-          if (!cbor_item(p, end, e, depth + 1)) return false;
+          if (!cbor_item(p, end, e, depth + 1, budget)) return false;
           out.push_back(std::move(e));
         }
       }
       if (!cbor_arg(p, end, ai, n) || n > static_cast<uint64_t>(end - p)) return false;
       for (uint64_t i = 0; i < n; ++i) {
         json e;
-        if (!cbor_item(p, end, e, depth + 1)) return false;
+        if (!cbor_item(p, end, e, depth + 1, budget)) return false;
         out.push_back(std::move(e));
       }
       return true;
@@ -321,16 +325,16 @@ bool cbor_item(const uint8_t*& p, const uint8_t* end, json& out, int depth) {
           return true;
         }
         json key;
-        if (!cbor_item(p, end, key, depth + 1) || !key.is_string()) return false;
+        if (!cbor_item(p, end, key, depth + 1, budget) || !key.is_string()) return false;
         json value;
-        if (!cbor_item(p, end, value, depth + 1)) return false;
+        if (!cbor_item(p, end, value, depth + 1, budget)) return false;
         out[key.get_ref<const std::string&>()] = std::move(value);
       }
       return true;
     }
     case 6:
       if (!cbor_arg(p, end, ai, n)) return false;
-      return cbor_item(p, end, out, depth + 1);
+      return cbor_item(p, end, out, depth + 1, budget);
     default:  // 7: simple values and floats
       switch (ai) {
         case 20: out = false; return true;
@@ -372,7 +376,8 @@ bool cbor_item(const uint8_t*& p, const uint8_t* end, json& out, int depth) {
 bool decode_cbor(std::string_view body, json& out) {
   const auto* p = reinterpret_cast<const uint8_t*>(body.data());
   const auto* end = p + body.size();
-  return cbor_item(p, end, out, 0) && p == end;
+  size_t budget = kMaxCborItems;
+  return cbor_item(p, end, out, 0, budget) && p == end;
 }
 
 namespace emit {
@@ -431,7 +436,8 @@ bool decode_body(Encoding enc, std::string_view body, json& out, ApiError& error
   }
   const auto* p = reinterpret_cast<const uint8_t*>(body.data());
   const auto* end = p + body.size();
-  if (!cbor_item(p, end, out, 0) || p != end || !out.is_object()) {
+  size_t budget = kMaxCborItems;
+  if (!cbor_item(p, end, out, 0, budget) || p != end || !out.is_object()) {
     error = ApiError::serialization("");
     return false;
   }

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "server/kinesis/codec.h"
 #include "wire/sigv4.h"
 
 namespace {
@@ -18,6 +19,35 @@ TEST(FuzzRegressions, HttpDateYearIsFourDigits) {
   const std::string text = s4::format_http_date(*t);
   EXPECT_EQ(text.substr(12, 4), "0321");
   EXPECT_EQ(s4::parse_http_date(text), t);
+}
+
+// A CBOR body of n one-byte items: {"Records": [_ [] [] ... [] ]} (an indefinite array of
+// empty arrays).
+std::string cbor_empty_arrays(size_t n) {
+  std::string body = "\xa1\x67Records\x9f";
+  body.append(n, '\x80');
+  body += '\xff';
+  return body;
+}
+
+// Found by hand after fuzz_kinesis_codec, measuring what the largest bodies cost: every CBOR
+// item became a tree node (some 64 bytes for one byte of input), so a 16 MiB body of empty
+// arrays took about 1 GiB. Items are now capped at 65536; more is a SerializationException.
+TEST(FuzzRegressions, CborItemCountIsCapped) {
+  namespace k = eddy::kinesis;
+  nlohmann::json out;
+  k::ApiError error;
+  EXPECT_TRUE(k::decode_body(k::Encoding::cbor, cbor_empty_arrays(60000), out, error));
+  EXPECT_FALSE(k::decode_body(k::Encoding::cbor, cbor_empty_arrays(70000), out, error));
+  EXPECT_EQ(error.type, "SerializationException");
+  EXPECT_FALSE(k::decode_cbor(cbor_empty_arrays(70000), out));
+
+  // The largest real request still decodes: PutRecords with 500 entries of 3 members.
+  std::string body = "\xa2\x6aStreamName\x61s\x67Records\x99\x01\xf4";
+  for (int i = 0; i < 500; ++i)
+    body += "\xa3\x64" "Data\x41x\x6cPartitionKey\x61p\x6f" "ExplicitHashKey\x61" "1";
+  ASSERT_TRUE(k::decode_body(k::Encoding::cbor, body, out, error));
+  EXPECT_EQ(out["Records"].size(), 500u);
 }
 
 }  // namespace
