@@ -2,6 +2,7 @@
 // Access-Control-* headers of actual requests from a matching origin.
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "server/s3/s3_internal.h"
 #include "server/s3/s3_service.h"
@@ -177,7 +178,9 @@ http::Response S3Service::put_cors(Ctx& c, const std::string& body) {
       const std::string v = child_text(n, "MaxAgeSeconds");
       char* end = nullptr;
       long long age = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || age < 0) return error_response(c, malformed_xml());
+      // MaxAgeSeconds is an Integer in S3's schema; beyond it (strtoll saturates) the document
+      // does not validate.
+      if (v.empty() || *end != '\0' || age < 0 || age > INT32_MAX) return error_response(c, malformed_xml());
       r.max_age_s = age;
     }
     rules.push_back(std::move(r));

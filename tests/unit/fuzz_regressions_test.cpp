@@ -5,6 +5,7 @@
 #include <string>
 
 #include "server/kinesis/codec.h"
+#include "tests/support/server_fixture.h"
 #include "wire/sigv4.h"
 
 namespace {
@@ -48,6 +49,26 @@ TEST(FuzzRegressions, CborItemCountIsCapped) {
     body += "\xa3\x64" "Data\x41x\x6cPartitionKey\x61p\x6f" "ExplicitHashKey\x61" "1";
   ASSERT_TRUE(k::decode_body(k::Encoding::cbor, body, out, error));
   EXPECT_EQ(out["Records"].size(), 500u);
+}
+
+class FuzzRegressionsS3 : public eddy::test::ServerFixture {
+  void configure(eddy::Config& c) override { c.auth = "off"; }
+};
+
+// fuzz_s3_xml: a MaxAgeSeconds beyond int64 saturated strtoll to INT64_MAX, was accepted, and
+// storing it overflowed (max_age_s + 1, undefined behaviour). S3's schema has an Integer there.
+TEST_F(FuzzRegressionsS3, CorsMaxAgeBeyondIntegerIsMalformedXml) {
+  ASSERT_EQ(http("PUT", "/fuzz-cors").status, 200);
+  const auto cors = [](const std::string& age) {
+    return "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET"
+           "</AllowedMethod><MaxAgeSeconds>" + age + "</MaxAgeSeconds></CORSRule></CORSConfiguration>";
+  };
+  for (std::string age : {"2147483648", "9223372036854775807", "1122222222222222222222222223"}) {
+    auto r = http("PUT", "/fuzz-cors?cors", {}, cors(age));
+    EXPECT_EQ(r.status, 400) << age;
+    EXPECT_NE(r.body.find("<Code>MalformedXML</Code>"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(http("PUT", "/fuzz-cors?cors", {}, cors("2147483647")).status, 200);
 }
 
 }  // namespace
