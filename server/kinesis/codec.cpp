@@ -425,9 +425,29 @@ json blob_value(std::string_view bytes) {
   return json::binary(json::binary_t::container_type(bytes.begin(), bytes.end()));
 }
 
+namespace {
+struct TooManyItems {};
+}  // namespace
+
 bool decode_body(Encoding enc, std::string_view body, json& out, ApiError& error) {
   if (enc == Encoding::json) {
-    out = json::parse(body, nullptr, false);
+    // The same item cap as CBOR: `[[],[],...]` costs a tree node (~64 bytes) per 3 bytes of
+    // body, so a 16 MiB body could take most of a gigabyte. The callback aborts the parse.
+    size_t items = 0;
+    const json::parser_callback_t count = [&items](int, json::parse_event_t ev, json&) {
+      if ((ev == json::parse_event_t::value || ev == json::parse_event_t::object_start ||
+           ev == json::parse_event_t::array_start) &&
+          ++items > kMaxCborItems)
+        throw TooManyItems{};
+      return true;
+    };
+    try {
+      out = json::parse(body, count, false);
+    } catch (const TooManyItems&) {
+      out = json();
+      error = ApiError::serialization("");
+      return false;
+    }
     if (out.is_discarded() || !out.is_object()) {
       error = ApiError::serialization("");
       return false;

@@ -51,6 +51,26 @@ TEST(FuzzRegressions, CborItemCountIsCapped) {
   EXPECT_EQ(out["Records"].size(), 500u);
 }
 
+// The JSON decoder has the same item cap: `{"Records":[[],[],...]}` of 16 MiB built a tree
+// node per three bytes (0.85 GB peak in the ASan build).
+TEST(FuzzRegressions, JsonItemCountIsCapped) {
+  namespace k = eddy::kinesis;
+  const auto arrays = [](size_t n) {
+    std::string b = R"({"Records":[)";
+    for (size_t i = 0; i < n; ++i) b += i ? ",[]" : "[]";
+    return b + "]}";
+  };
+  nlohmann::json out;
+  k::ApiError error;
+  EXPECT_TRUE(k::decode_body(k::Encoding::json, arrays(60000), out, error));
+  EXPECT_EQ(out["Records"].size(), 60000u);
+  EXPECT_FALSE(k::decode_body(k::Encoding::json, arrays(70000), out, error));
+  EXPECT_EQ(error.type, "SerializationException");
+  // An ordinary body still decodes.
+  ASSERT_TRUE(k::decode_body(k::Encoding::json, R"({"StreamName":"s","Limit":5})", out, error));
+  EXPECT_EQ(out["Limit"], 5);
+}
+
 class FuzzRegressionsS3 : public eddy::test::ServerFixture {
   void configure(eddy::Config& c) override { c.auth = "off"; }
 };
