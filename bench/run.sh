@@ -23,7 +23,7 @@ run_target() {  # name start-command-producing-pid
   local pr pr1 gr
   pr=$("$load" --port "$port" --mode putrecords --seconds "$secs" --inflight 8 --batch 500 --size 100 --stream bench-prs)
   pr1=$("$load" --port "$port" --mode putrecord --seconds "$secs" --inflight 8 --size 100 --stream bench-pr)
-  gr=$("$load" --port "$port" --mode getrecords --seconds "$secs" --inflight 4 --shards 4 --prefill 50000 --stream bench-gr)
+  gr=$("$load" --port "$port" --mode getrecords --seconds "$secs" --inflight 4 --threads 2 --shards 4 --prefill 50000 --stream bench-gr)
   echo "| $name | $(field x records_per_s "$pr") | $(field x requests_per_s "$pr1") | $(field x records_per_s "$gr") | $(peak_rss_mib "$pid") |"
 }
 
