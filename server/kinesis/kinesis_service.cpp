@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "server/kinesis/record_block.h"
 #include "server/kinesis/sequence_number.h"
 #include "server/kinesis/validation.h"
 #include "wire/base64.h"
@@ -86,39 +87,6 @@ std::string counter_key(uint32_t stream_id, uint32_t shard) {
   return k;
 }
 
-void record_value_into(std::string& v, int64_t arrival_ms, std::string_view pk, std::string_view data) {
-  v.clear();
-  v.reserve(8 + 1 + 2 + pk.size() + data.size());
-  store::put_u64(v, static_cast<uint64_t>(arrival_ms));
-  v.push_back(0);
-  v.push_back(static_cast<char>((pk.size() >> 8) & 0xff));
-  v.push_back(static_cast<char>(pk.size() & 0xff));
-  v.append(pk);
-  v.append(data);
-}
-
-std::string record_value(int64_t arrival_ms, std::string_view pk, std::string_view data) {
-  std::string v;
-  record_value_into(v, arrival_ms, pk, data);
-  return v;
-}
-
-struct RecordView {
-  int64_t arrival_ms;
-  std::string_view partition_key;
-  std::string_view data;
-};
-
-bool parse_record_value(std::string_view v, RecordView& out) {
-  if (v.size() < 11) return false;
-  out.arrival_ms = static_cast<int64_t>(store::get_u64(v, 0));
-  size_t pk_len = (static_cast<unsigned char>(v[9]) << 8) | static_cast<unsigned char>(v[10]);
-  if (v.size() < 11 + pk_len) return false;
-  out.partition_key = v.substr(11, pk_len);
-  out.data = v.substr(11 + pk_len);
-  return true;
-}
-
 std::string stream_prefix(uint32_t stream_id) {
   std::string k;
   store::put_u32(k, stream_id);
@@ -150,21 +118,6 @@ json hash_range_json(const wire::HashRange& r) {
   return json{{"StartingHashKey", wire::to_decimal(r.start)}, {"EndingHashKey", wire::to_decimal(r.end)}};
 }
 }  // namespace
-
-void record_key_into(char* out, uint32_t stream_id, uint32_t shard, uint64_t counter) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(stream_id >> (24 - 8 * i));
-  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>(shard >> (24 - 8 * i));
-  for (int i = 0; i < 8; ++i) out[8 + i] = static_cast<char>(counter >> (56 - 8 * i));
-}
-
-std::string record_key(uint32_t stream_id, uint32_t shard, uint64_t counter) {
-  std::string k;
-  k.reserve(16);
-  store::put_u32(k, stream_id);
-  store::put_u32(k, shard);
-  store::put_u64(k, counter);
-  return k;
-}
 
 namespace {
 // One PutRecords entry. Key and hash key are views into the decoded request; CBOR data is
@@ -366,8 +319,9 @@ bool KinesisService::load(std::string* error) {
       auto rit = store_.iterate(store::Family::records, shard_prefix(s->id, sh.index),
                                 prefix_end(shard_prefix(s->id, sh.index)));
       rit->seek_for_prev(record_key(s->id, sh.index, UINT64_MAX));
-      if (rit->valid() && rit->key().size() == 16)
-        sh.next_counter = std::max(sh.next_counter, store::get_u64(rit->key(), 8) + 1);
+      BlockHeader h;
+      if (rit->valid() && rit->key().size() == 16 && parse_block_header(rit->value(), h))
+        sh.next_counter = std::max(sh.next_counter, store::get_u64(rit->key(), 8) + h.count);
     }
     next_stream_id_ = std::max(next_stream_id_, s->id + 1);
     by_id_[s->id] = s;
@@ -1108,7 +1062,10 @@ http::Response KinesisService::put_record(Call& c) {
   store::WriteBatch b(store_);
   char rkey[16];
   record_key_into(rkey, s->id, sh->index, counter);
-  b.put(store::Family::records, std::string_view(rkey, sizeof rkey), record_value(c.now, *pk, *data));
+  RecordBlockWriter block;
+  block.start(c.now);
+  block.add(*pk, *data);
+  b.put(store::Family::records, std::string_view(rkey, sizeof rkey), block.finish());
   std::string cv;
   store::put_u64(cv, counter + 1);
   b.put(store::Family::meta, counter_key(s->id, sh->index), cv);
@@ -1251,7 +1208,6 @@ http::Response KinesisService::put_records(Call& c) {
   }
 
   store::WriteBatch b(store_);
-  std::string value;  // reused: one buffer for every record's value
   // Results are written straight into the response encoding, in request order.
   const bool as_json = c.enc == Encoding::json;
   std::string results;
@@ -1281,10 +1237,25 @@ http::Response KinesisService::put_records(Call& c) {
   };
   std::vector<PutRecordEvent> accepted;
   accepted.reserve(entries.size());
-  std::vector<std::pair<Shard*, uint64_t>> touched;  // shard and its counter before this call
+  // One open block per shard written to; blocks are put into the batch when full and at the end.
+  struct ShardWrite {
+    Shard* shard;
+    uint64_t before;       // the shard's counter before this call
+    uint64_t block_first;  // counter of the open block's first record
+    RecordBlockWriter block;
+  };
+  std::vector<ShardWrite> touched;
+  touched.reserve(s->shards.size() < 8 ? s->shards.size() : 8);
+  auto put_block = [&](ShardWrite& w) {
+    if (w.block.count() == 0) return;
+    char bkey[16];
+    record_key_into(bkey, s->id, w.shard->index, w.block_first);
+    b.put(store::Family::records, std::string_view(bkey, sizeof bkey), w.block.finish());
+    w.block.start(c.now);
+    w.block_first = w.shard->next_counter;
+  };
   std::vector<PutRejection> rejected;
   const auto info = c.info();
-  char key[16];
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
     Shard* sh = const_cast<Shard*>(s->route(keys[i]));
@@ -1315,12 +1286,15 @@ http::Response KinesisService::put_records(Call& c) {
         continue;
       }
     }
-    if (std::none_of(touched.begin(), touched.end(), [&](auto& t) { return t.first == sh; }))
-      touched.emplace_back(sh, sh->next_counter);
+    auto w = std::find_if(touched.begin(), touched.end(), [&](const ShardWrite& t) { return t.shard == sh; });
+    if (w == touched.end()) {
+      w = touched.insert(touched.end(), ShardWrite{sh, sh->next_counter, sh->next_counter, {}});
+      w->block.start(c.now);
+    } else if (w->block.size() + e.partition_key.size() + e.data.size() > kRecordBlockTarget) {
+      put_block(*w);
+    }
     uint64_t counter = sh->next_counter++;
-    record_value_into(value, c.now, e.partition_key, e.data);
-    record_key_into(key, s->id, sh->index, counter);
-    b.put(store::Family::records, std::string_view(key, sizeof key), value);
+    w->block.add(e.partition_key, e.data);
     const SequenceNumber seq{s->id, sh->index, counter};
     if (as_json) {
       results += n_results ? ",{\"SequenceNumber\":\"" : "{\"SequenceNumber\":\"";
@@ -1341,14 +1315,15 @@ http::Response KinesisService::put_records(Call& c) {
                                       e.explicit_hash_key ? std::optional<u128>(keys[i]) : std::nullopt, sh->range,
                                       sh->index});
   }
-  for (auto& [sh, before] : touched) {
+  for (auto& w : touched) {
+    put_block(w);
     std::string cv;
-    store::put_u64(cv, sh->next_counter);
-    b.put(store::Family::meta, counter_key(s->id, sh->index), cv);
+    store::put_u64(cv, w.shard->next_counter);
+    b.put(store::Family::meta, counter_key(s->id, w.shard->index), cv);
   }
   if (b.count() > 0) {
     if (auto st = store_.write(b); !st) {
-      for (auto& [sh, before] : touched) sh->next_counter = before;
+      for (auto& w : touched) w.shard->next_counter = w.before;
       spdlog::error("PutRecords write failed: {}", st.message);
       return fail(c, ApiError::internal());
     }
@@ -1468,12 +1443,11 @@ http::Response KinesisService::get_shard_iterator(Call& c) {
     }
     std::string p = shard_prefix(stream_id, *idx);
     auto it = store_.iterate(store::Family::records, p, record_key(stream_id, *idx, tip));
+    RecordCursor cursor(*it, stream_id, *idx);
     // Arrival of the first record at or after counter c; none: "after everything".
     auto arrival_from = [&](uint64_t c) {
-      it->seek(record_key(stream_id, *idx, c));
-      RecordView r;
-      if (!it->valid() || !parse_record_value(it->value(), r)) return INT64_MAX;
-      return r.arrival_ms;
+      cursor.seek(c);
+      return cursor.valid() ? cursor.record().arrival_ms : INT64_MAX;
     };
     uint64_t lo = 0, hi = tip;
     while (lo < hi) {
@@ -1561,16 +1535,17 @@ http::Response KinesisService::get_records(Call& c) {
   std::string first_live;
   bool skipped_expired = false;
   bool exhausted = true;  // false when Limit or the 10 MiB cap stopped the scan
-  for (rit->seek(record_key(s->id, shard.index, it->position)); rit->valid(); rit->next()) {
-    RecordView r;
-    if (!parse_record_value(rit->value(), r)) continue;
-    uint64_t counter = store::get_u64(rit->key(), 8);
+  RecordCursor cursor(*rit, s->id, shard.index);
+  for (cursor.seek(it->position); cursor.valid(); cursor.next()) {
+    const StoredRecord& r = cursor.record();
+    const uint64_t counter = r.counter;
     if (r.arrival_ms < cutoff) {
       skipped_expired = true;
       next = counter + 1;
       continue;
     }
-    if (skipped_expired && first_live.empty()) first_live = std::string(rit->key());
+    // A block's records share one arrival time: the first live record starts its block.
+    if (skipped_expired && first_live.empty()) first_live = std::string(cursor.block_key());
     if (count >= max) {
       exhausted = false;
       break;
@@ -2244,8 +2219,8 @@ void KinesisService::trim_expired() {
       std::string first_live;
       bool any_expired = false;
       for (it->seek(p); it->valid(); it->next()) {
-        RecordView r;
-        if (parse_record_value(it->value(), r) && r.arrival_ms >= cutoff) {
+        BlockHeader h;
+        if (parse_block_header(it->value(), h) && h.arrival_ms >= cutoff) {
           first_live = std::string(it->key());
           break;
         }

@@ -169,10 +169,4 @@ class KinesisService {
   std::unordered_map<std::string_view, Op> ops_;
 };
 
-// Record values in the records family: arrival ms (u64) | flags (u8) | key length (u16) |
-// partition key | data. Keys: stream id (u32) | shard index (u32) | counter (u64).
-std::string record_key(uint32_t stream_id, uint32_t shard, uint64_t counter);
-// The same 16 bytes into a caller's buffer (no allocation on the PutRecords path).
-void record_key_into(char* out, uint32_t stream_id, uint32_t shard, uint64_t counter);
-
 }  // namespace eddy::kinesis

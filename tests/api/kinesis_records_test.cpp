@@ -523,3 +523,52 @@ TEST_F(KinesisRecords, EveryResponseCarriesRequestIds) {
     EXPECT_FALSE(r.http.header("x-amz-id-2").empty()) << r.raw;
   }
 }
+
+// One PutRecords call stores each shard's records as one block (split at about 1 MiB): every
+// iterator type and GetRecords Limit must still address single records inside and across blocks.
+TEST_F(KinesisRecords, RecordsInsideAndAcrossStoredBlocks) {
+  create_stream("blk", 1);
+  json first = json::array(), second = json::array();
+  for (int i = 0; i < 5; ++i)  // 5 x 400 KB: more than one block
+    first.push_back({{"PartitionKey", "k" + std::to_string(i)}, {"Data", b64(std::string(400'000, static_cast<char>('a' + i)))}});
+  for (int i = 5; i < 10; ++i) second.push_back({{"PartitionKey", "k" + std::to_string(i)}, {"Data", b64("small-" + std::to_string(i))}});
+  auto r1 = ok("PutRecords", {{"StreamName", "blk"}, {"Records", first}});
+  clock().advance_ms(5'000);
+  int64_t t2 = clock().now_ms();
+  auto r2 = ok("PutRecords", {{"StreamName", "blk"}, {"Records", second}});
+  std::vector<std::string> seqs;
+  for (auto* r : {&r1, &r2})
+    for (auto& e : (*r)["Records"]) seqs.push_back(e["SequenceNumber"]);
+  ASSERT_EQ(seqs.size(), 10u);
+  for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]);
+
+  auto keys_of = [](const std::vector<json>& v) {
+    std::string s;
+    for (auto& r : v) s += r["PartitionKey"].get<std::string>().substr(1);
+    return s;
+  };
+  EXPECT_EQ(keys_of(read_all(iterator("blk", 0, "TRIM_HORIZON"))), "0123456789");
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    auto at = read_all(iterator("blk", 0, "AT_SEQUENCE_NUMBER", {{"StartingSequenceNumber", seqs[i]}}));
+    ASSERT_EQ(at.size(), 10 - i);
+    EXPECT_EQ(at[0]["SequenceNumber"], seqs[i]);
+    EXPECT_EQ(keys_of(read_all(iterator("blk", 0, "AFTER_SEQUENCE_NUMBER", {{"StartingSequenceNumber", seqs[i]}}))).size(), 9 - i);
+  }
+  EXPECT_EQ(keys_of(read_all(iterator("blk", 0, "AT_TIMESTAMP", {{"Timestamp", t2 / 1000.0}}))), "56789");
+
+  // Limit 1 walks the records one call at a time, from the middle of a block to the next.
+  std::string it = iterator("blk", 0, "AT_SEQUENCE_NUMBER", {{"StartingSequenceNumber", seqs[2]}});
+  std::string walked;
+  for (int i = 0; i < 8; ++i) {
+    auto g = ok("GetRecords", {{"ShardIterator", it}, {"Limit", 1}});
+    ASSERT_EQ(g["Records"].size(), 1u);
+    EXPECT_EQ(g["Records"][0]["SequenceNumber"], seqs[2 + i]);
+    if (i < 3) {
+      EXPECT_EQ(g["Records"][0]["Data"], b64(std::string(400'000, static_cast<char>('a' + 2 + i))));
+    }
+    walked += g["Records"][0]["PartitionKey"].get<std::string>().substr(1);
+    it = g["NextShardIterator"];
+  }
+  EXPECT_EQ(walked, "23456789");
+  EXPECT_TRUE(ok("GetRecords", {{"ShardIterator", it}})["Records"].empty());
+}

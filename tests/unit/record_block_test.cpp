@@ -36,6 +36,23 @@ class RecordBlockTest : public ::testing::Test {
     return out;
   }
 
+  // The record a seek to `counter` lands on, copied out of the cursor.
+  struct Found {
+    bool valid = false;
+    StoredRecord rec;
+    std::string partition_key, data, block_key;
+  };
+  Found seek(uint64_t counter) {
+    auto it = store_->iterate(store::Family::records, record_key(7, 1, 0), record_key(7, 2, 0));
+    RecordCursor c(*it, 7, 1);
+    c.seek(counter);
+    Found f;
+    if (!c.valid()) return f;
+    f = Found{true, c.record(), std::string(c.record().partition_key), std::string(c.record().data),
+              std::string(c.block_key())};
+    return f;
+  }
+
   std::unique_ptr<store::Store> store_;
 };
 
@@ -85,14 +102,12 @@ TEST_F(RecordBlockTest, SeekLandsInsideBetweenAndAfterBlocks) {
   EXPECT_EQ(counters_from(6), (std::vector<uint64_t>{6, 7}));
   EXPECT_EQ(counters_from(8), std::vector<uint64_t>{});
 
-  auto it = store_->iterate(store::Family::records, record_key(7, 1, 0), record_key(7, 2, 0));
-  RecordCursor c(*it, 7, 1);
-  c.seek(6);
-  ASSERT_TRUE(c.valid());
-  EXPECT_EQ(c.record().partition_key, "pk-y1");
-  EXPECT_EQ(c.record().data, "data-y1");
-  EXPECT_EQ(c.record().arrival_ms, 200);
-  EXPECT_EQ(c.block_key(), record_key(7, 1, 5));
+  Found f = seek(6);
+  ASSERT_TRUE(f.valid);
+  EXPECT_EQ(f.partition_key, "pk-y1");
+  EXPECT_EQ(f.data, "data-y1");
+  EXPECT_EQ(f.rec.arrival_ms, 200);
+  EXPECT_EQ(f.block_key, record_key(7, 1, 5));
 }
 
 TEST_F(RecordBlockTest, ReadsSingleRecordValuesOfEarlierVersions) {
@@ -108,13 +123,11 @@ TEST_F(RecordBlockTest, ReadsSingleRecordValuesOfEarlierVersions) {
   ASSERT_TRUE(store_->write(b));
   put_block(4, 2, 50, "n");
   EXPECT_EQ(counters_from(0), (std::vector<uint64_t>{3, 4, 5}));
-  auto it = store_->iterate(store::Family::records, record_key(7, 1, 0), record_key(7, 2, 0));
-  RecordCursor c(*it, 7, 1);
-  c.seek(3);
-  ASSERT_TRUE(c.valid());
-  EXPECT_EQ(c.record().partition_key, "pk");
-  EXPECT_EQ(c.record().data, "DATA");
-  EXPECT_EQ(c.record().arrival_ms, 42);
+  Found f = seek(3);
+  ASSERT_TRUE(f.valid);
+  EXPECT_EQ(f.partition_key, "pk");
+  EXPECT_EQ(f.data, "DATA");
+  EXPECT_EQ(f.rec.arrival_ms, 42);
 }
 
 TEST_F(RecordBlockTest, CorruptValuesAreSkipped) {
