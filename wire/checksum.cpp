@@ -101,11 +101,21 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Fetched once: OpenSSL 3 looks a legacy EVP_sha256() up in its provider tables on every
+// digest, which cost more than hashing a small request body.
+const EVP_MD* fetched(const char* name, const EVP_MD* legacy) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  return md ? md : legacy;
+}
+
 const EVP_MD* evp_md(Algorithm a) {
+  static const EVP_MD* sha1 = fetched("SHA1", EVP_sha1());
+  static const EVP_MD* sha256 = fetched("SHA256", EVP_sha256());
+  static const EVP_MD* md5 = fetched("MD5", EVP_md5());
   switch (a) {
-    case Algorithm::sha1: return EVP_sha1();
-    case Algorithm::sha256: return EVP_sha256();
-    case Algorithm::md5: return EVP_md5();
+    case Algorithm::sha1: return sha1;
+    case Algorithm::sha256: return sha256;
+    case Algorithm::md5: return md5;
     default: return nullptr;
   }
 }

@@ -487,7 +487,9 @@ AuthResult header_v4(const Ctx& c, std::string_view raw, std::string_view servic
                      "valid sha256 value.",
                      400);
   } else {
-    payload_hash = content_sha ? std::string(trim(*content_sha)) : sv4::sha256_hex(c.req.body);
+    // Only a signature check needs the body's hash; any mode would hash a 10 MiB PutRecords for nothing.
+    if (content_sha) payload_hash = std::string(trim(*content_sha));
+    else if (c.mode != Mode::any) payload_hash = sv4::sha256_hex(c.req.body);
   }
 
   AuthResult ok;
@@ -576,7 +578,9 @@ AuthResult query_v4(const Ctx& c, std::string_view service) {
                    "X-Amz-Expires must be less than a week (in seconds) that is 604800", 400);
 
   // A presigned URL's payload is not signed for S3; other services hash the body.
-  std::string payload_hash = c.kinesis ? sv4::sha256_hex(c.req.body) : std::string(sv4::kUnsignedPayload);
+  std::string payload_hash = !c.kinesis ? std::string(sv4::kUnsignedPayload)
+                             : c.mode != Mode::any ? sv4::sha256_hex(c.req.body)
+                                                   : std::string();
   if (!c.kinesis)
     for (const auto& [name, value] : sv4::parse_query(c.req.query))
       if (name == "X-Amz-Content-Sha256") payload_hash = value;
