@@ -1066,9 +1066,6 @@ http::Response KinesisService::put_record(Call& c) {
   block.start(c.now);
   block.add(*pk, *data);
   b.put(store::Family::records, std::string_view(rkey, sizeof rkey), block.finish());
-  std::string cv;
-  store::put_u64(cv, counter + 1);
-  b.put(store::Family::meta, counter_key(s->id, sh->index), cv);
   if (auto st = store_.write(b); !st) {
     spdlog::error("PutRecord write failed: {}", st.message);
     return fail(c, ApiError::internal());
@@ -1315,12 +1312,7 @@ http::Response KinesisService::put_records(Call& c) {
                                       e.explicit_hash_key ? std::optional<u128>(keys[i]) : std::nullopt, sh->range,
                                       sh->index});
   }
-  for (auto& w : touched) {
-    put_block(w);
-    std::string cv;
-    store::put_u64(cv, w.shard->next_counter);
-    b.put(store::Family::meta, counter_key(s->id, w.shard->index), cv);
-  }
+  for (auto& w : touched) put_block(w);
   if (b.count() > 0) {
     if (auto st = store_.write(b); !st) {
       for (auto& w : touched) w.shard->next_counter = w.before;
@@ -1594,9 +1586,7 @@ http::Response KinesisService::get_records(Call& c) {
   }
   if (skipped_expired) {
     // Records past retention are gone for good: drop them from storage too.
-    store::WriteBatch b(store_);
-    b.delete_range(store::Family::records, p, first_live.empty() ? record_key(s->id, shard.index, next) : first_live);
-    store_.write(b);
+    trim_records(*s, shard.index, first_live.empty() ? record_key(s->id, shard.index, next) : first_live);
   }
   // Everything below the scan's end (the shard's tip when the call started) has been seen:
   // an empty or trimmed stretch moves the position to the tip, so a closed shard's end is
@@ -2227,11 +2217,22 @@ void KinesisService::trim_expired() {
         any_expired = true;
       }
       if (!any_expired) continue;
-      store::WriteBatch b(store_);
-      b.delete_range(store::Family::records, p, first_live.empty() ? record_key(s->id, idx, next) : first_live);
-      store_.write(b);
+      trim_records(*s, idx, first_live.empty() ? record_key(s->id, idx, next) : first_live);
     }
   }
+}
+
+void KinesisService::trim_records(Stream& s, uint32_t shard, std::string_view end) {
+  // Under the stream's lock, so that counters reach the store in the order they grew.
+  std::lock_guard lk(s.mu);
+  const Shard* sh = s.find(shard);
+  if (!sh) return;
+  store::WriteBatch b(store_);
+  b.delete_range(store::Family::records, shard_prefix(s.id, shard), end);
+  std::string cv;
+  store::put_u64(cv, sh->next_counter);
+  b.put(store::Family::meta, counter_key(s.id, shard), cv);
+  if (auto st = store_.write(b); !st) spdlog::error("trimming expired records failed: {}", st.message);
 }
 
 }  // namespace eddy::kinesis

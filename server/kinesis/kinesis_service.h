@@ -152,6 +152,9 @@ class KinesisService {
   http::Response encryption_change(Call&, bool start);
   http::Response monitoring_change(Call&, bool enable);
   void shard_json(const Stream& s, const Shard& sh, nlohmann::json& out) const;
+  // Deletes a shard's rows below `end` (records past retention) and, in the same batch,
+  // persists the shard's counter: puts do not, so the high-water mark must outlive the rows.
+  void trim_records(Stream& s, uint32_t shard, std::string_view end);
 
   const Config& config_;
   Clock& clock_;

@@ -10,7 +10,7 @@ using nlohmann::json;
 
 class KinesisRestart : public KinesisFixture {
  protected:
-  void configure(eddy::Config& c) override {
+  void tune(eddy::Config& c) override {
     dir_ = std::filesystem::temp_directory_path() /
            ("eddy-kin-restart-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
     std::filesystem::remove_all(dir_);
@@ -84,4 +84,22 @@ TEST_F(KinesisRestart, StreamsRecordsSequenceNumbersAndIteratorsSurvive) {
                              {"StartingSequenceNumber", before0[0]["SequenceNumber"]}},
         "InvalidArgumentException");
   EXPECT_TRUE(read_all(iterator("keep", 0, "TRIM_HORIZON")).empty());
+}
+
+// Puts do not write the shard counter; a trim does. Once retention has removed every row of a
+// shard, the counter persisted by the trim keeps new sequence numbers above the old ones.
+TEST_F(KinesisRestart, SequenceNumbersStayAboveRecordsRemovedByRetention) {
+  create_stream("trim", 1);
+  std::string last;
+  for (int i = 0; i < 3; ++i) last = put("trim", "k", "old" + std::to_string(i))["SequenceNumber"];
+  clock().advance_ms(25LL * 3600 * 1000);  // past the 24 h retention
+  EXPECT_TRUE(read_all(iterator("trim", 0, "TRIM_HORIZON")).empty());  // the read trims the rows
+
+  restart();
+
+  auto p = put("trim", "k", "new");
+  EXPECT_LT(last, p["SequenceNumber"].get<std::string>());
+  auto recs = read_all(iterator("trim", 0, "TRIM_HORIZON"));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0]["Data"], b64("new"));
 }
