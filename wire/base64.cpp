@@ -69,27 +69,33 @@ bool base64_decode_append(std::string_view in, std::string& out) {
   }
   if (pad > 0 && (n + pad) % 4 != 0) return false;
   if (n % 4 == 1) return false;
-  size_t start = out.size();
-  out.reserve(start + n * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    int8_t v = kReverse[static_cast<unsigned char>(in[i])];
-    if (v < 0) {
+  const size_t start = out.size();
+  const size_t quads = n / 4, rem = n % 4;
+  out.resize(start + quads * 3 + (rem ? rem - 1 : 0));
+  // Four characters at a time into the sized buffer: a byte-wise push_back was a tenth of
+  // PutRecords' CPU.
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  auto* o = reinterpret_cast<unsigned char*>(out.data() + start);
+  for (size_t q = 0; q < quads; ++q, p += 4, o += 3) {
+    const int a = kReverse[p[0]], b = kReverse[p[1]], c = kReverse[p[2]], d = kReverse[p[3]];
+    if ((a | b | c | d) < 0) {
       out.resize(start);
       return false;
     }
-    acc = (acc << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
+    const uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    o[0] = static_cast<unsigned char>(v >> 16);
+    o[1] = static_cast<unsigned char>(v >> 8);
+    o[2] = static_cast<unsigned char>(v);
   }
-  // Leftover bits must be zero (canonical encoding).
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-    out.resize(start);
-    return false;
+  if (rem > 0) {
+    const int a = kReverse[p[0]], b = kReverse[p[1]], c = rem == 3 ? kReverse[p[2]] : 0;
+    // Leftover bits must be zero (canonical encoding).
+    if ((a | b | c) < 0 || (rem == 2 && (b & 0x0F) != 0) || (rem == 3 && (c & 0x03) != 0)) {
+      out.resize(start);
+      return false;
+    }
+    o[0] = static_cast<unsigned char>((a << 2) | (b >> 4));
+    if (rem == 3) o[1] = static_cast<unsigned char>(((b & 0x0F) << 4) | (c >> 2));
   }
   return true;
 }
