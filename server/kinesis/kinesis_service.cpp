@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -1042,58 +1043,69 @@ http::Response KinesisService::put_record(Call& c) {
                                               account() + " is invalid."));
   }
 
-  std::lock_guard lk(s->mu);
-  if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
-  size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
-  if (data->size() + pk->size() > max_bytes)
-    return fail(c, record_too_large("data", data->size(), pk->size(), max_bytes));
-  Shard* sh = const_cast<Shard*>(s->route(key));
-  if (!sh) return fail(c, ApiError::internal());
-  for (auto* h : hooks_) {
-    if (!h->admit_write(*s, *sh, data->size() + pk->size(), c.now)) {
-      const std::vector<PutRejection> rejected{{sh->index, true}};
-      for (auto* o : hooks_) o->after_put(c.info(), *s, {}, rejected);
-      return fail(c, ApiError{"ProvisionedThroughputExceededException",
-                              "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " +
-                                  account() + "."});
+  // Hooks and the response are made after the stream's lock is released.
+  uint64_t counter;
+  uint32_t shard_index;
+  wire::HashRange range;
+  std::string encryption;
+  {
+    std::lock_guard lk(s->mu);
+    if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
+    size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
+    if (data->size() + pk->size() > max_bytes)
+      return fail(c, record_too_large("data", data->size(), pk->size(), max_bytes));
+    Shard* sh = const_cast<Shard*>(s->route(key));
+    if (!sh) return fail(c, ApiError::internal());
+    for (auto* h : hooks_) {
+      if (!h->admit_write(*s, *sh, data->size() + pk->size(), c.now)) {
+        const std::vector<PutRejection> rejected{{sh->index, true}};
+        for (auto* o : hooks_) o->after_put(c.info(), *s, {}, rejected);
+        return fail(c, ApiError{"ProvisionedThroughputExceededException",
+                                "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " +
+                                    account() + "."});
+      }
     }
+    counter = sh->next_counter;
+    store::WriteBatch b(store_);
+    char rkey[16];
+    record_key_into(rkey, s->id, sh->index, counter);
+    RecordBlockWriter block;
+    block.start(c.now);
+    block.add(*pk, *data);
+    b.put(store::Family::records, std::string_view(rkey, sizeof rkey), block.finish());
+    if (auto st = store_.write(b); !st) {
+      spdlog::error("PutRecord write failed: {}", st.message);
+      return fail(c, ApiError::internal());
+    }
+    sh->next_counter = counter + 1;
+    shard_index = sh->index;
+    range = sh->range;
+    encryption = s->encryption;
   }
-  uint64_t counter = sh->next_counter;
-  store::WriteBatch b(store_);
-  char rkey[16];
-  record_key_into(rkey, s->id, sh->index, counter);
-  RecordBlockWriter block;
-  block.start(c.now);
-  block.add(*pk, *data);
-  b.put(store::Family::records, std::string_view(rkey, sizeof rkey), block.finish());
-  if (auto st = store_.write(b); !st) {
-    spdlog::error("PutRecord write failed: {}", st.message);
-    return fail(c, ApiError::internal());
-  }
-  sh->next_counter = counter + 1;
   std::vector<PutRecordEvent> ev;
-  ev.push_back(PutRecordEvent{*pk, *data, ehk ? std::optional<u128>(key) : std::nullopt, sh->range, sh->index});
+  ev.push_back(PutRecordEvent{*pk, *data, ehk ? std::optional<u128>(key) : std::nullopt, range, shard_index});
   for (auto* h : hooks_) h->after_put(c.info(), *s, ev, {});
-  const SequenceNumber seq{s->id, sh->index, counter};
+  const SequenceNumber seq{s->id, shard_index, counter};
+  const std::string shard_id = Shard::shard_id(shard_index);
   std::string body;
   body.reserve(160);
   if (c.enc == Encoding::json) {
     body += "{\"ShardId\":\"";
-    body += sh->id();
+    body += shard_id;
     body += "\",\"SequenceNumber\":\"";
     seq.append_to(body);
     body += "\",\"EncryptionType\":";
-    emit::json_string(body, s->encryption);
+    emit::json_string(body, encryption);
     body += '}';
   } else {
     emit::cbor_head(body, 5, 3);
     emit::cbor_text(body, "ShardId");
-    emit::cbor_text(body, sh->id());
+    emit::cbor_text(body, shard_id);
     emit::cbor_text(body, "SequenceNumber");
     emit::cbor_head(body, 3, kSequenceNumberDigits);
     seq.append_to(body);
     emit::cbor_text(body, "EncryptionType");
-    emit::cbor_text(body, s->encryption);
+    emit::cbor_text(body, encryption);
   }
   return ok_body(c, std::move(body));
 }
@@ -1195,109 +1207,141 @@ http::Response KinesisService::put_records(Call& c) {
   }
   if (total > kMaxRequestRecordBytes) return fail(c, ApiError::invalid_argument("Records size exceeds 10 MB limit"));
 
-  std::lock_guard lk(s->mu);
-  if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
-  size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].data.size() + entries[i].partition_key.size() > max_bytes)
-      return fail(c, record_too_large("records." + std::to_string(i + 1) + ".member.data", entries[i].data.size(),
-                                      entries[i].partition_key.size(), max_bytes));
-  }
+  // Under the stream's lock only what orders the shard: routing, admission, counters and the
+  // write. Hooks and the response come after, so that another call can take the lock.
+  struct Outcome {
+    uint32_t shard;
+    uint64_t counter;
+    enum Kind : uint8_t { stored, throttled, injected } kind;
+  };
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(entries.size());
+  std::vector<PutRecordEvent> accepted;
+  accepted.reserve(entries.size());
+  std::vector<PutRejection> rejected;
+  const auto info = c.info();
+  std::string encryption;
+  // Ids of the shards named; a deque keeps the strings in place for the views given to hooks.
+  std::deque<std::pair<uint32_t, std::string>> shard_ids;
+  auto shard_id_of = [&](uint32_t index) -> const std::string& {
+    for (auto& [i, id] : shard_ids)
+      if (i == index) return id;
+    return shard_ids.emplace_back(index, Shard::shard_id(index)).second;
+  };
+  {
+    std::lock_guard lk(s->mu);
+    if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
+    size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].data.size() + entries[i].partition_key.size() > max_bytes)
+        return fail(c, record_too_large("records." + std::to_string(i + 1) + ".member.data", entries[i].data.size(),
+                                        entries[i].partition_key.size(), max_bytes));
+    }
+    encryption = s->encryption;
 
-  store::WriteBatch b(store_);
-  // Results are written straight into the response encoding, in request order.
+    store::WriteBatch b(store_);
+    // One open block per shard written to; blocks are put into the batch when full and at the end.
+    struct ShardWrite {
+      Shard* shard;
+      uint64_t before;       // the shard's counter before this call
+      uint64_t block_first;  // counter of the open block's first record
+      RecordBlockWriter block;
+    };
+    std::vector<ShardWrite> touched;
+    touched.reserve(s->shards.size() < 8 ? s->shards.size() : 8);
+    auto put_block = [&](ShardWrite& w) {
+      if (w.block.count() == 0) return;
+      char bkey[16];
+      record_key_into(bkey, s->id, w.shard->index, w.block_first);
+      b.put(store::Family::records, std::string_view(bkey, sizeof bkey), w.block.finish());
+      w.block.start(c.now);
+      w.block_first = w.shard->next_counter;
+    };
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const auto& e = entries[i];
+      Shard* sh = const_cast<Shard*>(s->route(keys[i]));
+      if (!sh) return fail(c, ApiError::internal());
+      bool admitted = true;
+      for (auto* h : hooks_)
+        if (!h->admit_write(*s, *sh, e.data.size() + e.partition_key.size(), c.now)) {
+          admitted = false;
+          break;
+        }
+      if (!admitted) {
+        rejected.push_back({sh->index, true});
+        outcomes.push_back({sh->index, 0, Outcome::throttled});
+        continue;
+      }
+      if (!hooks_.empty()) {
+        bool injected = false;
+        OperationInfo entry_info = info;
+        entry_info.partition_key = e.partition_key;
+        entry_info.shard = shard_id_of(sh->index);
+        for (auto* h : hooks_)
+          if (h->fail_entry(entry_info, *s, *sh)) injected = true;
+        if (injected) {
+          rejected.push_back({sh->index, false});
+          outcomes.push_back({sh->index, 0, Outcome::injected});
+          continue;
+        }
+      }
+      auto w = std::find_if(touched.begin(), touched.end(), [&](const ShardWrite& t) { return t.shard == sh; });
+      if (w == touched.end()) {
+        w = touched.insert(touched.end(), ShardWrite{sh, sh->next_counter, sh->next_counter, {}});
+        w->block.start(c.now);
+      } else if (w->block.size() + e.partition_key.size() + e.data.size() > kRecordBlockTarget) {
+        put_block(*w);
+      }
+      outcomes.push_back({sh->index, sh->next_counter++, Outcome::stored});
+      w->block.add(e.partition_key, e.data);
+      accepted.push_back(PutRecordEvent{e.partition_key, e.data,
+                                        e.explicit_hash_key ? std::optional<u128>(keys[i]) : std::nullopt, sh->range,
+                                        sh->index});
+    }
+    for (auto& w : touched) put_block(w);
+    if (b.count() > 0) {
+      if (auto st = store_.write(b); !st) {
+        for (auto& w : touched) w.shard->next_counter = w.before;
+        spdlog::error("PutRecords write failed: {}", st.message);
+        return fail(c, ApiError::internal());
+      }
+    }
+  }
+  for (auto* h : hooks_) h->after_put(info, *s, accepted, rejected);
+
+  // Results in the response encoding, in request order.
   const bool as_json = c.enc == Encoding::json;
   std::string results;
   results.reserve(entries.size() * 110);
-  size_t n_results = 0;
-  std::vector<std::pair<const Shard*, std::string>> shard_ids;  // ids of the shards written to
-  auto shard_id_of = [&](const Shard* sh) -> const std::string& {
-    for (auto& [p, id] : shard_ids)
-      if (p == sh) return id;
-    return shard_ids.emplace_back(sh, sh->id()).second;
-  };
-  auto error_result = [&](const std::string& code, const std::string& message) {
-    if (as_json) {
-      results += n_results ? ",{\"ErrorCode\":" : "{\"ErrorCode\":";
-      emit::json_string(results, code);
-      results += ",\"ErrorMessage\":";
-      emit::json_string(results, message);
-      results += '}';
-    } else {
-      emit::cbor_head(results, 5, 2);
-      emit::cbor_text(results, "ErrorCode");
-      emit::cbor_text(results, code);
-      emit::cbor_text(results, "ErrorMessage");
-      emit::cbor_text(results, message);
-    }
-    ++n_results;
-  };
-  std::vector<PutRecordEvent> accepted;
-  accepted.reserve(entries.size());
-  // One open block per shard written to; blocks are put into the batch when full and at the end.
-  struct ShardWrite {
-    Shard* shard;
-    uint64_t before;       // the shard's counter before this call
-    uint64_t block_first;  // counter of the open block's first record
-    RecordBlockWriter block;
-  };
-  std::vector<ShardWrite> touched;
-  touched.reserve(s->shards.size() < 8 ? s->shards.size() : 8);
-  auto put_block = [&](ShardWrite& w) {
-    if (w.block.count() == 0) return;
-    char bkey[16];
-    record_key_into(bkey, s->id, w.shard->index, w.block_first);
-    b.put(store::Family::records, std::string_view(bkey, sizeof bkey), w.block.finish());
-    w.block.start(c.now);
-    w.block_first = w.shard->next_counter;
-  };
-  std::vector<PutRejection> rejected;
-  const auto info = c.info();
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
-    Shard* sh = const_cast<Shard*>(s->route(keys[i]));
-    if (!sh) return fail(c, ApiError::internal());
-    bool admitted = true;
-    for (auto* h : hooks_)
-      if (!h->admit_write(*s, *sh, e.data.size() + e.partition_key.size(), c.now)) {
-        admitted = false;
-        break;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const Outcome& o = outcomes[i];
+    if (o.kind != Outcome::stored) {
+      const std::string code = o.kind == Outcome::throttled ? "ProvisionedThroughputExceededException" : "InternalFailure";
+      const std::string message = o.kind == Outcome::throttled ? "Rate exceeded for shard " + shard_id_of(o.shard) +
+                                                                     " in stream " + s->name + " under account " +
+                                                                     account() + "."
+                                                               : "Internal service failure.";
+      if (as_json) {
+        results += i ? ",{\"ErrorCode\":" : "{\"ErrorCode\":";
+        emit::json_string(results, code);
+        results += ",\"ErrorMessage\":";
+        emit::json_string(results, message);
+        results += '}';
+      } else {
+        emit::cbor_head(results, 5, 2);
+        emit::cbor_text(results, "ErrorCode");
+        emit::cbor_text(results, code);
+        emit::cbor_text(results, "ErrorMessage");
+        emit::cbor_text(results, message);
       }
-    if (!admitted) {
-      rejected.push_back({sh->index, true});
-      error_result("ProvisionedThroughputExceededException",
-                   "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " + account() + ".");
       continue;
     }
-    const std::string& sid = shard_id_of(sh);
-    if (!hooks_.empty()) {
-      bool injected = false;
-      OperationInfo entry_info = info;
-      entry_info.partition_key = e.partition_key;
-      entry_info.shard = sid;
-      for (auto* h : hooks_)
-        if (h->fail_entry(entry_info, *s, *sh)) injected = true;
-      if (injected) {
-        rejected.push_back({sh->index, false});
-        error_result("InternalFailure", "Internal service failure.");
-        continue;
-      }
-    }
-    auto w = std::find_if(touched.begin(), touched.end(), [&](const ShardWrite& t) { return t.shard == sh; });
-    if (w == touched.end()) {
-      w = touched.insert(touched.end(), ShardWrite{sh, sh->next_counter, sh->next_counter, {}});
-      w->block.start(c.now);
-    } else if (w->block.size() + e.partition_key.size() + e.data.size() > kRecordBlockTarget) {
-      put_block(*w);
-    }
-    uint64_t counter = sh->next_counter++;
-    w->block.add(e.partition_key, e.data);
-    const SequenceNumber seq{s->id, sh->index, counter};
+    const SequenceNumber seq{s->id, o.shard, o.counter};
     if (as_json) {
-      results += n_results ? ",{\"SequenceNumber\":\"" : "{\"SequenceNumber\":\"";
+      results += i ? ",{\"SequenceNumber\":\"" : "{\"SequenceNumber\":\"";
       seq.append_to(results);
       results += "\",\"ShardId\":\"";
-      results += sid;
+      results += shard_id_of(o.shard);
       results += "\"}";
     } else {
       emit::cbor_head(results, 5, 2);
@@ -1305,22 +1349,9 @@ http::Response KinesisService::put_records(Call& c) {
       emit::cbor_head(results, 3, kSequenceNumberDigits);
       seq.append_to(results);
       emit::cbor_text(results, "ShardId");
-      emit::cbor_text(results, sid);
-    }
-    ++n_results;
-    accepted.push_back(PutRecordEvent{e.partition_key, e.data,
-                                      e.explicit_hash_key ? std::optional<u128>(keys[i]) : std::nullopt, sh->range,
-                                      sh->index});
-  }
-  for (auto& w : touched) put_block(w);
-  if (b.count() > 0) {
-    if (auto st = store_.write(b); !st) {
-      for (auto& w : touched) w.shard->next_counter = w.before;
-      spdlog::error("PutRecords write failed: {}", st.message);
-      return fail(c, ApiError::internal());
+      emit::cbor_text(results, shard_id_of(o.shard));
     }
   }
-  for (auto* h : hooks_) h->after_put(info, *s, accepted, rejected);
   std::string body;
   body.reserve(results.size() + 80);
   if (as_json) {
@@ -1329,17 +1360,17 @@ http::Response KinesisService::put_records(Call& c) {
     body += ",\"Records\":[";
     body += results;
     body += "],\"EncryptionType\":";
-    emit::json_string(body, s->encryption);
+    emit::json_string(body, encryption);
     body += '}';
   } else {
     emit::cbor_head(body, 5, 3);
     emit::cbor_text(body, "FailedRecordCount");
     emit::cbor_int(body, static_cast<int64_t>(rejected.size()));
     emit::cbor_text(body, "Records");
-    emit::cbor_head(body, 4, n_results);
+    emit::cbor_head(body, 4, outcomes.size());
     body += results;
     emit::cbor_text(body, "EncryptionType");
-    emit::cbor_text(body, s->encryption);
+    emit::cbor_text(body, encryption);
   }
   return ok_body(c, std::move(body));
 }

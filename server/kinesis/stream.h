@@ -1,6 +1,7 @@
 #pragma once
 // The stream and shard model: what DescribeStream shows and what routing uses. Persisted as
-// JSON under meta "s/<name>"; record counters separately under meta "c/<stream><shard>".
+// JSON under meta "s/<name>"; a shard's record counter is also kept under meta
+// "c/<stream><shard>" when retention trims its rows.
 #include <cstdint>
 #include <map>
 #include <mutex>
