@@ -10,7 +10,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -83,7 +82,13 @@ struct Connection {
 
 struct Server::Impl {
   ServerOptions options;
-  asio::io_context ioc;
+  // One event loop per worker thread; a connection stays on the loop that accepted it. A
+  // shared io_context woke a second thread for queued work and locked its queue around every
+  // handler: on two cores that cost a quarter of a small request's CPU.
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::atomic<size_t> next_loop{0};
+  asio::io_context& ioc() { return *loops[0]; }
+  asio::io_context& pick_loop() { return *loops[next_loop.fetch_add(1) % loops.size()]; }
   std::vector<std::thread> threads;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::vector<std::shared_ptr<asio::ssl::context>> tls_contexts;
@@ -93,15 +98,16 @@ struct Server::Impl {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::set<std::shared_ptr<Connection>> connections;
-  std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
-  // The thread count must be settled before the io_context is made: a concurrency hint of 1
-  // tells Asio that one thread runs it, and then it never wakes a second thread for queued work.
   static ServerOptions settled(ServerOptions o) {
     if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
     return o;
   }
-  explicit Impl(ServerOptions o) : options(settled(o)), ioc(static_cast<int>(options.threads)) {}
+  explicit Impl(ServerOptions o) : options(settled(o)) {
+    // Concurrency hint 1: one thread runs each loop (other threads only post to it).
+    for (unsigned i = 0; i < options.threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+  }
 
   void add(const std::shared_ptr<Connection>& c) {
     std::lock_guard lk(mu);
@@ -415,7 +421,8 @@ asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> a
                                                 Handler& handler,
                                                 std::shared_ptr<asio::ssl::context> tls) {
   for (;;) {
-    auto [ec, socket] = co_await acc->async_accept(asio::make_strand(ioc), use_nothrow);
+    // The loop's own executor, no strand: one thread runs each loop.
+    auto [ec, socket] = co_await acc->async_accept(pick_loop().get_executor(), use_nothrow);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept failed: {}", ec.message());
@@ -453,9 +460,9 @@ static std::shared_ptr<tcp::acceptor> bind_acceptor(asio::io_context& ioc, const
 }
 
 uint16_t Server::listen(const std::string& host, uint16_t port, Handler& handler) {
-  auto acc = bind_acceptor(impl_->ioc, host, port);
+  auto acc = bind_acceptor(impl_->ioc(), host, port);
   impl_->acceptors.push_back(acc);
-  asio::co_spawn(impl_->ioc, impl_->accept_loop(acc, handler, nullptr), asio::detached);
+  asio::co_spawn(impl_->ioc(), impl_->accept_loop(acc, handler, nullptr), asio::detached);
   return acc->local_endpoint().port();
 }
 
@@ -467,19 +474,19 @@ uint16_t Server::listen_tls(const std::string& host, uint16_t port, Handler& han
   ctx->use_certificate_chain_file(tls.cert_file);
   ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem);
   impl_->tls_contexts.push_back(ctx);
-  auto acc = bind_acceptor(impl_->ioc, host, port);
+  auto acc = bind_acceptor(impl_->ioc(), host, port);
   impl_->acceptors.push_back(acc);
-  asio::co_spawn(impl_->ioc, impl_->accept_loop(acc, handler, ctx), asio::detached);
+  asio::co_spawn(impl_->ioc(), impl_->accept_loop(acc, handler, ctx), asio::detached);
   return acc->local_endpoint().port();
 }
 
 void Server::start() {
   if (impl_->started) return;
   impl_->started = true;
-  impl_->work = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
-      impl_->ioc.get_executor());
-  for (unsigned i = 0; i < impl_->options.threads; ++i)
-    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  for (auto& loop : impl_->loops) {
+    impl_->work.push_back(asio::make_work_guard(*loop));
+    impl_->threads.emplace_back([l = loop.get()] { l->run(); });
+  }
 }
 
 void Server::stop() {
@@ -487,7 +494,7 @@ void Server::stop() {
   impl_->stopped = true;
   impl_->stopping = true;
   for (auto& acc : impl_->acceptors) {
-    asio::post(impl_->ioc, [acc] {
+    asio::post(impl_->ioc(), [acc] {
       beast::error_code ec;
       acc->close(ec);
     });
@@ -503,13 +510,13 @@ void Server::stop() {
     }
     for (auto& c : impl_->connections) asio::post(c->executor, [c] { if (c->alive) c->close(); });
   }
-  impl_->work.reset();
+  impl_->work.clear();
   if (impl_->started) {
     // Give closed sessions a moment to unwind, then stop the loop.
     std::unique_lock lk(impl_->mu);
     impl_->cv.wait_for(lk, 1s, [&] { return impl_->connections.empty(); });
   }
-  impl_->ioc.stop();
+  for (auto& loop : impl_->loops) loop->stop();
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   impl_->threads.clear();
