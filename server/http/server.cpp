@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -165,6 +166,32 @@ asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Response& res
         out.content_length(res.body.size());
       bhttp::response_serializer<bhttp::empty_body> sr{out};
       auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_nothrow);
+      co_return !ec && keep_alive;
+    }
+    if (res.status >= 200 && res.status != 204 && res.status != 304 && !res.headers.has("Content-Length") &&
+        !res.headers.has("Transfer-Encoding") && !res.headers.has("Connection")) {
+      // The common case by hand: the head in one string, sent with the body in one gathered
+      // write. Beast's generic serializer cost more than a small PutRecord's handler.
+      std::string head;
+      head.reserve(256);
+      head += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+      head += std::to_string(res.status);
+      head += ' ';
+      head += bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
+      head += "\r\n";
+      for (auto& [k, v] : res.headers.items()) {
+        head += k;
+        head += ": ";
+        head += v;
+        head += "\r\n";
+      }
+      if (version == 10 && keep_alive) head += "Connection: keep-alive\r\n";
+      if (version != 10 && !keep_alive) head += "Connection: close\r\n";
+      head += "Content-Length: ";
+      head += std::to_string(res.body.size());
+      head += "\r\n\r\n";
+      const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(res.body)};
+      auto [ec, n] = co_await asio::async_write(stream, pieces, use_nothrow);
       co_return !ec && keep_alive;
     }
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
