@@ -148,29 +148,32 @@ std::optional<std::string> owned(const std::optional<std::string_view>& v) {
   return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
 }
 
-// PutRecords in JSON as SDKs send it: {"Records":[{"Data":"..","PartitionKey":".."},..],
-// "StreamName":".."} with plain ASCII strings. Parsed here without building a json tree;
-// anything else (escapes, non-ASCII, other members or types, duplicates, an entry that would
-// fail validation) returns false and the request takes the generic path, which gives AWS's
-// exact errors. Views point into the request body.
+// PutRecord(s) in JSON as SDKs send them: {"Records":[{"Data":"..","PartitionKey":".."},..],
+// "StreamName":".."} and {"StreamName":"..","Data":"..","PartitionKey":".."}, with plain ASCII
+// strings. Parsed here without building a json tree; anything else (escapes, non-ASCII, other
+// members or types, duplicates, an entry that would fail validation) returns false and the
+// request takes the generic path, which gives AWS's exact errors. Views point into the body.
 struct FastPut {
   std::optional<std::string_view> name, arn;
+  std::optional<std::string_view> sequence_number_for_ordering;  // PutRecord only
   std::vector<Entry> entries;
 };
 
-bool parse_put_records_fast(std::string_view body, FastPut& out) {
-  const char* p = body.data();
-  const char* end = p + body.size();
-  auto ws = [&] {
+// The few JSON tokens the fast parsers accept.
+struct FlatJson {
+  const char* p;
+  const char* end;
+  explicit FlatJson(std::string_view body) : p(body.data()), end(body.data() + body.size()) {}
+  void ws() {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
-  };
-  auto lit = [&](char ch) {
+  }
+  bool lit(char ch) {
     ws();
     if (p == end || *p != ch) return false;
     ++p;
     return true;
-  };
-  auto str = [&](std::string_view& v) {
+  }
+  bool str(std::string_view& v) {
     ws();
     if (p == end || *p != '"') return false;
     const char* start = ++p;
@@ -183,7 +186,64 @@ bool parse_put_records_fast(std::string_view body, FastPut& out) {
     v = std::string_view(start, static_cast<size_t>(p - start));
     ++p;
     return true;
-  };
+  }
+  bool at_end() {
+    ws();
+    return p == end;
+  }
+};
+
+// One entry's member (PartitionKey, Data, ExplicitHashKey); false for anything else.
+bool fast_entry_member(std::string_view key, std::string_view val, Entry& e, bool& has_pk, bool& has_data) {
+  if (key == "PartitionKey" && !has_pk) {
+    e.partition_key = val;
+    has_pk = true;
+  } else if (key == "Data" && !has_data) {
+    if (!wire::base64_decode_append(val, e.decoded)) return false;
+    e.data = e.decoded;
+    has_data = true;
+  } else if (key == "ExplicitHashKey" && !e.explicit_hash_key) {
+    if (!is_hash_key_text(val)) return false;
+    e.explicit_hash_key = val;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool fast_entry_valid(const Entry& e, bool has_pk, bool has_data) {
+  return has_pk && has_data && !e.partition_key.empty() && e.partition_key.size() <= 256 &&
+         e.data.size() <= 10 * 1024 * 1024;
+}
+
+bool fast_stream_member(std::string_view key, std::string_view val, FastPut& out) {
+  if (key == "StreamName" && !out.name) out.name = val;
+  else if (key == "StreamARN" && !out.arn) out.arn = val;
+  else return false;
+  return true;
+}
+
+bool parse_put_record_fast(std::string_view body, FastPut& out) {
+  FlatJson j(body);
+  Entry& e = out.entries.emplace_back();
+  bool has_pk = false, has_data = false;
+  if (!j.lit('{')) return false;
+  do {
+    std::string_view key, val;
+    if (!j.str(key) || !j.lit(':') || !j.str(val)) return false;
+    if (key == "SequenceNumberForOrdering" && !out.sequence_number_for_ordering) {
+      out.sequence_number_for_ordering = val;
+    } else if (!fast_stream_member(key, val, out) && !fast_entry_member(key, val, e, has_pk, has_data)) {
+      return false;
+    }
+  } while (j.lit(','));
+  return j.lit('}') && j.at_end() && fast_entry_valid(e, has_pk, has_data);
+}
+
+bool parse_put_records_fast(std::string_view body, FastPut& out) {
+  FlatJson j(body);
+  auto lit = [&](char ch) { return j.lit(ch); };
+  auto str = [&](std::string_view& v) { return j.str(v); };
   // At most 500 entries, reserved up front: views into each entry's `decoded` stay valid.
   out.entries.reserve(500);
   auto records = [&] {
@@ -194,24 +254,9 @@ bool parse_put_records_fast(std::string_view body, FastPut& out) {
       bool has_pk = false, has_data = false;
       do {
         std::string_view key, val;
-        if (!str(key) || !lit(':') || !str(val)) return false;
-        if (key == "PartitionKey" && !has_pk) {
-          e.partition_key = val;
-          has_pk = true;
-        } else if (key == "Data" && !has_data) {
-          if (!wire::base64_decode_append(val, e.decoded)) return false;
-          e.data = e.decoded;
-          has_data = true;
-        } else if (key == "ExplicitHashKey" && !e.explicit_hash_key) {
-          if (!is_hash_key_text(val)) return false;
-          e.explicit_hash_key = val;
-        } else {
-          return false;
-        }
+        if (!str(key) || !lit(':') || !str(val) || !fast_entry_member(key, val, e, has_pk, has_data)) return false;
       } while (lit(','));
-      if (!lit('}') || !has_pk || !has_data || e.partition_key.empty() || e.partition_key.size() > 256 ||
-          e.data.size() > 10 * 1024 * 1024)
-        return false;
+      if (!lit('}') || !fast_entry_valid(e, has_pk, has_data)) return false;
     } while (lit(','));
     return lit(']');
   };
@@ -223,17 +268,12 @@ bool parse_put_records_fast(std::string_view body, FastPut& out) {
     if (key == "Records" && !has_records) {
       if (!records()) return false;
       has_records = true;
-    } else if ((key == "StreamName" && !out.name) || (key == "StreamARN" && !out.arn)) {
-      std::string_view v;
-      if (!str(v)) return false;
-      (key == "StreamName" ? out.name : out.arn) = v;
     } else {
-      return false;
+      std::string_view v;
+      if (!str(v) || !fast_stream_member(key, v, out)) return false;
     }
   } while (lit(','));
-  if (!lit('}')) return false;
-  ws();
-  return p == end && has_records;
+  return lit('}') && j.at_end() && has_records;
 }
 }  // namespace
 
@@ -415,14 +455,17 @@ http::Response KinesisService::handle(http::Request& req) {
   c.operation = std::string(op_name);
   c.now = clock_.now_ms();
   ApiError err;
-  if (enc == Encoding::json && op_name == "PutRecords") {
+  if (enc == Encoding::json && (op_name == "PutRecords" || op_name == "PutRecord")) {
     c.fast_put = std::make_unique<FastPut>();
-    if (!parse_put_records_fast(req.body, *c.fast_put)) c.fast_put.reset();
+    const bool parsed = op_name == "PutRecords" ? parse_put_records_fast(req.body, *c.fast_put)
+                                                : parse_put_record_fast(req.body, *c.fast_put);
+    if (!parsed) c.fast_put.reset();
   }
   if (c.fast_put) {
     if (c.fast_put->name) c.stream_name = std::string(*c.fast_put->name);
     else if (auto a = c.fast_put->arn; a && a->find(":stream/") != std::string_view::npos)
       c.stream_name = std::string(a->substr(a->find(":stream/") + 8));
+    if (op_name == "PutRecord") c.partition_key = std::string(c.fast_put->entries[0].partition_key);
   } else if (req.body.empty() || !decode_body(enc, req.body, c.input, err)) {
     return fail(c, ApiError::serialization(""));
   }
@@ -1011,13 +1054,25 @@ void validate_entry(Validator& v, const std::string& prefix, const std::optional
 }  // namespace
 
 http::Response KinesisService::put_record(Call& c) {
-  auto seq_order = c.in.string("SequenceNumberForOrdering");
-  auto pk = c.in.string("PartitionKey");
-  auto ehk = c.in.string("ExplicitHashKey");
-  auto data = c.in.blob("Data");
-  auto name = c.in.string("StreamName");
-  auto arn = c.in.string("StreamARN");
-  if (c.in.failed()) return fail(c, *c.in.error);
+  std::optional<std::string> seq_order, pk, ehk, data, name, arn;
+  if (c.fast_put) {
+    const FastPut& f = *c.fast_put;
+    const Entry& e = f.entries[0];
+    seq_order = owned(f.sequence_number_for_ordering);
+    pk = std::string(e.partition_key);
+    ehk = owned(e.explicit_hash_key);
+    data = std::string(e.data);
+    name = owned(f.name);
+    arn = owned(f.arn);
+  } else {
+    seq_order = c.in.string("SequenceNumberForOrdering");
+    pk = c.in.string("PartitionKey");
+    ehk = c.in.string("ExplicitHashKey");
+    data = c.in.blob("Data");
+    name = c.in.string("StreamName");
+    arn = c.in.string("StreamARN");
+    if (c.in.failed()) return fail(c, *c.in.error);
+  }
   Validator v;
   v.string("sequenceNumberForOrdering", seq_order, false, 0, SIZE_MAX, Validator::kSequencePattern);
   validate_entry(v, "", pk, ehk, data);
