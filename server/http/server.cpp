@@ -39,13 +39,20 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 std::string make_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t a = rng(), b = rng();
-  char buf[40];
-  // UUID v4 layout, as AWS request ids look.
-  snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-           static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-           static_cast<unsigned>(((b >> 48) & 0x3fff) | 0x8000),
-           static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  // UUID v4 layout, as AWS request ids look: 8-4-4-4-12 hex digits, version 4, variant 10.
+  a = (a & ~0xF000ULL) | 0x4000ULL;
+  b = (b & ~(0xC000ULL << 48)) | (0x8000ULL << 48);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');
+  auto put = [&](size_t at, uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v >>= 4) id[at + static_cast<size_t>(i)] = kHex[v & 0xF];
+  };
+  put(0, a >> 32, 8);
+  put(9, (a >> 16) & 0xFFFF, 4);
+  put(14, a & 0xFFFF, 4);
+  put(19, b >> 48, 4);
+  put(24, b & 0xFFFFFFFFFFFFULL, 12);
+  return id;
 }
 
 constexpr size_t kReadBufferBytes = 16 * 1024;

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <regex>
+#include <set>
+
 #include "server/kinesis/kinesis_service.h"
 #include "server/kinesis/sequence_number.h"
 #include "tests/support/kinesis_fixture.h"
@@ -567,10 +570,16 @@ TEST_F(KinesisRecords, EveryResponseCarriesRequestIds) {
       kinesis_cbor("ListStreams", json::object()),
       kinesis("PutRecord", {{"StreamName", "ids"}, {"PartitionKey", "k"}, {"Data", b64("x")}}),
   };
+  std::set<std::string> ids;
   for (auto& r : rs) {
-    EXPECT_FALSE(r.http.header("x-amzn-requestid").empty()) << r.raw;
+    // A UUID v4, as AWS's request ids: 8-4-4-4-12 lowercase hex, version 4, variant 8..b.
+    const std::string id = r.http.header("x-amzn-requestid");
+    EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+        << id;
+    ids.insert(id);
     EXPECT_FALSE(r.http.header("x-amz-id-2").empty()) << r.raw;
   }
+  EXPECT_EQ(ids.size(), rs.size());
 }
 
 // One PutRecords call stores each shard's records as one block (split at about 1 MiB): every
