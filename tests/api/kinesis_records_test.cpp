@@ -205,6 +205,8 @@ TEST_F(KinesisRecords, PutRecordsBodiesOfEveryShapeAreReadAlike) {
       R"({"StreamName":"shape","Records":[{"Data":"ZQ==","PartitionKey":"clé"}]})",
       R"({"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/shape","Records":[{"Data":"","PartitionKey":"k6"}]})",
       R"({"StreamName":"shape","Records":[{"Data":"Zg==","PartitionKey":"k7"}],"Extra":1})",
+      // Escapes and non-ASCII past the first eight bytes of a string (the scanner reads words).
+      R"({"StreamName":"shape","Records":[{"Data":"Zw==","PartitionKey":"abcdefghij\u00e9klmnop"},{"Data":"aA==","PartitionKey":"abcdefghijklé-long-key"}]})",
   };
   for (const auto& b : bodies) {
     auto r = kinesis_raw("PutRecords", "application/x-amz-json-1.1", b);
@@ -212,9 +214,10 @@ TEST_F(KinesisRecords, PutRecordsBodiesOfEveryShapeAreReadAlike) {
     EXPECT_EQ(r.body["FailedRecordCount"], 0);
   }
   auto recs = read_all(iterator("shape", 0, "TRIM_HORIZON"));
-  ASSERT_EQ(recs.size(), 7u);
-  std::vector<std::pair<std::string, std::string>> want = {{"k1", "a"}, {"k2", "b"}, {"k3", "c"}, {"k\"4A", "d"},
-                                                           {"clé", "e"}, {"k6", ""}, {"k7", "f"}};
+  ASSERT_EQ(recs.size(), 9u);
+  std::vector<std::pair<std::string, std::string>> want = {
+      {"k1", "a"}, {"k2", "b"}, {"k3", "c"}, {"k\"4A", "d"}, {"clé", "e"}, {"k6", ""}, {"k7", "f"},
+      {"abcdefghijéklmnop", "g"}, {"abcdefghijklé-long-key", "h"}};
   for (size_t i = 0; i < want.size(); ++i) {
     EXPECT_EQ(recs[i]["PartitionKey"], want[i].first);
     EXPECT_EQ(recs[i]["Data"], b64(want[i].second));
@@ -226,6 +229,9 @@ TEST_F(KinesisRecords, PutRecordsBodiesOfEveryShapeAreReadAlike) {
         "must have length greater than or equal to 1");
   fails("PutRecords", json::parse(R"({"StreamName":"shape","Records":[{"Data":"Y$==","PartitionKey":"k"}]})"),
         "SerializationException");
+  auto raw_tab = kinesis_raw("PutRecords", "application/x-amz-json-1.1",
+                             "{\"StreamName\":\"shape\",\"Records\":[{\"Data\":\"YQ==\",\"PartitionKey\":\"abcdefghij\tkl\"}]}");
+  EXPECT_EQ(raw_tab.type(), "SerializationException") << raw_tab.raw;  // a raw control character is not JSON
   fails("PutRecords", json::parse(R"({"StreamName":"shape","Records":[{"Data":"YQ==","PartitionKey":"k","ExplicitHashKey":"07"}]})"),
         "ValidationException");
   auto dup = kinesis_raw("PutRecords", "application/x-amz-json-1.1",
