@@ -1819,17 +1819,26 @@ http::Response KinesisService::split_shard(Call& c) {
   b.created_ms = c.now;
   s->shards.push_back(a);
   s->shards.push_back(b);
+  if (auto e = commit_shard_map(c, *s, std::move(shards_before))) return std::move(*e);
+  return ok_empty(c);
+}
+
+std::optional<http::Response> KinesisService::commit_shard_map(Call& c, Stream& s, std::vector<Shard> before) {
+  const std::string status_before = s.status;
+  const int64_t until_before = s.status_until_ms;
   if (config_.update_stream_ms > 0) {
-    s->status = "UPDATING";
-    s->status_until_ms = c.now + config_.update_stream_ms;
+    s.status = "UPDATING";
+    s.status_until_ms = c.now + config_.update_stream_ms;
   }
   store::WriteBatch batch(store_);
-  persist(*s, batch);
+  persist(s, batch);
   if (auto st = store_.write(batch); !st) {
-    s->shards = shards_before;
+    s.shards = std::move(before);
+    s.status = status_before;
+    s.status_until_ms = until_before;
     return fail(c, ApiError::internal());
   }
-  return ok_empty(c);
+  return std::nullopt;
 }
 
 http::Response KinesisService::merge_shards(Call& c) {
@@ -1883,16 +1892,7 @@ http::Response KinesisService::merge_shards(Call& c) {
   m.adjacent_parent = b->index;
   m.created_ms = c.now;
   s->shards.push_back(m);
-  if (config_.update_stream_ms > 0) {
-    s->status = "UPDATING";
-    s->status_until_ms = c.now + config_.update_stream_ms;
-  }
-  store::WriteBatch batch(store_);
-  persist(*s, batch);
-  if (auto st = store_.write(batch); !st) {
-    s->shards = shards_before;
-    return fail(c, ApiError::internal());
-  }
+  if (auto e = commit_shard_map(c, *s, std::move(shards_before))) return std::move(*e);
   return ok_empty(c);
 }
 
@@ -1956,16 +1956,7 @@ http::Response KinesisService::update_shard_count(Call& c) {
     }
     s->shards.push_back(n);
   }
-  if (config_.update_stream_ms > 0) {
-    s->status = "UPDATING";
-    s->status_until_ms = c.now + config_.update_stream_ms;
-  }
-  store::WriteBatch batch(store_);
-  persist(*s, batch);
-  if (auto st = store_.write(batch); !st) {
-    s->shards = shards_before;
-    return fail(c, ApiError::internal());
-  }
+  if (auto e = commit_shard_map(c, *s, std::move(shards_before))) return std::move(*e);
   return ok(c, json{{"StreamName", s->name}, {"CurrentShardCount", open}, {"TargetShardCount", t},
                     {"StreamARN", s->arn(config_.region, config_.account_id)}});
 }

@@ -155,6 +155,9 @@ class KinesisService {
   // Deletes a shard's rows below `end` (records past retention) and, in the same batch,
   // persists the shard's counter: puts do not, so the high-water mark must outlive the rows.
   void trim_records(Stream& s, uint32_t shard, std::string_view end);
+  // Persists a resharded stream (UPDATING for the configured time). A failed write restores
+  // the shard map and the status and returns the error response.
+  std::optional<http::Response> commit_shard_map(Call& c, Stream& s, std::vector<Shard> before);
 
   const Config& config_;
   Clock& clock_;
