@@ -28,7 +28,7 @@ void ServerFixture::TearDown() {
   app_.reset();
 }
 
-static std::vector<std::pair<std::string, std::string>> kinesis_headers(const std::string& op, const std::string& ct) {
+std::vector<std::pair<std::string, std::string>> kinesis_headers(const std::string& op, const std::string& ct) {
   return {{"Content-Type", ct},
           {"X-Amz-Target", "Kinesis_20131202." + op},
           {"Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, "

@@ -47,6 +47,9 @@ class ServerFixture : public ::testing::Test {
   Config config_;
 };
 
+// The headers of a Kinesis call (any-mode SigV4), for tests that make their own clients.
+std::vector<std::pair<std::string, std::string>> kinesis_headers(const std::string& op, const std::string& content_type);
+
 // Base64 helper for building JSON inputs.
 std::string b64(const std::string& bytes);
 
