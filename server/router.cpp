@@ -31,7 +31,7 @@ http::Dispatch Router::dispatch(http::Request& req) {
     auto* buffered = std::get_if<http::BufferBody>(&d);
     if (auth_ && auth_->mode() != auth::Mode::off && buffered) {
       buffered->handle = [auth = auth_, inner = std::move(buffered->handle)](http::Request& r) {
-        auth::AuthResult a = auth->authenticate(r, "kinesis");
+        const auth::AuthResult a = auth->check(r, "kinesis");
         if (!a.ok) return auth::kinesis_error_response(r, a);
         return inner(r);
       };

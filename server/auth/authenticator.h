@@ -93,9 +93,11 @@ class Authenticator {
   // S3 is authenticated on the headers alone (the payload hash is x-amz-content-sha256);
   // Kinesis signs the body, so call it with req.body filled.
   AuthResult authenticate(const http::Request& req, std::string_view service) const;
+  // The verdict alone: authenticate() without resolving who the caller is (principal,
+  // display name), for callers that only need ok or the error (Kinesis requests).
+  AuthResult check(const http::Request& req, std::string_view service) const;
 
  private:
-  AuthResult check(const http::Request& req, std::string_view service) const;
   Mode mode_;
   CredentialStore& credentials_;
   Clock& clock_;
