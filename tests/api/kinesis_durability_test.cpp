@@ -1,8 +1,6 @@
 // Streams, records, sequence numbers and iterators survive a restart on the same data dir.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "tests/support/kinesis_fixture.h"
 
 using namespace eddy::test;
@@ -11,27 +9,10 @@ using nlohmann::json;
 class KinesisRestart : public KinesisFixture {
  protected:
   void tune(eddy::Config& c) override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("eddy-kin-restart-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
-    std::filesystem::remove_all(dir_);
     c.in_memory = false;
-    c.data_dir = dir_.string();
+    c.data_dir = temp_dir("eddy-kin-restart").string();
     c.fsync = eddy::FsyncMode::always;
   }
-  void TearDown() override {
-    KinesisFixture::TearDown();
-    std::filesystem::remove_all(dir_);
-  }
-  void restart() {
-    client_.reset();
-    app_->stop();
-    app_.reset();
-    app_ = std::make_unique<eddy::App>(config_);
-    std::string error;
-    ASSERT_TRUE(app_->start(&error)) << error;
-    client_ = std::make_unique<HttpClient>("127.0.0.1", app_->port());
-  }
-  std::filesystem::path dir_;
 };
 
 TEST_F(KinesisRestart, StreamsRecordsSequenceNumbersAndIteratorsSurvive) {

@@ -173,28 +173,16 @@ TEST_F(MetricsApi, DashboardIsServed) {
 class MetricsRestart : public ServerFixture {
  protected:
   void configure(eddy::Config& c) override {
-    dir_ = std::filesystem::temp_directory_path() / ("eddy-metrics-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
     c.in_memory = false;
-    c.data_dir = dir_.string();
+    c.data_dir = temp_dir("eddy-metrics").string();
   }
-  void TearDown() override {
-    ServerFixture::TearDown();
-    std::filesystem::remove_all(dir_);
-  }
-  std::filesystem::path dir_;
 };
 
 TEST_F(MetricsRestart, CountersSurviveARestart) {
   create_stream("keep", 1);
   auto r = kinesis("PutRecord", {{"StreamName", "keep"}, {"PartitionKey", "p"}, {"Data", b64("hello")}});
   ASSERT_EQ(r.status, 200) << r.raw;
-  client_.reset();
-  app_->stop();
-  app_ = std::make_unique<eddy::App>(config_);
-  std::string error;
-  ASSERT_TRUE(app_->start(&error)) << error;
-  client_ = std::make_unique<HttpClient>("127.0.0.1", app_->port());
+  restart();
   auto rep = http("GET", "/_eddy/report?format=json");
   json s = json::parse(rep.body)["streams"][0];
   EXPECT_EQ(s["stream"], "keep");

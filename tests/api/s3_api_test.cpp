@@ -752,8 +752,7 @@ class S3Seeded : public S3Api {
  protected:
   void configure(Config& c) override {
     S3Api::configure(c);
-    dir_ = std::filesystem::temp_directory_path() / ("eddy-seed-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
+    dir_ = temp_dir("eddy-seed");
     std::filesystem::create_directories(dir_ / "repo" / "org" / "lib");
     std::filesystem::create_directories(dir_ / "private-bucket");
     std::ofstream(dir_ / "repo" / "org" / "lib" / "lib-1.0.jar") << "PKjar";
@@ -761,10 +760,6 @@ class S3Seeded : public S3Api {
     std::ofstream(dir_ / "private-bucket" / "secret.txt") << "s";
     std::ofstream(dir_ / "streams.json") << R"([{"StreamName": "seeded", "ShardCount": 2}])";
     c.seed_dirs.push_back(dir_.string());
-  }
-  void TearDown() override {
-    S3Api::TearDown();
-    std::filesystem::remove_all(dir_);
   }
   std::filesystem::path dir_;
 };

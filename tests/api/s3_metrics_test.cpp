@@ -163,24 +163,9 @@ class S3MetricsRestart : public S3Metrics {
  protected:
   void configure(Config& c) override {
     S3Metrics::configure(c);
-    dir_ = std::filesystem::temp_directory_path() / ("eddy-s3-metrics-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
     c.in_memory = false;
-    c.data_dir = dir_.string();
+    c.data_dir = temp_dir("eddy-s3-metrics").string();
   }
-  void TearDown() override {
-    ServerFixture::TearDown();
-    std::filesystem::remove_all(dir_);
-  }
-  void restart() {
-    client_.reset();
-    app_->stop();
-    app_ = std::make_unique<App>(config_);
-    std::string error;
-    ASSERT_TRUE(app_->start(&error)) << error;
-    client_ = std::make_unique<HttpClient>("127.0.0.1", app_->port());
-  }
-  std::filesystem::path dir_;
 };
 
 TEST_F(S3MetricsRestart, StoredTotalsSurviveARestart) {

@@ -15,20 +15,13 @@ using nlohmann::json;
 class SeedUnderThrottle : public ServerFixture {
  protected:
   void configure(Config& c) override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("eddy-seed-limits-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-            std::to_string(reinterpret_cast<uintptr_t>(this)));
-    std::filesystem::create_directories(dir_);
+    dir_ = temp_dir("eddy-seed-limits");
     json streams = json::array();
     for (int i = 0; i < 8; ++i) streams.push_back({{"StreamName", "seeded-" + std::to_string(i)}, {"ShardCount", 1}});
     std::ofstream(dir_ / "streams.json") << streams.dump();
     c.seed_dirs.push_back(dir_.string());
     c.throttle = "aws";
     c.clock = "manual";
-  }
-  void TearDown() override {
-    ServerFixture::TearDown();
-    std::filesystem::remove_all(dir_);
   }
   std::filesystem::path dir_;
 };

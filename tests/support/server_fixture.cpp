@@ -1,5 +1,9 @@
 #include "tests/support/server_fixture.h"
 
+#include <unistd.h>
+
+#include <atomic>
+
 #include "server/kinesis/codec.h"
 #include "wire/base64.h"
 
@@ -26,6 +30,27 @@ void ServerFixture::TearDown() {
   client_.reset();
   if (app_) app_->stop();
   app_.reset();
+  for (const auto& d : temp_dirs_) std::filesystem::remove_all(d);
+  temp_dirs_.clear();
+}
+
+std::filesystem::path ServerFixture::temp_dir(const std::string& prefix) {
+  static std::atomic<unsigned> n{0};
+  auto dir = std::filesystem::temp_directory_path() /
+             (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(n.fetch_add(1)));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  temp_dirs_.push_back(dir);
+  return dir;
+}
+
+void ServerFixture::restart() {
+  client_.reset();
+  app_->stop();
+  app_ = std::make_unique<App>(config_);
+  std::string error;
+  ASSERT_TRUE(app_->start(&error)) << error;
+  client_ = std::make_unique<HttpClient>("127.0.0.1", app_->port());
 }
 
 std::vector<std::pair<std::string, std::string>> kinesis_headers(const std::string& op, const std::string& ct) {

@@ -2,9 +2,11 @@
 // Starts eddy in-process (in-memory storage, 127.0.0.1, ephemeral port) and talks HTTP to it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "server/app.h"
 #include "tests/support/test_client.h"
@@ -42,9 +44,18 @@ class ServerFixture : public ::testing::Test {
   // Creates a stream and returns nothing; asserts success.
   void create_stream(const std::string& name, int shards);
 
+  // A fresh, empty directory for this test (a data dir, a seed dir); removed after the server
+  // stops in TearDown.
+  std::filesystem::path temp_dir(const std::string& prefix);
+  // Stops the server and starts it again with the same settings; an on-disk store keeps its data.
+  void restart();
+
   std::unique_ptr<App> app_;
   std::unique_ptr<HttpClient> client_;
   Config config_;
+
+ private:
+  std::vector<std::filesystem::path> temp_dirs_;
 };
 
 // The headers of a Kinesis call (any-mode SigV4), for tests that make their own clients.
