@@ -38,6 +38,18 @@ using nlohmann::json;
 
 namespace {
 
+// A complete HTTP/1.1 request, serialised once.
+std::string raw_request(const std::string& host_header, const std::string& op, const std::string& body) {
+  std::string r = "POST / HTTP/1.1\r\nHost: " + host_header +
+                  "\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202." + op +
+                  "\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 "
+                  "Credential=test/20260101/us-east-1/kinesis/aws4_request, "
+                  "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" +
+                  std::string(64, '0') + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  return r + body;
+}
+
+// A blocking connection for the set-up calls (create, wait, prefill, delete).
 struct Conn {
   asio::io_context ioc;
   beast::tcp_stream stream{ioc};
@@ -54,17 +66,7 @@ struct Conn {
 
   // Returns the HTTP status and fills body.
   int call(const std::string& op, const std::string& payload, std::string& body) {
-    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/", 11};
-    req.set(bhttp::field::host, host + ":" + port);
-    req.set(bhttp::field::content_type, "application/x-amz-json-1.1");
-    req.set("X-Amz-Target", "Kinesis_20131202." + op);
-    req.set("X-Amz-Date", "20260101T000000Z");
-    req.set(bhttp::field::authorization,
-            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, "
-            "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + std::string(64, '0'));
-    req.body() = payload;
-    req.prepare_payload();
-    bhttp::write(stream, req);
+    asio::write(stream, asio::buffer(raw_request(host + ":" + port, op, payload)));
     bhttp::response_parser<bhttp::string_body> p;
     p.body_limit(64 * 1024 * 1024);
     bhttp::read(stream, buf, p);
@@ -84,18 +86,6 @@ std::string put_records_body(const std::string& stream, int batch, int size, std
   }
   out += "]}";
   return out;
-}
-
-
-// A complete HTTP/1.1 request, serialised once.
-std::string raw_request(const std::string& host_header, const std::string& op, const std::string& body) {
-  std::string r = "POST / HTTP/1.1\r\nHost: " + host_header +
-                  "\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202." + op +
-                  "\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 "
-                  "Credential=test/20260101/us-east-1/kinesis/aws4_request, "
-                  "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" +
-                  std::string(64, '0') + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-  return r + body;
 }
 }  // namespace
 

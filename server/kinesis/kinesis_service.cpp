@@ -260,39 +260,37 @@ bool parse_put_record_fast(std::string_view body, FastPut& out) {
 bool parse_put_records_fast(std::string_view body, FastPut& out) {
   FlatJson j(body);
   out.arena.reserve(body.size());
-  auto lit = [&](char ch) { return j.lit(ch); };
-  auto str = [&](std::string_view& v) { return j.str(v); };
-  // At most 500 entries, reserved up front.
+  // At most 500 entries, reserved up front (SDK batches are usually full).
   out.entries.reserve(500);
   auto records = [&] {
-    if (!lit('[')) return false;
+    if (!j.lit('[')) return false;
     do {
-      if (out.entries.size() == 500 || !lit('{')) return false;
+      if (out.entries.size() == 500 || !j.lit('{')) return false;
       Entry& e = out.entries.emplace_back();
       bool has_pk = false, has_data = false;
       do {
         std::string_view key, val;
-        if (!str(key) || !lit(':') || !str(val) || !fast_entry_member(key, val, e, has_pk, has_data, out.arena))
+        if (!j.str(key) || !j.lit(':') || !j.str(val) || !fast_entry_member(key, val, e, has_pk, has_data, out.arena))
           return false;
-      } while (lit(','));
-      if (!lit('}') || !fast_entry_valid(e, has_pk, has_data)) return false;
-    } while (lit(','));
-    return lit(']');
+      } while (j.lit(','));
+      if (!j.lit('}') || !fast_entry_valid(e, has_pk, has_data)) return false;
+    } while (j.lit(','));
+    return j.lit(']');
   };
-  if (!lit('{')) return false;
+  if (!j.lit('{')) return false;
   bool has_records = false;
   do {
     std::string_view key;
-    if (!str(key) || !lit(':')) return false;
+    if (!j.str(key) || !j.lit(':')) return false;
     if (key == "Records" && !has_records) {
       if (!records()) return false;
       has_records = true;
     } else {
       std::string_view v;
-      if (!str(v) || !fast_stream_member(key, v, out)) return false;
+      if (!j.str(v) || !fast_stream_member(key, v, out)) return false;
     }
-  } while (lit(','));
-  return lit('}') && j.at_end() && has_records;
+  } while (j.lit(','));
+  return j.lit('}') && j.at_end() && has_records;
 }
 }  // namespace
 
@@ -1292,7 +1290,6 @@ http::Response KinesisService::put_records(Call& c) {
   outcomes.reserve(entries.size());
   std::vector<PutRecordEvent> accepted;
   accepted.reserve(entries.size());
-  std::vector<PutRejection> rejected;
   const auto info = c.info();
   std::string encryption;
   // Ids of the shards named; a deque keeps the strings in place for the views given to hooks.
@@ -1342,7 +1339,6 @@ http::Response KinesisService::put_records(Call& c) {
           break;
         }
       if (!admitted) {
-        rejected.push_back({sh->index, true});
         outcomes.push_back({sh->index, 0, Outcome::throttled});
         continue;
       }
@@ -1354,7 +1350,6 @@ http::Response KinesisService::put_records(Call& c) {
         for (auto* h : hooks_)
           if (h->fail_entry(entry_info, *s, *sh)) injected = true;
         if (injected) {
-          rejected.push_back({sh->index, false});
           outcomes.push_back({sh->index, 0, Outcome::injected});
           continue;
         }
@@ -1381,6 +1376,9 @@ http::Response KinesisService::put_records(Call& c) {
       }
     }
   }
+  std::vector<PutRejection> rejected;
+  for (const Outcome& o : outcomes)
+    if (o.kind != Outcome::stored) rejected.push_back({o.shard, o.kind == Outcome::throttled});
   for (auto* h : hooks_) h->after_put(info, *s, accepted, rejected);
 
   // Results in the response encoding, in request order.
