@@ -526,6 +526,7 @@ std::shared_ptr<Stream> KinesisService::lookup(const std::string& name) {
     if (it == streams_.end()) return nullptr;
     s = it->second;
   }
+  if (s->stable.load(std::memory_order_acquire)) return s;  // ACTIVE: nothing to settle
   bool gone = false;
   {
     std::lock_guard lk(s->mu);
@@ -566,7 +567,7 @@ std::vector<std::shared_ptr<Stream>> KinesisService::streams_snapshot() const {
 
 void KinesisService::settle(Stream& s, int64_t now) {
   if ((s.status == "CREATING" || s.status == "UPDATING") && s.status_until_ms <= now) {
-    s.status = "ACTIVE";
+    s.set_status("ACTIVE");
     store::WriteBatch b(store_);
     persist(s, b);
     store_.write(b);
@@ -747,8 +748,7 @@ http::Response KinesisService::create_stream(Call& c) {
   s->created_ms = c.now;
   s->mode = on_demand ? StreamMode::on_demand : StreamMode::provisioned;
   s->mode_changed_ms = c.now;
-  s->status = config_.create_stream_ms > 0 ? "CREATING" : "ACTIVE";
-  s->status_until_ms = c.now + config_.create_stream_ms;
+  s->set_status(config_.create_stream_ms > 0 ? "CREATING" : "ACTIVE", c.now + config_.create_stream_ms);
   if (max_kib) s->max_record_kib = static_cast<uint32_t>(*max_kib);
   if (tags)
     for (auto it = tags->begin(); it != tags->end(); ++it) s->tags[it.key()] = it.value().get<std::string>();
@@ -788,8 +788,7 @@ http::Response KinesisService::delete_stream(Call& c) {
   }
   std::lock_guard lk(s->mu);
   if (s->status != "DELETING") {
-    s->status = "DELETING";
-    s->status_until_ms = c.now + config_.delete_stream_ms;
+    s->set_status("DELETING", c.now + config_.delete_stream_ms);
     store::WriteBatch b(store_);
     persist(*s, b);
     store_.write(b);
@@ -1825,15 +1824,13 @@ std::optional<http::Response> KinesisService::commit_shard_map(Call& c, Stream& 
   const std::string status_before = s.status;
   const int64_t until_before = s.status_until_ms;
   if (config_.update_stream_ms > 0) {
-    s.status = "UPDATING";
-    s.status_until_ms = c.now + config_.update_stream_ms;
+    s.set_status("UPDATING", c.now + config_.update_stream_ms);
   }
   store::WriteBatch batch(store_);
   persist(s, batch);
   if (auto st = store_.write(batch); !st) {
     s.shards = std::move(before);
-    s.status = status_before;
-    s.status_until_ms = until_before;
+    s.set_status(status_before, until_before);
     return fail(c, ApiError::internal());
   }
   return std::nullopt;
@@ -2170,8 +2167,7 @@ http::Response KinesisService::update_stream_mode(Call& c) {
   s->mode = m;
   s->mode_changed_ms = c.now;
   if (config_.update_stream_ms > 0) {
-    s->status = "UPDATING";
-    s->status_until_ms = c.now + config_.update_stream_ms;
+    s->set_status("UPDATING", c.now + config_.update_stream_ms);
   }
   store::WriteBatch b(store_);
   persist(*s, b);
@@ -2207,8 +2203,7 @@ http::Response KinesisService::encryption_change(Call& c, bool start) {
     s->key_id.clear();
   }
   if (config_.update_stream_ms > 0) {
-    s->status = "UPDATING";
-    s->status_until_ms = c.now + config_.update_stream_ms;
+    s->set_status("UPDATING", c.now + config_.update_stream_ms);
   }
   store::WriteBatch b(store_);
   persist(*s, b);

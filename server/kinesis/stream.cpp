@@ -82,8 +82,7 @@ bool Stream::from_json(const json& j, Stream& s) {
     s.id = j.at("id").get<uint32_t>();
     s.name = j.at("name").get<std::string>();
     s.created_ms = j.at("created_ms").get<int64_t>();
-    s.status = j.at("status").get<std::string>();
-    s.status_until_ms = j.value("status_until_ms", int64_t{0});
+    s.set_status(j.at("status").get<std::string>(), j.value("status_until_ms", int64_t{0}));
     s.mode = j.value("mode", std::string("PROVISIONED")) == "ON_DEMAND" ? StreamMode::on_demand
                                                                           : StreamMode::provisioned;
     s.mode_changed_ms = j.value("mode_changed_ms", int64_t{0});
