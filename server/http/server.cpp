@@ -80,12 +80,31 @@ beast::tcp_stream& tcp_layer(beast::ssl_stream<beast::tcp_stream>& s) { return s
 
 }  // namespace
 
-// One live connection, registered so that stop() can close the idle ones.
+// One live connection, registered so that stop() can close the idle ones and the sweep can
+// close the ones past their deadline.
 struct Connection {
   asio::any_io_executor executor;
   std::function<void()> close;  // runs on `executor`, only while `alive`
   bool alive = true;            // read and written on `executor` only
   std::atomic<bool> busy{false};
+  // Steady-clock nanoseconds by which the current read or write must finish (0: none). Set
+  // before every operation; Server::Impl::sweep closes the connection once it has passed.
+  // Beast's per-stream timer did the same, but re-armed it (a timer-queue update, often a
+  // timerfd_settime call) three times per request.
+  std::atomic<int64_t> deadline_ns{0};
+
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  void arm(std::chrono::seconds within) {
+    deadline_ns.store(now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(within).count(),
+                      std::memory_order_relaxed);
+  }
+  bool expired(int64_t now) const {
+    const int64_t d = deadline_ns.load(std::memory_order_relaxed);
+    return d != 0 && d <= now;
+  }
 };
 
 struct Server::Impl {
@@ -131,15 +150,40 @@ struct Server::Impl {
   asio::awaitable<void> session(Stream stream, Handler& handler, bool tls);
 
   template <class Stream>
-  asio::awaitable<bool> write_response(Stream& stream, Response& res, unsigned version,
+  asio::awaitable<bool> write_response(Stream& stream, Connection& conn, Response& res, unsigned version,
                                        bool keep_alive);
+
+  // Closes the connections whose deadline has passed; runs on loop 0 until stop().
+  asio::awaitable<void> sweep();
 
   asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler& handler,
                                     std::shared_ptr<asio::ssl::context> tls);
 };
 
+asio::awaitable<void> Server::Impl::sweep() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  // A quarter of the shortest timeout, within [50 ms, 1 s]: a connection is closed at most
+  // that long after its deadline.
+  const int shortest_s = std::max(1, std::min(options.idle_timeout_s, options.request_timeout_s));
+  const auto period = std::clamp(std::chrono::milliseconds(shortest_s * 250), 50ms, 1000ms);
+  while (!stopping.load()) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec || stopping.load()) break;
+    const int64_t now = Connection::now_ns();
+    std::lock_guard lk(mu);
+    for (const auto& c : connections) {
+      if (!c->expired(now)) continue;
+      // Checked again on the connection's own loop: it may have started a new operation since.
+      asio::post(c->executor, [c] {
+        if (c->alive && c->expired(Connection::now_ns())) c->close();
+      });
+    }
+  }
+}
+
 template <class Stream>
-asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Response& res,
+asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Response& res,
                                                    unsigned version, bool keep_alive) {
   auto& tcp = tcp_layer(stream);
   if (res.delay_ms > 0) {
@@ -161,7 +205,7 @@ asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Response& res
   }
   if (res.action == ConnectionAction::close_after) keep_alive = false;
 
-  tcp.expires_after(std::chrono::seconds(options.request_timeout_s));
+  conn.arm(std::chrono::seconds(options.request_timeout_s));
   const bool streamed = res.stream != nullptr || res.action == ConnectionAction::trickle;
   if (res.head || !streamed) {
     if (res.head) {
@@ -256,7 +300,7 @@ asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Response& res
     out.body().size = static_cast<size_t>(n);
     out.body().more = n > 0;
     if (n == 0) out.body().data = nullptr;
-    tcp.expires_after(std::chrono::seconds(options.request_timeout_s));
+    conn.arm(std::chrono::seconds(options.request_timeout_s));
     auto [ec, w] = co_await bhttp::async_write(stream, sr, use_nothrow);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) co_return false;
@@ -296,7 +340,7 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
   }
 
   if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    tcp.expires_after(std::chrono::seconds(options.request_timeout_s));
+    conn->arm(std::chrono::seconds(options.request_timeout_s));
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
     if (ec) co_return;
   }
@@ -311,7 +355,7 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
     bhttp::request_parser<bhttp::empty_body> header_parser;
     header_parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
     header_parser.body_limit(boost::none);
-    tcp.expires_after(std::chrono::seconds(options.idle_timeout_s));
+    conn->arm(std::chrono::seconds(options.idle_timeout_s));
     {
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, use_nothrow);
       if (ec) {
@@ -323,7 +367,7 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
           bad.status = ec == bhttp::error::header_limit ? 431 : 400;
           bad.headers.add("Content-Type", "text/plain");
           bad.body = ec.message() + "\n";
-          co_await write_response(stream, bad, 11, false);
+          co_await write_response(stream, *conn, bad, 11, false);
         }
         break;
       }
@@ -362,7 +406,7 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
     auto read_piece = [&]() -> asio::awaitable<int64_t> {
       body_parser.get().body().data = chunk.data();
       body_parser.get().body().size = chunk.size();
-      tcp.expires_after(std::chrono::seconds(options.request_timeout_s));
+      conn->arm(std::chrono::seconds(options.request_timeout_s));
       auto [ec, n] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) co_return -1;
@@ -436,7 +480,7 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
     if (!res.headers.has("Date")) res.headers.add("Date", http_date(options.now_ms));
     if (req.method == "HEAD") res.head = true;
     if (stopping.load()) keep_alive = false;
-    bool again = co_await write_response(stream, res, version, keep_alive);
+    bool again = co_await write_response(stream, *conn, res, version, keep_alive);
     conn->busy = false;
     if (!again) break;
   }
@@ -445,7 +489,7 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
   if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
     tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
   } else {
-    tcp.expires_after(std::chrono::seconds(2));
+    conn->arm(std::chrono::seconds(2));
     co_await stream.async_shutdown(use_nothrow);
   }
   tcp.socket().close(ec);
@@ -517,6 +561,7 @@ uint16_t Server::listen_tls(const std::string& host, uint16_t port, Handler& han
 void Server::start() {
   if (impl_->started) return;
   impl_->started = true;
+  asio::co_spawn(impl_->ioc(), impl_->sweep(), asio::detached);
   for (auto& loop : impl_->loops) {
     impl_->work.push_back(asio::make_work_guard(*loop));
     impl_->threads.emplace_back([l = loop.get()] { l->run(); });
