@@ -8,9 +8,10 @@ namespace eddy::kinesis {
 using nlohmann::json;
 
 std::string Shard::shard_id(uint32_t index) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "shardId-%012u", index);
-  return buf;
+  // "shardId-" and 12 digits, zero-padded (a u32 has at most 10). Every PutRecord names one.
+  std::string out = "shardId-000000000000";
+  for (size_t i = out.size(); index != 0; index /= 10) out[--i] = static_cast<char>('0' + index % 10);
+  return out;
 }
 
 std::optional<uint32_t> Shard::parse_id(std::string_view id) {

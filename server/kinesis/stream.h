@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <pthread.h>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -33,6 +34,29 @@ struct Shard {
   static std::optional<uint32_t> parse_id(std::string_view id);
 };
 
+// The stream lock: glibc's adaptive mutex spins briefly before it sleeps. A put holds the lock
+// for a few microseconds, and two worker threads putting to one stream met often enough that
+// std::mutex's futex sleep and wake-up cost more than the wait itself (A/B in
+// docs/performance.md).
+class AdaptiveMutex {
+ public:
+  AdaptiveMutex(const AdaptiveMutex&) = delete;
+  AdaptiveMutex& operator=(const AdaptiveMutex&) = delete;
+  AdaptiveMutex() {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&m_, &a);
+    pthread_mutexattr_destroy(&a);
+  }
+  ~AdaptiveMutex() { pthread_mutex_destroy(&m_); }
+  void lock() { pthread_mutex_lock(&m_); }
+  void unlock() { pthread_mutex_unlock(&m_); }
+  bool try_lock() { return pthread_mutex_trylock(&m_) == 0; }
+ private:
+  pthread_mutex_t m_;
+};
+
 enum class StreamMode { provisioned, on_demand };
 
 struct Stream {
@@ -53,7 +77,7 @@ struct Stream {
   // Per-stream throttling/limits overrides (owned by limits/; persisted with the stream).
   std::string throttle_json;
 
-  mutable std::mutex mu;  // guards everything above once the stream is published
+  mutable AdaptiveMutex mu;  // guards everything above once the stream is published
   // False while the status is transitional (CREATING, UPDATING, DELETING), when a lookup must
   // take `mu` to settle it. Read without the lock: an ACTIVE stream's lookup then takes `mu`
   // once per call instead of twice. Written only by set_status, under `mu`.
