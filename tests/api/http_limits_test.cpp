@@ -1,5 +1,6 @@
 // The front end's bounds as a raw client sees them: an oversized request head is refused with
-// 431, and a keep-alive connection that sends nothing is closed after the idle timeout.
+// 431, a keep-alive connection that sends nothing is closed after the idle timeout, and a
+// request whose body stops arriving is closed after the request timeout.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@ class HttpLimits : public ServerFixture {
   void configure(Config& c) override {
     c.max_header_bytes = 8 * 1024;
     c.idle_timeout_s = 1;
+    c.request_timeout_s = 1;
   }
   // A connected socket to the server (closed by the caller).
   int connect_raw() {
@@ -74,6 +76,22 @@ TEST_F(HttpLimits, IdleKeepAliveConnectionIsClosed) {
   close(fd);
   EXPECT_EQ(reply.substr(0, 12), "HTTP/1.1 200") << reply.substr(0, 200);
   EXPECT_TRUE(closed);
+}
+
+TEST_F(HttpLimits, RequestWhoseBodyStallsIsClosed) {
+  int fd = connect_raw();
+  // A head that promises 100 bytes, then 10 of them, then silence.
+  const std::string req =
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
+      "X-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Length: 100\r\n\r\n{\"Limit\":1";
+  ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  bool closed = false;
+  std::string reply = read_until_closed(fd, 10'000, closed);
+  close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(reply, "");  // no answer to a request that never arrived whole
+  // The server still serves others.
+  EXPECT_EQ(http("GET", "/_eddy/health").status, 200);
 }
 
 }  // namespace
