@@ -68,6 +68,19 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
+// Calls fn with each piece of `s` between separators, as split() would return them (an empty
+// piece included), without building a vector; stops early when fn returns false.
+template <class Fn>
+bool for_each_part(std::string_view s, char sep, Fn&& fn) {
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t pos = s.find(sep, start);
+    if (pos == std::string_view::npos) return fn(s.substr(start));
+    if (!fn(s.substr(start, pos - start))) return false;
+    start = pos + 1;
+  }
+}
+
 void set_error(std::string* error, std::string_view message) {
   if (error) error->assign(message);
 }
@@ -325,7 +338,11 @@ std::string join_signed_headers(const std::vector<std::string>& names) {
 std::vector<std::string> split_signed_headers(std::string_view joined) {
   std::vector<std::string> names;
   if (joined.empty()) return names;
-  for (std::string_view n : split(joined, ';')) names.push_back(lower(n));
+  names.reserve(8);
+  for_each_part(joined, ';', [&](std::string_view n) {
+    names.push_back(lower(n));
+    return true;
+  });
   return names;
 }
 
@@ -471,19 +488,19 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view s) {
 // --- parsing -------------------------------------------------------------------------------
 
 std::optional<std::pair<std::string, Scope>> parse_credential(std::string_view credential) {
-  // The access key is everything before the last four components.
-  std::vector<std::string_view> parts = split(credential, '/');
-  if (parts.size() < 5) return std::nullopt;
-  const std::size_t n = parts.size();
-  if (parts[n - 1] != kTerminator) return std::nullopt;
-  Scope scope{std::string(parts[n - 4]), std::string(parts[n - 3]), std::string(parts[n - 2])};
-  if (scope.date.size() != 8 || !is_digits(scope.date) || scope.region.empty() ||
-      scope.service.empty())
-    return std::nullopt;
-  const std::size_t key_len = static_cast<std::size_t>(parts[n - 4].data() - credential.data()) - 1;
-  std::string access_key(credential.substr(0, key_len));
-  if (access_key.empty()) return std::nullopt;
-  return std::make_pair(std::move(access_key), std::move(scope));
+  // The access key is everything before the last four components (it may hold '/' itself).
+  std::string_view rest = credential;
+  std::string_view tail[4];  // aws4_request, service, region, date: from the end
+  for (std::string_view& t : tail) {
+    const std::size_t pos = rest.rfind('/');
+    if (pos == std::string_view::npos) return std::nullopt;
+    t = rest.substr(pos + 1);
+    rest = rest.substr(0, pos);
+  }
+  if (tail[0] != kTerminator) return std::nullopt;
+  if (tail[3].size() != 8 || !is_digits(tail[3]) || tail[2].empty() || tail[1].empty()) return std::nullopt;
+  if (rest.empty()) return std::nullopt;
+  return std::make_pair(std::string(rest), Scope{std::string(tail[3]), std::string(tail[2]), std::string(tail[1])});
 }
 
 std::optional<Authorization> parse_authorization_header(std::string_view value,
@@ -496,12 +513,12 @@ std::optional<Authorization> parse_authorization_header(std::string_view value,
   }
   Authorization auth;
   bool have_credential = false, have_signed = false, have_signature = false;
-  for (std::string_view part : split(value.substr(kAlgorithm.size()), ',')) {
+  const bool parsed = for_each_part(value.substr(kAlgorithm.size()), ',', [&](std::string_view part) {
     part = trim(part);
     const std::size_t eq = part.find('=');
     if (eq == std::string_view::npos) {
       set_error(error, "malformed component '" + std::string(part) + "'");
-      return std::nullopt;
+      return false;
     }
     const std::string_view key = trim(part.substr(0, eq));
     const std::string_view val = trim(part.substr(eq + 1));
@@ -509,7 +526,7 @@ std::optional<Authorization> parse_authorization_header(std::string_view value,
       auto cred = parse_credential(val);
       if (!cred) {
         set_error(error, "malformed Credential '" + std::string(val) + "'");
-        return std::nullopt;
+        return false;
       }
       auth.access_key_id = std::move(cred->first);
       auth.scope = std::move(cred->second);
@@ -520,21 +537,23 @@ std::optional<Authorization> parse_authorization_header(std::string_view value,
           std::any_of(auth.signed_headers.begin(), auth.signed_headers.end(),
                       [](const std::string& h) { return h.empty(); })) {
         set_error(error, "malformed SignedHeaders");
-        return std::nullopt;
+        return false;
       }
       have_signed = true;
     } else if (key == "Signature" && !have_signature) {
       if (!is_hex_signature(val)) {
         set_error(error, "malformed Signature");
-        return std::nullopt;
+        return false;
       }
       auth.signature = lower(val);
       have_signature = true;
     } else {
       set_error(error, "unexpected or repeated component '" + std::string(key) + "'");
-      return std::nullopt;
+      return false;
     }
-  }
+    return true;
+  });
+  if (!parsed) return std::nullopt;
   if (!have_credential || !have_signed || !have_signature) {
     set_error(error, !have_credential ? "missing Credential"
                      : !have_signed   ? "missing SignedHeaders"

@@ -836,6 +836,11 @@ TEST(SigV4, ParseAuthorizationHeader) {
       "Signature=" + sig + ", Extra=1",
       "AWS4-HMAC-SHA256 Credential=AK/20150830/us-east-1/s/aws4_request SignedHeaders=host "
       "Signature=" + sig,
+      // A trailing comma leaves an empty component; an empty region or service.
+      "AWS4-HMAC-SHA256 Credential=AK/20150830/us-east-1/s/aws4_request, SignedHeaders=host, "
+      "Signature=" + sig + ",",
+      "AWS4-HMAC-SHA256 Credential=AK/20150830//s/aws4_request, SignedHeaders=host, Signature=" + sig,
+      "AWS4-HMAC-SHA256 Credential=AK/20150830/us-east-1//aws4_request, SignedHeaders=host, Signature=" + sig,
   };
   for (const auto& value : bad) {
     error.clear();
