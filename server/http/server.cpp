@@ -75,8 +75,14 @@ std::string http_date(const std::function<int64_t()>& now_ms) {
 }
 
 // The lowest layer (the TCP socket) of either a plain or a TLS stream.
-beast::tcp_stream& tcp_layer(beast::tcp_stream& s) { return s; }
-beast::tcp_stream& tcp_layer(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
+// Sessions run on the bare socket (or TLS over it): deadlines are the connection's own (see
+// Connection), so Beast's tcp_stream, whose per-operation timer and bookkeeping cost more than
+// a small request's parsing, has nothing left to do.
+// The socket type is bound to its loop's executor (no any_io_executor type erasure per op).
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+using TlsStream = asio::ssl::stream<Socket>;
+Socket& tcp_layer(Socket& s) { return s; }
+Socket& tcp_layer(TlsStream& s) { return s.next_layer(); }
 
 }  // namespace
 
@@ -193,14 +199,14 @@ asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Connection& c
   }
   if (res.action == ConnectionAction::close_without_response) {
     beast::error_code ec;
-    tcp.socket().shutdown(tcp::socket::shutdown_both, ec);
-    tcp.socket().close(ec);
+    tcp.shutdown(Socket::shutdown_both, ec);
+    tcp.close(ec);
     co_return false;
   }
   if (res.action == ConnectionAction::reset) {
     beast::error_code ec;
-    tcp.socket().set_option(asio::socket_base::linger(true, 0), ec);
-    tcp.socket().close(ec);
+    tcp.set_option(asio::socket_base::linger(true, 0), ec);
+    tcp.close(ec);
     co_return false;
   }
   if (res.action == ConnectionAction::close_after) keep_alive = false;
@@ -283,7 +289,7 @@ asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Connection& c
       n = res.stream->read(buf.data(), buf.size());
       if (n < 0) {
         beast::error_code ec;
-        tcp.socket().close(ec);
+        tcp.close(ec);
         co_return false;
       }
       out.body().data = buf.data();
@@ -316,8 +322,8 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
   auto& tcp = tcp_layer(stream);
   conn->close = [&tcp] {
     beast::error_code ec;
-    tcp.socket().shutdown(tcp::socket::shutdown_both, ec);
-    tcp.socket().close(ec);
+    tcp.shutdown(Socket::shutdown_both, ec);
+    tcp.close(ec);
   };
   add(conn);
   struct Unregister {
@@ -333,13 +339,13 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
   uint16_t local_port = 0;
   {
     beast::error_code ec;
-    auto ep = tcp.socket().remote_endpoint(ec);
+    auto ep = tcp.remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string();
-    auto lp = tcp.socket().local_endpoint(ec);
+    auto lp = tcp.local_endpoint(ec);
     if (!ec) local_port = lp.port();
   }
 
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+  if constexpr (!std::is_same_v<Stream, Socket>) {
     conn->arm(std::chrono::seconds(options.request_timeout_s));
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
     if (ec) co_return;
@@ -486,13 +492,13 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
   }
 
   beast::error_code ec;
-  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-    tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if constexpr (std::is_same_v<Stream, Socket>) {
+    tcp.shutdown(Socket::shutdown_send, ec);
   } else {
     conn->arm(std::chrono::seconds(2));
     co_await stream.async_shutdown(use_nothrow);
   }
-  tcp.socket().close(ec);
+  tcp.close(ec);
 }
 
 asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc,
@@ -509,10 +515,10 @@ asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> a
     socket.set_option(tcp::no_delay(true), ec);
     auto ex = socket.get_executor();
     if (tls) {
-      beast::ssl_stream<beast::tcp_stream> s(beast::tcp_stream(std::move(socket)), *tls);
+      TlsStream s(std::move(socket), *tls);
       asio::co_spawn(ex, session(std::move(s), handler, true), asio::detached);
     } else {
-      asio::co_spawn(ex, session(beast::tcp_stream(std::move(socket)), handler, false), asio::detached);
+      asio::co_spawn(ex, session(std::move(socket), handler, false), asio::detached);
     }
   }
 }
