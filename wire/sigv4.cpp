@@ -487,31 +487,40 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view s) {
 
 // --- parsing -------------------------------------------------------------------------------
 
-std::optional<std::pair<std::string, Scope>> parse_credential(std::string_view credential) {
-  // The access key is everything before the last four components (it may hold '/' itself).
+namespace {
+// Splits "AK/date/region/service/aws4_request" into views: key, then tail = {aws4_request,
+// service, region, date}. The access key is everything before the last four components (it
+// may hold '/' itself).
+bool split_credential(std::string_view credential, std::string_view& key, std::string_view (&tail)[4]) {
   std::string_view rest = credential;
-  std::string_view tail[4];  // aws4_request, service, region, date: from the end
   for (std::string_view& t : tail) {
     const std::size_t pos = rest.rfind('/');
-    if (pos == std::string_view::npos) return std::nullopt;
+    if (pos == std::string_view::npos) return false;
     t = rest.substr(pos + 1);
     rest = rest.substr(0, pos);
   }
-  if (tail[0] != kTerminator) return std::nullopt;
-  if (tail[3].size() != 8 || !is_digits(tail[3]) || tail[2].empty() || tail[1].empty()) return std::nullopt;
-  if (rest.empty()) return std::nullopt;
-  return std::make_pair(std::string(rest), Scope{std::string(tail[3]), std::string(tail[2]), std::string(tail[1])});
+  if (tail[0] != kTerminator) return false;
+  if (tail[3].size() != 8 || !is_digits(tail[3]) || tail[2].empty() || tail[1].empty()) return false;
+  key = rest;
+  return !rest.empty();
+}
+}  // namespace
+
+std::optional<std::pair<std::string, Scope>> parse_credential(std::string_view credential) {
+  std::string_view key, tail[4];
+  if (!split_credential(credential, key, tail)) return std::nullopt;
+  return std::make_pair(std::string(key), Scope{std::string(tail[3]), std::string(tail[2]), std::string(tail[1])});
 }
 
-std::optional<Authorization> parse_authorization_header(std::string_view value,
-                                                        std::string* error) {
+namespace {
+// The one grammar of both: with `out` null, it only checks (no string is built).
+bool parse_authorization(std::string_view value, std::string* error, Authorization* out) {
   value = trim(value);
   if (value.substr(0, kAlgorithm.size()) != kAlgorithm || value.size() == kAlgorithm.size() ||
       !is_space(value[kAlgorithm.size()])) {
     set_error(error, "unsupported authorization type");
-    return std::nullopt;
+    return false;
   }
-  Authorization auth;
   bool have_credential = false, have_signed = false, have_signature = false;
   const bool parsed = for_each_part(value.substr(kAlgorithm.size()), ',', [&](std::string_view part) {
     part = trim(part);
@@ -523,29 +532,31 @@ std::optional<Authorization> parse_authorization_header(std::string_view value,
     const std::string_view key = trim(part.substr(0, eq));
     const std::string_view val = trim(part.substr(eq + 1));
     if (key == "Credential" && !have_credential) {
-      auto cred = parse_credential(val);
-      if (!cred) {
+      std::string_view access_key, tail[4];
+      if (!split_credential(val, access_key, tail)) {
         set_error(error, "malformed Credential '" + std::string(val) + "'");
         return false;
       }
-      auth.access_key_id = std::move(cred->first);
-      auth.scope = std::move(cred->second);
+      if (out) {
+        out->access_key_id = std::string(access_key);
+        out->scope = Scope{std::string(tail[3]), std::string(tail[2]), std::string(tail[1])};
+      }
       have_credential = true;
     } else if (key == "SignedHeaders" && !have_signed) {
-      auth.signed_headers = split_signed_headers(val);
-      if (auth.signed_headers.empty() ||
-          std::any_of(auth.signed_headers.begin(), auth.signed_headers.end(),
-                      [](const std::string& h) { return h.empty(); })) {
+      bool any_empty = false;
+      for_each_part(val, ';', [&](std::string_view n) { return !(any_empty = n.empty()); });
+      if (val.empty() || any_empty) {
         set_error(error, "malformed SignedHeaders");
         return false;
       }
+      if (out) out->signed_headers = split_signed_headers(val);
       have_signed = true;
     } else if (key == "Signature" && !have_signature) {
       if (!is_hex_signature(val)) {
         set_error(error, "malformed Signature");
         return false;
       }
-      auth.signature = lower(val);
+      if (out) out->signature = lower(val);
       have_signature = true;
     } else {
       set_error(error, "unexpected or repeated component '" + std::string(key) + "'");
@@ -553,15 +564,24 @@ std::optional<Authorization> parse_authorization_header(std::string_view value,
     }
     return true;
   });
-  if (!parsed) return std::nullopt;
+  if (!parsed) return false;
   if (!have_credential || !have_signed || !have_signature) {
     set_error(error, !have_credential ? "missing Credential"
                      : !have_signed   ? "missing SignedHeaders"
                                       : "missing Signature");
-    return std::nullopt;
+    return false;
   }
+  return true;
+}
+}  // namespace
+
+std::optional<Authorization> parse_authorization_header(std::string_view value, std::string* error) {
+  Authorization auth;
+  if (!parse_authorization(value, error, &auth)) return std::nullopt;
   return auth;
 }
+
+bool authorization_header_valid(std::string_view value) { return parse_authorization(value, nullptr, nullptr); }
 
 bool is_presigned_v4(std::string_view raw_query) {
   for (const auto& [name, value] : parse_query(raw_query))

@@ -146,6 +146,8 @@ struct Authorization {
 // optional spaces, in any order). On failure *error (if given) says what was wrong.
 std::optional<Authorization> parse_authorization_header(std::string_view value,
                                                         std::string* error = nullptr);
+// True when parse_authorization_header would succeed; builds nothing.
+bool authorization_header_valid(std::string_view value);
 
 // "AK/20150830/us-east-1/service/aws4_request" -> access key and scope.
 std::optional<std::pair<std::string, Scope>> parse_credential(std::string_view credential);

@@ -94,7 +94,8 @@ class Authenticator {
   // Kinesis signs the body, so call it with req.body filled.
   AuthResult authenticate(const http::Request& req, std::string_view service) const;
   // The verdict alone: authenticate() without resolving who the caller is (principal,
-  // display name), for callers that only need ok or the error (Kinesis requests).
+  // display name), for callers that only need ok or the error (Kinesis requests). In any
+  // mode a Kinesis verdict carries no access key either: the header is only checked for form.
   AuthResult check(const http::Request& req, std::string_view service) const;
 
  private:

@@ -360,6 +360,18 @@ TEST_F(AuthTest, AnyRejectsMalformedAuthorization) {
             "Authorization=" + raw);
 }
 
+TEST_F(AuthTest, AnyStillWantsADateWithAWellFormedKinesisHeader) {
+  auto k = make(kKinesisPutRecord);
+  ASSERT_TRUE(run(Mode::any, k, "kinesis").ok);
+  k.headers.erase("X-Amz-Date");
+  auto r = run(Mode::any, k, "kinesis");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, "IncompleteSignatureException");
+  EXPECT_EQ(r.status, 400);
+  k.headers.add("X-Amz-Date", "yesterday");
+  EXPECT_EQ(run(Mode::any, k, "kinesis").code, "IncompleteSignatureException");
+}
+
 TEST_F(AuthTest, ASignatureThatIsNotHexIsAMismatchNotAMalformedHeader) {
   auto req = make(kKinesisListStreams);
   req.headers.set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/kinesis/aws4_request, "

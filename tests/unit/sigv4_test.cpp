@@ -805,6 +805,9 @@ TEST(SigV4, ParseAuthorizationHeader) {
       "AWS4-HMAC-SHA256 Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31,"
       "SignedHeaders=host,Credential=AK/20150830/eu-central-1/s3/aws4_request");
   ASSERT_TRUE(a);
+  EXPECT_TRUE(s4::authorization_header_valid(
+      "AWS4-HMAC-SHA256 Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31,"
+      "SignedHeaders=host,Credential=AK/20150830/eu-central-1/s3/aws4_request"));
   EXPECT_EQ(a->scope.region, "eu-central-1");
   EXPECT_EQ(a->signed_headers, std::vector<std::string>{"host"});
 
@@ -846,6 +849,7 @@ TEST(SigV4, ParseAuthorizationHeader) {
     error.clear();
     EXPECT_FALSE(s4::parse_authorization_header(value, &error).has_value()) << value;
     EXPECT_FALSE(error.empty()) << value;
+    EXPECT_FALSE(s4::authorization_header_valid(value)) << value;
   }
   // An access key containing '/' still parses: the scope is the last four components.
   const auto cred = s4::parse_credential("A/B/20150830/us-east-1/s3/aws4_request");
