@@ -1,6 +1,7 @@
 #include "server/kinesis/sequence_number.h"
 
 #include <array>
+#include <cstring>
 
 
 namespace eddy::kinesis {
@@ -16,25 +17,36 @@ constexpr auto kDigitPairs = [] {
   return t;
 }();
 
-// `width` decimal digits of v, zero-padded (width is even).
-void write_digits(char* p, uint64_t v, int width) {
-  for (int i = width - 2; i >= 0; i -= 2) {
+// The decimal digits of v ending just before `end`, into a field already zero-filled (v fits
+// the field). Stops when v runs out: ids and counters are small, their fields 10 and 20 wide.
+void write_digits(char* end, uint64_t v) {
+  while (v >= 10) {
     const size_t pair = static_cast<size_t>(v % 100) * 2;
-    p[i] = kDigitPairs[pair];
-    p[i + 1] = kDigitPairs[pair + 1];
+    end -= 2;
+    end[0] = kDigitPairs[pair];
+    end[1] = kDigitPairs[pair + 1];
     v /= 100;
   }
+  if (v != 0) end[-1] = static_cast<char>('0' + v);
 }
+
+// "49" and 54 zeros.
+constexpr auto kZeroSequence = [] {
+  std::array<char, kSequenceNumberDigits> t{};
+  for (auto& c : t) c = '0';
+  t[0] = '4';
+  t[1] = '9';
+  return t;
+}();
 }  // namespace
 
 void SequenceNumber::append_to(std::string& out) const {
+  // Layout: "49", stream id (10 digits), shard index (10), counter (20), 14 zeros.
   char buf[kSequenceNumberDigits];
-  buf[0] = '4';
-  buf[1] = '9';
-  write_digits(buf + 2, stream_id, 10);
-  write_digits(buf + 12, shard_index, 10);
-  write_digits(buf + 22, counter, 20);
-  for (size_t i = 42; i < kSequenceNumberDigits; ++i) buf[i] = '0';
+  memcpy(buf, kZeroSequence.data(), kSequenceNumberDigits);
+  write_digits(buf + 12, stream_id);
+  write_digits(buf + 22, shard_index);
+  write_digits(buf + 42, counter);
   out.append(buf, kSequenceNumberDigits);
 }
 

@@ -15,6 +15,19 @@ TEST(SequenceNumber, EncodesFixedLayoutOf56Digits) {
   for (char c : str) EXPECT_TRUE(c >= '0' && c <= '9');
 }
 
+TEST(SequenceNumber, WritesEveryDigitCountExactly) {
+  EXPECT_EQ((SequenceNumber{123, 4567, 89012}.str()),
+            "49" "0000000123" "0000004567" "00000000000000089012" "00000000000000");
+  EXPECT_EQ((SequenceNumber{9, 10, 99}.str()), "49" "0000000009" "0000000010" "00000000000000000099" "00000000000000");
+  EXPECT_EQ((SequenceNumber{0, 100, 100}.str()), "49" "0000000000" "0000000100" "00000000000000000100" "00000000000000");
+  EXPECT_EQ((SequenceNumber{UINT32_MAX, UINT32_MAX, UINT64_MAX}.str()),
+            "49" "4294967295" "4294967295" "18446744073709551615" "00000000000000");
+  for (uint64_t c = 0; c < 2000; ++c) {
+    const std::string s = SequenceNumber{1, 2, c}.str();
+    EXPECT_EQ(s.substr(22, 20), std::string(20 - std::to_string(c).size(), '0') + std::to_string(c));
+  }
+}
+
 TEST(SequenceNumber, RoundTripsIncludingExtremes) {
   for (SequenceNumber s : {SequenceNumber{0, 0, 0}, SequenceNumber{1, 0, 1}, SequenceNumber{UINT32_MAX, UINT32_MAX, UINT64_MAX},
                            SequenceNumber{12, 2147483647u, 1234567890123ULL}}) {
