@@ -34,7 +34,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+// Coroutines carry their loop's concrete executor: with the type-erased any_io_executor every
+// asynchronous operation copied and destroyed one (and its outstanding-work tracking) on the
+// way through Beast's composed operations.
+using Executor = asio::io_context::executor_type;
+template <class T>
+using Task = asio::awaitable<T, Executor>;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 std::string make_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -153,20 +159,20 @@ struct Server::Impl {
   }
 
   template <class Stream>
-  asio::awaitable<void> session(Stream stream, Handler& handler, bool tls);
+  Task<void> session(Stream stream, Handler& handler, bool tls);
 
   template <class Stream>
-  asio::awaitable<bool> write_response(Stream& stream, Connection& conn, Response& res, unsigned version,
+  Task<bool> write_response(Stream& stream, Connection& conn, Response& res, unsigned version,
                                        bool keep_alive);
 
   // Closes the connections whose deadline has passed; runs on loop 0 until stop().
-  asio::awaitable<void> sweep();
+  Task<void> sweep();
 
-  asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler& handler,
+  Task<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler& handler,
                                     std::shared_ptr<asio::ssl::context> tls);
 };
 
-asio::awaitable<void> Server::Impl::sweep() {
+Task<void> Server::Impl::sweep() {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   // A quarter of the shortest timeout, within [50 ms, 1 s]: a connection is closed at most
   // that long after its deadline.
@@ -189,7 +195,7 @@ asio::awaitable<void> Server::Impl::sweep() {
 }
 
 template <class Stream>
-asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Response& res,
+Task<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Response& res,
                                                    unsigned version, bool keep_alive) {
   auto& tcp = tcp_layer(stream);
   if (res.delay_ms > 0) {
@@ -316,7 +322,7 @@ asio::awaitable<bool> Server::Impl::write_response(Stream& stream, Connection& c
 }
 
 template <class Stream>
-asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
+Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
   auto conn = std::make_shared<Connection>();
   conn->executor = co_await asio::this_coro::executor;
   auto& tcp = tcp_layer(stream);
@@ -402,14 +408,14 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
     bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(header_parser)};
     bool read_failed = false;
 
-    auto send_continue = [&]() -> asio::awaitable<bool> {
+    auto send_continue = [&]() -> Task<bool> {
       if (!expect_continue || body_parser.is_done()) co_return true;
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1), use_nothrow);
       co_return !ec;
     };
     // Reads the next piece of the body into `chunk`; returns the byte count, or -1 on error.
-    auto read_piece = [&]() -> asio::awaitable<int64_t> {
+    auto read_piece = [&]() -> Task<int64_t> {
       body_parser.get().body().data = chunk.data();
       body_parser.get().body().size = chunk.size();
       conn->arm(std::chrono::seconds(options.request_timeout_s));
@@ -501,7 +507,7 @@ asio::awaitable<void> Server::Impl::session(Stream stream, Handler& handler, boo
   tcp.close(ec);
 }
 
-asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc,
+Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc,
                                                 Handler& handler,
                                                 std::shared_ptr<asio::ssl::context> tls) {
   for (;;) {
