@@ -22,6 +22,7 @@ class Headers {
   const std::string* find(std::string_view name) const;
   bool has(std::string_view name) const { return find(name) != nullptr; }
   void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  void reserve(size_t n) { items_.reserve(n); }
   // Replaces every header of that name.
   void set(std::string_view name, std::string value);
   void erase(std::string_view name);

@@ -194,6 +194,37 @@ Task<void> Server::Impl::sweep() {
   }
 }
 
+// A complete response whose framing is left to the front end (no Content-Length,
+// Transfer-Encoding or Connection header of its own, and a status that has a body).
+static bool framed_by_us(const Response& res) {
+  return res.status >= 200 && res.status != 204 && res.status != 304 && !res.headers.has("Content-Length") &&
+         !res.headers.has("Transfer-Encoding") && !res.headers.has("Connection");
+}
+
+// Such a response's head, written by hand: sent with the body in one gathered write. Beast's
+// generic serializer cost more than a small PutRecord's handler.
+static std::string simple_head(const Response& res, unsigned version, bool keep_alive) {
+  std::string head;
+  head.reserve(256);
+  head += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head += std::to_string(res.status);
+  head += ' ';
+  head += bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
+  head += "\r\n";
+  for (auto& [k, v] : res.headers.items()) {
+    head += k;
+    head += ": ";
+    head += v;
+    head += "\r\n";
+  }
+  if (version == 10 && keep_alive) head += "Connection: keep-alive\r\n";
+  if (version != 10 && !keep_alive) head += "Connection: close\r\n";
+  head += "Content-Length: ";
+  head += std::to_string(res.body.size());
+  head += "\r\n\r\n";
+  return head;
+}
+
 template <class Stream>
 Task<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Response& res,
                                                    unsigned version, bool keep_alive) {
@@ -231,28 +262,8 @@ Task<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Respon
       auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_nothrow);
       co_return !ec && keep_alive;
     }
-    if (res.status >= 200 && res.status != 204 && res.status != 304 && !res.headers.has("Content-Length") &&
-        !res.headers.has("Transfer-Encoding") && !res.headers.has("Connection")) {
-      // The common case by hand: the head in one string, sent with the body in one gathered
-      // write. Beast's generic serializer cost more than a small PutRecord's handler.
-      std::string head;
-      head.reserve(256);
-      head += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-      head += std::to_string(res.status);
-      head += ' ';
-      head += bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
-      head += "\r\n";
-      for (auto& [k, v] : res.headers.items()) {
-        head += k;
-        head += ": ";
-        head += v;
-        head += "\r\n";
-      }
-      if (version == 10 && keep_alive) head += "Connection: keep-alive\r\n";
-      if (version != 10 && !keep_alive) head += "Connection: close\r\n";
-      head += "Content-Length: ";
-      head += std::to_string(res.body.size());
-      head += "\r\n\r\n";
+    if (framed_by_us(res)) {
+      const std::string head = simple_head(res, version, keep_alive);
       const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(res.body)};
       auto [ec, n] = co_await asio::async_write(stream, pieces, use_nothrow);
       co_return !ec && keep_alive;
@@ -394,6 +405,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
     auto q = req.target.find('?');
     req.path = req.target.substr(0, q);
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.headers.reserve(static_cast<size_t>(std::distance(head.begin(), head.end())));
     for (auto const& f : head) req.headers.add(std::string(f.name_string()), std::string(f.value()));
     req.remote_address = remote;
     req.request_id = make_request_id();
@@ -408,21 +420,25 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
     bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(header_parser)};
     bool read_failed = false;
 
+    // Helpers are awaited only when there is something to do: each call of a coroutine
+    // allocates its frame, and most requests need neither a 100 nor more than one read.
+    const bool wants_continue = expect_continue && !body_parser.is_done();
     auto send_continue = [&]() -> Task<bool> {
-      if (!expect_continue || body_parser.is_done()) co_return true;
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1), use_nothrow);
       co_return !ec;
     };
-    // Reads the next piece of the body into `chunk`; returns the byte count, or -1 on error.
-    auto read_piece = [&]() -> Task<int64_t> {
+    // A read of the next piece of the body into `chunk`: arm_piece() before the read,
+    // piece_size() after it gives the byte count, or -1 on error.
+    auto arm_piece = [&] {
       body_parser.get().body().data = chunk.data();
       body_parser.get().body().size = chunk.size();
       conn->arm(std::chrono::seconds(options.request_timeout_s));
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);
+    };
+    auto piece_size = [&](beast::error_code ec) -> int64_t {
       if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) co_return -1;
-      co_return static_cast<int64_t>(chunk.size() - body_parser.get().body().size);
+      if (ec) return -1;
+      return static_cast<int64_t>(chunk.size() - body_parser.get().body().size);
     };
 
     if (auto* imm = std::get_if<Immediate>(&dispatch)) {
@@ -433,7 +449,9 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
         auto len = body_parser.content_length();
         if (!expect_continue && len && *len <= 1024 * 1024) {
           while (!body_parser.is_done()) {
-            if (co_await read_piece() < 0) { read_failed = true; break; }
+            arm_piece();
+            auto [ec, got] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);
+            if (piece_size(ec) < 0) { read_failed = true; break; }
           }
         } else {
           keep_alive = false;
@@ -444,12 +462,14 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
       if (len && *len > buf->max_bytes) {
         res = buf->too_large(req);
         keep_alive = false;
-      } else if (!(co_await send_continue())) {
+      } else if (wants_continue && !(co_await send_continue())) {
         read_failed = true;
       } else {
         bool too_big = false;
         while (!body_parser.is_done()) {
-          int64_t n = co_await read_piece();
+          arm_piece();
+          auto [ec, got] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);
+          const int64_t n = piece_size(ec);
           if (n < 0) { read_failed = true; break; }
           if (req.body.size() + static_cast<size_t>(n) > buf->max_bytes) { too_big = true; break; }
           req.body.append(chunk.data(), static_cast<size_t>(n));
@@ -465,12 +485,14 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
       }
     } else {
       auto& sink = std::get<StreamBody>(dispatch).sink;
-      if (!(co_await send_continue())) {
+      if (wants_continue && !(co_await send_continue())) {
         read_failed = true;
       } else {
         std::optional<Response> early;
         while (!body_parser.is_done()) {
-          int64_t n = co_await read_piece();
+          arm_piece();
+          auto [ec, got] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);
+          const int64_t n = piece_size(ec);
           if (n < 0) { read_failed = true; break; }
           if (n == 0) continue;
           early = sink->write(std::string_view(chunk.data(), static_cast<size_t>(n)));
@@ -492,7 +514,18 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
     if (!res.headers.has("Date")) res.headers.add("Date", http_date(options.now_ms));
     if (req.method == "HEAD") res.head = true;
     if (stopping.load()) keep_alive = false;
-    bool again = co_await write_response(stream, *conn, res, version, keep_alive);
+    bool again = false;
+    if (res.delay_ms <= 0 && res.action == ConnectionAction::normal && !res.head && !res.stream &&
+        framed_by_us(res)) {
+      // The common case without write_response's coroutine frame (see simple_head).
+      conn->arm(std::chrono::seconds(options.request_timeout_s));
+      const std::string head = simple_head(res, version, keep_alive);
+      const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(res.body)};
+      auto [ec, n] = co_await asio::async_write(stream, pieces, use_nothrow);
+      again = !ec && keep_alive;
+    } else {
+      again = co_await write_response(stream, *conn, res, version, keep_alive);
+    }
     conn->busy = false;
     if (!again) break;
   }

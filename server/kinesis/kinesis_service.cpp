@@ -428,6 +428,7 @@ http::Response KinesisService::ok(Call& c, const json& out) {
 
 http::Response KinesisService::ok_body(Call& c, std::string body) {
   http::Response res;
+  res.headers.reserve(4);  // these two, then x-amzn-RequestId and Date from the front end
   res.headers.add("Content-Type", c.enc == Encoding::json ? kJsonContentType : kCborContentType);
   res.headers.add("x-amz-id-2", amz_id_2());
   res.body = std::move(body);
