@@ -150,6 +150,13 @@ constexpr int64_t kS3MaxSkewMs = 15 * 60 * 1000;
 // Kinesis (like the other JSON services) allows five minutes, as its error text says.
 constexpr int64_t kKinesisMaxSkewMs = 5 * 60 * 1000;
 
+// A verdict of ok with nothing else filled in (Kinesis in any mode: the caller reads ok alone).
+AuthResult accepted() {
+  AuthResult r;
+  r.ok = true;
+  return r;
+}
+
 AuthResult failure(std::string code, std::string message, int status) {
   AuthResult r;
   r.ok = false;
@@ -460,19 +467,13 @@ std::optional<sv4::Authorization> parse_tolerating_signature(std::string_view ra
 }
 
 AuthResult header_v4(const Ctx& c, std::string_view raw, std::string_view service) {
-  if (c.kinesis && c.mode == Mode::any && sv4::authorization_header_valid(raw)) {
-    // All that any mode asks of a Kinesis request: a well-formed header (checked without
-    // building anything) and a valid date. Anything else takes the full path for its error.
-    const DateInfo date = request_date(c.req);
-    if (date.present && date.valid) {
-      AuthResult ok;
-      ok.ok = true;
-      return ok;
-    }
-  }
+  const DateInfo date = request_date(c.req);
+  // All that any mode asks of a Kinesis request: a well-formed header (checked without
+  // building anything) and a valid date. Anything else takes the full path for its error.
+  const bool kinesis_any = c.kinesis && c.mode == Mode::any;
+  if (kinesis_any && date.present && date.valid && sv4::authorization_header_valid(raw)) return accepted();
   std::string why;
   auto parsed = parse_tolerating_signature(raw, &why);
-  const DateInfo date = request_date(c.req);
   if (!parsed) {
     if (c.kinesis) return kinesis_incomplete_header(raw, !date.present);
     return failure("AuthorizationHeaderMalformed", "The authorization header is malformed; " + why + ".", 400);
@@ -482,12 +483,7 @@ AuthResult header_v4(const Ctx& c, std::string_view raw, std::string_view servic
     if (c.kinesis) return kinesis_incomplete_header(raw, true);
     return failure("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header", 403);
   }
-  if (c.kinesis && c.mode == Mode::any) {
-    // A Signature that is not hex (tolerated above): any mode does not look at it.
-    AuthResult ok;
-    ok.ok = true;
-    return ok;
-  }
+  if (kinesis_any) return accepted();  // a Signature that is not hex (tolerated above)
   // S3 takes the payload hash from x-amz-content-sha256 (required); others hash the body.
   std::string payload_hash;
   const std::string* content_sha = c.req.headers.find("x-amz-content-sha256");

@@ -80,13 +80,12 @@ std::string http_date(const std::function<int64_t()>& now_ms) {
   return cached;
 }
 
-// The lowest layer (the TCP socket) of either a plain or a TLS stream.
-// Sessions run on the bare socket (or TLS over it): deadlines are the connection's own (see
-// Connection), so Beast's tcp_stream, whose per-operation timer and bookkeeping cost more than
-// a small request's parsing, has nothing left to do.
-// The socket type is bound to its loop's executor (no any_io_executor type erasure per op).
-using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+// Sessions run on the bare socket bound to its loop's executor (or TLS over it): deadlines are
+// the connection's own (see Connection), so Beast's tcp_stream, whose per-operation timer and
+// bookkeeping cost more than a small request's parsing, has nothing left to do.
+using Socket = asio::basic_stream_socket<tcp, Executor>;
 using TlsStream = asio::ssl::stream<Socket>;
+// The lowest layer (the TCP socket) of either.
 Socket& tcp_layer(Socket& s) { return s; }
 Socket& tcp_layer(TlsStream& s) { return s.next_layer(); }
 
@@ -162,14 +161,13 @@ struct Server::Impl {
   Task<void> session(Stream stream, Handler& handler, bool tls);
 
   template <class Stream>
-  Task<bool> write_response(Stream& stream, Connection& conn, Response& res, unsigned version,
-                                       bool keep_alive);
+  Task<bool> write_response(Stream& stream, Connection& conn, Response& res, unsigned version, bool keep_alive);
 
   // Closes the connections whose deadline has passed; runs on loop 0 until stop().
   Task<void> sweep();
 
   Task<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler& handler,
-                                    std::shared_ptr<asio::ssl::context> tls);
+                         std::shared_ptr<asio::ssl::context> tls);
 };
 
 Task<void> Server::Impl::sweep() {
@@ -226,8 +224,8 @@ static std::string simple_head(const Response& res, unsigned version, bool keep_
 }
 
 template <class Stream>
-Task<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Response& res,
-                                                   unsigned version, bool keep_alive) {
+Task<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Response& res, unsigned version,
+                                        bool keep_alive) {
   auto& tcp = tcp_layer(stream);
   if (res.delay_ms > 0) {
     asio::steady_timer t(co_await asio::this_coro::executor);
@@ -540,9 +538,8 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
   tcp.close(ec);
 }
 
-Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc,
-                                                Handler& handler,
-                                                std::shared_ptr<asio::ssl::context> tls) {
+Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler& handler,
+                                     std::shared_ptr<asio::ssl::context> tls) {
   for (;;) {
     // The loop's own executor, no strand: one thread runs each loop.
     auto [ec, socket] = co_await acc->async_accept(pick_loop().get_executor(), use_nothrow);

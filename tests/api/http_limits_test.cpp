@@ -49,16 +49,23 @@ class HttpLimits : public ServerFixture {
     }
     return out;
   }
+  // Sends `bytes` on a new connection and returns everything the server sends until it closes
+  // the connection (then `closed` is true) or 10 s pass (a broken server does not hang the test).
+  std::string send_and_read_until_closed(const std::string& bytes, bool& closed) {
+    int fd = connect_raw();
+    if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size()))
+      ADD_FAILURE() << "send failed";
+    std::string reply = read_until_closed(fd, 10'000, closed);
+    close(fd);
+    return reply;
+  }
 };
 
 TEST_F(HttpLimits, OversizedRequestHeadIs431AndTheConnectionCloses) {
-  int fd = connect_raw();
-  std::string head = "GET /_eddy/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + std::string(16 * 1024, 'a') +
-                     "\r\n\r\n";
-  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  const std::string head = "GET /_eddy/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " +
+                           std::string(16 * 1024, 'a') + "\r\n\r\n";
   bool closed = false;
-  std::string reply = read_until_closed(fd, 10'000, closed);
-  close(fd);
+  const std::string reply = send_and_read_until_closed(head, closed);
   EXPECT_EQ(reply.substr(0, 12), "HTTP/1.1 431") << reply.substr(0, 200);
   EXPECT_TRUE(closed);
   // A head within the bound is served as usual.
@@ -66,28 +73,20 @@ TEST_F(HttpLimits, OversizedRequestHeadIs431AndTheConnectionCloses) {
 }
 
 TEST_F(HttpLimits, IdleKeepAliveConnectionIsClosed) {
-  int fd = connect_raw();
-  const std::string req = "GET /_eddy/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  // One answered request, then silence: the server closes the connection (idle timeout 1 s).
   bool closed = false;
-  // One answered request, then silence: the server closes the connection (idle timeout 1 s;
-  // the 10 s limit only keeps a broken server from hanging the test).
-  std::string reply = read_until_closed(fd, 10'000, closed);
-  close(fd);
+  const std::string reply = send_and_read_until_closed("GET /_eddy/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", closed);
   EXPECT_EQ(reply.substr(0, 12), "HTTP/1.1 200") << reply.substr(0, 200);
   EXPECT_TRUE(closed);
 }
 
 TEST_F(HttpLimits, RequestWhoseBodyStallsIsClosed) {
-  int fd = connect_raw();
   // A head that promises 100 bytes, then 10 of them, then silence.
   const std::string req =
       "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
       "X-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Length: 100\r\n\r\n{\"Limit\":1";
-  ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
   bool closed = false;
-  std::string reply = read_until_closed(fd, 10'000, closed);
-  close(fd);
+  const std::string reply = send_and_read_until_closed(req, closed);
   EXPECT_TRUE(closed);
   EXPECT_EQ(reply, "");  // no answer to a request that never arrived whole
   // The server still serves others.
