@@ -118,15 +118,34 @@ struct Connection {
   }
 };
 
+// Marks a request as ready on its loop (Loop::enter_ready) until leave(). Leaving runs what
+// waited for the loop to settle; a mark still held when the session's frame is destroyed
+// (the loop stopped under it) only lowers the count.
+struct ReadyMark {
+  Loop* loop = nullptr;
+  ReadyMark(Loop& l, bool on) : loop(on ? &l : nullptr) {
+    if (loop) loop->enter_ready();
+  }
+  ReadyMark(const ReadyMark&) = delete;
+  ReadyMark& operator=(const ReadyMark&) = delete;
+  void leave() {
+    if (loop) std::exchange(loop, nullptr)->leave_ready();
+  }
+  ~ReadyMark() {
+    if (loop) loop->leave_ready(false);
+  }
+};
+
 struct Server::Impl {
   ServerOptions options;
   // One event loop per worker thread; a connection stays on the loop that accepted it. A
   // shared io_context woke a second thread for queued work and locked its queue around every
   // handler: on two cores that cost a quarter of a small request's CPU.
   std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<std::unique_ptr<Loop>> handles;  // what handlers see of each loop, same index
   std::atomic<size_t> next_loop{0};
   asio::io_context& ioc() { return *loops[0]; }
-  asio::io_context& pick_loop() { return *loops[next_loop.fetch_add(1) % loops.size()]; }
+  size_t pick_loop() { return next_loop.fetch_add(1) % loops.size(); }
   std::vector<std::thread> threads;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::vector<std::shared_ptr<asio::ssl::context>> tls_contexts;
@@ -144,7 +163,10 @@ struct Server::Impl {
   }
   explicit Impl(ServerOptions o) : options(settled(o)) {
     // Concurrency hint 1: one thread runs each loop (other threads only post to it).
-    for (unsigned i = 0; i < options.threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+    for (unsigned i = 0; i < options.threads; ++i) {
+      loops.push_back(std::make_unique<asio::io_context>(1));
+      handles.push_back(std::make_unique<Loop>());
+    }
   }
 
   void add(const std::shared_ptr<Connection>& c) {
@@ -158,7 +180,7 @@ struct Server::Impl {
   }
 
   template <class Stream>
-  Task<void> session(Stream stream, Handler& handler, bool tls);
+  Task<void> session(Stream stream, Handler& handler, bool tls, Loop& loop);
 
   template <class Stream>
   Task<bool> write_response(Stream& stream, Connection& conn, Response& res, unsigned version, bool keep_alive);
@@ -331,7 +353,7 @@ Task<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Respon
 }
 
 template <class Stream>
-Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
+Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop& loop) {
   auto conn = std::make_shared<Connection>();
   conn->executor = co_await asio::this_coro::executor;
   auto& tcp = tcp_layer(stream);
@@ -409,10 +431,14 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
     req.request_id = make_request_id();
     req.tls = tls;
     req.local_port = local_port;
+    req.loop = &loop;
     const unsigned version = head.version();
     bool keep_alive = head.keep_alive() && !stopping.load();
     const bool expect_continue = http::iequals(req.headers.get("Expect"), "100-continue");
 
+    // A request whose body is in the buffer already reaches its handler without waiting for
+    // the network: the loop counts it as ready until then (see Loop::when_settled).
+    ReadyMark ready(loop, !header_parser.chunked() && header_parser.content_length().value_or(0) <= buffer.size());
     Dispatch dispatch = handler.dispatch(req);
     Response res;
     bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(header_parser)};
@@ -477,6 +503,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
             res = buf->too_large(req);
             keep_alive = false;
           } else {
+            ready.leave();
             res = buf->handle(req);
           }
         }
@@ -506,8 +533,35 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls) {
         }
       }
     }
+    ready.leave();
     if (read_failed) break;
-
+    if (res.pending) {
+      // Finished later on this loop (see http::Pending), unless it already is.
+      std::shared_ptr<Pending> pending = std::move(res.pending);
+      if (pending->done()) {
+        res = pending->take();
+      } else {
+        // The handler keeps the Pending until it completes it; the session holds only a
+        // pointer, so an abandoned Pending takes the waiting coroutine with it instead of
+        // the two keeping each other alive. The initiation captures nothing with a
+        // destructor: GCC 12 may destroy a co_await operand's temporaries twice.
+        Pending* p = pending.get();
+        pending.reset();
+        Response* out = &res;
+        auto init = [p, out](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          p->on_complete([h, out, p] {
+            *out = p->take();
+            // Resumed here, on this loop, inside the handler that finished it: the session
+            // goes on to write at once (a post would cost one more round of the loop, and
+            // with it one more epoll_wait).
+            (*h)();
+          });
+        };
+        co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&, void()>(init,
+                                                                                      asio::use_awaitable_t<Executor>{});
+      }
+    }
     if (!res.headers.has("x-amzn-RequestId")) res.headers.add("x-amzn-RequestId", req.request_id);
     if (!res.headers.has("Date")) res.headers.add("Date", http_date(options.now_ms));
     if (req.method == "HEAD") res.head = true;
@@ -542,7 +596,8 @@ Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler
                                      std::shared_ptr<asio::ssl::context> tls) {
   for (;;) {
     // The loop's own executor, no strand: one thread runs each loop.
-    auto [ec, socket] = co_await acc->async_accept(pick_loop().get_executor(), use_nothrow);
+    const size_t li = pick_loop();
+    auto [ec, socket] = co_await acc->async_accept(loops[li]->get_executor(), use_nothrow);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept failed: {}", ec.message());
@@ -552,9 +607,9 @@ Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler
     auto ex = socket.get_executor();
     if (tls) {
       TlsStream s(std::move(socket), *tls);
-      asio::co_spawn(ex, session(std::move(s), handler, true), asio::detached);
+      asio::co_spawn(ex, session(std::move(s), handler, true, *handles[li]), asio::detached);
     } else {
-      asio::co_spawn(ex, session(std::move(socket), handler, false), asio::detached);
+      asio::co_spawn(ex, session(std::move(socket), handler, false, *handles[li]), asio::detached);
     }
   }
 }

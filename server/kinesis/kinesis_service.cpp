@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 
 #include "server/kinesis/record_block.h"
 #include "server/kinesis/sequence_number.h"
@@ -426,10 +427,10 @@ http::Response KinesisService::ok(Call& c, const json& out) {
   return res;
 }
 
-http::Response KinesisService::ok_body(Call& c, std::string body) {
+http::Response KinesisService::ok_body(Encoding enc, std::string body) {
   http::Response res;
   res.headers.reserve(4);  // these two, then x-amzn-RequestId and Date from the front end
-  res.headers.add("Content-Type", c.enc == Encoding::json ? kJsonContentType : kCborContentType);
+  res.headers.add("Content-Type", enc == Encoding::json ? kJsonContentType : kCborContentType);
   res.headers.add("x-amz-id-2", amz_id_2());
   res.body = std::move(body);
   return res;
@@ -500,6 +501,7 @@ http::Response KinesisService::handle(http::Request& req) {
   if (auto k = c.input.find("PartitionKey"); k != c.input.end() && k->is_string())
     c.partition_key = k->get<std::string>();
   auto done = [&](http::Response r) {
+    if (r.pending) return r;  // the operation runs the hooks when it finishes it
     for (auto* h : hooks_) h->after_operation(c.info(), r);
     return r;
   };
@@ -587,7 +589,11 @@ void KinesisService::finish_delete(const std::shared_ptr<Stream>& s) {
   store::WriteBatch b(store_);
   b.del(store::Family::meta, stream_key(s->name));
   {
+    // A put that resolved the stream before it left the map (a queued PutRecord, see
+    // commit_puts) finds it DELETING under the mutex and answers ResourceNotFound; one that
+    // wrote before is removed by the range delete below.
     std::lock_guard lk(s->mu);
+    s->set_status("DELETING", 0);
     for (const auto& sh : s->shards) b.del(store::Family::meta, counter_key(s->id, sh.index));
   }
   std::string p = stream_prefix(s->id);
@@ -1070,6 +1076,35 @@ void validate_entry(Validator& v, const std::string& prefix, const std::optional
 }
 }  // namespace
 
+// A PutRecord that passed validation and waits for its write (commit_puts). The request
+// outlives it: its session waits for the answer.
+struct KinesisService::PutEntry {
+  std::shared_ptr<Stream> stream;
+  Encoding enc = Encoding::json;
+  int64_t now = 0;
+  u128 key;
+  bool explicit_key = false;
+  std::string pk, data;
+  RecordBlockWriter block;
+  std::string_view request_id;
+  std::string stream_name;  // for hooks
+  std::shared_ptr<http::Pending> pending;  // null: answered by put_record itself
+  // Set by the commit.
+  bool written = false;
+  uint32_t shard_index = 0;
+  uint64_t counter = 0;
+  wire::HashRange range;
+  std::string encryption;
+  http::Response response;  // an error, when not written
+  OperationInfo info() const { return OperationInfo{"PutRecord", stream_name, request_id, now, {}, pk}; }
+};
+
+// The PutRecords that one loop has read since its last commit.
+struct KinesisService::PutQueue {
+  std::vector<PutEntry> items, spare;
+  bool scheduled = false;
+};
+
 http::Response KinesisService::put_record(Call& c) {
   std::optional<std::string> seq_order, pk, ehk, data, name, arn;
   if (c.fast_put) {
@@ -1099,77 +1134,146 @@ http::Response KinesisService::put_record(Call& c) {
   auto s = resolve(c, name, arn, err);
   if (!s) return fail(c, err);
 
-  u128 key;
+  PutEntry e;
   if (ehk) {
     auto k = wire::parse_u128(*ehk);
     if (!k)
       return fail(c, ApiError::invalid_argument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
                                                 "[0, 2^128-1]. Specified value was " + *ehk));
-    key = *k;
+    e.key = *k;
+    e.explicit_key = true;
   } else {
-    key = wire::hash_key_of_partition_key(*pk);
+    e.key = wire::hash_key_of_partition_key(*pk);
   }
   if (seq_order && !SequenceNumber::parse(*seq_order)) {
     return fail(c, ApiError::invalid_argument("ExclusiveMinimumSequenceNumber " + *seq_order +
                                               " used in PutRecord on stream " + s->name + " under account " +
                                               account() + " is invalid."));
   }
+  e.stream = std::move(s);
+  e.enc = c.enc;
+  e.now = c.now;
+  e.pk = std::move(*pk);
+  e.data = std::move(*data);
+  // The row is made before the stream's lock is taken, hooks and the response after it is
+  // released: two workers putting to one stream meet less often.
+  e.block.reserve(1, e.pk.size() + e.data.size());
+  e.block.start(c.now);
+  e.block.add(e.pk, e.data);
+  e.request_id = c.req.request_id;
+  e.stream_name = std::move(c.stream_name);
 
-  // The row's value and the batch are made before the stream's lock is taken, hooks and the
-  // response after it is released: two workers putting to one stream meet less often.
-  RecordBlockWriter block;
-  block.start(c.now);
-  block.add(*pk, *data);
-  const std::string_view row = block.finish();
-  store::WriteBatch b(store_);
-  uint64_t counter;
-  uint32_t shard_index;
-  wire::HashRange range;
-  std::string encryption;
-  {
-    std::lock_guard lk(s->mu);
-    if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
-    size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
-    if (data->size() + pk->size() > max_bytes)
-      return fail(c, record_too_large("data", data->size(), pk->size(), max_bytes));
-    Shard* sh = const_cast<Shard*>(s->route(key));
-    if (!sh) return fail(c, ApiError::internal());
-    for (auto* h : hooks_) {
-      if (!h->admit_write(*s, *sh, data->size() + pk->size(), c.now)) {
-        const std::vector<PutRejection> rejected{{sh->index, true}};
-        for (auto* o : hooks_) o->after_put(c.info(), *s, {}, rejected);
-        return fail(c, ApiError{"ProvisionedThroughputExceededException",
-                                "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " +
-                                    account() + "."});
+  if (!c.req.loop) {
+    // In-process call: commit now (handle() runs the after_operation hooks).
+    std::vector<PutEntry> one;
+    one.push_back(std::move(e));
+    commit_puts(one);
+    return finish_put(one[0]);
+  }
+  // Through the front end: queue it, and commit once the loop has settled, that is once
+  // every request it has read whole has reached its handler. PutRecords that arrived
+  // together then share one stream lock and one write; a lone one is committed at once.
+  auto pending = std::make_shared<http::Pending>();
+  e.pending = pending;
+  http::Loop& loop = *c.req.loop;
+  PutQueue& q = loop.local<PutQueue>(this);
+  q.items.push_back(std::move(e));
+  if (!q.scheduled) {
+    q.scheduled = true;
+    loop.when_settled([this, &q] {
+      q.scheduled = false;
+      q.spare.swap(q.items);  // puts queued while these commit go to the next round
+      commit_puts(q.spare);
+      for (auto& p : q.spare) {
+        http::Response r = finish_put(p);
+        for (auto* h : hooks_) h->after_operation(p.info(), r);
+        p.pending->complete(std::move(r));
       }
+      q.spare.clear();
+    });
+  }
+  http::Response res;
+  res.pending = std::move(pending);
+  return res;
+}
+
+void KinesisService::commit_puts(std::vector<PutEntry>& puts) {
+  // Consecutive puts to one stream are one run: one lock, one write.
+  for (size_t begin = 0, end; begin < puts.size(); begin = end) {
+    Stream& s = *puts[begin].stream;
+    for (end = begin + 1; end < puts.size() && puts[end].stream.get() == &s;) ++end;
+    store::WriteBatch b(store_);
+    std::lock_guard lk(s.mu);
+    for (size_t i = begin; i < end; ++i) {
+      PutEntry& e = puts[i];
+      if (s.status != "ACTIVE" && s.status != "UPDATING") {
+        e.response = fail(e.enc, ApiError::not_found(not_found(s.name)));
+        continue;
+      }
+      const size_t bytes = e.data.size() + e.pk.size();
+      const size_t max_bytes = static_cast<size_t>(s.max_record_kib) * 1024;
+      if (bytes > max_bytes) {
+        e.response = fail(e.enc, record_too_large("data", e.data.size(), e.pk.size(), max_bytes));
+        continue;
+      }
+      Shard* sh = const_cast<Shard*>(s.route(e.key));
+      if (!sh) {
+        e.response = fail(e.enc, ApiError::internal());
+        continue;
+      }
+      bool admitted = true;
+      for (auto* h : hooks_) {
+        if (!h->admit_write(s, *sh, bytes, e.now)) {
+          const PutRejection rejected{sh->index, true};
+          for (auto* o : hooks_) o->after_put(e.info(), s, {}, std::span(&rejected, 1));
+          e.response = fail(e.enc, ApiError{"ProvisionedThroughputExceededException",
+                                            "Rate exceeded for shard " + sh->id() + " in stream " + s.name +
+                                                " under account " + account() + "."});
+          admitted = false;
+          break;
+        }
+      }
+      if (!admitted) continue;
+      e.counter = sh->next_counter++;
+      e.shard_index = sh->index;
+      e.range = sh->range;
+      e.encryption = s.encryption;
+      e.written = true;
+      char rkey[16];
+      record_key_into(rkey, s.id, sh->index, e.counter);
+      b.put(store::Family::records, std::string_view(rkey, sizeof rkey), e.block.finish());
     }
-    counter = sh->next_counter;
-    char rkey[16];
-    record_key_into(rkey, s->id, sh->index, counter);
-    b.put(store::Family::records, std::string_view(rkey, sizeof rkey), row);
+    if (b.count() == 0) continue;
     if (auto st = store_.write(b); !st) {
       spdlog::error("PutRecord write failed: {}", st.message);
-      return fail(c, ApiError::internal());
+      // Nothing of the run was written: hand the counters back (the lock is still held).
+      for (size_t i = end; i-- > begin;) {
+        PutEntry& e = puts[i];
+        if (!e.written) continue;
+        s.shards[e.shard_index].next_counter = e.counter;
+        e.written = false;
+        e.response = fail(e.enc, ApiError::internal());
+      }
     }
-    sh->next_counter = counter + 1;
-    shard_index = sh->index;
-    range = sh->range;
-    encryption = s->encryption;
   }
-  std::vector<PutRecordEvent> ev;
-  ev.push_back(PutRecordEvent{*pk, *data, ehk ? std::optional<u128>(key) : std::nullopt, range, shard_index});
-  for (auto* h : hooks_) h->after_put(c.info(), *s, ev, {});
-  const SequenceNumber seq{s->id, shard_index, counter};
-  const std::string shard_id = Shard::shard_id(shard_index);
+}
+
+http::Response KinesisService::finish_put(PutEntry& e) {
+  if (!e.written) return std::move(e.response);
+  const PutRecordEvent ev{e.pk, e.data, e.explicit_key ? std::optional<u128>(e.key) : std::nullopt, e.range,
+                          e.shard_index};
+  for (auto* h : hooks_) h->after_put(e.info(), *e.stream, std::span(&ev, 1), {});
+  const SequenceNumber seq{e.stream->id, e.shard_index, e.counter};
+  const std::string shard_id = Shard::shard_id(e.shard_index);
   std::string body;
   body.reserve(160);
-  if (c.enc == Encoding::json) {
+  if (e.enc == Encoding::json) {
     body += "{\"ShardId\":\"";
     body += shard_id;
     body += "\",\"SequenceNumber\":\"";
     seq.append_to(body);
     body += "\",\"EncryptionType\":";
-    emit::json_string(body, encryption);
+    emit::json_string(body, e.encryption);
     body += '}';
   } else {
     emit::cbor_head(body, 5, 3);
@@ -1179,9 +1283,9 @@ http::Response KinesisService::put_record(Call& c) {
     emit::cbor_head(body, 3, kSequenceNumberDigits);
     seq.append_to(body);
     emit::cbor_text(body, "EncryptionType");
-    emit::cbor_text(body, encryption);
+    emit::cbor_text(body, e.encryption);
   }
-  return ok_body(c, std::move(body));
+  return ok_body(e.enc, std::move(body));
 }
 
 http::Response KinesisService::put_records(Call& c) {
@@ -1446,7 +1550,7 @@ http::Response KinesisService::put_records(Call& c) {
     emit::cbor_text(body, "EncryptionType");
     emit::cbor_text(body, encryption);
   }
-  return ok_body(c, std::move(body));
+  return ok_body(c.enc, std::move(body));
 }
 
 http::Response KinesisService::get_shard_iterator(Call& c) {
@@ -1751,7 +1855,7 @@ http::Response KinesisService::get_records(Call& c) {
     }
   }
   for (auto* h : hooks_) h->after_read(*s, shard, count, bytes, c.now);
-  return ok_body(c, std::move(body));
+  return ok_body(c.enc, std::move(body));
 }
 
 // ---- resharding ---------------------------------------------------------------------------

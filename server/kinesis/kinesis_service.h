@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -64,8 +65,8 @@ class KinesisHooks {
   // After a GetRecords response of `bytes` (the 10 MiB rule charges the next 5 s).
   virtual void after_read(const Stream&, const Shard&, size_t /*records*/, size_t /*bytes*/, int64_t /*now_ms*/) {}
   // After a PutRecord/PutRecords call: the accepted records and the refused entries.
-  virtual void after_put(const OperationInfo&, const Stream&, const std::vector<PutRecordEvent>& /*accepted*/,
-                         const std::vector<PutRejection>& /*rejected*/) {}
+  virtual void after_put(const OperationInfo&, const Stream&, std::span<const PutRecordEvent> /*accepted*/,
+                         std::span<const PutRejection> /*rejected*/) {}
   // Every response of an operation that reached before_operation, before it is sent (fault
   // injection replaces it, delays it or drops the connection).
   virtual void after_operation(const OperationInfo&, http::Response&) {}
@@ -105,7 +106,7 @@ class KinesisService {
   http::Response ok(Call& c, const nlohmann::json& out);
   http::Response ok_empty(Call& c);
   // A body already in the call's encoding (the hot paths write it directly).
-  http::Response ok_body(Call& c, std::string body);
+  http::Response ok_body(Encoding enc, std::string body);
   http::Response fail(Call& c, const ApiError& e);
   http::Response fail(Encoding enc, const ApiError& e);
 
@@ -129,6 +130,12 @@ class KinesisService {
   http::Response list_streams(Call&);
   http::Response list_shards(Call&);
   http::Response put_record(Call&);
+  // PutRecord's write. Puts read together on one loop are committed together: one stream
+  // lock and one store write per run of puts to the same stream.
+  struct PutEntry;
+  struct PutQueue;
+  void commit_puts(std::vector<PutEntry>& puts);
+  http::Response finish_put(PutEntry& e);  // after_put hooks and the answer
   http::Response put_records(Call&);
   http::Response get_shard_iterator(Call&);
   http::Response get_records(Call&);

@@ -22,6 +22,10 @@ std::string record_key(uint32_t stream_id, uint32_t shard, uint64_t counter) {
   return k;
 }
 
+void RecordBlockWriter::reserve(size_t records, size_t key_and_data_bytes) {
+  value_.reserve(kHeader + 4 + records * 6 + key_and_data_bytes);
+}
+
 void RecordBlockWriter::start(int64_t arrival_ms) {
   value_.clear();
   store::put_u64(value_, static_cast<uint64_t>(arrival_ms));

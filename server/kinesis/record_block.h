@@ -27,6 +27,8 @@ inline constexpr size_t kRecordBlockTarget = 1 << 20;
 // Builds one block value.
 class RecordBlockWriter {
  public:
+  // Room for a block of `records` records with this many key and data bytes in all.
+  void reserve(size_t records, size_t key_and_data_bytes);
   void start(int64_t arrival_ms);
   void add(std::string_view partition_key, std::string_view data);
   uint32_t count() const { return count_; }

@@ -297,8 +297,8 @@ store::Status MetricsRegistry::reset() {
 // ---- Kinesis ------------------------------------------------------------------------------
 
 void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis::Stream& s,
-                                const std::vector<kinesis::PutRecordEvent>& accepted,
-                                const std::vector<kinesis::PutRejection>& rejected) {
+                                std::span<const kinesis::PutRecordEvent> accepted,
+                                std::span<const kinesis::PutRejection> rejected) {
   const int64_t now = op.now_ms ? op.now_ms : clock_.now_ms();
   const uint64_t unit = prices_.put_payload_unit_bytes;
   const uint64_t rounding = prices_.on_demand_record_rounding_bytes;

@@ -128,8 +128,8 @@ class MetricsRegistry final : public kinesis::KinesisHooks, public S3Observer {
 
   // KinesisHooks.
   void after_put(const kinesis::OperationInfo& op, const kinesis::Stream& s,
-                 const std::vector<kinesis::PutRecordEvent>& accepted,
-                 const std::vector<kinesis::PutRejection>& rejected) override;
+                 std::span<const kinesis::PutRecordEvent> accepted,
+                 std::span<const kinesis::PutRejection> rejected) override;
   void after_read(const kinesis::Stream& s, const kinesis::Shard& shard, size_t records, size_t bytes,
                   int64_t now_ms) override;
   void on_iterator_expired(const kinesis::Stream& s, uint32_t shard) override;

@@ -8,6 +8,7 @@
 #include "server/config.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/store/store.h"
+#include "tests/support/in_process_kinesis.h"
 #include "wire/base64.h"
 
 using namespace eddy;
@@ -59,30 +60,19 @@ TEST(ShardIterator, GarbageIsRejectedWithoutCrashing) {
 // Expiry is judged by the service against the injected clock.
 class IteratorExpiry : public ::testing::Test {
  protected:
-  void SetUp() override {
-    store::StoreOptions o;
-    o.in_memory = true;
-    store::Status st;
-    store_ = store::Store::open(o, &st);
-    ASSERT_TRUE(store_) << st.message;
-    svc_ = std::make_unique<KinesisService>(config_, clock_, *store_);
-    std::string err;
-    ASSERT_TRUE(svc_->load(&err)) << err;
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(k_.open()); }
   json call(const std::string& op, const json& in, int* status = nullptr) {
     http::Request req;
     req.method = "POST";
     req.headers.add("Content-Type", "application/x-amz-json-1.1");
     req.headers.add("X-Amz-Target", "Kinesis_20131202." + op);
     req.body = in.dump();
-    auto res = svc_->handle(req);
+    auto res = k_.svc->handle(req);
     if (status) *status = res.status;
     return res.body.empty() ? json::object() : json::parse(res.body);
   }
-  Config config_;
-  ManualClock clock_{1'700'000'000'000};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<KinesisService> svc_;
+  test::InProcessKinesis k_;
+  ManualClock& clock_ = k_.clock;
 };
 
 TEST_F(IteratorExpiry, ValidFor300SecondsThenExpired) {
