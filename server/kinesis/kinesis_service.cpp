@@ -1201,8 +1201,9 @@ void KinesisService::commit_puts(std::vector<PutEntry>& puts) {
   // Consecutive puts to one stream are one run: one lock, one write.
   for (size_t begin = 0, end; begin < puts.size(); begin = end) {
     Stream& s = *puts[begin].stream;
-    for (end = begin + 1; end < puts.size() && puts[end].stream.get() == &s;) ++end;
-    store::WriteBatch b(store_);
+    size_t bytes = 0;
+    for (end = begin; end < puts.size() && puts[end].stream.get() == &s; ++end) bytes += puts[end].block.size();
+    store::WriteBatch b(store_, bytes + (end - begin) * 32);  // + per put: key, lengths, family
     std::lock_guard lk(s.mu);
     for (size_t i = begin; i < end; ++i) {
       PutEntry& e = puts[i];
@@ -1264,7 +1265,8 @@ http::Response KinesisService::finish_put(PutEntry& e) {
                           e.shard_index};
   for (auto* h : hooks_) h->after_put(e.info(), *e.stream, std::span(&ev, 1), {});
   const SequenceNumber seq{e.stream->id, e.shard_index, e.counter};
-  const std::string shard_id = Shard::shard_id(e.shard_index);
+  char id_buf[20];
+  const std::string_view shard_id = Shard::shard_id_into(id_buf, e.shard_index);
   std::string body;
   body.reserve(160);
   if (e.enc == Encoding::json) {

@@ -1,17 +1,23 @@
 #include "server/kinesis/stream.h"
 
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace eddy::kinesis {
 
 using nlohmann::json;
 
-std::string Shard::shard_id(uint32_t index) {
+std::string_view Shard::shard_id_into(char (&out)[20], uint32_t index) {
   // "shardId-" and 12 digits, zero-padded (a u32 has at most 10). Every PutRecord names one.
-  std::string out = "shardId-000000000000";
-  for (size_t i = out.size(); index != 0; index /= 10) out[--i] = static_cast<char>('0' + index % 10);
-  return out;
+  std::memcpy(out, "shardId-000000000000", sizeof out);
+  for (size_t i = sizeof out; index != 0; index /= 10) out[--i] = static_cast<char>('0' + index % 10);
+  return std::string_view(out, sizeof out);
+}
+
+std::string Shard::shard_id(uint32_t index) {
+  char buf[20];
+  return std::string(shard_id_into(buf, index));
 }
 
 std::optional<uint32_t> Shard::parse_id(std::string_view id) {

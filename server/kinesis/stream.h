@@ -30,6 +30,8 @@ struct Shard {
   bool open() const { return !closed_ms.has_value(); }
   std::string id() const { return shard_id(index); }
   static std::string shard_id(uint32_t index);
+  // The same 20 characters, written into `out` (no allocation).
+  static std::string_view shard_id_into(char (&out)[20], uint32_t index);
   // "shardId-000000000001" or "1" -> 1; nullopt when it does not parse.
   static std::optional<uint32_t> parse_id(std::string_view id);
 };

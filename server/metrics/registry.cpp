@@ -1,5 +1,6 @@
 #include "server/metrics/registry.h"
 
+#include <boost/container/small_vector.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -36,17 +37,6 @@ std::string counter_key(const std::string& stream, uint32_t shard) {
   k.push_back('\0');
   store::put_u32(k, shard);
   return k;
-}
-
-std::string printable_preview(std::string_view data, size_t max) {
-  std::string out;
-  size_t n = std::min(data.size(), max);
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char ch = static_cast<unsigned char>(data[i]);
-    out.push_back(ch >= 0x20 && ch < 0x7f ? static_cast<char>(ch) : '.');
-  }
-  return out;
 }
 
 uint64_t round_up_units(uint64_t bytes, uint64_t unit) {
@@ -94,10 +84,81 @@ struct MetricsRegistry::Series {
   }
 };
 
+// The last records put to a stream. Slots are reused, and with them their strings'
+// buffers: recording a put allocates nothing once the ring is full.
+struct RecentRing {
+  std::vector<RecentRecord> slots;
+  size_t next = 0;  // the slot the next record goes to (the oldest, once full)
+  RecentRecord& push(size_t capacity) {
+    if (slots.size() < capacity) {
+      slots.emplace_back();
+      next = slots.size() % capacity;
+      return slots.back();
+    }
+    RecentRecord& r = slots[next];
+    next = (next + 1) % slots.size();
+    return r;
+  }
+  size_t size() const { return slots.size(); }
+  // i = 0 is the newest.
+  const RecentRecord& newest(size_t i) const { return slots[(next + 2 * slots.size() - 1 - i) % slots.size()]; }
+};
+
+namespace {
+
+void assign_preview(std::string& out, std::string_view data, size_t max) {
+  const size_t n = std::min(data.size(), max);
+  out.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char ch = static_cast<unsigned char>(data[i]);
+    out[i] = ch >= 0x20 && ch < 0x7f ? static_cast<char>(ch) : '.';
+  }
+}
+
+void fill_user(RecentUserRecord& u, std::string_view key, const std::optional<std::string>& ehk, std::string_view data) {
+  u.partition_key.assign(key);
+  u.explicit_hash_key = ehk;
+  u.size = data.size();
+  assign_preview(u.preview, data, 64);
+}
+
+// Writes a recent-record slot over its previous contents.
+void fill_recent(RecentRecord& r, const kinesis::PutRecordEvent& e, uint64_t bytes, kpl::DecodeStatus status,
+                 bool misrouted, const kpl::DecodeResult* dec, int64_t now, size_t max_user_records) {
+  r.arrival_ms = now;
+  r.shard = e.shard_index;
+  r.partition_key.assign(e.partition_key);
+  if (e.explicit_hash_key) r.explicit_hash_key = wire::to_decimal(*e.explicit_hash_key);
+  else r.explicit_hash_key.reset();
+  r.size = bytes;
+  r.kpl_outer_key = e.partition_key == "a" && e.explicit_hash_key.has_value();
+  r.misrouted = misrouted;
+  switch (status) {
+    case kpl::DecodeStatus::not_aggregated: r.kpl = "none"; break;
+    case kpl::DecodeStatus::ok: r.kpl = "ok"; break;
+    case kpl::DecodeStatus::bad_md5: r.kpl = "bad_md5"; break;
+    default: r.kpl = "unparseable"; break;
+  }
+  if (status == kpl::DecodeStatus::ok && dec) {
+    r.user_record_count = dec->records.size();
+    r.user_records.resize(std::min(dec->records.size(), max_user_records));
+    for (size_t j = 0; j < r.user_records.size(); ++j) {
+      const auto& u = dec->records[j];
+      fill_user(r.user_records[j], u.partition_key, u.explicit_hash_key, u.data);
+    }
+  } else {
+    r.user_record_count = 1;
+    r.user_records.resize(1);
+    fill_user(r.user_records[0], e.partition_key, r.explicit_hash_key, e.data);
+  }
+}
+
+}  // namespace
+
 struct MetricsRegistry::StreamState {
   StreamCounters counters;
   Series series;
-  std::deque<RecentRecord> recent;
+  RecentRing recent;
   StreamState(std::string name, size_t series_seconds) : series(series_seconds) { counters.name = std::move(name); }
 };
 
@@ -303,25 +364,25 @@ void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis:
   const uint64_t unit = prices_.put_payload_unit_bytes;
   const uint64_t rounding = prices_.on_demand_record_rounding_bytes;
 
-  // Decoding happens before taking the lock: many streams put at once.
+  // Decoding happens before taking the lock: many streams put at once. Only the last
+  // recent_records entries are shown; their decoded aggregates are kept for that.
   struct Delta {
     uint32_t shard;
     uint64_t bytes, units, rounded, users;
     kpl::DecodeStatus status;
     bool misrouted;
   };
-  std::vector<Delta> deltas;
+  boost::container::small_vector<Delta, 1> deltas;
   deltas.reserve(accepted.size());
-  std::vector<RecentRecord> recent;
   const size_t keep_from = accepted.size() > options_.recent_records ? accepted.size() - options_.recent_records : 0;
+  std::vector<kpl::DecodeResult> kept;  // entry keep_from + i; filled only for aggregates
   for (size_t i = 0; i < accepted.size(); ++i) {
     const auto& e = accepted[i];
     Delta d{e.shard_index, e.partition_key.size() + e.data.size(), 0, 0, 1, kpl::DecodeStatus::not_aggregated, false};
     d.units = round_up_units(d.bytes, unit);
     d.rounded = round_up_units(d.bytes, rounding) * rounding;
-    kpl::DecodeResult dec;
     if (kpl::is_aggregated(e.data)) {
-      dec = kpl::decode(e.data);
+      kpl::DecodeResult dec = kpl::decode(e.data);
       d.status = dec.status;
       if (dec.status == kpl::DecodeStatus::ok) {
         d.users = dec.records.size();
@@ -335,35 +396,10 @@ void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis:
           }
         }
       }
-    }
-    if (i >= keep_from) {
-      RecentRecord r;
-      r.arrival_ms = now;
-      r.shard = e.shard_index;
-      r.partition_key = std::string(e.partition_key);
-      if (e.explicit_hash_key) r.explicit_hash_key = wire::to_decimal(*e.explicit_hash_key);
-      r.size = d.bytes;
-      r.kpl_outer_key = e.partition_key == "a" && e.explicit_hash_key.has_value();
-      r.misrouted = d.misrouted;
-      switch (d.status) {
-        case kpl::DecodeStatus::not_aggregated: r.kpl = "none"; break;
-        case kpl::DecodeStatus::ok: r.kpl = "ok"; break;
-        case kpl::DecodeStatus::bad_md5: r.kpl = "bad_md5"; break;
-        default: r.kpl = "unparseable"; break;
+      if (i >= keep_from) {
+        kept.resize(accepted.size() - keep_from);
+        kept[i - keep_from] = std::move(dec);
       }
-      if (d.status == kpl::DecodeStatus::ok) {
-        r.user_record_count = dec.records.size();
-        for (size_t j = 0; j < dec.records.size() && j < options_.recent_user_records; ++j) {
-          const auto& u = dec.records[j];
-          r.user_records.push_back(
-              RecentUserRecord{u.partition_key, u.explicit_hash_key, u.data.size(), printable_preview(u.data, 64)});
-        }
-      } else {
-        r.user_record_count = 1;
-        r.user_records.push_back(RecentUserRecord{std::string(e.partition_key), r.explicit_hash_key, e.data.size(),
-                                                  printable_preview(e.data, 64)});
-      }
-      recent.push_back(std::move(r));
     }
     deltas.push_back(d);
   }
@@ -422,10 +458,10 @@ void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis:
         if (worth_logging(n)) to_log.push_back(Dropped{d.shard, counter_name(drop), n});
       }
     }
-    for (auto& r : recent) {
-      st.recent.push_back(std::move(r));
-      if (st.recent.size() > options_.recent_records) st.recent.pop_front();
-    }
+    for (size_t i = keep_from; i < accepted.size(); ++i)
+      fill_recent(st.recent.push(options_.recent_records), accepted[i], deltas[i].bytes, deltas[i].status,
+                  deltas[i].misrouted, kept.empty() ? nullptr : &kept[i - keep_from], now,
+                  options_.recent_user_records);
   }
   for (const auto& d : to_log) {
     if (std::string_view(d.reason) == "kpl_misrouted")
@@ -551,10 +587,9 @@ void MetricsRegistry::recent_json(const std::string& stream, size_t limit, json&
   auto it = streams_.find(stream);
   if (it == streams_.end()) return;
   const auto& recent = it->second->recent;
-  size_t start = recent.size() > limit ? recent.size() - limit : 0;
   // Newest first: the dashboard shows a tail.
-  for (size_t i = recent.size(); i > start; --i) {
-    const RecentRecord& r = recent[i - 1];
+  for (size_t i = 0; i < std::min(limit, recent.size()); ++i) {
+    const RecentRecord& r = recent.newest(i);
     json users = json::array();
     for (const auto& u : r.user_records) {
       json uj = {{"partition_key", u.partition_key}, {"size", u.size}, {"preview", u.preview}};

@@ -76,12 +76,18 @@ struct Store::Impl {
 // ---- WriteBatch ---------------------------------------------------------------------------
 
 struct WriteBatch::Impl {
+  Impl() = default;
+  explicit Impl(size_t reserve) : batch(reserve) {}
   rocksdb::WriteBatch batch;
   const std::vector<rocksdb::ColumnFamilyHandle*>* handles = nullptr;
   rocksdb::ColumnFamilyHandle* h(Family f) const { return (*handles)[static_cast<int>(f)]; }
 };
 
 WriteBatch::WriteBatch(const Store& store) : impl_(std::make_unique<Impl>()) {
+  impl_->handles = &store.impl_->handles;
+}
+WriteBatch::WriteBatch(const Store& store, size_t reserve_bytes)
+    : impl_(std::make_unique<Impl>(reserve_bytes + 12)) {  // + the batch header
   impl_->handles = &store.impl_->handles;
 }
 WriteBatch::~WriteBatch() = default;

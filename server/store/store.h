@@ -28,6 +28,9 @@ class Store;
 class WriteBatch {
  public:
   explicit WriteBatch(const Store& store);
+  // With room for about `reserve_bytes` of keys and values (one allocation instead of the
+  // growth steps of RocksDB's buffer).
+  WriteBatch(const Store& store, size_t reserve_bytes);
   ~WriteBatch();
   WriteBatch(WriteBatch&&) noexcept;
   WriteBatch& operator=(WriteBatch&&) noexcept;

@@ -13,6 +13,7 @@
 #include "server/metrics/report.h"
 #include "server/metrics/s3_request_counter.h"
 #include "wire/hash_key.h"
+#include "wire/kpl_aggregate.h"
 
 namespace {
 
@@ -325,6 +326,49 @@ TEST(Metrics, RecentRecordsTail) {
   EXPECT_EQ(out[0]["partition_key"], "user-1");
   EXPECT_EQ(out[0]["kpl"], "none");
   EXPECT_EQ(out[0]["user_records"][0]["preview"], "hello.world");
+}
+
+TEST(Metrics, RecentRecordsRingKeepsTheNewestAndReusesItsSlots) {
+  Harness h;
+  metrics::RegistryOptions o;
+  o.recent_records = 3;
+  h.reg = std::make_unique<metrics::MetricsRegistry>(h.clock, *h.store, test_prices(), o);
+  const wire::HashRange range = h.stream.shards[0].range;
+  // An aggregate of two user records fills a slot first; plain records then wrap over it.
+  const std::string agg = wire::kpl::encode(std::vector<wire::kpl::UserRecord>{
+      {"u1", std::nullopt, "first user record"}, {"u2", std::string("7"), "second"}});
+  auto put = [&](std::string_view key, std::string_view data, std::optional<wire::u128> ehk) {
+    std::vector<kinesis::PutRecordEvent> ev{{key, data, ehk, range, 0}};
+    h.reg->after_put(op_info("PutRecord", "orders", h.clock.now_ms()), h.stream, ev, {});
+    h.clock.advance_ms(1);
+  };
+  put("a", agg, wire::u128(5));
+  put("p1", "one", std::nullopt);
+  put("p2", "two", std::nullopt);
+  json out;
+  h.reg->recent_json("orders", 10, out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2]["kpl"], "ok");
+  EXPECT_EQ(out[2]["user_record_count"], 2);
+  EXPECT_EQ(out[2]["explicit_hash_key"], "5");
+  EXPECT_EQ(out[2]["user_records"][1]["explicit_hash_key"], "7");
+  put("p3", std::string(100, 'z'), std::nullopt);  // lands in the aggregate's slot
+  put("p4", "four", std::nullopt);
+  h.reg->recent_json("orders", 10, out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0]["partition_key"], "p4");
+  EXPECT_EQ(out[1]["partition_key"], "p3");
+  EXPECT_EQ(out[2]["partition_key"], "p2");
+  EXPECT_EQ(out[1]["kpl"], "none");
+  EXPECT_EQ(out[1]["user_record_count"], 1);
+  EXPECT_FALSE(out[1].contains("explicit_hash_key"));
+  ASSERT_EQ(out[1]["user_records"].size(), 1u);
+  EXPECT_EQ(out[1]["user_records"][0]["preview"], std::string(64, 'z'));
+  EXPECT_FALSE(out[1]["user_records"][0].contains("explicit_hash_key"));
+  EXPECT_EQ(out[1]["arrival_ms"], kT0 + 3);
+  h.reg->recent_json("orders", 1, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["partition_key"], "p4");
 }
 
 TEST(Metrics, ThroughputSvgHasOnePathPerStreamPerSeries) {
