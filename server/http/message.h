@@ -103,7 +103,7 @@ class Pending {
 // One event loop (one thread) of the front end, as handlers see it. Used on that thread only.
 class Loop {
  public:
-  // Requests on this loop whose bytes have all arrived but whose handler has not been called
+  // Requests on this loop whose bytes have all arrived but whose handler has not returned
   // yet: each gets its turn without waiting for the network. The front end counts them.
   void enter_ready() { ++ready_; }
   void leave_ready(bool run_settled_now = true) {

@@ -1161,7 +1161,7 @@ http::Response KinesisService::put_record(Call& c) {
   e.block.start(c.now);
   e.block.add(e.pk, e.data);
   e.request_id = c.req.request_id;
-  e.stream_name = std::move(c.stream_name);
+  e.stream_name = c.stream_name;  // handle() still names the stream to its hooks
 
   if (!c.req.loop) {
     // In-process call: commit now (handle() runs the after_operation hooks).
@@ -1183,11 +1183,19 @@ http::Response KinesisService::put_record(Call& c) {
     loop.when_settled([this, &q] {
       q.scheduled = false;
       q.spare.swap(q.items);  // puts queued while these commit go to the next round
-      commit_puts(q.spare);
-      for (auto& p : q.spare) {
-        http::Response r = finish_put(p);
-        for (auto* h : hooks_) h->after_operation(p.info(), r);
-        p.pending->complete(std::move(r));
+      try {
+        commit_puts(q.spare);
+        for (auto& p : q.spare) {
+          http::Response r = finish_put(p);
+          for (auto* h : hooks_) h->after_operation(p.info(), r);
+          p.pending->complete(std::move(r));
+        }
+      } catch (const std::exception& ex) {
+        // Every queued put is answered once. Those left get InternalFailure, as a client
+        // may get after a timeout (its record may have been written: a retry duplicates it).
+        spdlog::error("kinesis PutRecord commit failed: {}", ex.what());
+        for (auto& p : q.spare)
+          if (!p.pending->done()) p.pending->complete(fail(p.enc, ApiError::internal()));
       }
       q.spare.clear();
     });
@@ -1205,6 +1213,9 @@ void KinesisService::commit_puts(std::vector<PutEntry>& puts) {
     for (end = begin; end < puts.size() && puts[end].stream.get() == &s; ++end) bytes += puts[end].block.size();
     store::WriteBatch b(store_, bytes + (end - begin) * 32);  // + per put: key, lengths, family
     std::lock_guard lk(s.mu);
+    // Stamped under the lock: arrival times then never go backwards along a shard's counters
+    // (AT_TIMESTAMP searches on that), although a put may wait a turn of its loop to commit.
+    const int64_t arrival = clock_.now_ms();
     for (size_t i = begin; i < end; ++i) {
       PutEntry& e = puts[i];
       if (s.status != "ACTIVE" && s.status != "UPDATING") {
@@ -1242,6 +1253,7 @@ void KinesisService::commit_puts(std::vector<PutEntry>& puts) {
       e.written = true;
       char rkey[16];
       record_key_into(rkey, s.id, sh->index, e.counter);
+      e.block.set_arrival(arrival);
       b.put(store::Family::records, std::string_view(rkey, sizeof rkey), e.block.finish());
     }
     if (b.count() == 0) continue;
@@ -1409,6 +1421,8 @@ http::Response KinesisService::put_records(Call& c) {
   };
   {
     std::lock_guard lk(s->mu);
+    // Stamped under the lock, so arrival times never go backwards along a shard's counters.
+    const int64_t arrival = clock_.now_ms();
     if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
     size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
     for (size_t i = 0; i < entries.size(); ++i) {
@@ -1433,7 +1447,7 @@ http::Response KinesisService::put_records(Call& c) {
       char bkey[16];
       record_key_into(bkey, s->id, w.shard->index, w.block_first);
       b.put(store::Family::records, std::string_view(bkey, sizeof bkey), w.block.finish());
-      w.block.start(c.now);
+      w.block.start(arrival);
       w.block_first = w.shard->next_counter;
     };
     for (size_t i = 0; i < entries.size(); ++i) {
@@ -1465,7 +1479,7 @@ http::Response KinesisService::put_records(Call& c) {
       auto w = std::find_if(touched.begin(), touched.end(), [&](const ShardWrite& t) { return t.shard == sh; });
       if (w == touched.end()) {
         w = touched.insert(touched.end(), ShardWrite{sh, sh->next_counter, sh->next_counter, {}});
-        w->block.start(c.now);
+        w->block.start(arrival);
       } else if (w->block.size() + e.partition_key.size() + e.data.size() > kRecordBlockTarget) {
         put_block(*w);
       }

@@ -26,6 +26,10 @@ void RecordBlockWriter::reserve(size_t records, size_t key_and_data_bytes) {
   value_.reserve(kHeader + 4 + records * 6 + key_and_data_bytes);
 }
 
+void RecordBlockWriter::set_arrival(int64_t arrival_ms) {
+  for (int i = 0; i < 8; ++i) value_[static_cast<size_t>(i)] = static_cast<char>(static_cast<uint64_t>(arrival_ms) >> (56 - 8 * i));
+}
+
 void RecordBlockWriter::start(int64_t arrival_ms) {
   value_.clear();
   store::put_u64(value_, static_cast<uint64_t>(arrival_ms));

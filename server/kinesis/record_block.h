@@ -30,6 +30,8 @@ class RecordBlockWriter {
   // Room for a block of `records` records with this many key and data bytes in all.
   void reserve(size_t records, size_t key_and_data_bytes);
   void start(int64_t arrival_ms);
+  // Replaces the arrival time given to start().
+  void set_arrival(int64_t arrival_ms);
   void add(std::string_view partition_key, std::string_view data);
   uint32_t count() const { return count_; }
   size_t size() const { return value_.size(); }

@@ -53,7 +53,8 @@ TEST_F(PutGroupCommit, LonePutIsCommittedAtOnce) {
 }
 
 TEST_F(PutGroupCommit, PutsReadTogetherAreAnsweredWhenTheLoopSettles) {
-  // Two more requests have been read whole and wait for their handlers.
+  // As the front end does: both requests were read whole in one turn of the loop, and each
+  // stays ready until its handler has returned.
   loop_.enter_ready();
   loop_.enter_ready();
   auto a = put("s", "a");
@@ -71,15 +72,16 @@ TEST_F(PutGroupCommit, PutsReadTogetherAreAnsweredWhenTheLoopSettles) {
   EXPECT_EQ(body(none)["Records"].size(), 0u);
 
   bool resumed = false;
-  b.pending->on_complete([&] { resumed = true; });
-  loop_.leave_ready();  // the last one reaches its handler (not a put): the loop has settled
+  a.pending->on_complete([&] { resumed = true; });
+  k_.clock.advance_ms(7);
+  loop_.leave_ready();  // the last handler has returned: the loop has settled
   ASSERT_TRUE(a.pending->done());
   ASSERT_TRUE(b.pending->done());
   EXPECT_TRUE(resumed);
   auto ra = a.pending->take(), rb = b.pending->take();
   ASSERT_EQ(ra.status, 200);
   ASSERT_EQ(rb.status, 200);
-  // In arrival order, and both readable.
+  // In arrival order, both readable, stamped when they were committed.
   EXPECT_LT(body(ra)["SequenceNumber"].get<std::string>(), body(rb)["SequenceNumber"].get<std::string>());
   auto got = call("GetRecords", {{"ShardIterator", it["ShardIterator"]}});
   auto recs = body(got)["Records"];
@@ -87,6 +89,8 @@ TEST_F(PutGroupCommit, PutsReadTogetherAreAnsweredWhenTheLoopSettles) {
   EXPECT_EQ(recs[0]["PartitionKey"], "a");
   EXPECT_EQ(recs[0]["SequenceNumber"], body(ra)["SequenceNumber"]);
   EXPECT_EQ(recs[1]["PartitionKey"], "b");
+  EXPECT_EQ(recs[0]["ApproximateArrivalTimestamp"], recs[1]["ApproximateArrivalTimestamp"]);
+  EXPECT_DOUBLE_EQ(recs[0]["ApproximateArrivalTimestamp"].get<double>(), (1'700'000'000'000 + 7) / 1000.0);
 }
 
 TEST_F(PutGroupCommit, EachPutOfAGroupGetsItsOwnAnswer) {
