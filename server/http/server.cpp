@@ -138,12 +138,12 @@ struct ReadyMark {
 
 struct Server::Impl {
   ServerOptions options;
-  // One event loop per worker thread; a connection stays on the loop that accepted it. A
-  // shared io_context woke a second thread for queued work and locked its queue around every
-  // handler: on two cores that cost a quarter of a small request's CPU.
   // What handlers see of each loop, same index. Declared first, destroyed last: sessions that
   // an io_context destroys may still touch their Loop.
   std::vector<std::unique_ptr<Loop>> handles;
+  // One event loop per worker thread; a connection stays on the loop that accepted it. A
+  // shared io_context woke a second thread for queued work and locked its queue around every
+  // handler: on two cores that cost a quarter of a small request's CPU.
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::atomic<size_t> next_loop{0};
   asio::io_context& ioc() { return *loops[0]; }

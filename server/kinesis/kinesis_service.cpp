@@ -1180,38 +1180,40 @@ http::Response KinesisService::put_record(Call& c) {
   q.items.push_back(std::move(e));
   if (!q.scheduled) {
     q.scheduled = true;
-    loop.when_settled([this, &q] {
-      q.scheduled = false;
-      q.spare.swap(q.items);  // puts queued while these commit go to the next round
-      try {
-        commit_puts(q.spare);
-        for (auto& p : q.spare) {
-          http::Response r = finish_put(p);
-          for (auto* h : hooks_) h->after_operation(p.info(), r);
-          p.pending->complete(std::move(r));
-        }
-      } catch (const std::exception& ex) {
-        // Every queued put is answered once. Those left get InternalFailure, as a client
-        // may get after a timeout (its record may have been written: a retry duplicates it).
-        spdlog::error("kinesis PutRecord commit failed: {}", ex.what());
-        for (auto& p : q.spare)
-          if (!p.pending->done()) p.pending->complete(fail(p.enc, ApiError::internal()));
-      }
-      q.spare.clear();
-    });
+    loop.when_settled([this, &q] { commit_queued(q); });
   }
   http::Response res;
   res.pending = std::move(pending);
   return res;
 }
 
+void KinesisService::commit_queued(PutQueue& q) {
+  q.scheduled = false;
+  q.spare.swap(q.items);  // puts queued while these commit go to the next round
+  try {
+    commit_puts(q.spare);
+    for (auto& p : q.spare) {
+      http::Response r = finish_put(p);
+      for (auto* h : hooks_) h->after_operation(p.info(), r);
+      p.pending->complete(std::move(r));
+    }
+  } catch (const std::exception& ex) {
+    // Every queued put is answered once. Those left get InternalFailure, as a client may get
+    // after a timeout (its record may have been written: a retry duplicates it).
+    spdlog::error("kinesis PutRecord commit failed: {}", ex.what());
+    for (auto& p : q.spare)
+      if (!p.pending->done()) p.pending->complete(fail(p.enc, ApiError::internal()));
+  }
+  q.spare.clear();
+}
+
 void KinesisService::commit_puts(std::vector<PutEntry>& puts) {
   // Consecutive puts to one stream are one run: one lock, one write.
   for (size_t begin = 0, end; begin < puts.size(); begin = end) {
     Stream& s = *puts[begin].stream;
-    size_t bytes = 0;
-    for (end = begin; end < puts.size() && puts[end].stream.get() == &s; ++end) bytes += puts[end].block.size();
-    store::WriteBatch b(store_, bytes + (end - begin) * 32);  // + per put: key, lengths, family
+    size_t run_bytes = 0;
+    for (end = begin; end < puts.size() && puts[end].stream.get() == &s; ++end) run_bytes += puts[end].block.size();
+    store::WriteBatch b(store_, run_bytes + (end - begin) * 32);  // + per put: key, lengths, family
     std::lock_guard lk(s.mu);
     // Stamped under the lock: arrival times then never go backwards along a shard's counters
     // (AT_TIMESTAMP searches on that), although a put may wait a turn of its loop to commit.

@@ -135,6 +135,7 @@ class KinesisService {
   struct PutEntry;
   struct PutQueue;
   void commit_puts(std::vector<PutEntry>& puts);
+  void commit_queued(PutQueue& q);  // a loop's queue, answered through their Pendings
   http::Response finish_put(PutEntry& e);  // after_put hooks and the answer
   http::Response put_records(Call&);
   http::Response get_shard_iterator(Call&);

@@ -27,7 +27,9 @@ void RecordBlockWriter::reserve(size_t records, size_t key_and_data_bytes) {
 }
 
 void RecordBlockWriter::set_arrival(int64_t arrival_ms) {
-  for (int i = 0; i < 8; ++i) value_[static_cast<size_t>(i)] = static_cast<char>(static_cast<uint64_t>(arrival_ms) >> (56 - 8 * i));
+  std::string be;  // 8 bytes: fits the string's own buffer
+  store::put_u64(be, static_cast<uint64_t>(arrival_ms));
+  value_.replace(0, be.size(), be);
 }
 
 void RecordBlockWriter::start(int64_t arrival_ms) {

@@ -84,6 +84,8 @@ struct MetricsRegistry::Series {
   }
 };
 
+namespace {
+
 // The last records put to a stream. Slots are reused, and with them their strings'
 // buffers: recording a put allocates nothing once the ring is full.
 struct RecentRing {
@@ -103,8 +105,6 @@ struct RecentRing {
   // i = 0 is the newest.
   const RecentRecord& newest(size_t i) const { return slots[(next + 2 * slots.size() - 1 - i) % slots.size()]; }
 };
-
-namespace {
 
 void assign_preview(std::string& out, std::string_view data, size_t max) {
   const size_t n = std::min(data.size(), max);
@@ -397,7 +397,7 @@ void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis:
         }
       }
       if (i >= keep_from) {
-        kept.resize(accepted.size() - keep_from);
+        if (kept.empty()) kept.resize(accepted.size() - keep_from);
         kept[i - keep_from] = std::move(dec);
       }
     }
