@@ -150,27 +150,30 @@ BlockingClient::BlockingClient(const Target& t) : impl_(std::make_unique<Impl>()
 BlockingClient::~BlockingClient() = default;
 
 BlockingClient::Reply BlockingClient::call(const Request& r) {
-  Reply out;
-  std::exception_ptr failure;
-  asio::co_spawn(
-      impl_->ioc,
-      [&]() -> asio::awaitable<void> {
-        Response resp;
-        co_await exchange(impl_->wire, impl_->target, r, resp);
-        out.status = resp.status;
-        out.body = std::string(resp.body);
-        out.etag = std::string(resp.etag);
-      },
-      [&](std::exception_ptr e) { failure = e; });
-  impl_->ioc.restart();
-  impl_->ioc.run();
-  if (failure) {
+  // A server may close a keep-alive connection that sat idle (during a run, say): a request
+  // on a reused connection that fails is sent once more on a new one, as HTTP clients do.
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = impl_->wire.open;
+    Reply out;
+    std::exception_ptr failure;
+    asio::co_spawn(
+        impl_->ioc,
+        [&]() -> asio::awaitable<void> {
+          Response resp;
+          co_await exchange(impl_->wire, impl_->target, r, resp);
+          out.status = resp.status;
+          out.body = std::string(resp.body);
+          out.etag = std::string(resp.etag);
+        },
+        [&](std::exception_ptr e) { failure = e; });
+    impl_->ioc.restart();
+    impl_->ioc.run();
+    if (!failure) return out;
     impl_->wire.open = false;
     boost::system::error_code ec;
     impl_->wire.sock.close(ec);
-    std::rethrow_exception(failure);
+    if (!reused || attempt > 0) std::rethrow_exception(failure);
   }
-  return out;
 }
 
 LatencySummary summarize(std::vector<double>& l) {

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     return (r.errors || r.failed) ? 3 : 0;
   } catch (const std::exception& e) {
     out["errors"] = 1;
-    out["error_samples"] = {std::string("set-up: ") + e.what()};
+    out["error_samples"] = {std::string("set-up or tear-down: ") + e.what()};
     std::cout << out.dump() << std::endl;
     return 3;
   }

@@ -84,7 +84,8 @@ void create_bucket(BlockingClient& c, const Heads& h, const Options& o) {
   r.head = h.head("PUT", "/" + o.bucket, "", 0, o.public_read ? std::vector<sigv4::Header>{{"x-amz-acl", "public-read"}}
                                                                  : std::vector<sigv4::Header>{});
   auto reply = c.call(r);
-  if (!ok(reply.status) && reply.body.find("BucketAlreadyOwnedByYou") == std::string::npos)
+  if (!ok(reply.status) && reply.body.find("BucketAlreadyOwnedByYou") == std::string::npos &&
+      reply.body.find("BucketAlreadyExists") == std::string::npos)  // s3rver: one user, so it is ours
     throw std::runtime_error("CreateBucket: " + snippet(reply.status, reply.body));
 }
 
