@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,30 +28,10 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchlib import free_port, log, wait_port  # noqa: E402
+
 MiB = 1 << 20
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def peak_rss_mib(pid):
@@ -132,7 +111,7 @@ def s3_large_workloads(full, list_keys):
                        "--bucket", "bench-mpu"], "mb_per_s", rss=True))
     # s3rver reads every key's metadata files for each page: 2,000 keys take seconds a page.
     w.append(Workload("list", f"ListObjectsV2 pages/s ({list_keys:,} keys)",
-                      ["--mode", "s3-list", "--keys", str(list_keys), "--inflight", "2", "--bucket", "bench-list"],
+                      ["--mode", "s3-list", "--keys", str(list_keys), "--size", "0", "--inflight", "2", "--bucket", "bench-list"],
                       "items_per_s", skip=("s3rver",)))
     return w
 

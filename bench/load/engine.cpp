@@ -216,6 +216,8 @@ EngineResult run(const EngineOptions& o, const std::function<std::unique_ptr<Con
   ioc.run();
   ioc.restart();
   const Clock::time_point start = Clock::now();
+  const double start_unix_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
   const bool open_loop = o.rate > 0;
   const double interval_s = open_loop ? static_cast<double>(n) / o.rate : 0;
 
@@ -275,6 +277,7 @@ EngineResult run(const EngineOptions& o, const std::function<std::unique_ptr<Con
   for (auto& t : pool) t.join();
 
   EngineResult r;
+  r.start_unix_ms = start_unix_ms;
   Clock::time_point last = start;
   std::vector<double> all;
   for (auto& s : stats) {

@@ -88,6 +88,7 @@ struct LatencySummary {
 
 struct EngineResult {
   double seconds = 0;  // from the first request to the last answer
+  double start_unix_ms = 0;  // when the clock started (the timeline's zero), for lining up with other events
   uint64_t requests = 0, ok = 0, items = 0, bytes = 0, failed = 0, errors = 0;
   std::vector<std::string> error_samples;
   LatencySummary latency;

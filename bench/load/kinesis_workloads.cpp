@@ -125,6 +125,7 @@ class GetRecordsConn : public Connection {
  public:
   GetRecordsConn(const Options& o, std::string first) : o_(o), first_(std::move(first)), iterator_(first_) {}
   const Request* next() override {
+    if (finished_) return nullptr;
     req_.set(o_, "GetRecords", json{{"ShardIterator", iterator_}, {"Limit", 10000}}.dump());
     return &req_.req;
   }
@@ -139,7 +140,12 @@ class GetRecordsConn : public Connection {
     out.items = count_of(r.body, "\"SequenceNumber\"");
     out.bytes = r.body_bytes;
     std::string next = scan_json_value(r.body, "NextShardIterator");
-    iterator_ = (out.items == 0 || next.empty()) ? first_ : std::move(next);  // read the shard again
+    if (out.items == 0 || next.empty()) {
+      finished_ = o_.once;
+      iterator_ = first_;  // read the shard again
+    } else {
+      iterator_ = std::move(next);
+    }
     return out;
   }
 
@@ -147,6 +153,7 @@ class GetRecordsConn : public Connection {
   const Options& o_;
   std::string first_, iterator_;
   OwnedRequest req_;
+  bool finished_ = false;
 };
 
 class KinesisWorkload : public Workload {
@@ -157,7 +164,7 @@ class KinesisWorkload : public Workload {
 
   void setup(BlockingClient& c) override {
     if (o_.no_setup) return;
-    call(c, "CreateStream", json{{"StreamName", o_.stream}, {"ShardCount", o_.shards}});
+    call(c, "CreateStream", json{{"StreamName", o_.stream}, {"ShardCount", o_.shards}});  // may exist (--keep)
     for (int i = 0; i < 100; ++i) {  // kinesalite makes streams ACTIVE after ~500 ms
       auto r = call(c, "DescribeStreamSummary", json{{"StreamName", o_.stream}});
       auto j = json::parse(r.body, nullptr, false);
@@ -199,7 +206,7 @@ class KinesisWorkload : public Workload {
 
   void teardown(BlockingClient& c, EngineResult&) override {
     // Delete the stream so the next run fits in a peer's shard limit (kinesalite: 10 shards).
-    if (o_.no_setup || o_.records) return;  // a scale run keeps what it stored
+    if (o_.no_setup || o_.records || o_.keep) return;  // a scale run keeps what it stored
     call(c, "DeleteStream", json{{"StreamName", o_.stream}});
     for (int i = 0; i < 100; ++i) {
       if (call(c, "DescribeStreamSummary", json{{"StreamName", o_.stream}}).status != 200) break;

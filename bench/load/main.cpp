@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch, "records per PutRecords call");
   app.add_option("--prefill", o.prefill, "records put before a getrecords run");
   app.add_option("--records", o.records, "putrecords: stop after this many records and keep the stream");
+  app.add_flag("--keep", o.keep, "Kinesis: do not delete the stream afterwards");
+  app.add_flag("--once", o.once, "getrecords: read each shard to its tip once, then stop (with --seconds 0)");
   app.add_flag("--no-setup", o.no_setup, "Kinesis: no stream to create or delete (the ceiling server)");
   app.add_option("--size", o.size, "record data bytes (Kinesis), object bytes (S3)");
   app.add_option("--bucket", o.bucket);
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
     w->teardown(client, r);
     const double s = r.seconds > 0 ? r.seconds : 1e-9;
     out.update(json{{"seconds", r.seconds},
+                    {"start_unix_ms", r.start_unix_ms},
                     {"setup_seconds", w->setup_seconds},
                     {"requests", r.requests},
                     {"requests_per_s", static_cast<double>(r.ok) / s},

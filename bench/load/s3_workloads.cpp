@@ -183,7 +183,7 @@ class ListConn : public Connection {
   Request req_;
 };
 
-// PUTs of keys from a shared counter until count are done (the list prefill).
+// PUTs of --size bytes to keys list/<n> from a shared counter until --keys are stored (the list prefill).
 class FillConn : public Connection {
  public:
   FillConn(const Options& o, const Heads& h, std::atomic<int>& next) : o_(o), h_(h), next_(next) {}
@@ -192,7 +192,7 @@ class FillConn : public Connection {
     if (i >= o_.keys) return nullptr;
     char key[32];
     std::snprintf(key, sizeof key, "list/%08d", i);
-    req_ = h_.put("/" + o_.bucket + "/" + key, "", 0);
+    req_ = h_.put("/" + o_.bucket + "/" + key, "", o_.size);
     return &req_;
   }
   Outcome done(const Response& r) override { return ok(r.status) ? Outcome{1, 0, 0, false, {}} : fail(r); }

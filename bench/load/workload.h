@@ -21,6 +21,8 @@ struct Options {
   int prefill = 100000;     // records put before getrecords
   uint64_t records = 0;     // putrecords: stop after this many records (0: run for --seconds)
   bool no_setup = false;    // no stream to create or delete (the ceiling server)
+  bool keep = false;        // leave the stream (scale runs read it later)
+  bool once = false;        // getrecords: read each shard from TRIM_HORIZON to its tip once
   // S3
   std::string bucket = "bench";
   uint64_t size = 100;      // record data bytes (Kinesis), object bytes (S3)
