@@ -177,7 +177,10 @@ class KinesisWorkload : public Workload {
     const auto t0 = std::chrono::steady_clock::now();
     std::mt19937_64 rng(7);
     int refused = 0;
-    for (int done = 0; done < o_.prefill;) {
+    const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(o_.prefill_seconds));
+    int done = 0;
+    while (done < o_.prefill && std::chrono::steady_clock::now() < deadline) {
       auto r = call(c, "PutRecords", put_records_body(o_.stream, 500, o_.size, rng));
       Response resp{r.status, r.body, r.body.size(), {}};
       Outcome out = judge_put_records(resp, 500);
@@ -188,6 +191,8 @@ class KinesisWorkload : public Workload {
       }
     }
     setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    prefilled = static_cast<uint64_t>(done);
+    if (o_.prefill > 0 && done == 0) throw std::runtime_error("prefill stored nothing in time");
     for (int s = 0; s < o_.shards; ++s) {
       auto r = call(c, "GetShardIterator",
                     json{{"StreamName", o_.stream}, {"ShardId", shard_id(s)}, {"ShardIteratorType", "TRIM_HORIZON"}});

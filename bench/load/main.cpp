@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--shards", o.shards);
   app.add_option("--batch", o.batch, "records per PutRecords call");
   app.add_option("--prefill", o.prefill, "records put before a getrecords run");
+  app.add_option("--prefill-seconds", o.prefill_seconds, "... or as many as fit in this time (slow peers)");
   app.add_option("--records", o.records, "putrecords: stop after this many records and keep the stream");
   app.add_flag("--keep", o.keep, "Kinesis: do not delete the stream afterwards");
   app.add_flag("--once", o.once, "getrecords: read each shard to its tip once, then stop (with --seconds 0)");
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     out.update(json{{"seconds", r.seconds},
                     {"start_unix_ms", r.start_unix_ms},
                     {"setup_seconds", w->setup_seconds},
+                    {"prefilled", w->prefilled},
                     {"requests", r.requests},
                     {"requests_per_s", static_cast<double>(r.ok) / s},
                     {"items_per_s", static_cast<double>(r.items) / s},

@@ -19,6 +19,7 @@ struct Options {
   int shards = 4;
   int batch = 500;
   int prefill = 100000;     // records put before getrecords
+  double prefill_seconds = 120;  // ... or as many as this allows (a slow peer)
   uint64_t records = 0;     // putrecords: stop after this many records (0: run for --seconds)
   bool no_setup = false;    // no stream to create or delete (the ceiling server)
   bool keep = false;        // leave the stream (scale runs read it later)
@@ -44,8 +45,9 @@ class Workload {
   virtual std::unique_ptr<Connection> connection(int id) = 0;
   // After the run; may add to the result (a multipart upload's completion, its time).
   virtual void teardown(BlockingClient&, EngineResult&) {}
-  // Seconds the set-up took (prefills), reported with the result.
+  // Seconds the set-up took (prefills) and what it stored, reported with the result.
   double setup_seconds = 0;
+  uint64_t prefilled = 0;
 };
 
 // nullptr when mode is not one of theirs.
