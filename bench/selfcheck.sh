@@ -36,6 +36,21 @@ PY
 out=$("$load" --port "$port" --mode putrecords --seconds 0.5 --stream bench-ok) || fail "a clean run exited $?: $out"
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
+# 1b. --sign signs S3 requests for real (wire/sigv4): eddy --auth verify takes them, and refuses
+# the unchecked placeholder signatures of a run without it.
+"$build/eddy" serve --in-memory --port 0 --log-level warn --auth verify >"$tmp/eddy.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$tmp/eddy.out" && break; sleep 0.05; done
+port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$tmp/eddy.out" | head -1)
+out=$("$load" --port "$port" --mode s3-put --size 4096 --seconds 0.3 --sign --bucket signed) ||
+  fail "signed PUTs refused by --auth verify: $out"
+set +e
+out=$("$load" --port "$port" --mode s3-put --size 4096 --seconds 0.3 --bucket unsigned)
+rc=$?
+set -e
+[ "$rc" = 3 ] && [[ "$out" == *SignatureDoesNotMatch* ]] || fail "unsigned PUTs were not refused ($rc): $out"
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+
 # 2. run.py: the same failures make the PutRecords cell FAILED, with no figure and no ratio.
 echo '[{"stream": "bench-prs", "action": "fail_entries", "probability": 0.2, "seed": 7}]' >"$tmp/faults.json"
 run --suites kinesis --servers eddy,ceiling --workloads putrecords --eddy-arg=--faults --eddy-arg="$tmp/faults.json" >"$tmp/k.md"
