@@ -382,23 +382,28 @@ class Bench:
         print(machine())
         print()
         for suite, (rounds_w, once_w, servers) in self.order.items():
-            if suite == "kinesis":
+            ran = {k[2] for k in self.results if k[0] == suite}
+            rounds_w = [w for w in rounds_w if w.key in ran]
+            once_w = [w for w in once_w if w.key in ran]
+            if not rounds_w:
+                pass
+            elif suite == "kinesis":
                 print("### Kinesis, peak throughput\n")
                 self.table(suite, rounds_w, servers, ["kinesalite", "kinesis-mock", "moto", "ceiling"])
                 print("### Kinesis, latency at a fixed offered load (open loop, half of eddy's peak)\n")
                 self.latency_table(suite, rounds_w, servers)
                 print("Rounds, in the order they ran:\n")
                 self.rounds_table(suite, rounds_w, servers)
-            else:
+            elif suite == "s3":
                 print("### S3, small objects, peak throughput\n")
                 self.table(suite, rounds_w, servers, ["s3rver", "moto", "ceiling"])
                 print("### S3, latency at a fixed offered load (open loop, half of eddy's peak)\n")
                 self.latency_table(suite, rounds_w, servers)
                 print("Rounds, in the order they ran:\n")
                 self.rounds_table(suite, rounds_w, servers)
-                if once_w:
-                    print("### S3, large objects and listing (one run each; the server's peak RSS during it)\n")
-                    self.table(suite, once_w, servers, ["s3rver", "moto"], rss_col=False, large=True)
+            if once_w:
+                print("### S3, large objects and listing (one run each; the server's peak RSS during it)\n")
+                self.table(suite, once_w, servers, ["s3rver", "moto"], rss_col=False, large=True)
         print(f"Load average at the end: {os.getloadavg()[0]:.1f} (a busy machine moves every figure).")
 
 

@@ -63,7 +63,20 @@ grep -q '^| ceiling | [0-9]' "$tmp/k.md" || fail "the ceiling's clean run has no
 echo '[{"bucket": "bench-get", "operation": "GetObject", "action": "error", "error_code": "SlowDown", "every_nth": 50}]' >"$tmp/s3.json"
 run --suites s3 --servers eddy --workloads get4k,wrk4k,head --eddy-arg=--faults --eddy-arg="$tmp/s3.json" >"$tmp/s.md"
 row=$(grep '^| eddy ' "$tmp/s.md" | head -1) || fail "no eddy row: $(cat "$tmp/s.md" "$tmp/log")"
-IFS='|' read -r _ _ _ get wrk head _ <<<"$row"
+# The cell of eddy's row under the first column whose heading starts with $1.
+cell() {
+  python3 - "$tmp/s.md" "$1" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head = next(l for l in lines if l.startswith("| server |"))
+cols = [c.strip() for c in head.strip("|").split("|")]
+row = next(l for l in lines if l.startswith("| eddy "))
+cells = [c.strip() for c in row.strip("|").split("|")]
+i = next((i for i, c in enumerate(cols) if c.startswith(sys.argv[2])), None)
+print(cells[i] if i is not None else "")
+PY
+}
+get=$(cell "GET 4 KiB") wrk=$(cell "wrk") head=$(cell "HeadObject")
 [[ "$get" == *FAILED*" errors, 0 failed entries)"* ]] || fail "GET with SlowDown answers not FAILED: $row"
 if command -v wrk >/dev/null; then
   [[ "$wrk" == *FAILED* ]] || fail "wrk with non-2xx answers not FAILED: $row"
