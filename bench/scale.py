@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""eddy as the store grows (./dev bench scale; long: builds data sets of 10M and 100M records).
+
+  bench/scale.py [--build DIR] [--records 10000000] [--big-records 100000000] [--objects 100000]
+                 [--seconds 10] [--only startup,putrate,getrecords,trim]
+
+Measures, each on its own data directory (removed afterwards):
+  startup     start-up to the first answer: empty store, --records Kinesis records, --objects
+              4 KiB objects (median of 5 restarts each; the page cache is warm)
+  putrate     PutRecords records/s (500 x 100 B, 8 connections) on an empty store and with
+              --big-records stored; disk bytes per stored record at both sizes
+  getrecords  GetRecords from TRIM_HORIZON to the tip of one shard holding --records records
+  trim        retention trimming of --records expired records (--clock manual, then
+              POST /_eddy/clock past the 24 h retention) while PutRecord writers run open loop:
+              their p99 during the trim against their p99 before it
+Data sets are built with PutRecords of 500 records (eddy_load --records); how long each took is
+printed with the results. eddy_load refuses to report a run that had failures (exit 3).
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchlib import free_port, log  # noqa: E402
+
+
+
+KINESIS_HEADERS = {
+    "Content-Type": "application/x-amz-json-1.1",
+    "X-Amz-Date": "20260101T000000Z",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, "
+                     "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + "0" * 64,
+}
+S3_HEADERS = {
+    "X-Amz-Date": "20260101T000000Z",
+    "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, "
+                     "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + "0" * 64,
+}
+
+
+def request(port, method, path, body=None, headers=None, timeout=600):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def kinesis(port, op, body):
+    h = dict(KINESIS_HEADERS, **{"X-Amz-Target": "Kinesis_20131202." + op})
+    return request(port, "POST", "/", json.dumps(body), h)
+
+
+def dir_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except OSError:
+                pass
+    return total
+
+
+class Eddy:
+    def __init__(self, build, data, *extra):
+        self.port = free_port()
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen([os.path.join(build, "eddy"), "serve", "--port", str(self.port), "--data-dir", data,
+                                   "--log-level", "warn", *extra], stdout=subprocess.DEVNULL)
+
+    def first_answer(self, probe):
+        """Seconds from the exec to the first successful answer of probe(port)."""
+        while True:
+            try:
+                if probe(self.port):
+                    return time.monotonic() - self.t0
+            except (ConnectionError, OSError, http.client.HTTPException):
+                pass
+            if self.p.poll() is not None:
+                raise RuntimeError("eddy exited during start-up")
+            time.sleep(0.001)
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+class Scale:
+    def __init__(self, a):
+        self.a = a
+        self.build = os.path.abspath(a.build)
+        self.load = os.path.join(self.build, "bench", "eddy_load")
+        self.tmp = tempfile.mkdtemp(prefix="eddy-scale-", dir=a.tmp)
+        self.rows = []  # (measurement, figure, note)
+
+    def loadgen(self, port, *args):
+        t0 = time.monotonic()
+        p = subprocess.run([self.load, "--port", str(port), *map(str, args)], capture_output=True, text=True)
+        took = time.monotonic() - t0
+        try:
+            j = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            j = {"errors": 1, "error_samples": [p.stderr.strip()[:300]]}
+        if p.returncode != 0 or j.get("errors") or j.get("failed_entries"):
+            raise RuntimeError(f"eddy_load {' '.join(map(str, args))} FAILED: errors {j.get('errors')}, "
+                               f"failed entries {j.get('failed_entries')}: {j.get('error_samples')}")
+        j["wall_seconds"] = took
+        return j
+
+    def fill(self, port, stream, records, shards=4):
+        log(f"  putting {records:,} records into {stream} ({shards} shards)")
+        j = self.loadgen(port, "--mode", "putrecords", "--stream", stream, "--shards", shards, "--records", records,
+                         "--batch", 500, "--size", 100, "--inflight", 8)
+        log(f"  ... {j['wall_seconds']:.0f} s ({j['items_per_s']:,.0f} records/s)")
+        return j
+
+    def add(self, what, figure, note=""):
+        self.rows.append((what, figure, note))
+        log(f"{what}: {figure} {note}")
+
+    def started(self, data, *extra):
+        """A fresh eddy on data, once it answers."""
+        e = Eddy(self.build, data, *extra)
+        e.first_answer(lambda port: request(port, "GET", "/_eddy/health", timeout=5)[0] == 200)
+        return e
+
+    def data(self, name):
+        d = os.path.join(self.tmp, name)
+        shutil.rmtree(d, ignore_errors=True)
+        return d
+
+    # ---- start-up ---------------------------------------------------------------------
+    def restarts(self, data, probe, n=5):
+        times = []
+        for _ in range(n):
+            e = Eddy(self.build, data)
+            try:
+                times.append(e.first_answer(probe))
+            finally:
+                e.stop()
+        return statistics.median(times) * 1000, min(times) * 1000, max(times) * 1000
+
+    def startup(self):
+        a = self.a
+        health = lambda port: request(port, "GET", "/_eddy/health", timeout=5)[0] == 200
+        d = self.data("empty")
+        med, lo, hi = self.restarts(d, health)
+        self.add("start-up to first answer, empty store", f"{med:.0f} ms", f"(min {lo:.0f}, max {hi:.0f}; GET /_eddy/health)")
+        shutil.rmtree(d, ignore_errors=True)
+
+        d = self.data("records")
+        e = self.started(d)
+        j = self.fill(e.port, "scale", a.records)
+        e.stop()
+        self.add(f"build {a.records:,} records", f"{j['wall_seconds']:.0f} s", f"({j['items_per_s']:,.0f} records/s)")
+        self.add(f"disk bytes per record, {a.records:,} stored", f"{dir_bytes(d) / a.records:.1f} B",
+                 f"({dir_bytes(d) / 1e9:.2f} GB after a clean stop; 100 B of data each)")
+        described = lambda port: kinesis(port, "DescribeStreamSummary", {"StreamName": "scale"})[0] == 200
+        med, lo, hi = self.restarts(d, described)
+        self.add(f"start-up to first answer, {a.records:,} records", f"{med:.0f} ms", f"(min {lo:.0f}, max {hi:.0f}; DescribeStreamSummary)")
+        shutil.rmtree(d, ignore_errors=True)
+
+        d = self.data("objects")
+        e = self.started(d)
+        log(f"  putting {a.objects:,} objects of 4 KiB")
+        j = self.loadgen(e.port, "--mode", "s3-list", "--keys", a.objects, "--size", 4096, "--bucket", "scale",
+                         "--seconds", 1, "--inflight", 8)
+        e.stop()
+        self.add(f"build {a.objects:,} objects of 4 KiB", f"{j['setup_seconds']:.0f} s", f"({a.objects / j['setup_seconds']:,.0f} PUTs/s)")
+        key = f"/scale/list/{a.objects - 1:08d}"
+        headed = lambda port: request(port, "HEAD", key, headers=S3_HEADERS, timeout=5)[0] == 200
+        med, lo, hi = self.restarts(d, headed)
+        self.add(f"start-up to first answer, {a.objects:,} objects", f"{med:.0f} ms", f"(min {lo:.0f}, max {hi:.0f}; HeadObject)")
+        shutil.rmtree(d, ignore_errors=True)
+
+    # ---- PutRecords with the store full -------------------------------------------------
+    def putrate(self):
+        a = self.a
+        d = self.data("big")
+        e = self.started(d)
+        try:
+            empty = self.loadgen(e.port, "--mode", "putrecords", "--seconds", a.seconds, "--stream", "measure-empty")
+            self.add("PutRecords, empty store", f"{empty['items_per_s']:,.0f} records/s", f"({a.seconds} s, 500 x 100 B, 8 connections)")
+            j = self.fill(e.port, "bulk", a.big_records)
+            self.add(f"build {a.big_records:,} records", f"{j['wall_seconds']:.0f} s", f"({j['items_per_s']:,.0f} records/s)")
+            full = self.loadgen(e.port, "--mode", "putrecords", "--seconds", a.seconds, "--stream", "measure-full")
+            self.add(f"PutRecords, {a.big_records:,} stored", f"{full['items_per_s']:,.0f} records/s",
+                     f"({full['items_per_s'] / empty['items_per_s'] * 100:.0f} % of the empty store's)")
+        finally:
+            e.stop()
+        self.add(f"disk bytes per record, {a.big_records:,} stored", f"{dir_bytes(d) / a.big_records:.1f} B",
+                 f"({dir_bytes(d) / 1e9:.2f} GB)")
+        shutil.rmtree(d, ignore_errors=True)
+
+    # ---- GetRecords through one big shard ---------------------------------------------
+    def getrecords(self):
+        a = self.a
+        d = self.data("shard")
+        e = self.started(d)
+        try:
+            self.fill(e.port, "one", a.records, shards=1)
+            j = self.loadgen(e.port, "--mode", "getrecords", "--stream", "one", "--shards", 1, "--prefill", 0,
+                             "--inflight", 1, "--seconds", 0, "--once", "--keep")
+            self.add(f"GetRecords TRIM_HORIZON to tip, one shard of {a.records:,}",
+                     f"{j['items_per_s']:,.0f} records/s",
+                     f"({j['seconds']:.1f} s, {j['requests']} calls of Limit 10,000, {j['mb_per_s']:.0f} MB/s of JSON)")
+        finally:
+            e.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+    # ---- retention trimming under load ------------------------------------------------
+    def trim(self):
+        a = self.a
+        d = self.data("trim")
+        e = self.started(d, "--clock", "manual")
+        timeline = os.path.join(self.tmp, "timeline.txt")
+        try:
+            self.fill(e.port, "expiring", a.records)
+            peak = self.loadgen(e.port, "--mode", "putrecord", "--seconds", 3, "--stream", "live", "--keep")
+            rate = 0.5 * peak["requests_per_s"]
+            secs = max(a.seconds, 6)
+            writers = subprocess.Popen([self.load, "--port", str(e.port), "--mode", "putrecord", "--stream", "live",
+                                        "--keep", "--seconds", str(secs), "--rate", f"{rate:.0f}", "--timeline", timeline],
+                                       stdout=subprocess.PIPE, text=True)
+            time.sleep(secs / 2)
+            t0, w0 = time.monotonic(), time.time() * 1000
+            st, body = request(e.port, "POST", "/_eddy/clock", json.dumps({"advance_s": 25 * 3600}))
+            took = time.monotonic() - t0
+            out, _ = writers.communicate()
+            j = json.loads(out.strip().splitlines()[-1])
+            if st != 200 or j.get("errors") or writers.returncode != 0:
+                raise RuntimeError(f"trim run FAILED: clock {st} {body[:200]}, writers {j}")
+            # The trim ran inside the POST: compare requests scheduled during it with those before.
+            rows = [tuple(map(float, l.split())) for l in open(timeline)]
+            t_trim = w0 - j["start_unix_ms"]  # the POST's start on the timeline (ms)
+            before = sorted(l for t, l in rows if t < t_trim - 100)
+            during = sorted(l for t, l in rows if t_trim <= t <= t_trim + took * 1000)
+            p99 = lambda xs: xs[min(len(xs) - 1, int(0.99 * len(xs)))] if xs else float("nan")
+            st2, body2 = kinesis(e.port, "GetShardIterator", {"StreamName": "expiring", "ShardId": "shardId-000000000000",
+                                                             "ShardIteratorType": "TRIM_HORIZON"})
+            it = json.loads(body2)["ShardIterator"]
+            st3, body3 = kinesis(e.port, "GetRecords", {"ShardIterator": it, "Limit": 10})
+            left = len(json.loads(body3).get("Records", []))
+            self.add(f"retention trim of {a.records:,} records", f"{took * 1000:.0f} ms",
+                     f"(POST /_eddy/clock +25 h; {left} records readable after it)")
+            self.add("PutRecord writers' p99 during the trim", f"{p99(during):,.0f} µs",
+                     f"(before it {p99(before):,.0f} µs: {p99(during) / p99(before):.1f}x; {len(during)} requests during, "
+                     f"open loop at {rate:,.0f}/s)")
+        finally:
+            e.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+    def report(self):
+        print("## eddy as the store grows\n")
+        print("| measurement | figure | notes |")
+        print("|---|---|---|")
+        for what, fig, note in self.rows:
+            print(f"| {what} | {fig} | {note} |")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    p.add_argument("--records", type=int, default=10_000_000)
+    p.add_argument("--big-records", type=int, default=100_000_000)
+    p.add_argument("--objects", type=int, default=100_000)
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--only", default="startup,putrate,getrecords,trim")
+    p.add_argument("--tmp", default=None, help="where the data sets go (default: $TMPDIR)")
+    a = p.parse_args()
+    s = Scale(a)
+    try:
+        for step in a.only.split(","):
+            log(step)
+            getattr(s, step)()
+    finally:
+        s.report()
+        shutil.rmtree(s.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
