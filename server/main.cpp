@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     eddy::parse_fsync_mode(fsync, config.fsync);
-    // Logs go to stderr: stdout carries only the "eddy listening on" lines scripts parse.
+    // Logs go to stderr: stdout carries only the "eddy listening on" lines and "Ready.", which scripts parse.
     spdlog::set_default_logger(spdlog::stderr_color_mt("eddy"));
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
