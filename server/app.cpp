@@ -3,13 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <cstdlib>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "server/admin/admin.h"
+#include "server/admin/localstack.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/imds.h"
 #include "server/http/server.h"
+#include "server/init_scripts.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/admin/metrics_endpoints.h"
 #include "server/admin/limits_endpoints.h"
@@ -23,6 +27,10 @@
 
 namespace eddy {
 
+struct App::ReadyThread {
+  std::thread thread;
+};
+
 struct App::Maintenance {
   std::thread thread;
   std::mutex mu;
@@ -30,7 +38,8 @@ struct App::Maintenance {
   bool stop = false;
 };
 
-App::App(Config config) : config_(std::move(config)) {
+App::App(Config config)
+    : config_(std::move(config)), init_scripts_(std::make_unique<InitScripts>(config_.init_ready_dirs)) {
   if (config_.clock == "manual") clock_ = std::make_unique<ManualClock>();
   else clock_ = std::make_unique<SystemClock>();
   credentials_ = auth::make_credential_store();
@@ -106,6 +115,8 @@ bool App::start(std::string* error) {
   router_->set_authenticator(authenticator_.get());
   admin::register_endpoints(*router_, *this);
   admin::register_metrics_endpoints(*router_, *this);
+  admin::register_localstack_endpoints(*router_, *this);
+  init_scripts_->discover();
 
   http::ServerOptions ho;
   ho.threads = config_.threads;
@@ -152,9 +163,40 @@ void App::maintenance_loop() {
   }
 }
 
+void App::start_ready_scripts(std::function<void()> on_done) {
+  if (!running_ || ready_thread_) return;
+  // What a LocalStack init script expects to find: an endpoint and credentials that work here.
+  // Variables eddy was started with win (except EDDY_ENDPOINT, which is always this eddy).
+  std::map<std::string, std::string> env{{"EDDY_ENDPOINT", local_endpoint()}};
+  auto set_default = [&env](const char* name, const std::string& value) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') env[name] = value;
+  };
+  set_default("AWS_ENDPOINT_URL", local_endpoint());
+  set_default("AWS_ACCESS_KEY_ID", config_.access_key.empty() ? "test" : config_.access_key);
+  set_default("AWS_SECRET_ACCESS_KEY", config_.secret_key.empty() ? "test" : config_.secret_key);
+  set_default("AWS_DEFAULT_REGION", config_.region);
+  set_default("AWS_REGION", config_.region);
+  ready_thread_ = std::make_unique<ReadyThread>();
+  ready_thread_->thread = std::thread([this, env = std::move(env), on_done = std::move(on_done)] {
+    if (init_scripts_->run(env) && on_done) on_done();
+  });
+}
+
+std::string App::local_endpoint() const {
+  std::string host = config_.host;
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  else if (host == "::") host = "[::1]";
+  else if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port_);
+}
+
 void App::stop() {
   if (!running_) return;
   running_ = false;
+  // Scripts still running talk to this eddy: end them before it stops serving.
+  init_scripts_->cancel();
+  if (ready_thread_ && ready_thread_->thread.joinable()) ready_thread_->thread.join();
   if (maintenance_) {
     {
       std::lock_guard lk(maintenance_->mu);

@@ -1,6 +1,7 @@
 #pragma once
 // Composition root: storage, clock, services and the HTTP front end, wired by a Config.
 // Tests start an App in-process on an ephemeral port; `eddy serve` starts one and waits.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,7 @@ namespace auth { class CredentialStore; class Authenticator; class Imds; }
 namespace s3 { class S3Service; }
 
 class Router;
+class InitScripts;
 
 class App {
  public:
@@ -33,6 +35,13 @@ class App {
   void stop();
   // Blocks until SIGINT/SIGTERM, then stop().
   void run_until_signal();
+  // Runs the ready.d scripts (config().init_ready_dirs) on a thread of their own, against this
+  // serving App, then calls `on_done` (unless stop() cut them short). Call once, after start().
+  void start_ready_scripts(std::function<void()> on_done);
+  // The ready.d scripts found at start() and how they ran (GET /_localstack/init).
+  InitScripts& init_scripts() { return *init_scripts_; }
+  // http://HOST:PORT for a client on this machine (the wildcard addresses become loopback).
+  std::string local_endpoint() const;
 
   uint16_t port() const { return port_; }
   const Config& config() const { return config_; }
@@ -75,6 +84,9 @@ class App {
   bool running_ = false;
   struct Maintenance;
   std::unique_ptr<Maintenance> maintenance_;
+  std::unique_ptr<InitScripts> init_scripts_;
+  struct ReadyThread;
+  std::unique_ptr<ReadyThread> ready_thread_;
 };
 
 }  // namespace eddy

@@ -7,7 +7,8 @@ namespace eddy {
 
 enum class FsyncMode { always, interval, never };
 
-// Every setting of `eddy serve`. The same names are accepted in the --config file
+// Every setting of `eddy serve`. Each is a flag, an EDDY_* variable (server/cli_env.h) and a key
+// of the --config file
 // ("key = value" lines, INI/TOML style, as CLI11 reads them; see the README's flags table).
 struct Config {
   std::string host = "127.0.0.1";
@@ -68,6 +69,10 @@ struct Config {
 
   // S3 (docs/s3.md): folders preloaded at start-up (--seed, repeatable).
   std::vector<std::string> seed_dirs;
+
+  // LocalStack-style ready hooks (docs/ci.md): scripts run once eddy serves, before "Ready.".
+  // Folders that do not exist are skipped.
+  std::vector<std::string> init_ready_dirs = {"/etc/eddy/init/ready.d", "/etc/localstack/init/ready.d"};
 };
 
 std::string to_string(FsyncMode m);

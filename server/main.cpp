@@ -11,12 +11,17 @@
 
 #include "client/report.h"
 #include "server/app.h"
+#include "server/cli_env.h"
 #include "server/config.h"
 
 namespace {
 
-void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
+void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync, bool& print_config) {
   serve.set_config("--config", "", "Read these settings from a TOML/INI file (keys are the flag names, e.g. port = 4566)");
+  serve.add_flag("--print-config", print_config,
+                 "Print the settings eddy would run with (flags, EDDY_* variables, --config file, defaults) as a "
+                 "--config file, and exit")
+      ->configurable(false);
   serve.add_option("--host", c.host, "Address to listen on")->capture_default_str();
   serve.add_option("--port", c.port, "Port for every service (Kinesis, S3, admin); 0 picks a free one")
       ->capture_default_str();
@@ -91,6 +96,12 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync) {
   serve.add_option("--seed", c.seed_dirs,
                    "Preload a folder at start-up (repeatable): each subfolder a bucket, its files objects, "
                    "streams.json a list of Kinesis streams (docs/s3.md)");
+  serve.add_option("--init-ready-dir", c.init_ready_dirs,
+                   "Run the scripts in these folders once eddy serves, in name order (*.sh executable, *.py with "
+                   "python3), then print Ready. (LocalStack's ready.d hooks; docs/ci.md)")
+      ->default_str("/etc/eddy/init/ready.d;/etc/localstack/init/ready.d");
+  // Every flag can also come from the environment: --data-dir is EDDY_DATA_DIR (docs/ci.md).
+  eddy::cli::bind_environment(serve, "EDDY_");
 }
 
 // CLI11 2.1 reads a --config file only for the top-level app and silently ignores the one set
@@ -114,7 +125,8 @@ bool apply_config_file(CLI::App& serve) {
       std::string name = item.name;
       std::replace(name.begin(), name.end(), '_', '-');
       CLI::Option* opt = serve.get_option_no_throw("--" + name);
-      if (opt == nullptr || opt == config) return fail("unknown setting '" + item.name + "'");
+      if (opt == nullptr || opt == config || !opt->get_configurable())
+        return fail("unknown setting '" + item.name + "'");
       if (opt->count() > 0) continue;
       if (opt->get_expected_min() == 0) opt->add_result(opt->get_flag_value(name, formatter->to_flag(item)));
       else opt->add_result(item.inputs);
@@ -138,8 +150,9 @@ int main(int argc, char** argv) {
 
   eddy::Config config;
   std::string fsync = eddy::to_string(config.fsync);
+  bool print_config = false;
   auto* serve = app.add_subcommand("serve", "Run the emulator (Kinesis JSON/CBOR, S3 REST, /_eddy admin) on one port");
-  add_serve_options(*serve, config, fsync);
+  add_serve_options(*serve, config, fsync, print_config);
   // `eddy --help` lists the server's settings too: one command documents every flag.
   app.footer([serve] { return "\n" + serve->help(); });
 
@@ -161,8 +174,12 @@ int main(int argc, char** argv) {
 
   if (serve->parsed()) {
     if (!apply_config_file(*serve)) return 2;
+    if (print_config) {
+      std::cout << serve->config_to_str(true, false);
+      return 0;
+    }
     eddy::parse_fsync_mode(fsync, config.fsync);
-    // Logs go to stderr: stdout carries only the "eddy listening on" lines scripts parse.
+    // Logs go to stderr: stdout carries only the "eddy listening on" lines and "Ready.", which scripts parse.
     spdlog::set_default_logger(spdlog::stderr_color_mt("eddy"));
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
@@ -179,6 +196,12 @@ int main(int argc, char** argv) {
     if (server.tls_port()) std::printf("eddy tls listening on %s:%u\n", config.host.c_str(), server.tls_port());
     if (server.imds()) std::printf("eddy imds listening on %s:%u\n", config.host.c_str(), server.imds_port());
     std::fflush(stdout);
+    // LocalStack's order: the ready.d scripts run against the serving eddy, then "Ready." tells
+    // whoever waits on the output (Testcontainers' LocalStack modules) that set-up is done.
+    server.start_ready_scripts([] {
+      std::printf("Ready.\n");
+      std::fflush(stdout);
+    });
     server.run_until_signal();
     spdlog::info("eddy stopped");
     return 0;

@@ -1,16 +1,27 @@
 #include "server/router.h"
 
+#include <string_view>
+
 #include "server/auth/authenticator.h"
 #include "server/kinesis/kinesis_service.h"
 
 namespace eddy {
+
+namespace {
+
+// `root` itself or a path below it (eddy's /_eddy, LocalStack's /_localstack).
+bool is_admin_path(const std::string& path, std::string_view root) {
+  return path.rfind(root, 0) == 0 && (path.size() == root.size() || path[root.size()] == '/');
+}
+
+}  // namespace
 
 Router::Router(kinesis::KinesisService& kinesis) : kinesis_(kinesis) {}
 
 void Router::add_admin(std::string prefix, Route route) { admin_.emplace_back(std::move(prefix), std::move(route)); }
 
 http::Dispatch Router::dispatch(http::Request& req) {
-  if (req.path.rfind("/_eddy", 0) == 0 && (req.path.size() == 6 || req.path[6] == '/')) {
+  if (is_admin_path(req.path, "/_eddy") || is_admin_path(req.path, "/_localstack")) {
     const Route* best = nullptr;
     size_t best_len = 0;
     for (auto& [prefix, route] : admin_) {

@@ -1,6 +1,6 @@
 #pragma once
-// Routes a request by service: /_eddy/* to admin, X-Amz-Target Kinesis_20131202.* to
-// Kinesis, everything else to S3. Knows no AWS shapes beyond those two markers.
+// Routes a request by service: /_eddy/* (and LocalStack's /_localstack/*) to admin, X-Amz-Target
+// Kinesis_20131202.* to Kinesis, everything else to S3. Knows no AWS shapes beyond those markers.
 #include <functional>
 #include <string>
 #include <vector>

@@ -10,13 +10,15 @@ namespace eddy::admin {
 
 using nlohmann::json;
 
-http::Response json_response(int status, const std::string& body) {
+http::Response response(int status, const std::string& content_type, const std::string& body) {
   http::Response res;
   res.status = status;
-  res.headers.add("Content-Type", "application/json");
+  res.headers.add("Content-Type", content_type);
   res.body = body;
   return res;
 }
+
+http::Response json_response(int status, const std::string& body) { return response(status, "application/json", body); }
 
 void register_endpoints(Router& router, App& app) {
   router.add_admin("/_eddy/health", [&app](http::Request& req) -> http::Dispatch {

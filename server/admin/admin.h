@@ -13,6 +13,7 @@ namespace admin {
 void register_endpoints(Router& router, App& app);
 
 // Small helpers shared by admin endpoints.
+http::Response response(int status, const std::string& content_type, const std::string& body);
 http::Response json_response(int status, const std::string& body);
 
 }  // namespace admin

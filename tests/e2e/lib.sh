@@ -45,6 +45,11 @@ unset AWS_CA_BUNDLE AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURI
   AWS_ENDPOINT_URL AWS_ENDPOINT_URL_KINESIS AWS_USE_FIPS_ENDPOINT AWS_USE_DUALSTACK_ENDPOINT \
   HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy || true
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+# `eddy serve` takes every flag from an EDDY_* variable (EDDY_PORT, EDDY_THROTTLE, ...), and the
+# client tools from EDDY_<TOOL>_*: none from the caller's shell may change the servers started here.
+for v in $(compgen -e | grep '^EDDY_' || true); do
+  case "$v" in EDDY_BIN | EDDY_SHARED_DIR | EDDY_SOURCE_DIR) ;; *) unset "$v" ;; esac
+done
 
 fail() {
   echo "FAIL: $*" >&2
@@ -122,13 +127,30 @@ start_eddy() {
   EDDY_URL="http://127.0.0.1:$EDDY_PORT"
   for ((i = 0; i < 200; i++)); do
     if curl -fsS --max-time 2 "$EDDY_URL/_eddy/health" >/dev/null 2>&1; then
-      export EDDY_PID EDDY_PORT EDDY_URL
+      # EDDY_PORT stays unexported: it is also `eddy serve --port` for any eddy started later.
+      export EDDY_PID EDDY_URL
       log "eddy pid $EDDY_PID on $EDDY_URL ($*)"
       return 0
     fi
     sleep 0.05
   done
   fail "eddy on $EDDY_URL never answered /_eddy/health"
+}
+
+# wait_port OUT PID NAME: prints PORT once the first line of OUT (the stdout of a server started in
+# the background as PID) is "NAME listening on 127.0.0.1:PORT"; fails if PID exits first.
+#   port=$(wait_port "$out" "$pid" dynalite) || fail "dynalite did not start"
+wait_port() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    if [[ "$(head -n 1 "$1" 2>/dev/null)" =~ ^$3\ listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]]; then
+      echo "${BASH_REMATCH[1]}"
+      return 0
+    fi
+    kill -0 "$2" 2>/dev/null || fail "$3 exited before listening"
+    sleep 0.05
+  done
+  fail "$3 printed no '$3 listening on' line within 30 s"
 }
 
 # stop_eddy [pid]: SIGTERM, wait up to 15 s, and return the exit status of the process.
