@@ -107,8 +107,9 @@ E2E_SERVER_N=0
 start_eddy() {
   E2E_SERVER_N=$((E2E_SERVER_N + 1))
   local out="$E2E_TMP/eddy-$E2E_SERVER_N.out" err="$E2E_TMP/eddy-$E2E_SERVER_N.err"
-  "$EDDY_BIN" serve --port 0 --log-level warn "$@" >"$out" 2>"$err" &
+  "$EDDY_BIN" serve --port 0 --log-level "${E2E_LOG_LEVEL:-warn}" "$@" >"$out" 2>"$err" &
   EDDY_PID=$!
+  EDDY_ERR=$err  # its log (stderr); E2E_LOG_LEVEL=info makes it hold the info lines too
   E2E_PIDS+=("$EDDY_PID")
   EDDY_PORT=""
   local i line
