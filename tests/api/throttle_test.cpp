@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "server/kinesis/kinesis_service.h"
 #include "server/limits/control_plane_limiter.h"
@@ -535,4 +536,61 @@ TEST_F(ThrottleAwsOnDisk, FaultRulesFromTheFileComeBackAfterARestart) {
   EXPECT_EQ(f["seed"], 3);
   EXPECT_EQ(http("GET", "/b/x").status, 503);
   EXPECT_NE(http("GET", "/c/x").status, 503);
+}
+
+// ON_DEMAND byte budgets (docs/throttling.md): 4 MiB/s in and 8 MiB/s out for the whole stream,
+// shared by its shards, on the manual clock.
+TEST_F(ThrottleAws, OnDemandByteBudgetsAreSharedByTheStreamsShards) {
+  ASSERT_EQ(kinesis("CreateStream", {{"StreamName", "odb"}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}}).status, 200);
+  const size_t kib = 1024, mib = 1024 * kib;
+  // The start of shard i of 4 (even split of 2^128).
+  auto ehk_of = [](int shard) {
+    static const char* starts[] = {"0", "85070591730234615865843651857942052864", "170141183460469231731687303715884105728",
+                                   "255211775190703847597530955573826158592"};
+    return std::string(starts[shard]);
+  };
+  // Writes: records of exactly 256 KiB (key + data) over shards 0..3: 16 fit the 4 MiB budget,
+  // whatever shard they go to, the 17th and 18th do not.
+  json recs = json::array();
+  for (int i = 0; i < 18; ++i)
+    recs.push_back({{"PartitionKey", "k"}, {"ExplicitHashKey", ehk_of(i % 4)}, {"Data", b64(std::string(256 * kib - 1, 'w'))}});
+  auto out = ok("PutRecords", {{"StreamName", "odb"}, {"Records", recs}});
+  EXPECT_EQ(out["FailedRecordCount"], 2);
+  std::set<std::string> shards_used;
+  for (size_t i = 0; i < 16; ++i) {
+    EXPECT_FALSE(out["Records"][i].contains("ErrorCode")) << i;
+    shards_used.insert(out["Records"][i].value("ShardId", ""));
+  }
+  EXPECT_EQ(shards_used.size(), 4u);
+  EXPECT_EQ(out["Records"][16]["ErrorCode"], "ProvisionedThroughputExceededException");
+  EXPECT_EQ(out["Records"][17]["ErrorCode"], "ProvisionedThroughputExceededException");
+  // Reads: 6 MiB from shard 0 and 3 MiB from shard 1 leave the stream 1 MiB in debt at 8 MiB/s:
+  // shard 2's reads are refused for the next 125 ms.
+  clock().advance_ms(1000);
+  admin("PUT", "/_eddy/throttle/streams/odb", {{"write_bytes_per_sec", 64 * 1024 * 1024}});
+  auto fill = [&](int shard, int n) {
+    json r = json::array();
+    for (int i = 0; i < n; ++i) r.push_back({{"PartitionKey", "k"}, {"ExplicitHashKey", ehk_of(shard)}, {"Data", b64(std::string(mib - 1, 'r'))}});
+    ASSERT_EQ(ok("PutRecords", {{"StreamName", "odb"}, {"Records", r}})["FailedRecordCount"], 0);
+  };
+  auto drain = [&](int shard) {  // reads the 256 KiB records of the first phase out of the way
+    auto it = ok("GetShardIterator", {{"StreamName", "odb"}, {"ShardId", shard_id(shard)}, {"ShardIteratorType", "LATEST"}})["ShardIterator"];
+    return it.get<std::string>();
+  };
+  std::string it0 = drain(0), it1 = drain(1), it2 = drain(2);
+  fill(0, 4);
+  fill(0, 2);
+  fill(1, 3);
+  clock().advance_ms(1000);  // the read budget is whole: 8 MiB
+  auto r0 = ok("GetRecords", {{"ShardIterator", it0}});
+  EXPECT_EQ(r0["Records"].size(), 6u);
+  auto r1 = ok("GetRecords", {{"ShardIterator", it1}});
+  EXPECT_EQ(r1["Records"].size(), 3u);
+  auto refused = kinesis("GetRecords", {{"ShardIterator", it2}});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.type(), "ProvisionedThroughputExceededException");
+  clock().advance_ms(124);
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it2}}).status, 400);
+  clock().advance_ms(2);
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it2}}).status, 200);
 }
