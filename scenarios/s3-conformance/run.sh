@@ -92,13 +92,18 @@ case "$TARGET" in
     [[ -n "${EDDY_BIN:-}" && -x "$EDDY_BIN" ]] || die "set EDDY_BIN to the eddy binary"
     CREDS="$OUT_DIR/credentials"
     {
-      echo "# ACCESS_KEY SECRET, one user per line (eddy --credentials format)"
-      echo "$MAIN_AK $MAIN_SK"
-      echo "$ALT_AK $ALT_SK"
-      echo "$TEN_AK $TEN_SK"
-      echo "$IAM_AK $IAM_SK"
-      echo "$ROOT_AK $ROOT_SK"
-      echo "$AROOT_AK $AROOT_SK"
+      # eddy --credentials: S3 owners are accounts. main, iam and iam root are keys of the
+      # default account (--account-id); alt and iam alt root of a second, tenant of a third.
+      profile() {  # name access secret [account]
+        printf '[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$1" "$2" "$3"
+        [[ -z "${4:-}" ]] || printf 'account_id = %s\n' "$4"
+      }
+      profile main "$MAIN_AK" "$MAIN_SK"
+      profile alt "$ALT_AK" "$ALT_SK" 111122223333
+      profile tenant "$TEN_AK" "$TEN_SK" 222233334444
+      profile iam "$IAM_AK" "$IAM_SK"
+      profile iam-root "$ROOT_AK" "$ROOT_SK"
+      profile iam-alt-root "$AROOT_AK" "$AROOT_SK" 111122223333
     } >"$CREDS"
     "$EDDY_BIN" serve --port 0 --in-memory --auth verify --credentials "$CREDS" --log-level warn \
       >"$OUT_DIR/server.out" 2>"$OUT_DIR/server.err" &
