@@ -92,7 +92,9 @@ class ProfileCredentialsProvider final : public CredentialsProvider {
 // Instance metadata. Caches the credentials and fetches new ones once now >= expiration - 5 min.
 class ImdsCredentialsProvider final : public CredentialsProvider {
  public:
-  ImdsCredentialsProvider(Environment env, HttpClient& http, WallClock clock = system_wall_clock());
+  // Calls go through its own pool with the SDKs' IMDS timeouts (1 s connect, 1 s read).
+  explicit ImdsCredentialsProvider(Environment env, WallClock clock = system_wall_clock());
+  ~ImdsCredentialsProvider() override;
   std::optional<AwsCredentials> get(std::string* error) override;
   // Whether the last fetch used IMDSv1 (the token call failed); tests read it.
   bool used_v1() const { return used_v1_; }
@@ -101,7 +103,7 @@ class ImdsCredentialsProvider final : public CredentialsProvider {
  private:
   std::optional<AwsCredentials> fetch(std::string* error);
   Environment env_;
-  HttpClient& http_;
+  std::unique_ptr<HttpClient> http_;
   WallClock clock_;
   std::mutex mu_;
   std::optional<AwsCredentials> cached_;
@@ -121,11 +123,12 @@ class ChainCredentialsProvider final : public CredentialsProvider {
   CredentialsProvider* chosen_ = nullptr;
 };
 
-// The default chain above. `http` serves the IMDS calls and must outlive the provider.
-std::unique_ptr<CredentialsProvider> default_credentials_chain(Environment env, HttpClient& http,
+// The default chain above. With an explicit profile (--profile) the environment's keys are
+// skipped, as botocore does for Session(profile=...).
+std::unique_ptr<CredentialsProvider> default_credentials_chain(Environment env, std::string explicit_profile = {},
                                                                WallClock clock = system_wall_clock());
 
 // --region, then AWS_REGION, AWS_DEFAULT_REGION, the profile's region; empty when none.
-std::string resolve_region(const std::string& flag, const Environment& env);
+std::string resolve_region(const std::string& flag, const Environment& env, const std::string& explicit_profile = {});
 
 }  // namespace eddy::client

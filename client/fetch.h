@@ -32,7 +32,9 @@ std::optional<std::string> expand_ivy_pattern(const std::string& pattern,
                                               const std::map<std::string, std::string>& tokens,
                                               std::string* error);
 
-int run_fetch(const FetchOptions& options, std::ostream& out, std::ostream& err);
+// env: where credentials and region come from (the process environment by default).
+int run_fetch(const FetchOptions& options, std::ostream& out, std::ostream& err,
+              Environment env = process_environment());
 
 void register_fetch_command(CLI::App& app);
 

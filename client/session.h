@@ -61,6 +61,12 @@ class Session {
   // S3 uses UNSIGNED-PAYLOAD for a body_file. Returns the final response, or nullopt with *error
   // for a transport or credentials failure after the last attempt. A non-2xx response is
   // returned as is (with *error filled too).
+  // Signs req in place for `service` at `base` (Host, X-Amz-Date, X-Amz-Security-Token,
+  // x-amz-content-sha256 for S3, Authorization) with wire::sigv4 at the session's clock.
+  // req.target is complete (base.path already in it). False with *error without credentials.
+  bool sign(std::string_view service, const Url& base, HttpRequest& req, const std::string& payload_hash,
+            std::string* error);
+
   std::optional<HttpResponse> call(std::string_view service, const Url& base, HttpRequest req,
                                    AwsError* error, const BodySink* sink = nullptr,
                                    std::string payload_hash = {});

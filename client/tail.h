@@ -33,8 +33,7 @@ struct TailOptions {
 struct TailRecord {
   std::string_view shard_id;
   std::string_view sequence_number;
-  int64_t sub_sequence_number = 0;
-  bool aggregated = false;  // subSequenceNumber is printed only for de-aggregated records
+  int64_t sub_sequence_number = 0;  // index in its aggregate; 0 for a plain record
   std::string_view partition_key;
   std::optional<std::string_view> explicit_hash_key;
   double arrival = 0;  // epoch seconds
