@@ -190,10 +190,11 @@ TEST_F(ClientTail, SharedKplVectorsDecodeThroughTheTail) {
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(run.lines[i]["partitionKey"], expected[i]["partitionKey"]);
     const std::string data = *wire::checksum::from_hex(expected[i]["dataHex"].get<std::string>());
-    if (run.lines[i].contains("data"))
+    if (run.lines[i].contains("data")) {
       EXPECT_EQ(run.lines[i]["data"].get<std::string>(), data);
-    else
+    } else {
       EXPECT_EQ(run.lines[i]["dataBase64"].get<std::string>(), expected[i]["dataBase64"].get<std::string>());
+    }
   }
 }
 

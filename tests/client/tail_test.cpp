@@ -65,10 +65,11 @@ TEST(TailVectors, EveryFixtureDecodesToItsUserRecords) {
       EXPECT_EQ(l["subSequenceNumber"], i);
       EXPECT_EQ(l["partitionKey"], u["partitionKey"]);
       EXPECT_EQ(l["arrival"], "2023-11-14T22:13:20.123Z");
-      if (u.contains("explicitHashKey") && !u["explicitHashKey"].is_null())
+      if (u.contains("explicitHashKey") && !u["explicitHashKey"].is_null()) {
         EXPECT_EQ(l["explicitHashKey"], u["explicitHashKey"]);
-      else
+      } else {
         EXPECT_FALSE(l.contains("explicitHashKey"));
+      }
       const std::string data = unhex(u["dataHex"]);
       if (l.contains("data")) {
         EXPECT_EQ(l["data"].get<std::string>(), data);
@@ -92,7 +93,9 @@ TEST(TailVectors, ReaderAgreesWithWireDecoder) {
       EXPECT_EQ(r[i].partition_key, full.records[i].partition_key);
       EXPECT_EQ(r[i].data, full.records[i].data);
       EXPECT_EQ(r[i].explicit_hash_key.has_value(), full.records[i].explicit_hash_key.has_value());
-      if (r[i].explicit_hash_key) EXPECT_EQ(*r[i].explicit_hash_key, *full.records[i].explicit_hash_key);
+      if (r[i].explicit_hash_key) {
+        EXPECT_EQ(*r[i].explicit_hash_key, *full.records[i].explicit_hash_key);
+      }
     }
   }
 }
