@@ -77,6 +77,11 @@ cmp pub/greeter-1.0.0.jar "$EDDY_SOURCE_DIR/fixtures/seed/ivy-repo/com.example/g
 # 4. Nothing but the instance-metadata service: IMDSv2, then IMDSv1 (token calls refused).
 unset AWS_EC2_METADATA_DISABLED
 export AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$IMDS_PORT"
+# The role's own bucket (made by the AWS CLI, with the IMDS credentials too): eddy's S3 keeps
+# buckets per identity until per-account ownership lands, so the role cannot write "artifacts".
+aws --endpoint-url "$EDDY_URL" s3 mb s3://role-artifacts >/dev/null || fail "aws s3 mb with IMDS credentials failed"
+fetch() { "$EDDY_BIN" fetch --endpoint "$EDDY_URL" --repo s3://role-artifacts/libs/ --organisation com.example \
+  --artifact greeter "$@"; }
 got=$(fetch --revision 3.0 --publish greeter.jar 2>&1) || fail "publish with IMDSv2 credentials failed: $got"
 got=$(fetch --revision 3.0 --out imds2 2>&1) || fail "fetch with IMDSv2 credentials failed: $got"
 cmp greeter.jar imds2/greeter-3.0.jar || fail "IMDSv2 fetch: bytes differ"
