@@ -33,7 +33,9 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-uint16_t default_port(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
+uint16_t default_port(std::string_view scheme) {
+  return scheme == "https" ? 443 : 80;
+}
 
 }  // namespace
 
@@ -43,7 +45,9 @@ std::string Url::authority() const {
   return h;
 }
 
-std::string Url::str() const { return scheme + "://" + authority() + path; }
+std::string Url::str() const {
+  return scheme + "://" + authority() + path;
+}
 
 std::optional<Url> Url::parse(std::string_view text, std::string* error) {
   auto bad = [&](const std::string& why) -> std::optional<Url> {
@@ -144,7 +148,9 @@ uint64_t HttpClient::connections_opened() const {
 
 namespace {
 
-std::string pool_key(const Url& u) { return u.scheme + "://" + u.host + ":" + std::to_string(u.port); }
+std::string pool_key(const Url& u) {
+  return u.scheme + "://" + u.host + ":" + std::to_string(u.port);
+}
 
 std::string describe(const error_code& ec) {
   if (ec == beast::error::timeout) return "timed out";
@@ -195,9 +201,8 @@ std::unique_ptr<Connection> open_connection(const Url& url, ssl::context& ctx, c
 }
 
 template <typename Stream>
-error_code exchange(Connection& c, Stream& stream, const HttpRequest& req, const Url& url,
-                    const HttpOptions& o, HttpResponse& resp, const BodySink* sink, bool& keep_alive,
-                    bool& got_bytes) {
+error_code exchange(Connection& c, Stream& stream, const HttpRequest& req, const Url& url, const HttpOptions& o,
+                    HttpResponse& resp, const BodySink* sink, bool& keep_alive, bool& got_bytes) {
   auto set_fields = [&](auto& msg) {
     msg.method_string(req.method);
     msg.target(req.target);

@@ -12,7 +12,9 @@ namespace {
 
 constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
 
-bool is_arn(const std::string& stream) { return stream.rfind("arn:", 0) == 0; }
+bool is_arn(const std::string& stream) {
+  return stream.rfind("arn:", 0) == 0;
+}
 
 void set_stream(json& in, const std::string& stream) {
   if (is_arn(stream))
@@ -102,7 +104,8 @@ Outcome<StreamSummary> KinesisClient::describe_stream_summary(const std::string&
   auto r = call("DescribeStreamSummary", in.dump());
   if (!r) return failed<StreamSummary>(r.error);
   auto j = json::parse(*r, nullptr, false);
-  if (!j.is_object() || !j.contains("StreamDescriptionSummary")) return parse_failed<StreamSummary>("DescribeStreamSummary");
+  if (!j.is_object() || !j.contains("StreamDescriptionSummary"))
+    return parse_failed<StreamSummary>("DescribeStreamSummary");
   const json& d = j["StreamDescriptionSummary"];
   StreamSummary s;
   s.stream_name = str_or(d, "StreamName");
@@ -214,7 +217,8 @@ Outcome<GetRecordsResult> KinesisClient::get_records(const std::string& shard_it
   if (!j.is_object()) return parse_failed<GetRecordsResult>("GetRecords");
   GetRecordsResult res;
   res.next_shard_iterator = str_or(j, "NextShardIterator");
-  if (auto m = j.find("MillisBehindLatest"); m != j.end() && m->is_number()) res.millis_behind_latest = m->get<int64_t>();
+  if (auto m = j.find("MillisBehindLatest"); m != j.end() && m->is_number())
+    res.millis_behind_latest = m->get<int64_t>();
   if (auto recs = j.find("Records"); recs != j.end() && recs->is_array()) {
     res.records.reserve(recs->size());
     for (auto& e : *recs) {
