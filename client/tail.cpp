@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "client/iso8601.h"
+#include "client/retry.h"
 #include "client/tools.h"
 #include "wire/base64.h"
 
@@ -354,6 +355,13 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
         if (auto e = open_iterator()) return fail(e->str());
         got = kinesis.get_records(st.iterator, o.limit);
       }
+      if (!got && is_throttling_error(got.error.code)) {
+        // Still throttled after the session's retries: wait a second on this shard, as the KCL
+        // backs off, instead of giving up.
+        err << "eddy tail: warning: " << st.info.shard_id << ": " << got.error.str() << "; backing off\n";
+        st.next_read = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        continue;
+      }
       if (!got) return fail(got.error.str());
       did_read = true;
       buf.clear();
@@ -397,8 +405,9 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
           st.next_read = now + std::chrono::milliseconds(o.poll_ms);
         } else {
           st.caught_up = false;
-          // GetRecords allows 5 calls a second per shard.
-          st.next_read = now + std::chrono::milliseconds(200);
+          // Following, stay within GetRecords' 5 calls a second per shard. Catching up without
+          // --follow reads as fast as answers come; throttling is retried with backoff.
+          st.next_read = o.follow ? now + std::chrono::milliseconds(200) : now;
         }
       }
       if (!o.checkpoint.empty() && !save_checkpoint(o.checkpoint, o.stream, checkpoints, &cerr_text))
@@ -406,19 +415,18 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
     }
     if (stop) break;
     if (!o.follow && !any_pending) break;
-    if (o.follow) {
-      now = std::chrono::steady_clock::now();
-      // New shards (a reshard while following): list again at most every poll interval.
-      if (now - last_list >= std::chrono::milliseconds(o.poll_ms) && !did_read) {
-        auto again = kinesis.list_shards(o.stream);
-        if (!again) return fail(again.error.str());
-        learn(*again);
-        last_list = now;
-      }
-      if (!did_read && soonest > now)
-        std::this_thread::sleep_for(
-            std::min<std::chrono::steady_clock::duration>(soonest - now, std::chrono::milliseconds(100)));
+    now = std::chrono::steady_clock::now();
+    // New shards (a reshard while following): list again at most every poll interval.
+    if (o.follow && !did_read && now - last_list >= std::chrono::milliseconds(o.poll_ms)) {
+      auto again = kinesis.list_shards(o.stream);
+      if (!again) return fail(again.error.str());
+      learn(*again);
+      last_list = now;
     }
+    // Nothing was due: sleep until the next shard is (at most 100 ms, to notice a signal).
+    if (!did_read && soonest > now)
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(soonest - now, std::chrono::milliseconds(100)));
   }
   return 0;
 }

@@ -282,6 +282,25 @@ TEST_F(ClientTail, FromLatestAndAtTimestamp) {
   EXPECT_EQ(run.err, "eddy tail: --from must be trim_horizon, latest or at_timestamp:ISO8601, not 'yesterday'\n");
 }
 
+TEST_F(ClientTail, ThrottledGetRecordsAreRetried) {
+  create_stream("thr", 1);
+  put_plain("thr", {{"a", "one"}, {"b", "two"}});
+  auto rule = http("POST", "/_eddy/faults", {{"Content-Type", "application/json"}},
+                   json({{"service", "kinesis"},
+                         {"operation", "GetRecords"},
+                         {"action", "error"},
+                         {"error_code", "ProvisionedThroughputExceededException"},
+                         {"status", 400},
+                         {"first_n", 2}})
+                       .dump());
+  ASSERT_EQ(rule.status, 200) << rule.body;
+  auto run = tail(options("thr"));
+  ASSERT_EQ(run.rc, 0) << run.err;
+  ASSERT_EQ(run.lines.size(), 2u);
+  EXPECT_EQ(run.lines[0]["data"], "one");
+  EXPECT_EQ(slept_.size(), 2u);  // two backoffs, no real waiting
+}
+
 TEST_F(ClientTail, UnknownStreamIsOneLine) {
   auto run = tail(options("missing"));
   EXPECT_EQ(run.rc, 1);
