@@ -59,6 +59,7 @@ class Producer {
   bool has_room(std::size_t bytes) const;
 
   Stats stats() const;
+  std::size_t max_buffer_bytes() const { return core_.config().max_buffer_bytes; }
   std::string last_error() const;
   bool idle() const;
 

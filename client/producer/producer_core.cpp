@@ -236,9 +236,7 @@ void ProducerCore::collect(KinesisRecord kr, TimePoint now) {
     // The KPL holds an aggregate a little longer in the collector (a fifth of
     // RecordMaxBufferedTime, at most 50 ms) so the aggregates of all shards that closed at
     // about the same time share one PutRecords call.
-    const auto extra = std::min<Duration>(std::chrono::milliseconds(50),
-                                          config_.record_max_buffered_time / 5);
-    deadline = std::max(deadline, now + extra);
+    deadline = std::max(deadline, now + collector_grace());
   }
   collection_deadline_ = std::min(collection_deadline_, deadline);
   bool shard_full = false;
@@ -273,7 +271,24 @@ void ProducerCore::poll(TimePoint now) {
     if (!s.writer.empty() && (flushing_ || s.deadline <= now)) close_aggregate(s);
     if (!s.limited.empty()) drain(s, now);
   }
-  if (!collection_.empty() && (flushing_ || collection_deadline_ <= now)) close_collection();
+  if (!collection_.empty() && (flushing_ || collection_deadline_ <= now)) {
+    // Aggregates that would close within the collector's grace period ride along now (early,
+    // never late): the shards stay in step, so a trickle keeps to one PutRecords call per
+    // RecordMaxBufferedTime instead of drifting apart into several.
+    if (config_.aggregation_enabled) {
+      const TimePoint horizon = now + collector_grace();
+      for (Shard& s : shards_)
+        if (!s.writer.empty() && s.deadline <= horizon) {
+          close_aggregate(s);
+          drain(s, now);
+        }
+    }
+    close_collection();
+  }
+}
+
+Duration ProducerCore::collector_grace() const {
+  return std::min<Duration>(std::chrono::milliseconds(50), config_.record_max_buffered_time / 5);
 }
 
 std::optional<Batch> ProducerCore::take_batch() {
@@ -285,6 +300,7 @@ std::optional<Batch> ProducerCore::take_batch() {
   for (KinesisRecord& kr : b.records) {
     ++kr.attempts;
     ++stats_.kinesis_records_sent;
+    stats_.user_records_sent += kr.user_records;
   }
   return b;
 }

@@ -34,6 +34,7 @@ struct Stats {
   std::uint64_t user_records_acked = 0;     // acknowledged by Kinesis
   std::uint64_t user_records_failed = 0;    // given up: an error with FailIfThrottled, or expired
   std::uint64_t user_records_expired = 0;   // of those, past RecordTtl
+  std::uint64_t user_records_sent = 0;      // user records in PutRecords calls, retries included
   std::uint64_t kinesis_records_sent = 0;   // PutRecords entries sent, retries included
   std::uint64_t kinesis_records_acked = 0;
   std::uint64_t put_records_calls = 0;
@@ -151,6 +152,7 @@ class ProducerCore {
   void ack(const KinesisRecord& kr);
   void fail(const KinesisRecord& kr, bool expired, const std::string& why);
   Shard* shard_by_id(const std::string& id);
+  Duration collector_grace() const;
 
   ProducerConfig config_;
   Stats stats_;

@@ -2,6 +2,7 @@
 // An in-memory Kinesis stream behind the producer's Transport, for unit tests: routes each
 // entry by its ExplicitHashKey (else MD5 of the partition key) to the open shard holding it,
 // as Kinesis does, and can throttle, fail and split shards on demand.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -130,7 +131,7 @@ class FakeKinesis : public producer::Transport {
   int fail_requests = 0;
   std::string request_error = "InternalFailure";
   int throttle_entries = 0;
-  bool always_throttle = false;
+  std::atomic<bool> always_throttle{false};
   std::function<void()> after_put;
 
  private:

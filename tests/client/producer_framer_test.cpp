@@ -48,7 +48,7 @@ TEST(SyslogFramer, NewlineFraming) {
 }
 
 TEST(SyslogFramer, OctetCounting) {
-  expect_messages(Framing::octet, "5 hello11 with\nnewline3 abc",
+  expect_messages(Framing::octet, "5 hello12 with\nnewline3 abc",
                   {"hello", "with\nnewline", "abc"});
   // A newline some senders put after each frame is skipped.
   expect_messages(Framing::octet, "3 abc\n3 def\n", {"abc", "def"});
