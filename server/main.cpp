@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "client/report.h"
+#include "client/tools.h"
 #include "server/app.h"
 #include "server/cli_env.h"
 #include "server/config.h"
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{3600}))
       ->capture_default_str();
 
+  eddy::client::register_client_commands(app);  // tail, fetch, put, bridge (client/tools.cpp)
   CLI11_PARSE(app, argc, argv);
 
   if (report->parsed()) return eddy::client::run_report(report_options);

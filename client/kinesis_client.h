@@ -1,0 +1,114 @@
+#pragma once
+// Kinesis Data Streams over the JSON protocol (application/x-amz-json-1.1, X-Amz-Target
+// Kinesis_20131202.<Op>), signed and retried through a Session. Thread-safe: calls from many
+// threads share the session's connection pool. Shapes follow botocore's kinesis model; only the
+// members the harness uses are mapped.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/session.h"
+#include "wire/hash_key.h"
+
+namespace eddy::client {
+
+// Either a value or the AWS error of the call.
+template <typename T>
+struct Outcome {
+  std::optional<T> value;
+  AwsError error;
+  bool ok() const { return value.has_value(); }
+  explicit operator bool() const { return ok(); }
+  T& operator*() { return *value; }
+  const T& operator*() const { return *value; }
+  T* operator->() { return &*value; }
+  const T* operator->() const { return &*value; }
+};
+
+struct ShardInfo {
+  std::string shard_id;
+  std::string parent_shard_id;           // empty when none
+  std::string adjacent_parent_shard_id;  // empty when none
+  wire::HashRange hash_range;
+  std::string starting_sequence_number;
+  std::string ending_sequence_number;  // empty while the shard is open
+  bool open() const { return ending_sequence_number.empty(); }
+};
+
+struct StreamSummary {
+  std::string stream_name;
+  std::string stream_arn;
+  std::string stream_status;  // CREATING, ACTIVE, UPDATING, DELETING
+  std::string stream_mode;    // PROVISIONED or ON_DEMAND
+  int open_shard_count = 0;
+  int retention_period_hours = 0;
+};
+
+// One PutRecords entry. data is raw bytes (the client base64-encodes).
+struct PutRecordsEntry {
+  std::string data;
+  std::string partition_key;
+  std::optional<std::string> explicit_hash_key;  // decimal
+};
+
+struct PutRecordsResultEntry {
+  std::string sequence_number;  // empty for a failed entry
+  std::string shard_id;
+  std::string error_code;       // empty for a success ("ProvisionedThroughputExceededException", "InternalFailure")
+  std::string error_message;
+  bool ok() const { return error_code.empty(); }
+};
+
+struct PutRecordsResult {
+  int failed_record_count = 0;
+  std::vector<PutRecordsResultEntry> records;  // in request order
+};
+
+// ShardIteratorType and its argument.
+struct IteratorStart {
+  std::string type = "TRIM_HORIZON";  // TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP
+  std::string sequence_number;        // for AT_/AFTER_SEQUENCE_NUMBER
+  double timestamp = 0;               // for AT_TIMESTAMP: epoch seconds
+};
+
+struct KinesisRecord {
+  std::string sequence_number;
+  std::string partition_key;
+  std::string data;                    // raw bytes
+  double approximate_arrival = 0;      // epoch seconds (ms precision)
+};
+
+struct GetRecordsResult {
+  std::vector<KinesisRecord> records;
+  std::string next_shard_iterator;     // empty: the shard is closed and read to its end
+  int64_t millis_behind_latest = 0;
+  std::vector<ShardInfo> child_shards; // at the end of a closed shard
+};
+
+class KinesisClient {
+ public:
+  explicit KinesisClient(Session& session);
+
+  // Every shard (follows NextToken). Identify the stream by name; ARN-addressed calls set
+  // stream_arn instead by passing "arn:..." as the name.
+  Outcome<std::vector<ShardInfo>> list_shards(const std::string& stream);
+  Outcome<StreamSummary> describe_stream_summary(const std::string& stream);
+  Outcome<std::vector<std::string>> list_streams();  // every stream name (follows NextToken)
+  Outcome<PutRecordsResult> put_records(const std::string& stream, const std::vector<PutRecordsEntry>& entries);
+  Outcome<std::string> get_shard_iterator(const std::string& stream, const std::string& shard_id,
+                                          const IteratorStart& start);
+  Outcome<GetRecordsResult> get_records(const std::string& shard_iterator, int limit = 10000);
+
+  // Any other operation: the JSON input as text, the JSON output as text ("{}" for none).
+  Outcome<std::string> call(std::string_view operation, const std::string& json_input);
+
+  Session& session() { return session_; }
+
+ private:
+  Session& session_;
+  Url endpoint_;
+};
+
+}  // namespace eddy::client

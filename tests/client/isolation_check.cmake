@@ -1,0 +1,33 @@
+# eddy_client must never link the server (docs/clients.md): checks the archive's undefined and
+# defined symbols, the linked client_tests binary, and the target's link libraries.
+# cmake -DNM=nm -DARCHIVE=libeddy_client.a -DBINARY=client_tests -DLINK_LIBS="a;b" -P isolation_check.cmake
+set(forbidden_libs eddy_server RocksDB rocksdb)
+foreach(lib IN LISTS LINK_LIBS)
+  foreach(bad IN LISTS forbidden_libs)
+    if(lib MATCHES "${bad}")
+      message(FATAL_ERROR "eddy_client links ${lib}: the client library must not link the server")
+    endif()
+  endforeach()
+endforeach()
+message(STATUS "link libraries: ${LINK_LIBS}")
+
+# Server namespaces and RocksDB; eddy::client and eddy::wire are the library's own.
+set(pattern "(rocksdb::|eddy::kinesis::|eddy::store::|eddy::s3::|eddy::auth::|eddy::http::|eddy::metrics::|eddy::limits::|eddy::admin::|eddy::App)")
+foreach(file ${ARCHIVE} ${BINARY})
+  execute_process(COMMAND ${NM} -C ${file} OUTPUT_VARIABLE symbols RESULT_VARIABLE rc ERROR_QUIET)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${NM} ${file} failed (${rc})")
+  endif()
+  string(LENGTH "${symbols}" n)
+  if(n LESS 1000)
+    message(FATAL_ERROR "${NM} ${file} listed almost nothing: wrong file?")
+  endif()
+  string(REGEX MATCHALL "[^\n]*${pattern}[^\n]*" hits "${symbols}")
+  if(hits)
+    list(LENGTH hits count)
+    list(SUBLIST hits 0 5 first)
+    string(REPLACE ";" "\n  " first "${first}")
+    message(FATAL_ERROR "${file}: ${count} server symbols, e.g.\n  ${first}")
+  endif()
+  message(STATUS "${file}: no server symbol")
+endforeach()

@@ -1,0 +1,147 @@
+// Session: SigV4 signing through wire/ against botocore's signature (tests/unit/sigv4_test.cpp's
+// vector), endpoint resolution, AWS error parsing, URLs.
+#include <gtest/gtest.h>
+
+#include "client/session.h"
+#include "wire/sigv4.h"
+
+namespace eddy::client {
+namespace {
+
+std::unique_ptr<Session> session_at(const std::string& endpoint, const std::string& region,
+                                    wire::sigv4::Credentials keys, std::chrono::system_clock::time_point t) {
+  SessionOptions o;
+  o.endpoint = endpoint;
+  AwsCredentials c;
+  c.keys = std::move(keys);
+  return std::make_unique<Session>(o, region, std::make_unique<HttpClient>(),
+                                   std::make_unique<StaticCredentialsProvider>(c), RetryPolicy{},
+                                   [t] { return t; });
+}
+
+std::chrono::system_clock::time_point at_2024_03_09_162511() {
+  using namespace std::chrono;
+  return sys_days{year{2024} / 3 / 9} + hours{16} + minutes{25} + seconds{11};
+}
+
+// botocore 1.43's SigV4Auth of a Kinesis PutRecord with a session token (the vector of
+// SigV4Botocore.KinesisPostWithSessionToken in tests/unit/sigv4_test.cpp).
+TEST(SessionSigning, KinesisMatchesBotocore) {
+  const std::string token = "IQoJb3JpZ2luX2VjEN7//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==";
+  auto s = session_at("http://localhost:4567", "eu-west-1",
+                      {"ASIAEDDYTEST0000002", "kinesis/Secret/Key+With/Slashes0000000000", token},
+                      at_2024_03_09_162511());
+  HttpRequest req;
+  req.method = "POST";
+  req.target = "/";
+  req.body = R"({"StreamName":"orders","Data":"aGVsbG8=","PartitionKey":"a"})";
+  req.headers = {{"X-Amz-Target", "Kinesis_20131202.PutRecord"},
+                 {"Content-Type", "application/x-amz-json-1.1"},
+                 {"User-Agent", "aws-cli/2"},
+                 {"Content-Length", "60"}};
+  std::string why;
+  ASSERT_TRUE(s->sign("kinesis", s->endpoint("kinesis"), req, wire::sigv4::sha256_hex(req.body), &why)) << why;
+  HttpResponse view;
+  view.headers = req.headers;
+  EXPECT_EQ(view.header("Authorization"),
+            "AWS4-HMAC-SHA256 Credential=ASIAEDDYTEST0000002/20240309/eu-west-1/kinesis/"
+            "aws4_request, SignedHeaders=content-length;content-type;host;x-amz-date;"
+            "x-amz-security-token;x-amz-target, "
+            "Signature=f556ed91213191e68e2b18b8dfba32cfc7e477ea3a159c98d1621fb010d2e31a");
+  EXPECT_EQ(view.header("Host"), "localhost:4567");
+  EXPECT_EQ(view.header("X-Amz-Date"), "20240309T162511Z");
+  EXPECT_EQ(view.header("X-Amz-Security-Token"), token);
+}
+
+// botocore's S3SigV4Auth of a PUT with UNSIGNED-PAYLOAD (SigV4Botocore.S3PutWithUnsignedPayload).
+TEST(SessionSigning, S3MatchesBotocore) {
+  auto s = session_at("http://127.0.0.1:4566", "us-east-1",
+                      {"AKIAEDDYTEST0000001", "eddy/secret+key/0123456789abcdefghijklmn", ""},
+                      at_2024_03_09_162511());
+  HttpRequest req;
+  req.method = "PUT";
+  req.target = "/my-bucket/dir/a%20b%2Bc%28d%29~e.txt?x-id=PutObject";
+  req.headers = {{"Content-Type", "application/octet-stream"},
+                 {"Content-Length", "11"},
+                 {"x-amz-acl", "bucket-owner-full-control"},
+                 {"Content-MD5", "XrY7u+Ae7tCTyyK7j1rNww=="},
+                 {"User-Agent", "Boto3/1.34 md/Botocore#1.34"}};
+  std::string why;
+  ASSERT_TRUE(s->sign("s3", s->endpoint("s3"), req, "UNSIGNED-PAYLOAD", &why)) << why;
+  HttpResponse view;
+  view.headers = req.headers;
+  EXPECT_EQ(view.header("authorization"),
+            "AWS4-HMAC-SHA256 Credential=AKIAEDDYTEST0000001/20240309/us-east-1/s3/aws4_request, "
+            "SignedHeaders=content-length;content-md5;content-type;host;x-amz-acl;"
+            "x-amz-content-sha256;x-amz-date, "
+            "Signature=70b7d5d5c5760e2f7d2bdacd56f49e2b5edffc11a66aad734802f7c25e6e259a");
+  EXPECT_EQ(view.header("x-amz-content-sha256"), "UNSIGNED-PAYLOAD");
+}
+
+TEST(SessionEndpoints, RegionalWhenNoEndpoint) {
+  auto t = std::chrono::system_clock::now();
+  EXPECT_EQ(session_at("", "eu-central-1", {"a", "b", ""}, t)->endpoint("kinesis").str(),
+            "https://kinesis.eu-central-1.amazonaws.com");
+  EXPECT_EQ(session_at("", "us-east-1", {"a", "b", ""}, t)->endpoint("s3").str(), "https://s3.us-east-1.amazonaws.com");
+  EXPECT_EQ(session_at("", "cn-north-1", {"a", "b", ""}, t)->endpoint("kinesis").str(),
+            "https://kinesis.cn-north-1.amazonaws.com.cn");
+  EXPECT_EQ(session_at("http://127.0.0.1:4566", "us-east-1", {"a", "b", ""}, t)->endpoint("s3").str(),
+            "http://127.0.0.1:4566");
+}
+
+TEST(SessionCreate, NeedsARegionAndAValidEndpoint) {
+  std::string why;
+  SessionOptions o;
+  EXPECT_FALSE(Session::create(o, &why, map_environment({})));
+  EXPECT_EQ(why, "no region: pass --region or set AWS_REGION (or a region in the profile)");
+  o.region = "us-east-1";
+  o.endpoint = "ftp://x";
+  EXPECT_FALSE(Session::create(o, &why, map_environment({})));
+  EXPECT_NE(why.find("--endpoint: invalid URL 'ftp://x'"), std::string::npos) << why;
+  o.endpoint = "http://127.0.0.1:4566";
+  EXPECT_TRUE(Session::create(o, &why, map_environment({})));
+}
+
+TEST(AwsErrors, JsonXmlAndHeaderForms) {
+  HttpResponse r;
+  r.status = 400;
+  r.body = R"({"__type":"com.amazonaws.kinesis#ResourceNotFoundException","message":"Stream x not found."})";
+  auto e = parse_error(r);
+  EXPECT_EQ(e.code, "ResourceNotFoundException");
+  EXPECT_EQ(e.str(), "ResourceNotFoundException: Stream x not found.");
+
+  r.status = 404;
+  r.body = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message>"
+           "<Key>a/b</Key></Error>";
+  e = parse_error(r);
+  EXPECT_EQ(e.code, "NoSuchKey");
+  EXPECT_EQ(e.message, "The specified key does not exist.");
+
+  r.status = 400;
+  r.body.clear();
+  r.headers = {{"x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/"}};
+  EXPECT_EQ(parse_error(r).code, "ThrottlingException");
+
+  r.headers.clear();
+  r.status = 404;
+  EXPECT_EQ(parse_error(r).code, "NotFound");
+}
+
+TEST(Urls, ParseAndPrint) {
+  auto u = Url::parse("HTTPS://Example.com:8443/base/");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->scheme, "https");
+  EXPECT_EQ(u->port, 8443);
+  EXPECT_EQ(u->path, "/base");
+  EXPECT_EQ(u->authority(), "Example.com:8443");
+  EXPECT_EQ(Url::parse("http://127.0.0.1")->authority(), "127.0.0.1");
+  EXPECT_EQ(Url::parse("http://[::1]:80/")->authority(), "[::1]");
+  EXPECT_EQ(Url::parse("http://[::1]:81/")->str(), "http://[::1]:81");
+  std::string why;
+  EXPECT_FALSE(Url::parse("127.0.0.1:4566", &why));
+  EXPECT_FALSE(Url::parse("http://h:99999", &why));
+  EXPECT_FALSE(Url::parse("http://:80", &why));
+}
+
+}  // namespace
+}  // namespace eddy::client

@@ -1,0 +1,221 @@
+// eddy tail's de-aggregation (the KCL's rules) and JSON lines, and wire/kpl_reader against
+// wire's own decoder, on ../shared/fixtures/kpl-agg-vectors.json (aws-kinesis-agg's bytes).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "client/tail.h"
+#include "wire/base64.h"
+#include "wire/checksum.h"
+#include "wire/kpl_aggregate.h"
+#include "wire/kpl_reader.h"
+
+namespace eddy::client {
+namespace {
+
+using nlohmann::json;
+namespace kpl = wire::kpl;
+
+const json& vectors() {
+  static const json j = [] {
+    std::ifstream in(std::string(EDDY_SHARED_DIR) + "/fixtures/kpl-agg-vectors.json");
+    return json::parse(in);
+  }();
+  return j;
+}
+
+std::string unhex(const std::string& h) { return *wire::checksum::from_hex(h); }
+
+const wire::HashRange kAll{0, wire::kMaxHashKey};
+
+// The JSON lines the tail prints for one Kinesis record read from a shard with `range`.
+std::vector<json> tail_lines(const KinesisRecord& rec, const wire::HashRange& range, std::string* warning,
+                             bool* kept = nullptr) {
+  kpl::AggregateReader reader;
+  std::string out;
+  bool k = deaggregate(rec, "shardId-000000000000", range, reader,
+                       [&](const TailRecord& t) { append_tail_json(t, out); }, warning);
+  if (kept) *kept = k;
+  std::vector<json> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
+TEST(TailVectors, EveryFixtureDecodesToItsUserRecords) {
+  for (const json& v : vectors()["vectors"]) {
+    SCOPED_TRACE(v["name"].get<std::string>());
+    KinesisRecord rec;
+    rec.sequence_number = "49600000000000000000000000000000000000000000000000000001";
+    rec.partition_key = v["outerPartitionKey"];
+    rec.data = unhex(v["aggregatedHex"]);
+    rec.approximate_arrival = 1700000000.123;
+    std::string warning;
+    auto lines = tail_lines(rec, kAll, &warning);
+    EXPECT_TRUE(warning.empty()) << warning;
+    const json& users = v["userRecords"];
+    ASSERT_EQ(lines.size(), users.size());
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      const json& l = lines[i];
+      const json& u = users[i];
+      EXPECT_EQ(l["shardId"], "shardId-000000000000");
+      EXPECT_EQ(l["sequenceNumber"], rec.sequence_number);
+      EXPECT_EQ(l["subSequenceNumber"], i);
+      EXPECT_EQ(l["partitionKey"], u["partitionKey"]);
+      EXPECT_EQ(l["arrival"], "2023-11-14T22:13:20.123Z");
+      if (u.contains("explicitHashKey") && !u["explicitHashKey"].is_null()) {
+        EXPECT_EQ(l["explicitHashKey"], u["explicitHashKey"]);
+      } else {
+        EXPECT_FALSE(l.contains("explicitHashKey"));
+      }
+      const std::string data = unhex(u["dataHex"]);
+      if (l.contains("data")) {
+        EXPECT_EQ(l["data"].get<std::string>(), data);
+      } else {
+        ASSERT_TRUE(l.contains("dataBase64"));
+        EXPECT_EQ(*wire::base64_decode(l["dataBase64"].get<std::string>()), data);
+      }
+    }
+  }
+}
+
+TEST(TailVectors, ReaderAgreesWithWireDecoder) {
+  for (const json& v : vectors()["vectors"]) {
+    SCOPED_TRACE(v["name"].get<std::string>());
+    const std::string bytes = unhex(v["aggregatedHex"]);
+    auto full = kpl::decode(bytes);
+    kpl::AggregateReader r(bytes);
+    ASSERT_EQ(r.status(), kpl::DecodeStatus::ok);
+    ASSERT_EQ(r.size(), full.records.size());
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      EXPECT_EQ(r[i].partition_key, full.records[i].partition_key);
+      EXPECT_EQ(r[i].data, full.records[i].data);
+      EXPECT_EQ(r[i].explicit_hash_key.has_value(), full.records[i].explicit_hash_key.has_value());
+      if (r[i].explicit_hash_key) {
+        EXPECT_EQ(*r[i].explicit_hash_key, *full.records[i].explicit_hash_key);
+      }
+    }
+  }
+}
+
+TEST(TailVectors, BadMd5IsPassedOnAsOneRawRecord) {
+  const json& neg = vectors()["negative"][0];
+  ASSERT_EQ(neg["name"], "bad-md5-trailer");
+  KinesisRecord rec;
+  rec.sequence_number = "1";
+  rec.partition_key = "outer";
+  rec.data = unhex(neg["aggregatedHex"]);
+  std::string warning;
+  auto lines = tail_lines(rec, kAll, &warning);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["partitionKey"], "outer");
+  EXPECT_EQ(lines[0]["subSequenceNumber"], 0);
+  EXPECT_EQ(*wire::base64_decode(lines[0]["dataBase64"].get<std::string>()), rec.data);
+  EXPECT_NE(warning.find("bad_md5"), std::string::npos) << warning;
+  kpl::AggregateReader r(rec.data);
+  EXPECT_EQ(r.status(), kpl::DecodeStatus::bad_md5);
+  EXPECT_EQ(r.reset(rec.data, {.verify_md5 = false}), kpl::DecodeStatus::ok);
+  EXPECT_EQ(r.size(), 5u);
+}
+
+TEST(TailVectors, PlainRecordIsOneUserRecord) {
+  const json& neg = vectors()["negative"][1];
+  ASSERT_EQ(neg["name"], "no-magic");
+  KinesisRecord rec;
+  rec.sequence_number = "7";
+  rec.partition_key = "p";
+  rec.data = unhex(neg["dataHex"]);
+  std::string warning;
+  auto lines = tail_lines(rec, kAll, &warning);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["data"], rec.data);
+  EXPECT_TRUE(warning.empty());
+}
+
+TEST(TailDeaggregation, SubRecordOutsideTheShardDropsTheWholeRecord) {
+  // Hash keys 0 and 2^128-1 can not both lie in one half of the key space.
+  const json& v = vectors()["vectors"][2];
+  ASSERT_EQ(v["name"], "explicit-hash-keys");
+  KinesisRecord rec;
+  rec.sequence_number = "9";
+  rec.partition_key = "pk-a";
+  rec.data = unhex(v["aggregatedHex"]);
+  const auto halves = wire::even_split(2);
+  std::string warning;
+  bool kept = true;
+  auto lines = tail_lines(rec, halves[0], &warning, &kept);
+  EXPECT_FALSE(kept);
+  EXPECT_TRUE(lines.empty());
+  EXPECT_NE(warning.find("dropped"), std::string::npos);
+  EXPECT_NE(warning.find("outside the shard"), std::string::npos);
+
+  // Every sub-record in range (by MD5 of its partition key): all kept.
+  std::vector<kpl::UserRecord> users;
+  for (int i = 0; i < 50; ++i) users.push_back({"key-" + std::to_string(i), std::nullopt, "d" + std::to_string(i)});
+  rec.data = kpl::encode(users);
+  warning.clear();
+  EXPECT_EQ(tail_lines(rec, kAll, &warning, &kept).size(), 50u);
+  EXPECT_TRUE(kept);
+  // Restricted to the half holding key-0's hash, some other key falls outside.
+  const auto h0 = wire::hash_key_of_partition_key("key-0");
+  const auto& half = halves[0].contains(h0) ? halves[0] : halves[1];
+  EXPECT_TRUE(tail_lines(rec, half, &warning, &kept).empty());
+  EXPECT_FALSE(kept);
+}
+
+TEST(TailDeaggregation, MalformedAggregatesPassThrough) {
+  // Magic and a correct digest around bytes that are not an AggregatedRecord.
+  std::string body = "\x1a\x05\x08\x00";  // a record field cut short
+  std::string data = std::string(kpl::kMagic) + body + wire::checksum::digest(wire::checksum::Algorithm::md5, body);
+  kpl::AggregateReader r(data);
+  EXPECT_EQ(r.status(), kpl::DecodeStatus::bad_protobuf);
+  EXPECT_EQ(kpl::decode(data).status, kpl::DecodeStatus::bad_protobuf);
+  // An index past the key table.
+  std::string idx = std::string("\x0a\x01k\x1a\x05\x08\x01\x1a\x01x", 10);
+  data = std::string(kpl::kMagic) + idx + wire::checksum::digest(wire::checksum::Algorithm::md5, idx);
+  EXPECT_EQ(r.reset(data), kpl::DecodeStatus::bad_index);
+  EXPECT_EQ(kpl::decode(data).status, kpl::DecodeStatus::bad_index);
+  KinesisRecord rec;
+  rec.sequence_number = "3";
+  rec.partition_key = "p";
+  rec.data = data;
+  std::string warning;
+  EXPECT_EQ(tail_lines(rec, kAll, &warning).size(), 1u);
+  EXPECT_NE(warning.find("bad_index"), std::string::npos);
+}
+
+TEST(TailJson, EscapesTextAndBase64ForBinary) {
+  TailRecord t;
+  t.shard_id = "shardId-000000000001";
+  t.sequence_number = "42";
+  t.partition_key = "a\"b\\c\n";
+  t.data = std::string("line\ttab \x01 \xC3\xA9", 13);
+  t.arrival = 0.5;
+  std::string out;
+  append_tail_json(t, out);
+  EXPECT_EQ(out,
+            "{\"shardId\":\"shardId-000000000001\",\"sequenceNumber\":\"42\",\"subSequenceNumber\":0,"
+            "\"partitionKey\":\"a\\\"b\\\\c\\n\",\"arrival\":\"1970-01-01T00:00:00.500Z\","
+            "\"data\":\"line\\ttab \\u0001 \xC3\xA9\"}\n");
+  out.clear();
+  t.data = std::string("\xff\x00\x80", 3);
+  t.explicit_hash_key = "5";
+  t.sub_sequence_number = 3;
+  append_tail_json(t, out);
+  auto j = json::parse(out);
+  EXPECT_EQ(j["dataBase64"], "/wCA");
+  EXPECT_EQ(j["explicitHashKey"], "5");
+  EXPECT_EQ(j["subSequenceNumber"], 3);
+  // Overlong and surrogate encodings are not UTF-8.
+  for (std::string bad : {std::string("\xC0\xAF"), std::string("\xED\xA0\x80"), std::string("\xF4\x90\x80\x80")}) {
+    out.clear();
+    t.data = bad;
+    append_tail_json(t, out);
+    EXPECT_TRUE(json::parse(out).contains("dataBase64"));
+  }
+}
+
+}  // namespace
+}  // namespace eddy::client

@@ -1,0 +1,49 @@
+#pragma once
+// Reads a KPL aggregated record (wire/kpl_aggregate.h has the format) in place: the key tables
+// and each user record come out as views into the input, so decoding allocates nothing per user
+// record. Uses protobuf's CodedInputStream for the wire format (varints, lengths, skipping
+// unknown fields); no generated message is built.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "wire/kpl_aggregate.h"
+
+namespace eddy::wire::kpl {
+
+struct UserRecordView {
+  std::string_view partition_key;
+  std::optional<std::string_view> explicit_hash_key;
+  std::string_view data;
+};
+
+class AggregateReader {
+ public:
+  // Checks magic, digest (when options.verify_md5) and the whole protobuf, indexes included,
+  // before any record is handed out: status() is ok only for a record the KCL would
+  // de-aggregate. The reader keeps views into `data`, which must outlive it. Reusable: reset()
+  // keeps the tables' capacity.
+  AggregateReader() = default;
+  explicit AggregateReader(std::string_view data, DecodeOptions options = {}) { reset(data, options); }
+  DecodeStatus reset(std::string_view data, DecodeOptions options = {});
+
+  DecodeStatus status() const { return status_; }
+  std::size_t size() const { return records_.size(); }
+  UserRecordView operator[](std::size_t i) const;
+
+ private:
+  struct Entry {
+    uint32_t pk;
+    uint32_t ehk;  // kNone when absent
+    std::string_view data;
+  };
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  DecodeStatus status_ = DecodeStatus::not_aggregated;
+  std::vector<std::string_view> pks_;
+  std::vector<std::string_view> ehks_;
+  std::vector<Entry> records_;
+};
+
+}  // namespace eddy::wire::kpl
