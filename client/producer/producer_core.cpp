@@ -86,8 +86,15 @@ PutStatus ProducerCore::put(std::string_view pk, std::optional<std::string_view>
     h = wire::hash_key_of_partition_key(pk);
   }
   const std::uint64_t bytes = pk.size() + data.size() + (ehk ? ehk->size() : 0);
-  if (stats_.buffered_bytes > 0 && stats_.buffered_bytes + bytes > config_.max_buffer_bytes)
+  if (stats_.buffered_bytes > 0 && stats_.buffered_bytes + bytes > config_.max_buffer_bytes) {
+    // Full: what is buffered cannot grow any more, so waiting out RecordMaxBufferedTime only
+    // holds the caller up. Send it now.
+    if (!pressure_flush_ && (open_aggregates_ > 0 || !collection_.empty())) {
+      pressure_flush_ = true;
+      wakeup_flag_ = true;
+    }
     return PutStatus::would_block;
+  }
   stats_.buffered_bytes += bytes;
   stats_.buffered_records += 1;
   stats_.user_records_put += 1;
@@ -267,11 +274,13 @@ void ProducerCore::close_collection() {
 }
 
 void ProducerCore::poll(TimePoint now) {
+  const bool flush_all = flushing_ || pressure_flush_;
+  pressure_flush_ = false;
   for (Shard& s : shards_) {
-    if (!s.writer.empty() && (flushing_ || s.deadline <= now)) close_aggregate(s);
+    if (!s.writer.empty() && (flush_all || s.deadline <= now)) close_aggregate(s);
     if (!s.limited.empty()) drain(s, now);
   }
-  if (!collection_.empty() && (flushing_ || collection_deadline_ <= now)) {
+  if (!collection_.empty() && (flush_all || collection_deadline_ <= now)) {
     // Aggregates that would close within the collector's grace period ride along now (early,
     // never late): the shards stay in step, so a trickle keeps to one PutRecords call per
     // RecordMaxBufferedTime instead of drifting apart into several.
@@ -307,7 +316,9 @@ std::optional<Batch> ProducerCore::take_batch() {
 
 TimePoint ProducerCore::next_wakeup(TimePoint now) {
   TimePoint t = TimePoint::max();
-  if (!ready_.empty() || (flushing_ && (open_aggregates_ > 0 || !collection_.empty()))) t = now;
+  if (!ready_.empty() ||
+      ((flushing_ || pressure_flush_) && (open_aggregates_ > 0 || !collection_.empty())))
+    t = now;
   if (open_aggregates_ > 0)
     for (const Shard& s : shards_)
       if (!s.writer.empty()) t = std::min(t, s.deadline);

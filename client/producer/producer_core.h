@@ -174,6 +174,7 @@ class ProducerCore {
   std::size_t open_aggregates_ = 0;
   std::size_t limited_records_ = 0;
   bool flushing_ = false;
+  bool pressure_flush_ = false;  // put() found the buffer full: send what is buffered now
   bool wakeup_flag_ = false;
   TimePoint wakeup_hint_ = TimePoint::max();
 };

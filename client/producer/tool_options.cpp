@@ -22,7 +22,7 @@ constexpr Setting kSettings[] = {
     {"--record-ttl", "RecordTtl", "ms before an unsent record fails as expired (30000)"},
     {"--max-connections", "MaxConnections", "concurrent PutRecords requests (24)"},
     {"--fail-if-throttled", "FailIfThrottled", "true/false: fail throttled records instead of retrying (false)"},
-    {"--max-buffer-bytes", "MaxBufferBytes", "user-record bytes buffered before put blocks (67108864)"},
+    {"--max-buffer-bytes", "MaxBufferBytes", "user-record bytes buffered before put blocks (put: 16 MiB)"},
 };
 }  // namespace
 

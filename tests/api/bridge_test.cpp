@@ -136,13 +136,15 @@ TEST(Bridge, StopsReadingWhileTheBufferIsFullAndLosesNothing) {
     boost::system::error_code ec;
     s.read_some(asio::buffer(&c, 1), ec);  // until the bridge closes its side
   });
-  // Wait until the bridge reports it stalled on backpressure.
-  double stalled = 0;
-  for (int i = 0; i < 2000 && stalled <= 0; ++i) {
+  // Wait until the bridge has stalled on backpressure and the stream has refused entries.
+  double stalled = 0, throttled = 0;
+  for (int i = 0; i < 2000 && (stalled <= 0 || throttled <= 0); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     stalled = b.metric("eddy_bridge_stalled_seconds_total");
+    throttled = b.metric("eddy_bridge_throttled_entries_total");
   }
   EXPECT_GT(stalled, 0);
+  EXPECT_GT(throttled, 0);
   const double read = b.metric("eddy_bridge_messages_read_total");
   const double buffered = b.metric("eddy_bridge_buffered_bytes");
   EXPECT_LE(buffered, 64 * 1024);
@@ -155,7 +157,7 @@ TEST(Bridge, StopsReadingWhileTheBufferIsFullAndLosesNothing) {
   EXPECT_EQ(b.rc, 0) << b.err.str();
   EXPECT_EQ(summary["messagesRead"], n);
   EXPECT_EQ(summary["acknowledged"], n);
-  EXPECT_GT(summary["throttledEntries"].get<int>(), 0);
+  EXPECT_GT(summary["throttledEntries"].get<int>(), 0) << summary.dump() << b.err.str();
   EXPECT_GT(summary["stalledSeconds"].get<double>(), 0);
   const auto seen = stream_contents(kinesis);
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));

@@ -282,7 +282,11 @@ TEST(Producer, PutSaysWouldBlockOnceTheBufferIsFullAndRecovers) {
   EXPECT_EQ(accepted, 1000 / 92);
   EXPECT_FALSE(rig.producer->has_room(92));
   EXPECT_LE(rig.producer->stats().buffered_bytes, 1000u);
-  rig.run(200ms);
+  // A full buffer cannot grow: it is sent at once instead of after RecordMaxBufferedTime.
+  EXPECT_EQ(rig.kinesis.put_calls, 0);
+  rig.producer->pump();
+  EXPECT_EQ(rig.kinesis.put_calls, 1);
+  rig.run(1ms);
   EXPECT_TRUE(rig.producer->has_room(92));
   EXPECT_EQ(rig.producer->put("kk", data, std::nullopt, false), PutStatus::ok);
 }
