@@ -53,10 +53,20 @@ bool Producer::refresh_shards(std::unique_lock<std::mutex>& lock, std::string* e
 
 void Producer::send(std::unique_lock<std::mutex>& lock, Batch batch) {
   lock.unlock();
-  PutRecordsOutcome out;
-  {
-    const std::vector<PutEntry> entries = batch.entries();
-    out = transport_.put_records(entries);
+  // The records' bytes travel in the entries and come back for complete() (retries).
+  std::vector<PutEntry> entries(batch.records.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    KinesisRecord& r = batch.records[i];
+    entries[i].partition_key = std::move(r.partition_key);
+    entries[i].explicit_hash_key = std::move(r.explicit_hash_key);
+    entries[i].data = std::move(r.data);
+  }
+  PutRecordsOutcome out = transport_.put_records(entries);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    KinesisRecord& r = batch.records[i];
+    r.partition_key = std::move(entries[i].partition_key);
+    r.explicit_hash_key = std::move(entries[i].explicit_hash_key);
+    r.data = std::move(entries[i].data);
   }
   lock.lock();
   core_.complete(std::move(batch), out, clock_.now());

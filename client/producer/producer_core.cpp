@@ -28,19 +28,6 @@ std::size_t utf8_chars(std::string_view s) {
 
 }  // namespace
 
-std::vector<PutEntry> Batch::entries() const {
-  std::vector<PutEntry> out;
-  out.reserve(records.size());
-  for (const KinesisRecord& r : records) {
-    PutEntry e;
-    e.partition_key = r.partition_key;
-    if (r.explicit_hash_key) e.explicit_hash_key = *r.explicit_hash_key;
-    e.data = r.data;
-    out.push_back(e);
-  }
-  return out;
-}
-
 ProducerCore::ProducerCore(ProducerConfig config) : config_(std::move(config)) {}
 
 std::optional<std::size_t> ProducerCore::shard_for(wire::u128 hash) const {

@@ -66,7 +66,6 @@ struct KinesisRecord {
 struct Batch {
   std::uint64_t id = 0;
   std::vector<KinesisRecord> records;
-  std::vector<PutEntry> entries() const;
 };
 
 class ProducerCore {
