@@ -109,8 +109,8 @@ std::optional<AwsCredentials> EnvironmentCredentialsProvider::get(std::string* e
 }
 
 std::optional<std::vector<std::pair<std::string, std::string>>> read_profile(const std::string& path,
-                                                                              const std::string& profile,
-                                                                              bool config_file) {
+                                                                             const std::string& profile,
+                                                                             bool config_file) {
   std::ifstream in(path);
   if (!in) return std::nullopt;
   std::optional<std::vector<std::pair<std::string, std::string>>> found;

@@ -70,8 +70,9 @@ class EnvironmentCredentialsProvider final : public CredentialsProvider {
 // One profile of an AWS INI file ("[default]", "[profile x]" in config, "[x]" in credentials).
 // Nested sub-sections ("s3 =\n  addressing_style = path") are skipped. nullopt when the file
 // or the section does not exist.
-std::optional<std::vector<std::pair<std::string, std::string>>> read_profile(
-    const std::string& path, const std::string& profile, bool config_file);
+std::optional<std::vector<std::pair<std::string, std::string>>> read_profile(const std::string& path,
+                                                                             const std::string& profile,
+                                                                             bool config_file);
 
 // Paths and profile as the SDKs choose them (HOME from env for "~").
 std::string shared_credentials_path(const Environment& env);

@@ -52,7 +52,8 @@ std::optional<std::string> expand_ivy_pattern(const std::string& pattern,
       continue;
     }
     auto next = pattern.find('(', i);
-    std::string_view chunk = std::string_view(pattern).substr(i, next == std::string::npos ? std::string::npos : next - i);
+    std::string_view chunk =
+        std::string_view(pattern).substr(i, next == std::string::npos ? std::string::npos : next - i);
     expand(chunk, result, missing);
     i += chunk.size() - 1;
   }
@@ -226,8 +227,8 @@ int fetch_one(const FetchOptions& o, const Repo& repo, const std::string& path, 
   }
   std::string verified;
   if (!o.no_checksums) {
-    for (auto [ext_c, alg] : {std::pair{".sha1", wire::checksum::Algorithm::sha1},
-                              std::pair{".md5", wire::checksum::Algorithm::md5}}) {
+    for (auto [ext_c, alg] :
+         {std::pair{".sha1", wire::checksum::Algorithm::sha1}, std::pair{".md5", wire::checksum::Algorithm::md5}}) {
       const std::string ext = ext_c;
       std::string text;
       if (auto e = reader.get_text(path + ext, text)) {
@@ -267,8 +268,10 @@ int publish(const FetchOptions& o, const Repo& repo, Session& session, std::ostr
       err << "eddy fetch: " << f << ": no such file" << std::endl;
       return 1;
     }
-    std::map<std::string, std::string> tokens = {{"organisation", o.organisation}, {"organization", o.organisation},
-                                                 {"module", o.artifact},         {"artifact", o.artifact},
+    std::map<std::string, std::string> tokens = {{"organisation", o.organisation},
+                                                 {"organization", o.organisation},
+                                                 {"module", o.artifact},
+                                                 {"artifact", o.artifact},
                                                  {"revision", o.revision}};
     std::string ext = file.extension().string();
     tokens["ext"] = tokens["type"] = ext.empty() ? o.ext : ext.substr(1);
@@ -285,8 +288,8 @@ int publish(const FetchOptions& o, const Repo& repo, Session& session, std::ostr
       err << "eddy fetch: " << put.error.str() << " (" << repo.where(*path) << ")" << std::endl;
       return 1;
     }
-    for (auto [sfx, alg] : {std::pair{".sha1", wire::checksum::Algorithm::sha1},
-                            std::pair{".md5", wire::checksum::Algorithm::md5}}) {
+    for (auto [sfx, alg] :
+         {std::pair{".sha1", wire::checksum::Algorithm::sha1}, std::pair{".md5", wire::checksum::Algorithm::md5}}) {
       auto hex = file_digest_hex(file, alg);
       auto r = s3.put_object_text(repo.bucket, key + sfx, hex.value_or(""));
       if (!r) {
@@ -317,9 +320,12 @@ int run_fetch(const FetchOptions& o, std::ostream& out, std::ostream& err, Envir
     return 1;
   }
   if (!o.publish.empty()) return publish(o, *repo, *session, out, err);
-  std::map<std::string, std::string> tokens = {{"organisation", o.organisation}, {"organization", o.organisation},
-                                               {"module", o.artifact},         {"artifact", o.artifact},
-                                               {"revision", o.revision},       {"ext", o.ext},
+  std::map<std::string, std::string> tokens = {{"organisation", o.organisation},
+                                               {"organization", o.organisation},
+                                               {"module", o.artifact},
+                                               {"artifact", o.artifact},
+                                               {"revision", o.revision},
+                                               {"ext", o.ext},
                                                {"type", o.ext}};
   auto path = expand_ivy_pattern(o.pattern, tokens, &why);
   if (!path) {
@@ -331,7 +337,8 @@ int run_fetch(const FetchOptions& o, std::ostream& out, std::ostream& err, Envir
 
 void register_fetch_command(CLI::App& app) {
   auto o = std::make_shared<FetchOptions>();
-  auto* cmd = app.add_subcommand("fetch", "Fetch (or --publish) an artifact by ivy pattern from S3 or a public HTTPS repository");
+  auto* cmd = app.add_subcommand(
+      "fetch", "Fetch (or --publish) an artifact by ivy pattern from S3 or a public HTTPS repository");
   cmd->add_option("--repo", o->repo, "s3://BUCKET/PREFIX/ or https://HOST/PATH/")->required();
   cmd->add_option("--pattern", o->pattern, "Ivy pattern: [organisation] [artifact] [revision] [ext], (optional parts)")
       ->capture_default_str();
@@ -344,15 +351,7 @@ void register_fetch_command(CLI::App& app) {
   cmd->add_flag("--no-checksums", o->no_checksums, "Do not verify .sha1/.md5 files");
   add_session_options(*cmd, o->session);
   bind_tool_environment(*cmd, "fetch");
-  cmd->callback([o] {
-    int rc = 1;
-    try {
-      rc = run_fetch(*o, std::cout, std::cerr);
-    } catch (const std::exception& e) {
-      rc = fail("fetch", e.what());  // a bug, but still one line and no core dump
-    }
-    if (rc != 0) throw CLI::RuntimeError(rc);
-  });
+  cmd->callback([o] { run_tool("fetch", [&] { return run_fetch(*o, std::cout, std::cerr); }); });
 }
 
 }  // namespace eddy::client

@@ -29,8 +29,7 @@ struct FetchOptions {
 // Ivy pattern substitution: [token] from `tokens`; a "(...)" group is dropped when a token in
 // it is empty or missing. nullopt with *error when a token outside a group has no value.
 std::optional<std::string> expand_ivy_pattern(const std::string& pattern,
-                                              const std::map<std::string, std::string>& tokens,
-                                              std::string* error);
+                                              const std::map<std::string, std::string>& tokens, std::string* error);
 
 // env: where credentials and region come from (the process environment by default).
 int run_fetch(const FetchOptions& options, std::ostream& out, std::ostream& err,

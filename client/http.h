@@ -42,7 +42,7 @@ struct HttpOptions {
 
 struct HttpRequest {
   std::string method = "GET";
-  std::string target = "/";  // raw path and query as sent: "/b/k%20x?versionId=1"
+  std::string target = "/";     // raw path and query as sent: "/b/k%20x?versionId=1"
   std::vector<Header> headers;  // Host is added by the client when absent
   std::string body;
   // When set, the body is streamed from this file (body must be empty); Content-Length is
@@ -53,7 +53,7 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 0;
   std::vector<Header> headers;
-  std::string body;  // empty when a sink took it
+  std::string body;                                                     // empty when a sink took it
   std::optional<std::string_view> header(std::string_view name) const;  // case-insensitive
 };
 

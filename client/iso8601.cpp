@@ -21,12 +21,12 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 
 std::optional<int64_t> parse_iso8601_ms(std::string_view s) {
   int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d))
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d))
     return std::nullopt;
   std::size_t p = 10;
   if (p < s.size() && (s[p] == 'T' || s[p] == 't' || s[p] == ' ')) {
-    if (!digits(s, p + 1, 2, h) || p + 3 >= s.size() || s[p + 3] != ':' || !digits(s, p + 4, 2, mi)) return std::nullopt;
+    if (!digits(s, p + 1, 2, h) || p + 3 >= s.size() || s[p + 3] != ':' || !digits(s, p + 4, 2, mi))
+      return std::nullopt;
     p += 6;
     if (p < s.size() && s[p] == ':') {
       if (!digits(s, p + 1, 2, sec)) return std::nullopt;

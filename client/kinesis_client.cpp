@@ -1,5 +1,6 @@
 #include "client/kinesis_client.h"
 
+#include <boost/json.hpp>
 #include <nlohmann/json.hpp>
 
 #include "wire/base64.h"
@@ -12,7 +13,9 @@ namespace {
 
 constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
 
-bool is_arn(const std::string& stream) { return stream.rfind("arn:", 0) == 0; }
+bool is_arn(const std::string& stream) {
+  return stream.rfind("arn:", 0) == 0;
+}
 
 void set_stream(json& in, const std::string& stream) {
   if (is_arn(stream))
@@ -102,7 +105,8 @@ Outcome<StreamSummary> KinesisClient::describe_stream_summary(const std::string&
   auto r = call("DescribeStreamSummary", in.dump());
   if (!r) return failed<StreamSummary>(r.error);
   auto j = json::parse(*r, nullptr, false);
-  if (!j.is_object() || !j.contains("StreamDescriptionSummary")) return parse_failed<StreamSummary>("DescribeStreamSummary");
+  if (!j.is_object() || !j.contains("StreamDescriptionSummary"))
+    return parse_failed<StreamSummary>("DescribeStreamSummary");
   const json& d = j["StreamDescriptionSummary"];
   StreamSummary s;
   s.stream_name = str_or(d, "StreamName");
@@ -204,38 +208,72 @@ Outcome<std::string> KinesisClient::get_shard_iterator(const std::string& stream
   return o;
 }
 
+namespace {
+
+// GetRecords answers carry up to 10 MiB of base64: read with Boost.JSON (a monotonic arena, no
+// per-character string building), Data decoded straight into each record.
+namespace bj = boost::json;
+
+std::string_view sv(const bj::string& s) { return {s.data(), s.size()}; }
+
+std::string bj_str(const bj::object& o, std::string_view key) {
+  const bj::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(sv(v->get_string())) : std::string();
+}
+
+double bj_number(const bj::value& v) {
+  bj::error_code ec;
+  double d = v.to_number<double>(ec);
+  return ec ? 0 : d;
+}
+
+}  // namespace
+
 Outcome<GetRecordsResult> KinesisClient::get_records(const std::string& shard_iterator, int limit) {
   json in = json::object();
   in["ShardIterator"] = shard_iterator;
   in["Limit"] = limit;
   auto r = call("GetRecords", in.dump());
   if (!r) return failed<GetRecordsResult>(r.error);
-  auto j = json::parse(*r, nullptr, false);
-  if (!j.is_object()) return parse_failed<GetRecordsResult>("GetRecords");
+  bj::monotonic_resource arena;
+  bj::error_code ec;
+  bj::value doc = bj::parse(*r, ec, &arena);
+  if (ec || !doc.is_object()) return parse_failed<GetRecordsResult>("GetRecords");
+  const bj::object& j = doc.get_object();
   GetRecordsResult res;
-  res.next_shard_iterator = str_or(j, "NextShardIterator");
-  if (auto m = j.find("MillisBehindLatest"); m != j.end() && m->is_number()) res.millis_behind_latest = m->get<int64_t>();
-  if (auto recs = j.find("Records"); recs != j.end() && recs->is_array()) {
-    res.records.reserve(recs->size());
-    for (auto& e : *recs) {
+  res.next_shard_iterator = bj_str(j, "NextShardIterator");
+  if (const bj::value* m = j.if_contains("MillisBehindLatest")) res.millis_behind_latest = static_cast<int64_t>(bj_number(*m));
+  if (const bj::value* recs = j.if_contains("Records"); recs && recs->is_array()) {
+    res.records.reserve(recs->get_array().size());
+    for (const bj::value& ev : recs->get_array()) {
+      if (!ev.is_object()) return parse_failed<GetRecordsResult>("GetRecords");
+      const bj::object& e = ev.get_object();
       KinesisRecord k;
-      k.sequence_number = str_or(e, "SequenceNumber");
-      k.partition_key = str_or(e, "PartitionKey");
-      if (auto d = e.find("Data"); d != e.end() && d->is_string()) {
-        if (!wire::base64_decode_append(d->get_ref<const std::string&>(), k.data))
+      k.sequence_number = bj_str(e, "SequenceNumber");
+      k.partition_key = bj_str(e, "PartitionKey");
+      if (const bj::value* d = e.if_contains("Data"); d && d->is_string()) {
+        if (!wire::base64_decode_append(sv(d->get_string()), k.data))
           return parse_failed<GetRecordsResult>("GetRecords (Data is not base64)");
       }
-      if (auto t = e.find("ApproximateArrivalTimestamp"); t != e.end() && t->is_number())
-        k.approximate_arrival = t->get<double>();
+      if (const bj::value* t = e.if_contains("ApproximateArrivalTimestamp")) k.approximate_arrival = bj_number(*t);
       res.records.push_back(std::move(k));
     }
   }
-  if (auto c = j.find("ChildShards"); c != j.end() && c->is_array()) {
-    for (const auto& s : *c) {
-      ShardInfo info = shard_from(s);
-      if (auto p = s.find("ParentShards"); p != s.end() && p->is_array()) {
-        if (p->size() > 0 && (*p)[0].is_string()) info.parent_shard_id = (*p)[0].get<std::string>();
-        if (p->size() > 1 && (*p)[1].is_string()) info.adjacent_parent_shard_id = (*p)[1].get<std::string>();
+  if (const bj::value* c = j.if_contains("ChildShards"); c && c->is_array()) {
+    for (const bj::value& sv_ : c->get_array()) {
+      if (!sv_.is_object()) continue;
+      const bj::object& s = sv_.get_object();
+      ShardInfo info;
+      info.shard_id = bj_str(s, "ShardId");
+      info.hash_range = {0, wire::kMaxHashKey};
+      if (const bj::value* h = s.if_contains("HashKeyRange"); h && h->is_object()) {
+        info.hash_range.start = wire::parse_u128(bj_str(h->get_object(), "StartingHashKey")).value_or(0);
+        info.hash_range.end = wire::parse_u128(bj_str(h->get_object(), "EndingHashKey")).value_or(wire::kMaxHashKey);
+      }
+      if (const bj::value* p = s.if_contains("ParentShards"); p && p->is_array()) {
+        const auto& a = p->get_array();
+        if (a.size() > 0 && a[0].is_string()) info.parent_shard_id = std::string(sv(a[0].get_string()));
+        if (a.size() > 1 && a[1].is_string()) info.adjacent_parent_shard_id = std::string(sv(a[1].get_string()));
       }
       res.child_shards.push_back(std::move(info));
     }

@@ -56,7 +56,7 @@ struct PutRecordsEntry {
 struct PutRecordsResultEntry {
   std::string sequence_number;  // empty for a failed entry
   std::string shard_id;
-  std::string error_code;       // empty for a success ("ProvisionedThroughputExceededException", "InternalFailure")
+  std::string error_code;  // empty for a success ("ProvisionedThroughputExceededException", "InternalFailure")
   std::string error_message;
   bool ok() const { return error_code.empty(); }
 };
@@ -76,15 +76,15 @@ struct IteratorStart {
 struct KinesisRecord {
   std::string sequence_number;
   std::string partition_key;
-  std::string data;                    // raw bytes
-  double approximate_arrival = 0;      // epoch seconds (ms precision)
+  std::string data;                // raw bytes
+  double approximate_arrival = 0;  // epoch seconds (ms precision)
 };
 
 struct GetRecordsResult {
   std::vector<KinesisRecord> records;
-  std::string next_shard_iterator;     // empty: the shard is closed and read to its end
+  std::string next_shard_iterator;  // empty: the shard is closed and read to its end
   int64_t millis_behind_latest = 0;
-  std::vector<ShardInfo> child_shards; // at the end of a closed shard
+  std::vector<ShardInfo> child_shards;  // at the end of a closed shard
 };
 
 class KinesisClient {

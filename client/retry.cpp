@@ -8,21 +8,26 @@
 namespace eddy::client {
 
 bool is_throttling_error(std::string_view code) {
-  static constexpr std::array<std::string_view, 14> kCodes = {
-      "Throttling",           "ThrottlingException",
-      "ThrottledException",   "RequestThrottledException",
-      "TooManyRequestsException", "ProvisionedThroughputExceededException",
-      "TransactionInProgressException", "RequestLimitExceeded",
-      "BandwidthLimitExceeded", "LimitExceededException",
-      "RequestThrottled",     "SlowDown",
-      "PriorRequestNotComplete", "EC2ThrottledException"};
+  static constexpr std::array<std::string_view, 14> kCodes = {"Throttling",
+                                                              "ThrottlingException",
+                                                              "ThrottledException",
+                                                              "RequestThrottledException",
+                                                              "TooManyRequestsException",
+                                                              "ProvisionedThroughputExceededException",
+                                                              "TransactionInProgressException",
+                                                              "RequestLimitExceeded",
+                                                              "BandwidthLimitExceeded",
+                                                              "LimitExceededException",
+                                                              "RequestThrottled",
+                                                              "SlowDown",
+                                                              "PriorRequestNotComplete",
+                                                              "EC2ThrottledException"};
   return std::find(kCodes.begin(), kCodes.end(), code) != kCodes.end();
 }
 
 bool is_transient_error(std::string_view code) {
   static constexpr std::array<std::string_view, 5> kCodes = {"RequestTimeout", "RequestTimeoutException",
-                                                             "InternalError", "InternalFailure",
-                                                             "ServiceUnavailable"};
+                                                             "InternalError", "InternalFailure", "ServiceUnavailable"};
   return std::find(kCodes.begin(), kCodes.end(), code) != kCodes.end();
 }
 

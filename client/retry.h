@@ -15,14 +15,14 @@ bool is_throttling_error(std::string_view code);
 bool is_transient_error(std::string_view code);
 
 struct RetryOptions {
-  int max_attempts = 3;  // AWS_MAX_ATTEMPTS; 1 = no retries
-  std::chrono::milliseconds base{1000}; // botocore's standard mode: 1 s base
+  int max_attempts = 3;                  // AWS_MAX_ATTEMPTS; 1 = no retries
+  std::chrono::milliseconds base{1000};  // botocore's standard mode: 1 s base
   std::chrono::milliseconds max_backoff{20000};
 };
 
 class RetryPolicy {
  public:
-  using Random = std::function<double()>;                       // uniform in [0, 1)
+  using Random = std::function<double()>;  // uniform in [0, 1)
   using Sleep = std::function<void(std::chrono::milliseconds)>;
   explicit RetryPolicy(RetryOptions options = {}, Random random = {}, Sleep sleep = {});
 

@@ -93,7 +93,9 @@ Outcome<ObjectInfo> S3Client::get_object(const std::string& bucket, const std::s
     return failed<ObjectInfo>(err);
   }
   std::filesystem::rename(part, file, ec);
-  if (ec) return failed<ObjectInfo>(AwsError{0, "LocalFileError", "cannot rename to " + file.string() + ": " + ec.message(), 1});
+  if (ec)
+    return failed<ObjectInfo>(
+        AwsError{0, "LocalFileError", "cannot rename to " + file.string() + ": " + ec.message(), 1});
   Outcome<ObjectInfo> o;
   o.value = info_of(*resp);
   o.value->content_length = static_cast<int64_t>(std::filesystem::file_size(file, ec));

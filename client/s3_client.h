@@ -24,12 +24,11 @@ class S3Client {
 
   // Streams the object into `file` (written to file.part, renamed when complete). A missing
   // object is error.code "NoSuchKey" (404), a missing bucket "NoSuchBucket".
-  Outcome<ObjectInfo> get_object(const std::string& bucket, const std::string& key,
-                                 const std::filesystem::path& file);
+  Outcome<ObjectInfo> get_object(const std::string& bucket, const std::string& key, const std::filesystem::path& file);
   // Small objects into memory (checksums files).
   Outcome<std::string> get_object_text(const std::string& bucket, const std::string& key);
-  Outcome<ObjectInfo> put_object(const std::string& bucket, const std::string& key,
-                                 const std::filesystem::path& file, const std::string& content_type = {});
+  Outcome<ObjectInfo> put_object(const std::string& bucket, const std::string& key, const std::filesystem::path& file,
+                                 const std::string& content_type = {});
   Outcome<ObjectInfo> put_object_text(const std::string& bucket, const std::string& key, const std::string& body);
   // HEAD has no body: a missing object is "NoSuchKey" (404) here as well, as the SDKs report "Not Found".
   Outcome<ObjectInfo> head_object(const std::string& bucket, const std::string& key);

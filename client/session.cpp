@@ -61,8 +61,7 @@ AwsError parse_error(const HttpResponse& resp) {
   return e;
 }
 
-std::unique_ptr<Session> Session::create(SessionOptions options, std::string* error, Environment env,
-                                         WallClock clock) {
+std::unique_ptr<Session> Session::create(SessionOptions options, std::string* error, Environment env, WallClock clock) {
   std::string region = resolve_region(options.region, env, options.profile);
   if (region.empty()) {
     if (error) *error = "no region: pass --region or set AWS_REGION (or a region in the profile)";
@@ -139,8 +138,8 @@ bool Session::sign(std::string_view service, const Url& base, HttpRequest& req, 
   return true;
 }
 
-std::optional<HttpResponse> Session::call(std::string_view service, const Url& base, HttpRequest req,
-                                          AwsError* error, const BodySink* sink, std::string payload_hash) {
+std::optional<HttpResponse> Session::call(std::string_view service, const Url& base, HttpRequest req, AwsError* error,
+                                          const BodySink* sink, std::string payload_hash) {
   if (payload_hash.empty()) payload_hash = wire::sigv4::sha256_hex(req.body);
   // Host is signed; a base path ("http://host/prefix") prefixes every target.
   if (!base.path.empty()) req.target = base.path + req.target;

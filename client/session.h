@@ -15,8 +15,8 @@
 namespace eddy::client {
 
 struct SessionOptions {
-  std::string endpoint;  // --endpoint: every service at this URL; empty: the regional AWS one
-  std::string region;    // --region (then the environment, the profile, see resolve_region)
+  std::string endpoint;    // --endpoint: every service at this URL; empty: the regional AWS one
+  std::string region;      // --region (then the environment, the profile, see resolve_region)
   bool verify_tls = true;  // --no-verify-ssl sets false
   std::string profile;     // overrides AWS_PROFILE when set
   // Static keys instead of the chain (tests, --access-key); empty: the default chain.
@@ -67,9 +67,8 @@ class Session {
   bool sign(std::string_view service, const Url& base, HttpRequest& req, const std::string& payload_hash,
             std::string* error);
 
-  std::optional<HttpResponse> call(std::string_view service, const Url& base, HttpRequest req,
-                                   AwsError* error, const BodySink* sink = nullptr,
-                                   std::string payload_hash = {});
+  std::optional<HttpResponse> call(std::string_view service, const Url& base, HttpRequest req, AwsError* error,
+                                   const BodySink* sink = nullptr, std::string payload_hash = {});
 
  private:
   SessionOptions options_;

@@ -174,7 +174,9 @@ bool save_checkpoint(const std::string& path, const std::string& stream, const C
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
 
 }  // namespace
 
@@ -226,8 +228,9 @@ bool deaggregate(const KinesisRecord& record, std::string_view shard_id, const w
   // Every sub-record must belong to this shard, else the KCL drops the whole record.
   for (std::size_t i = 0; i < reader.size(); ++i) {
     const auto u = reader[i];
-    std::optional<wire::u128> key = u.explicit_hash_key ? wire::parse_u128(*u.explicit_hash_key)
-                                                        : std::optional(wire::hash_key_of_partition_key(u.partition_key));
+    std::optional<wire::u128> key = u.explicit_hash_key
+                                        ? wire::parse_u128(*u.explicit_hash_key)
+                                        : std::optional(wire::hash_key_of_partition_key(u.partition_key));
     if (!key || !range.contains(*key)) {
       if (warning)
         *warning = "record " + record.sequence_number + " of " + std::string(shard_id) + " dropped: sub-record " +
@@ -269,15 +272,16 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
 
   Checkpoints checkpoints;
   std::string cerr_text;
-  if (!o.checkpoint.empty() && !load_checkpoint(o.checkpoint, o.stream, checkpoints, &cerr_text)) return fail(cerr_text);
+  if (!o.checkpoint.empty() && !load_checkpoint(o.checkpoint, o.stream, checkpoints, &cerr_text))
+    return fail(cerr_text);
 
   KinesisClient kinesis(session);
   struct ShardState {
     ShardInfo info;
     std::string iterator;
     bool started = false;
-    bool done = false;        // closed and read to its end
-    bool caught_up = false;   // at the tip (without --follow: stop reading it)
+    bool done = false;       // closed and read to its end
+    bool caught_up = false;  // at the tip (without --follow: stop reading it)
     std::chrono::steady_clock::time_point next_read{};
   };
   std::map<std::string, ShardState> shards;
@@ -329,29 +333,25 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
         continue;
       }
       ShardCheckpoint& cp = checkpoints[st.info.shard_id];
-      if (!st.started) {
-        IteratorStart start = initial;
-        // Children found after start-up are read from their beginning, as the KCL does.
-        if (!initial_shards.count(st.info.shard_id)) start = IteratorStart{};
+      // Where to (re)start: after the checkpoint (at it, inside an aggregate), else --from;
+      // children found after start-up are read from their beginning, as the KCL does.
+      auto open_iterator = [&]() -> std::optional<AwsError> {
+        IteratorStart start = initial_shards.count(st.info.shard_id) ? initial : IteratorStart{};
         if (!cp.sequence_number.empty()) {
           start.type = cp.sub_sequence_number >= 0 ? "AT_SEQUENCE_NUMBER" : "AFTER_SEQUENCE_NUMBER";
           start.sequence_number = cp.sequence_number;
         }
         auto it = kinesis.get_shard_iterator(o.stream, st.info.shard_id, start);
-        if (!it) return fail(it.error.str());
+        if (!it) return it.error;
         st.iterator = *it;
         st.started = true;
-      }
+        return std::nullopt;
+      };
+      if (!st.started)
+        if (auto e = open_iterator()) return fail(e->str());
       auto got = kinesis.get_records(st.iterator, o.limit);
       if (!got && got.error.code == "ExpiredIteratorException") {
-        IteratorStart again;
-        if (!cp.sequence_number.empty()) {
-          again.type = cp.sub_sequence_number >= 0 ? "AT_SEQUENCE_NUMBER" : "AFTER_SEQUENCE_NUMBER";
-          again.sequence_number = cp.sequence_number;
-        }
-        auto it = kinesis.get_shard_iterator(o.stream, st.info.shard_id, again);
-        if (!it) return fail(it.error.str());
-        st.iterator = *it;
+        if (auto e = open_iterator()) return fail(e->str());
         got = kinesis.get_records(st.iterator, o.limit);
       }
       if (!got) return fail(got.error.str());
@@ -363,14 +363,15 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
             (rec.sequence_number == cp.sequence_number && cp.sub_sequence_number >= 0) ? cp.sub_sequence_number : -1;
         int64_t last_sub = -1;
         warning.clear();
-        deaggregate(rec, st.info.shard_id, st.info.hash_range, reader,
-                    [&](const TailRecord& t) {
-                      if (stop || t.sub_sequence_number <= skip_upto) return;
-                      append_tail_json(t, buf);
-                      last_sub = t.sub_sequence_number;
-                      if (o.max_records > 0 && ++printed >= o.max_records) stop = true;
-                    },
-                    &warning);
+        deaggregate(
+            rec, st.info.shard_id, st.info.hash_range, reader,
+            [&](const TailRecord& t) {
+              if (stop || t.sub_sequence_number <= skip_upto) return;
+              append_tail_json(t, buf);
+              last_sub = t.sub_sequence_number;
+              if (o.max_records > 0 && ++printed >= o.max_records) stop = true;
+            },
+            &warning);
         if (!warning.empty()) err << "eddy tail: warning: " << warning << "\n";
         cp.sequence_number = rec.sequence_number;
         cp.sub_sequence_number = -1;
@@ -415,7 +416,8 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
         last_list = now;
       }
       if (!did_read && soonest > now)
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(soonest - now, std::chrono::milliseconds(100)));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(soonest - now, std::chrono::milliseconds(100)));
     }
   }
   return 0;
@@ -423,7 +425,8 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
 
 void register_tail_command(CLI::App& app) {
   auto o = std::make_shared<TailOptions>();
-  auto* cmd = app.add_subcommand("tail", "Print a stream's user records as JSON lines (every shard, KPL de-aggregated)");
+  auto* cmd =
+      app.add_subcommand("tail", "Print a stream's user records as JSON lines (every shard, KPL de-aggregated)");
   cmd->add_option("--stream", o->stream, "Stream name or ARN")->required();
   cmd->add_option("--from", o->from, "trim_horizon, latest or at_timestamp:ISO8601 (with no checkpoint)")
       ->capture_default_str();
@@ -438,19 +441,15 @@ void register_tail_command(CLI::App& app) {
   add_session_options(*cmd, o->session);
   bind_tool_environment(*cmd, "tail");
   cmd->callback([o] {
-    std::string error;
-    auto session = Session::create(o->session, &error);
-    if (!session) throw CLI::RuntimeError(fail("tail", error));
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
-    std::ios::sync_with_stdio(false);
-    int rc = 1;
-    try {
-      rc = run_tail(*o, *session, std::cout, std::cerr);
-    } catch (const std::exception& e) {
-      rc = fail("tail", e.what());  // a bug, but still one line and no core dump
-    }
-    if (rc != 0) throw CLI::RuntimeError(rc);
+    run_tool("tail", [&] {
+      std::string error;
+      auto session = Session::create(o->session, &error);
+      if (!session) return fail("tail", error);
+      std::signal(SIGINT, on_stop_signal);
+      std::signal(SIGTERM, on_stop_signal);
+      std::ios::sync_with_stdio(false);
+      return run_tail(*o, *session, std::cout, std::cerr);
+    });
   });
 }
 

@@ -23,9 +23,9 @@ struct TailOptions {
   std::string from = "trim_horizon";  // trim_horizon | latest | at_timestamp:ISO8601
   std::string checkpoint;             // file; empty: none
   bool follow = false;
-  int limit = 10000;                   // GetRecords Limit
-  int64_t poll_ms = 1000;              // --follow: wait per shard after an empty GetRecords
-  int64_t max_records = 0;             // stop after this many user records (0: no limit)
+  int limit = 10000;        // GetRecords Limit
+  int64_t poll_ms = 1000;   // --follow: wait per shard after an empty GetRecords
+  int64_t max_records = 0;  // stop after this many user records (0: no limit)
   SessionOptions session;
 };
 

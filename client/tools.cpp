@@ -23,8 +23,9 @@ void add_session_options(CLI::App& cmd, SessionOptions& o) {
                  "Service URL (eddy: http://127.0.0.1:4566); omitted: the regional AWS endpoint over HTTPS");
   cmd.add_option("--region", o.region, "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the profile)");
   cmd.add_option("--profile", o.profile, "Profile of the shared credentials/config files (else AWS_PROFILE)");
-  cmd.add_flag("--no-verify-ssl", [&o](std::int64_t) { o.verify_tls = false; },
-               "Do not verify the server's TLS certificate (eddy's self-signed listener)");
+  cmd.add_flag(
+      "--no-verify-ssl", [&o](std::int64_t) { o.verify_tls = false; },
+      "Do not verify the server's TLS certificate (eddy's self-signed listener)");
   cmd.add_option_function<int64_t>(
          "--connect-timeout-ms", [&o](int64_t v) { o.http.connect_timeout = std::chrono::milliseconds(v); },
          "TCP/TLS connect timeout (default 3000)")
@@ -51,6 +52,16 @@ int fail(const std::string& tool, const std::string& message) {
   std::replace(line.begin(), line.end(), '\n', ' ');
   std::cerr << "eddy " << tool << ": " << line << std::endl;
   return 1;
+}
+
+void run_tool(const std::string& tool, const std::function<int()>& body) {
+  int rc = 1;
+  try {
+    rc = body();
+  } catch (const std::exception& e) {
+    rc = fail(tool, e.what());  // a bug, but still one line and no core dump
+  }
+  if (rc != 0) throw CLI::RuntimeError(rc);
 }
 
 }  // namespace eddy::client

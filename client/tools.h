@@ -4,6 +4,7 @@
 // subcommand runs from its CLI11 callback and ends the process with its exit code.
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 
 #include "client/session.h"
@@ -22,5 +23,9 @@ void bind_tool_environment(CLI::App& cmd, const std::string& tool);
 
 // Prints "eddy TOOL: message" on stderr and returns 1: the one-line error every tool ends with.
 int fail(const std::string& tool, const std::string& message);
+
+// Runs a subcommand from its CLI11 callback: a non-zero result (or an exception, reported with
+// fail()) ends the process with that code through CLI::RuntimeError.
+void run_tool(const std::string& tool, const std::function<int()>& body);
 
 }  // namespace eddy::client

@@ -49,8 +49,7 @@ DecodeStatus AggregateReader::reset(std::string_view data, DecodeOptions options
   status_ = DecodeStatus::not_aggregated;
   if (!is_aggregated(data)) return status_;
   const std::string_view body = data.substr(kMagic.size(), data.size() - kMagic.size() - kDigestSize);
-  if (options.verify_md5 &&
-      checksum::digest(checksum::Algorithm::md5, body) != data.substr(data.size() - kDigestSize))
+  if (options.verify_md5 && checksum::digest(checksum::Algorithm::md5, body) != data.substr(data.size() - kDigestSize))
     return status_ = DecodeStatus::bad_md5;
   if (body.size() > static_cast<std::size_t>(INT_MAX)) return status_ = DecodeStatus::bad_protobuf;
 

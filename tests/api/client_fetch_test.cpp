@@ -88,7 +88,8 @@ TEST_F(ClientFetch, PublishThenFetchVerifiesChecksums) {
   o.publish = {jar.string()};
   auto pub = run(o);
   ASSERT_EQ(pub.rc, 0) << pub.err;
-  EXPECT_EQ(pub.out, "published " + jar.string() + " -> s3://artifacts/libs/com.example/greeter-1.2.0.jar (+ .sha1, .md5)\n");
+  EXPECT_EQ(pub.out,
+            "published " + jar.string() + " -> s3://artifacts/libs/com.example/greeter-1.2.0.jar (+ .sha1, .md5)\n");
 
   o.publish.clear();
   auto got = run(o);
@@ -108,7 +109,9 @@ TEST_F(ClientFetch, PublishThenFetchVerifiesChecksums) {
   fs::remove(fetched);
   auto bad = run(o);
   EXPECT_EQ(bad.rc, 1);
-  EXPECT_EQ(bad.err.rfind("eddy fetch: checksum mismatch: s3://artifacts/libs/com.example/greeter-1.2.0.jar has sha1 ", 0), 0u)
+  EXPECT_EQ(
+      bad.err.rfind("eddy fetch: checksum mismatch: s3://artifacts/libs/com.example/greeter-1.2.0.jar has sha1 ", 0),
+      0u)
       << bad.err;
   EXPECT_FALSE(fs::exists(fetched));
   EXPECT_FALSE(s3.head_object("artifacts", "libs/none").ok());
@@ -189,14 +192,15 @@ TEST_F(ClientFetchPublic, HttpRepositoryUnsigned) {
   std::ostringstream so, se;
   // The .md5 above is wrong on purpose: the check runs over HTTP too.
   EXPECT_EQ(client::run_fetch(o, so, se), 1);
-  EXPECT_EQ(se.str().rfind("eddy fetch: checksum mismatch: " + endpoint + "/pub/m2/com.example/tool-2.0.zip has md5 ", 0), 0u)
+  EXPECT_EQ(
+      se.str().rfind("eddy fetch: checksum mismatch: " + endpoint + "/pub/m2/com.example/tool-2.0.zip has md5 ", 0), 0u)
       << se.str();
   ASSERT_EQ(s3("DELETE", "/pub/m2/com.example/tool-2.0.zip.md5"), 204);
   std::ostringstream so2, se2;
   ASSERT_EQ(client::run_fetch(o, so2, se2), 0) << se2.str();
   EXPECT_EQ(slurp(out / "tool-2.0.zip"), "zip-bytes");
-  EXPECT_EQ(so2.str(), "fetched " + endpoint + "/pub/m2/com.example/tool-2.0.zip -> " + (out / "tool-2.0.zip").string() +
-                           " (9 bytes, no checksum published)\n");
+  EXPECT_EQ(so2.str(), "fetched " + endpoint + "/pub/m2/com.example/tool-2.0.zip -> " +
+                           (out / "tool-2.0.zip").string() + " (9 bytes, no checksum published)\n");
   o.revision = "3.0";
   std::ostringstream so3, se3;
   EXPECT_EQ(client::run_fetch(o, so3, se3), 1);

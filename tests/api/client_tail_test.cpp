@@ -35,8 +35,8 @@ class ClientTail : public KinesisFixture {
     session_ = client::Session::create(o, &why, client::map_environment({}));
     ASSERT_TRUE(session_) << why;
     // Retries sleep through this hook: recorded, not waited for.
-    session_->set_retry(client::RetryPolicy(client::RetryOptions{}, [] { return 0.5; },
-                                            [this](std::chrono::milliseconds d) { slept_.push_back(d); }));
+    session_->set_retry(client::RetryPolicy(
+        client::RetryOptions{}, [] { return 0.5; }, [this](std::chrono::milliseconds d) { slept_.push_back(d); }));
     kinesis_ = std::make_unique<client::KinesisClient>(*session_);
   }
 
@@ -110,18 +110,26 @@ TEST_F(ClientTail, KinesisClientCalls) {
 TEST_F(ClientTail, RetriesServerErrorsWithBackoff) {
   create_stream("r", 1);
   auto rule = http("POST", "/_eddy/faults", {{"Content-Type", "application/json"}},
-                   json({{"service", "kinesis"}, {"operation", "ListShards"}, {"action", "error"},
-                         {"error_code", "InternalFailure"}, {"status", 500}, {"first_n", 2}})
+                   json({{"service", "kinesis"},
+                         {"operation", "ListShards"},
+                         {"action", "error"},
+                         {"error_code", "InternalFailure"},
+                         {"status", 500},
+                         {"first_n", 2}})
                        .dump());
   ASSERT_EQ(rule.status, 200) << rule.body;
   auto shards = kinesis_->list_shards("r");
   ASSERT_TRUE(shards) << shards.error.str();
-  EXPECT_EQ(slept_, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(500), std::chrono::milliseconds(1000)}));
+  EXPECT_EQ(slept_,
+            (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(500), std::chrono::milliseconds(1000)}));
   // A third failure in a row is the caller's: three attempts in all.
   slept_.clear();
   http("PUT", "/_eddy/faults", {{"Content-Type", "application/json"}},
-       json::array({{{"service", "kinesis"}, {"operation", "ListShards"}, {"action", "error"},
-                     {"error_code", "InternalFailure"}, {"status", 500}}})
+       json::array({{{"service", "kinesis"},
+                     {"operation", "ListShards"},
+                     {"action", "error"},
+                     {"error_code", "InternalFailure"},
+                     {"status", 500}}})
            .dump());
   shards = kinesis_->list_shards("r");
   ASSERT_FALSE(shards);
@@ -139,7 +147,8 @@ TEST_F(ClientTail, EveryShardParentsBeforeChildrenAcrossAReshard) {
   auto shards0 = kinesis_->list_shards("rs");
   ASSERT_TRUE(shards0);
   const wire::u128 mid = (*shards0)[0].hash_range.end / 2;
-  ok("SplitShard", {{"StreamName", "rs"}, {"ShardToSplit", shard_id(0)}, {"NewStartingHashKey", wire::to_decimal(mid)}});
+  ok("SplitShard",
+     {{"StreamName", "rs"}, {"ShardToSplit", shard_id(0)}, {"NewStartingHashKey", wire::to_decimal(mid)}});
   ok("MergeShards", {{"StreamName", "rs"}, {"ShardToMerge", shard_id(3)}, {"AdjacentShardToMerge", shard_id(1)}});
   for (int i = 0; i < 40; ++i) after.emplace_back("k" + std::to_string(i), "after-" + std::to_string(i));
   put_plain("rs", after);
@@ -178,8 +187,8 @@ TEST_F(ClientTail, SharedKplVectorsDecodeThroughTheTail) {
   std::vector<client::PutRecordsEntry> entries;
   std::vector<json> expected;
   for (const json& v : vectors["vectors"]) {
-    entries.push_back({*wire::checksum::from_hex(v["aggregatedHex"].get<std::string>()), v["outerPartitionKey"],
-                       std::nullopt});
+    entries.push_back(
+        {*wire::checksum::from_hex(v["aggregatedHex"].get<std::string>()), v["outerPartitionKey"], std::nullopt});
     for (const json& u : v["userRecords"]) expected.push_back(u);
   }
   auto put = kinesis_->put_records("kpl", entries);

@@ -15,8 +15,8 @@ namespace fs = std::filesystem;
 class CredentialsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("eddy-creds-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("eddy-creds-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -37,8 +37,8 @@ class CredentialsTest : public ::testing::Test {
 };
 
 TEST_F(CredentialsTest, EnvironmentWithSessionToken) {
-  EnvironmentCredentialsProvider p(env({{"AWS_ACCESS_KEY_ID", "AKENV"}, {"AWS_SECRET_ACCESS_KEY", "sk"},
-                                        {"AWS_SESSION_TOKEN", "tok"}}));
+  EnvironmentCredentialsProvider p(
+      env({{"AWS_ACCESS_KEY_ID", "AKENV"}, {"AWS_SECRET_ACCESS_KEY", "sk"}, {"AWS_SESSION_TOKEN", "tok"}}));
   std::string why;
   auto c = p.get(&why);
   ASSERT_TRUE(c) << why;

@@ -10,7 +10,8 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(RetryPolicy, RetriesThrottlingTransientAndServerErrorsOnly) {
-  RetryPolicy p(RetryOptions{}, [] { return 0.5; }, [](milliseconds) {});
+  RetryPolicy p(
+      RetryOptions{}, [] { return 0.5; }, [](milliseconds) {});
   EXPECT_TRUE(p.should_retry(1, 400, "ProvisionedThroughputExceededException"));
   EXPECT_TRUE(p.should_retry(1, 400, "LimitExceededException"));
   EXPECT_TRUE(p.should_retry(1, 503, "SlowDown"));
@@ -32,7 +33,8 @@ TEST(RetryPolicy, FullJitterExponentialBackoffCapped) {
   double r = 0.5;
   RetryOptions o;
   o.max_attempts = 20;
-  RetryPolicy p(o, [&] { return r; }, [](milliseconds) {});
+  RetryPolicy p(
+      o, [&] { return r; }, [](milliseconds) {});
   EXPECT_EQ(p.delay(1), milliseconds(500));
   EXPECT_EQ(p.delay(2), milliseconds(1000));
   EXPECT_EQ(p.delay(3), milliseconds(2000));

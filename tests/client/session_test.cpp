@@ -15,8 +15,7 @@ std::unique_ptr<Session> session_at(const std::string& endpoint, const std::stri
   AwsCredentials c;
   c.keys = std::move(keys);
   return std::make_unique<Session>(o, region, std::make_unique<HttpClient>(),
-                                   std::make_unique<StaticCredentialsProvider>(c), RetryPolicy{},
-                                   [t] { return t; });
+                                   std::make_unique<StaticCredentialsProvider>(c), RetryPolicy{}, [t] { return t; });
 }
 
 std::chrono::system_clock::time_point at_2024_03_09_162511() {
@@ -28,9 +27,9 @@ std::chrono::system_clock::time_point at_2024_03_09_162511() {
 // SigV4Botocore.KinesisPostWithSessionToken in tests/unit/sigv4_test.cpp).
 TEST(SessionSigning, KinesisMatchesBotocore) {
   const std::string token = "IQoJb3JpZ2luX2VjEN7//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==";
-  auto s = session_at("http://localhost:4567", "eu-west-1",
-                      {"ASIAEDDYTEST0000002", "kinesis/Secret/Key+With/Slashes0000000000", token},
-                      at_2024_03_09_162511());
+  auto s =
+      session_at("http://localhost:4567", "eu-west-1",
+                 {"ASIAEDDYTEST0000002", "kinesis/Secret/Key+With/Slashes0000000000", token}, at_2024_03_09_162511());
   HttpRequest req;
   req.method = "POST";
   req.target = "/";
@@ -56,8 +55,7 @@ TEST(SessionSigning, KinesisMatchesBotocore) {
 // botocore's S3SigV4Auth of a PUT with UNSIGNED-PAYLOAD (SigV4Botocore.S3PutWithUnsignedPayload).
 TEST(SessionSigning, S3MatchesBotocore) {
   auto s = session_at("http://127.0.0.1:4566", "us-east-1",
-                      {"AKIAEDDYTEST0000001", "eddy/secret+key/0123456789abcdefghijklmn", ""},
-                      at_2024_03_09_162511());
+                      {"AKIAEDDYTEST0000001", "eddy/secret+key/0123456789abcdefghijklmn", ""}, at_2024_03_09_162511());
   HttpRequest req;
   req.method = "PUT";
   req.target = "/my-bucket/dir/a%20b%2Bc%28d%29~e.txt?x-id=PutObject";
@@ -111,8 +109,9 @@ TEST(AwsErrors, JsonXmlAndHeaderForms) {
   EXPECT_EQ(e.str(), "ResourceNotFoundException: Stream x not found.");
 
   r.status = 404;
-  r.body = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message>"
-           "<Key>a/b</Key></Error>";
+  r.body =
+      "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message>"
+      "<Key>a/b</Key></Error>";
   e = parse_error(r);
   EXPECT_EQ(e.code, "NoSuchKey");
   EXPECT_EQ(e.message, "The specified key does not exist.");

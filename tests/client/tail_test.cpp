@@ -26,7 +26,9 @@ const json& vectors() {
   return j;
 }
 
-std::string unhex(const std::string& h) { return *wire::checksum::from_hex(h); }
+std::string unhex(const std::string& h) {
+  return *wire::checksum::from_hex(h);
+}
 
 const wire::HashRange kAll{0, wire::kMaxHashKey};
 
@@ -35,8 +37,8 @@ std::vector<json> tail_lines(const KinesisRecord& rec, const wire::HashRange& ra
                              bool* kept = nullptr) {
   kpl::AggregateReader reader;
   std::string out;
-  bool k = deaggregate(rec, "shardId-000000000000", range, reader,
-                       [&](const TailRecord& t) { append_tail_json(t, out); }, warning);
+  bool k = deaggregate(
+      rec, "shardId-000000000000", range, reader, [&](const TailRecord& t) { append_tail_json(t, out); }, warning);
   if (kept) *kept = k;
   std::vector<json> lines;
   std::istringstream in(out);
