@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "client/fetch.h"
+#include "client/producer/commands.h"
 #include "client/tail.h"
 #include "server/cli_env.h"
 
@@ -13,7 +14,8 @@ namespace eddy::client {
 void register_client_commands(CLI::App& app) {
   register_tail_command(app);
   register_fetch_command(app);
-  // put, bridge: client/producer/commands.h (producer helper)
+  producer::register_put_command(app);
+  producer::register_bridge_command(app);
 }
 
 void add_session_options(CLI::App& cmd, SessionOptions& o) {
