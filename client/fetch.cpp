@@ -207,8 +207,9 @@ class RepoReader {
   S3Client s3_;
 };
 
-std::string not_found_line(const AwsError& e, const std::string& where) {
+std::string not_found_line(const AwsError& e, const std::string& where, bool anonymous) {
   if (e.code == "NoSuchKey") return "NoSuchKey: " + where + " does not exist";
+  if (anonymous && e.code == "AccessDenied") return "AccessDenied: " + where + " does not exist or is not public-read";
   if (e.code == "NoSuchBucket") return "NoSuchBucket: " + where + ": " + e.message;
   return e.str() + " (" + where + ")";
 }
@@ -220,7 +221,7 @@ int fetch_one(const FetchOptions& o, const Repo& repo, const std::string& path, 
   fs::create_directories(o.out, ec);
   const fs::path file = fs::path(o.out) / fs::path(path).filename();
   if (auto e = reader.get_file(path, file)) {
-    err << "eddy fetch: " << not_found_line(*e, repo.where(path)) << std::endl;
+    err << "eddy fetch: " << not_found_line(*e, repo.where(path), !repo.s3) << std::endl;
     return 1;
   }
   std::string verified;
@@ -231,6 +232,8 @@ int fetch_one(const FetchOptions& o, const Repo& repo, const std::string& path, 
       std::string text;
       if (auto e = reader.get_text(path + ext, text)) {
         if (e->code == "NoSuchKey") continue;  // no checksum published beside it
+        // Anonymous readers of S3 get 403, not 404, for a key that does not exist.
+        if (!repo.s3 && e->code == "AccessDenied") continue;
         fs::remove(file, ec);
         err << "eddy fetch: " << e->str() << " (" << repo.where(path + ext) << ")" << std::endl;
         return 1;
@@ -342,7 +345,12 @@ void register_fetch_command(CLI::App& app) {
   add_session_options(*cmd, o->session);
   bind_tool_environment(*cmd, "fetch");
   cmd->callback([o] {
-    int rc = run_fetch(*o, std::cout, std::cerr);
+    int rc = 1;
+    try {
+      rc = run_fetch(*o, std::cout, std::cerr);
+    } catch (const std::exception& e) {
+      rc = fail("fetch", e.what());  // a bug, but still one line and no core dump
+    }
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

@@ -132,6 +132,7 @@ bool load_checkpoint(const std::string& path, const std::string& stream, Checkpo
     return false;
   }
   for (auto& [id, v] : j["shards"].items()) {
+    if (!v.is_object()) continue;
     ShardCheckpoint c;
     c.sequence_number = v.value("sequenceNumber", std::string());
     c.sub_sequence_number = v.value("subSequenceNumber", int64_t{-1});
@@ -146,7 +147,7 @@ bool save_checkpoint(const std::string& path, const std::string& stream, const C
   j["stream"] = stream;
   j["shards"] = nlohmann::json::object();
   for (const auto& [id, c] : cps) {
-    nlohmann::json v;
+    nlohmann::json v = nlohmann::json::object();
     if (!c.sequence_number.empty()) v["sequenceNumber"] = c.sequence_number;
     if (c.sub_sequence_number >= 0) v["subSequenceNumber"] = c.sub_sequence_number;
     if (c.finished) v["finished"] = true;
@@ -443,7 +444,12 @@ void register_tail_command(CLI::App& app) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     std::ios::sync_with_stdio(false);
-    int rc = run_tail(*o, *session, std::cout, std::cerr);
+    int rc = 1;
+    try {
+      rc = run_tail(*o, *session, std::cout, std::cerr);
+    } catch (const std::exception& e) {
+      rc = fail("tail", e.what());  // a bug, but still one line and no core dump
+    }
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

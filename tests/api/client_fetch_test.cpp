@@ -149,14 +149,35 @@ TEST_F(ClientFetch, UnreachableEndpointIsOneLine) {
   EXPECT_EQ(r.err.rfind("eddy fetch: TransportError: connect 127.0.0.1:1: ", 0), 0u) << r.err;
 }
 
-class ClientFetchPublic : public ServerFixture {};
+class ClientFetchPublic : public ServerFixture {
+ protected:
+  // A signed S3 call (the anonymous GETs of the test are the fetcher's).
+  int s3(const std::string& method, const std::string& target, const std::string& body = {},
+         std::vector<client::Header> headers = {}) {
+    client::SessionOptions o;
+    o.endpoint = "http://127.0.0.1:" + std::to_string(app_->port());
+    o.region = "us-east-1";
+    o.static_credentials = eddy::wire::sigv4::Credentials{"test", "test", ""};
+    std::string why;
+    auto s = client::Session::create(o, &why, client::map_environment({}));
+    client::HttpRequest req;
+    req.method = method;
+    req.target = target;
+    req.body = body;
+    req.headers = std::move(headers);
+    client::AwsError e;
+    auto r = s->call("s3", s->endpoint("s3"), req, &e);
+    return r ? r->status : 0;
+  }
+};
 
 // The public-read form Gradle uses: unsigned GETs below an http(s):// base URL.
 TEST_F(ClientFetchPublic, HttpRepositoryUnsigned) {
   const std::string endpoint = "http://127.0.0.1:" + std::to_string(app_->port());
-  ASSERT_EQ(http("PUT", "/pub").status, 200);
-  ASSERT_EQ(http("PUT", "/pub/m2/com.example/tool-2.0.zip", {}, "zip-bytes").status, 200);
-  ASSERT_EQ(http("PUT", "/pub/m2/com.example/tool-2.0.zip.md5", {}, "f36c0f5b9c1b3e3b5b2f0b7c3e2a0d11").status, 200);
+  const std::vector<client::Header> public_read = {{"x-amz-acl", "public-read"}};
+  ASSERT_EQ(s3("PUT", "/pub"), 200);
+  ASSERT_EQ(s3("PUT", "/pub/m2/com.example/tool-2.0.zip", "zip-bytes", public_read), 200);
+  ASSERT_EQ(s3("PUT", "/pub/m2/com.example/tool-2.0.zip.md5", "f36c0f5b9c1b3e3b5b2f0b7c3e2a0d11", public_read), 200);
   const fs::path out = temp_dir("pubout");
   client::FetchOptions o;
   o.repo = endpoint + "/pub/m2/";
@@ -170,7 +191,7 @@ TEST_F(ClientFetchPublic, HttpRepositoryUnsigned) {
   EXPECT_EQ(client::run_fetch(o, so, se), 1);
   EXPECT_EQ(se.str().rfind("eddy fetch: checksum mismatch: " + endpoint + "/pub/m2/com.example/tool-2.0.zip has md5 ", 0), 0u)
       << se.str();
-  ASSERT_EQ(http("DELETE", "/pub/m2/com.example/tool-2.0.zip.md5").status, 204);
+  ASSERT_EQ(s3("DELETE", "/pub/m2/com.example/tool-2.0.zip.md5"), 204);
   std::ostringstream so2, se2;
   ASSERT_EQ(client::run_fetch(o, so2, se2), 0) << se2.str();
   EXPECT_EQ(slurp(out / "tool-2.0.zip"), "zip-bytes");
@@ -179,7 +200,9 @@ TEST_F(ClientFetchPublic, HttpRepositoryUnsigned) {
   o.revision = "3.0";
   std::ostringstream so3, se3;
   EXPECT_EQ(client::run_fetch(o, so3, se3), 1);
-  EXPECT_EQ(se3.str(), "eddy fetch: NoSuchKey: " + endpoint + "/pub/m2/com.example/tool-3.0.zip does not exist\n");
+  // S3 answers an anonymous GET of a missing key with 403.
+  EXPECT_EQ(se3.str(), "eddy fetch: AccessDenied: " + endpoint +
+                           "/pub/m2/com.example/tool-3.0.zip does not exist or is not public-read\n");
 }
 
 }  // namespace

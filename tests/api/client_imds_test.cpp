@@ -10,6 +10,7 @@
 #include "client/credentials.h"
 #include "client/fetch.h"
 #include "client/kinesis_client.h"
+#include "server/auth/imds.h"
 #include "server/http/server.h"
 #include "tests/support/kinesis_fixture.h"
 
