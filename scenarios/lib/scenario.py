@@ -295,6 +295,27 @@ class Scenario:
             raise ScenarioError(f"{name} exited {r.returncode}: {r.stderr.strip()[-600:]}")
         return r
 
+    def aws(self, name, eddy, *args):
+        """The AWS CLI (`aws --endpoint-url EDDY --output json ARGS`), parsed JSON output. Run in this
+        Python process through awscli's own driver when awscli is importable (the same code as the
+        `aws` command without a 2 s interpreter start on a loaded machine), else as a command."""
+        argv = ["--endpoint-url", eddy.url, "--output", "json", *args]
+        try:
+            import contextlib
+            import io
+            from awscli.clidriver import create_clidriver
+        except ImportError:
+            r = self.run_tool(name, ["aws", *argv])
+            return json.loads(r.stdout or "{}")
+        if not hasattr(self, "_aws_driver"):
+            self._aws_driver = create_clidriver()
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = self._aws_driver.main(argv)
+        if rc != 0:
+            raise ScenarioError(f"aws {' '.join(args)[:120]} exited {rc}: {err.getvalue().strip()[-400:]}")
+        return json.loads(out.getvalue() or "{}")
+
     def eddy_tool(self, name, *args, **kw):
         return self.run_tool(name, [self.eddy_bin, *args], **kw)
 
