@@ -63,8 +63,13 @@ int run_put(const PutOptions& o, Transport& transport, std::FILE* in, std::ostre
     return 1;
   };
   ProducerConfig config;
-  // A load generator wants its RSS small: 16 MiB of records in flight keep PutRecords busy.
-  config.max_buffer_bytes = 16u << 20;
+  // A load generator wants its RSS small (docs/performance.md): 4 MiB of records in flight in
+  // requests of at most 1 MiB keep eddy as busy as 64 MiB in 5 MiB requests do, at a fifth of
+  // the memory. Flags and --config override both.
+  config.max_buffer_bytes = 4u << 20;
+  config.collection_max_size = 1u << 20;
+  // Each pooled connection keeps buffers the size of the largest request it carried.
+  config.max_connections = 4;
   std::string error;
   if (!o.kpl.build(config, &error)) return fail(error);
   SteadyClock clock;
@@ -224,8 +229,10 @@ void register_put_command(CLI::App& app) {
     KinesisTransport transport(kinesis, o->stream);
     // Request bodies of several MiB come and go many times a second: from the heap, and kept
     // there, instead of a fresh mmap (and a page fault per 4 KiB) each time.
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    // Few arenas: MaxConnections sender threads would otherwise each keep one.
+    mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
+    mallopt(M_ARENA_MAX, 2);
     std::signal(SIGINT, on_put_signal);
     std::signal(SIGTERM, on_put_signal);
     const int rc = run_put(*o, transport, stdin, std::cout, std::cerr, g_put_stop);

@@ -17,12 +17,12 @@ constexpr Setting kSettings[] = {
     {"--aggregation-max-count", "AggregationMaxCount", "user records per aggregate (4294967295)"},
     {"--aggregation-max-size", "AggregationMaxSize", "bytes per aggregated record (51200)"},
     {"--collection-max-count", "CollectionMaxCount", "Kinesis records per PutRecords (500)"},
-    {"--collection-max-size", "CollectionMaxSize", "bytes per PutRecords (5242880)"},
+    {"--collection-max-size", "CollectionMaxSize", "bytes per PutRecords (5242880; put: 1 MiB)"},
     {"--rate-limit", "RateLimit", "percent of a shard's limits to send at most (150)"},
     {"--record-ttl", "RecordTtl", "ms before an unsent record fails as expired (30000)"},
-    {"--max-connections", "MaxConnections", "concurrent PutRecords requests (24)"},
+    {"--max-connections", "MaxConnections", "concurrent PutRecords requests (24; put: 4)"},
     {"--fail-if-throttled", "FailIfThrottled", "true/false: fail throttled records instead of retrying (false)"},
-    {"--max-buffer-bytes", "MaxBufferBytes", "user-record bytes buffered before put blocks (put: 16 MiB)"},
+    {"--max-buffer-bytes", "MaxBufferBytes", "user-record bytes buffered before put blocks (67108864; put: 4 MiB)"},
 };
 }  // namespace
 

@@ -6,6 +6,10 @@
 e2e_npm_deps
 require_cmd aws "the AWS CLI"
 
+"$EDDY_BIN" --help >"$E2E_TMP/help.txt"
+grep -Eq '^ +put ' "$E2E_TMP/help.txt" && grep -Eq '^ +bridge ' "$E2E_TMP/help.txt" ||
+  fail "eddy --help does not list put and bridge: $(cat "$E2E_TMP/help.txt")"
+
 start_eddy --in-memory
 aws_kinesis create-stream --stream-name agg --shard-count 4 >/dev/null
 wait_active agg
