@@ -427,7 +427,7 @@ def _fmt(v):
 def line_chart(title, x_label, y_label, series, log_x=False, notes=()):
     """SVG line chart. series: [{"label", "x": [...], "y": [...], "dash": bool}]; axes labelled
     with their units by the caller (x_label, y_label)."""
-    W, H, L, R, T, B = 960, 440, 80, 260, 40, 60
+    W, H, L, R, T, B = 1040, 440, 80, 340, 40, 60
     pw, ph = W - L - R, H - T - B
     xs = [x for s in series for x in s["x"]]
     ys = [y for s in series for y in s["y"]]
