@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <sstream>
 
 #include "client/kinesis_client.h"
 #include "client/producer/kinesis_transport.h"
@@ -153,6 +154,46 @@ TEST_F(ProducerApi, ReshardMidStreamLosesNothing) {
   EXPECT_GT(st.shard_map_updates, 1u);
   EXPECT_EQ(st.user_records_acked, static_cast<std::uint64_t>(n));
   expect_exactly_once("rs", n, /*reshard=*/true);
+}
+
+// The KPL's PUT velocity as eddy's own metrics count it: a trickle over K shards with
+// RecordMaxBufferedTime T gives about K x 1000/T Kinesis records and 1000/T PutRecords calls a
+// second (10 s on the producer's manual clock).
+TEST_F(ProducerApi, PutVelocityCountedByEddysMetrics) {
+  const int shards = 4, t_ms = 100, seconds = 10;
+  create_stream("vel", shards);
+  pr::ProducerConfig c;
+  c.record_max_buffered_time = std::chrono::milliseconds(t_ms);
+  auto p = producer_for("vel", c);
+  int i = 0;
+  for (int ms = 0; ms < seconds * 1000; ++ms) {
+    for (int j = 0; j < 4; ++j, ++i)
+      ASSERT_EQ(p->put("k" + std::to_string(i), "record-" + std::to_string(i)), pr::PutStatus::ok);
+    run(*p, 1ms, 1ms);
+  }
+  run(*p, 500ms);
+  ASSERT_TRUE(p->idle());
+  const auto metrics = http("GET", "/_eddy/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  // Sums a counter's samples that carry stream="vel" (and `extra`, when given).
+  auto sum = [&](const std::string& name, const std::string& extra = "") {
+    double total = 0;
+    std::istringstream in(metrics.body);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(name + "{", 0) != 0 || line.find("stream=\"vel\"") == std::string::npos) continue;
+      if (!extra.empty() && line.find(extra) == std::string::npos) continue;
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return total;
+  };
+  const double calls = sum("eddy_kinesis_api_calls_total", "operation=\"PutRecords\"");
+  const double records = sum("eddy_kinesis_put_records_total");
+  EXPECT_EQ(sum("eddy_kinesis_user_records_total"), i);
+  EXPECT_NEAR(calls / seconds, 1000.0 / t_ms, 0.2 * 1000.0 / t_ms);
+  EXPECT_NEAR(records / seconds, shards * 1000.0 / t_ms, 0.2 * shards * 1000.0 / t_ms);
+  EXPECT_EQ(calls, static_cast<double>(p->stats().put_records_calls));
+  expect_exactly_once("vel", i);
 }
 
 TEST_F(ProducerApi, UnknownStreamIsOneClearError) {
