@@ -1,18 +1,20 @@
 #include "server/kinesis/kinesis_service.h"
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <span>
 
+#include "server/kinesis/errors.h"
+#include "server/kinesis/keys.h"
+#include "server/kinesis/next_token.h"
+#include "server/kinesis/put_fast_parser.h"
 #include "server/kinesis/record_block.h"
 #include "server/kinesis/sequence_number.h"
 #include "server/kinesis/validation.h"
@@ -36,16 +38,6 @@ std::string random_bytes(size_t n) {
   return s;
 }
 
-// "Thu Jan 22 01:22:02 UTC 2015", as AWS prints times in iterator-expiry messages.
-std::string amz_utc(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S UTC %Y", &tm);
-  return buf;
-}
-
 // x-amz-id-2: 72 opaque bytes in base64, as AWS sends. It identifies nothing, so a fast
 // per-thread generator (seeded once from the CSPRNG) serves instead of RAND_bytes per response.
 std::string amz_id_2() {
@@ -66,54 +58,6 @@ std::string amz_id_2() {
   return wire::base64_encode(std::string_view(raw, sizeof raw));
 }
 
-std::string heap_buffer(size_t n) {
-  return "'java.nio.HeapByteBuffer[pos=0 lim=" + std::to_string(n) + " cap=" + std::to_string(n) + "]'";
-}
-
-// A record over the stream's maximum record size (key + data). When the data alone is too big
-// the limit shown is the maximum itself (as AWS words it); when only the key pushes it over,
-// the limit shown is what the data could have been with that key.
-ApiError record_too_large(const std::string& path, size_t data, size_t key, size_t max_bytes) {
-  size_t shown = data > max_bytes ? max_bytes : max_bytes - key;
-  return ApiError::validation("1 validation error detected: Value " + heap_buffer(data) + " at '" + path +
-                              "' failed to satisfy constraint: Member must have length less than or equal to " +
-                              std::to_string(shown));
-}
-
-std::string stream_key(const std::string& name) { return "s/" + name; }
-
-std::string counter_key(uint32_t stream_id, uint32_t shard) {
-  std::string k = "c/";
-  store::put_u32(k, stream_id);
-  store::put_u32(k, shard);
-  return k;
-}
-
-std::string stream_prefix(uint32_t stream_id) {
-  std::string k;
-  store::put_u32(k, stream_id);
-  return k;
-}
-
-std::string shard_prefix(uint32_t stream_id, uint32_t shard) {
-  std::string k;
-  store::put_u32(k, stream_id);
-  store::put_u32(k, shard);
-  return k;
-}
-
-std::string prefix_end(std::string p) {
-  // The smallest key greater than every key with prefix p (p is never all 0xff here).
-  for (size_t i = p.size(); i-- > 0;) {
-    if (static_cast<unsigned char>(p[i]) != 0xff) {
-      p[i] = static_cast<char>(static_cast<unsigned char>(p[i]) + 1);
-      p.resize(i + 1);
-      return p;
-    }
-  }
-  return p + '\xff';
-}
-
 const char* mode_name(StreamMode m) { return m == StreamMode::on_demand ? "ON_DEMAND" : "PROVISIONED"; }
 
 json hash_range_json(const wire::HashRange& r) {
@@ -122,177 +66,16 @@ json hash_range_json(const wire::HashRange& r) {
 }  // namespace
 
 namespace {
-// One PutRecords entry. Key and hash key are views into the decoded request; CBOR data is
-// viewed in place, JSON data is base64-decoded into `decoded` (the fast parser decodes into
-// one arena instead).
-struct Entry {
-  std::string_view data;
-  std::string_view partition_key;
-  std::optional<std::string_view> explicit_hash_key;
-  std::string decoded;
-};
-
 size_t utf8_chars(std::string_view s) {
   size_t n = 0;
   for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
   return n;
 }
 
-bool is_hash_key_text(std::string_view v) {
-  if (v.empty() || v.size() > 39) return false;
-  if (v[0] == '0') return v.size() == 1;
-  for (char ch : v)
-    if (ch < '0' || ch > '9') return false;
-  return true;
-}
-
 std::optional<std::string> owned(const std::optional<std::string_view>& v) {
   return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
 }
 
-// PutRecord(s) in JSON as SDKs send them: {"Records":[{"Data":"..","PartitionKey":".."},..],
-// "StreamName":".."} and {"StreamName":"..","Data":"..","PartitionKey":".."}, with plain ASCII
-// strings. Parsed here without building a json tree; anything else (escapes, non-ASCII, other
-// members or types, duplicates, an entry that would fail validation) returns false and the
-// request takes the generic path, which gives AWS's exact errors. Views point into the body.
-struct FastPut {
-  std::optional<std::string_view> name, arn;
-  std::optional<std::string_view> sequence_number_for_ordering;  // PutRecord only
-  std::vector<Entry> entries;
-  // Every entry's decoded data, back to back (one allocation, not one per entry). Reserved
-  // to the body's size before the first entry, so it never moves under the entries' views.
-  std::string arena;
-};
-
-// The few JSON tokens the fast parsers accept.
-struct FlatJson {
-  const char* p;
-  const char* end;
-  explicit FlatJson(std::string_view body) : p(body.data()), end(body.data() + body.size()) {}
-  void ws() {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
-  }
-  bool lit(char ch) {
-    ws();
-    if (p == end || *p != ch) return false;
-    ++p;
-    return true;
-  }
-  bool str(std::string_view& v) {
-    ws();
-    if (p == end || *p != '"') return false;
-    const char* start = ++p;
-    const auto* close = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
-    if (close == nullptr) return false;
-    // Eight bytes at a time (Data is most of a body): any byte >= 0x80, < 0x20 or a backslash
-    // sets that byte's high bit in the test word.
-    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-    const char* c = start;
-    for (; close - c >= 8; c += 8) {
-      uint64_t x;
-      std::memcpy(&x, c, 8);
-      const uint64_t y = x ^ (kOnes * '\\');
-      if ((x | ((x - kOnes * 0x20) & ~x) | ((y - kOnes) & ~y)) & kHigh) return false;
-    }
-    for (; c < close; ++c) {
-      const auto ch = static_cast<unsigned char>(*c);
-      if (ch == '\\' || ch < 0x20 || ch >= 0x80) return false;
-    }
-    v = std::string_view(start, static_cast<size_t>(close - start));
-    p = close + 1;
-    return true;
-  }
-  bool at_end() {
-    ws();
-    return p == end;
-  }
-};
-
-// One entry's member (PartitionKey, Data, ExplicitHashKey); false for anything else.
-bool fast_entry_member(std::string_view key, std::string_view val, Entry& e, bool& has_pk, bool& has_data,
-                       std::string& arena) {
-  if (key == "PartitionKey" && !has_pk) {
-    e.partition_key = val;
-    has_pk = true;
-  } else if (key == "Data" && !has_data) {
-    const size_t at = arena.size();
-    if (!wire::base64_decode_append(val, arena)) return false;
-    e.data = std::string_view(arena.data() + at, arena.size() - at);
-    has_data = true;
-  } else if (key == "ExplicitHashKey" && !e.explicit_hash_key) {
-    if (!is_hash_key_text(val)) return false;
-    e.explicit_hash_key = val;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-bool fast_entry_valid(const Entry& e, bool has_pk, bool has_data) {
-  return has_pk && has_data && !e.partition_key.empty() && e.partition_key.size() <= 256 &&
-         e.data.size() <= 10 * 1024 * 1024;
-}
-
-bool fast_stream_member(std::string_view key, std::string_view val, FastPut& out) {
-  if (key == "StreamName" && !out.name) out.name = val;
-  else if (key == "StreamARN" && !out.arn) out.arn = val;
-  else return false;
-  return true;
-}
-
-bool parse_put_record_fast(std::string_view body, FastPut& out) {
-  FlatJson j(body);
-  out.arena.reserve(body.size());
-  Entry& e = out.entries.emplace_back();
-  bool has_pk = false, has_data = false;
-  if (!j.lit('{')) return false;
-  do {
-    std::string_view key, val;
-    if (!j.str(key) || !j.lit(':') || !j.str(val)) return false;
-    if (key == "SequenceNumberForOrdering" && !out.sequence_number_for_ordering) {
-      out.sequence_number_for_ordering = val;
-    } else if (!fast_stream_member(key, val, out) && !fast_entry_member(key, val, e, has_pk, has_data, out.arena)) {
-      return false;
-    }
-  } while (j.lit(','));
-  return j.lit('}') && j.at_end() && fast_entry_valid(e, has_pk, has_data);
-}
-
-bool parse_put_records_fast(std::string_view body, FastPut& out) {
-  FlatJson j(body);
-  out.arena.reserve(body.size());
-  // At most 500 entries, reserved up front (SDK batches are usually full).
-  out.entries.reserve(500);
-  auto records = [&] {
-    if (!j.lit('[')) return false;
-    do {
-      if (out.entries.size() == 500 || !j.lit('{')) return false;
-      Entry& e = out.entries.emplace_back();
-      bool has_pk = false, has_data = false;
-      do {
-        std::string_view key, val;
-        if (!j.str(key) || !j.lit(':') || !j.str(val) || !fast_entry_member(key, val, e, has_pk, has_data, out.arena))
-          return false;
-      } while (j.lit(','));
-      if (!j.lit('}') || !fast_entry_valid(e, has_pk, has_data)) return false;
-    } while (j.lit(','));
-    return j.lit(']');
-  };
-  if (!j.lit('{')) return false;
-  bool has_records = false;
-  do {
-    std::string_view key;
-    if (!j.str(key) || !j.lit(':')) return false;
-    if (key == "Records" && !has_records) {
-      if (!records()) return false;
-      has_records = true;
-    } else {
-      std::string_view v;
-      if (!j.str(v) || !fast_stream_member(key, v, out)) return false;
-    }
-  } while (j.lit(','));
-  return j.lit('}') && j.at_end() && has_records;
-}
 }  // namespace
 
 struct KinesisService::Call {
@@ -348,23 +131,23 @@ KinesisService::~KinesisService() = default;
 
 bool KinesisService::load(std::string* error) {
   // The secret that signs iterators and NextTokens: persisted, so they survive restarts.
-  auto secret = store_.get(store::Family::meta, "k/iterator-secret");
+  auto secret = store_.get(store::Family::meta, keys::kIteratorSecret);
   if (!secret) {
     secret = random_bytes(32);
     store::WriteBatch b(store_);
-    b.put(store::Family::meta, "k/iterator-secret", *secret);
+    b.put(store::Family::meta, keys::kIteratorSecret, *secret);
     if (auto st = store_.write(b); !st) {
       if (error) *error = st.message;
       return false;
     }
   }
-  token_secret_ = *secret;
+  next_tokens_ = std::make_unique<NextTokenCodec>(*secret);
   iterators_ = std::make_unique<ShardIteratorCodec>(*secret);
-  if (auto v = store_.get(store::Family::meta, "n/stream-id"); v && v->size() == 4)
+  if (auto v = store_.get(store::Family::meta, keys::kNextStreamId); v && v->size() == 4)
     next_stream_id_ = store::get_u32(*v, 0);
 
-  auto it = store_.iterate(store::Family::meta, "s/", "s0");
-  for (it->seek("s/"); it->valid(); it->next()) {
+  auto it = store_.iterate(store::Family::meta, keys::kStreamsBegin, keys::kStreamsEnd);
+  for (it->seek(keys::kStreamsBegin); it->valid(); it->next()) {
     json j = json::parse(it->value(), nullptr, false);
     auto s = std::make_shared<Stream>();
     if (j.is_discarded() || !Stream::from_json(j, *s)) {
@@ -373,10 +156,10 @@ bool KinesisService::load(std::string* error) {
     }
     // Counters: the persisted high-water mark, or past the last stored record.
     for (auto& sh : s->shards) {
-      if (auto c = store_.get(store::Family::meta, counter_key(s->id, sh.index)); c && c->size() == 8)
+      if (auto c = store_.get(store::Family::meta, keys::counter(s->id, sh.index)); c && c->size() == 8)
         sh.next_counter = std::max(sh.next_counter, store::get_u64(*c, 0));
-      auto rit = store_.iterate(store::Family::records, shard_prefix(s->id, sh.index),
-                                prefix_end(shard_prefix(s->id, sh.index)));
+      auto rit = store_.iterate(store::Family::records, keys::shard_records(s->id, sh.index),
+                                keys::prefix_end(keys::shard_records(s->id, sh.index)));
       rit->seek_for_prev(record_key(s->id, sh.index, UINT64_MAX));
       BlockHeader h;
       if (rit->valid() && rit->key().size() == 16 && parse_block_header(rit->value(), h))
@@ -517,10 +300,6 @@ http::Response KinesisService::handle(http::Request& req) {
 
 // ---- stream lookup ------------------------------------------------------------------------
 
-std::string KinesisService::not_found(const std::string& stream) const {
-  return "Stream " + stream + " under account " + config_.account_id + " not found.";
-}
-
 std::shared_ptr<Stream> KinesisService::lookup(const std::string& name) {
   std::shared_ptr<Stream> s;
   {
@@ -587,17 +366,17 @@ void KinesisService::finish_delete(const std::shared_ptr<Stream>& s) {
     deleted_names_[s->id] = s->name;
   }
   store::WriteBatch b(store_);
-  b.del(store::Family::meta, stream_key(s->name));
+  b.del(store::Family::meta, keys::stream(s->name));
   {
     // A put that resolved the stream before it left the map (a queued PutRecord, see
     // commit_puts) finds it DELETING under the mutex and answers ResourceNotFound; one that
     // wrote before is removed by the range delete below.
     std::lock_guard lk(s->mu);
     s->set_status("DELETING", 0);
-    for (const auto& sh : s->shards) b.del(store::Family::meta, counter_key(s->id, sh.index));
+    for (const auto& sh : s->shards) b.del(store::Family::meta, keys::counter(s->id, sh.index));
   }
-  std::string p = stream_prefix(s->id);
-  b.delete_range(store::Family::records, p, prefix_end(p));
+  std::string p = keys::stream_records(s->id);
+  b.delete_range(store::Family::records, p, keys::prefix_end(p));
   store_.write(b);
   for (auto* h : hooks_) h->on_stream_deleted(s->name);
 }
@@ -605,7 +384,7 @@ void KinesisService::finish_delete(const std::shared_ptr<Stream>& s) {
 bool KinesisService::persist(const Stream& s, store::WriteBatch& batch) {
   json j;
   s.to_json(j);
-  batch.put(store::Family::meta, stream_key(s.name), j.dump());
+  batch.put(store::Family::meta, keys::stream(s.name), j.dump());
   return true;
 }
 
@@ -622,27 +401,25 @@ std::shared_ptr<Stream> KinesisService::resolve(Call& c, const std::optional<std
     auto p = arn->find(":stream/");
     std::string from_arn = p == std::string::npos ? std::string() : arn->substr(p + 8);
     if (name && *name != from_arn) {
-      err = ApiError::invalid_argument("StreamARN " + *arn + " and StreamName " + *name +
-                                       " do not refer to the same stream.");
+      err = errors::arn_and_name_differ(*arn, *name);
       return nullptr;
     }
     // The account and region of the ARN must be ours.
     std::string expect = "arn:aws:kinesis:" + config_.region + ":" + config_.account_id + ":stream/" + from_arn;
     if (*arn != expect) {
-      err = ApiError::not_found(not_found(from_arn));
+      err = errors::stream_not_found(account(), from_arn);
       return nullptr;
     }
     n = from_arn;
   } else if (name) {
     n = *name;
   } else {
-    err = ApiError::validation(
-        "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null");
+    err = errors::stream_name_null();
     return nullptr;
   }
   c.stream_name = n;
   auto s = lookup(n);
-  if (!s) err = ApiError::not_found(not_found(n));
+  if (!s) err = errors::stream_not_found(account(), n);
   return s;
 }
 
@@ -701,16 +478,13 @@ http::Response KinesisService::create_stream(Call& c) {
 
   bool on_demand = mode ? *mode == "ON_DEMAND" : !shard_count.has_value();
   if (on_demand && shard_count)
-    return fail(c, ApiError::invalid_argument("ShardCount must not be specified for streams in ON_DEMAND mode."));
+    return fail(c, errors::shard_count_with_on_demand());
   if (!on_demand && !shard_count)
-    return fail(c, ApiError::validation("1 validation error detected: Value null at 'shardCount' failed to "
-                                        "satisfy constraint: Member must not be null"));
+    return fail(c, errors::shard_count_null());
   // Compared as 64-bit: a huge ShardCount must hit the limit, not wrap.
   int64_t count = on_demand ? kOnDemandShards : *shard_count;
   if (tags && tags->size() > 50)
-    return fail(c, ApiError::invalid_argument("Failed to add tags to stream " + *name + " under account " +
-                                              account() + " because a given stream cannot have more than 10 tags "
-                                              "associated with it."));
+    return fail(c, errors::too_many_tags(account(), *name));
 
   std::unique_lock lk(mu_);
   if (auto it = streams_.find(*name); it != streams_.end()) {
@@ -721,7 +495,7 @@ http::Response KinesisService::create_stream(Call& c) {
       gone = existing->status == "DELETING" && existing->status_until_ms <= c.now;
     }
     if (!gone)
-      return fail(c, ApiError::in_use("Stream " + *name + " under account " + account() + " already exists."));
+      return fail(c, errors::stream_exists(account(), *name));
     lk.unlock();
     finish_delete(existing);
     lk.lock();
@@ -733,20 +507,10 @@ http::Response KinesisService::create_stream(Call& c) {
     od += s->mode == StreamMode::on_demand ? 1 : 0;
   }
   if (static_cast<int64_t>(open) + count > static_cast<int64_t>(config_.shard_limit)) {
-    return fail(c, ApiError::limit_exceeded(
-                       "This request would exceed the shard limit for the account " + account() + " in " +
-                       config_.region + ". Current shard count for the account: " + std::to_string(open) +
-                       ". Limit: " + std::to_string(config_.shard_limit) +
-                       ". Number of additional shards that would have resulted from this request: " +
-                       std::to_string(count) +
-                       ". Refer to the AWS Service Limits page "
-                       "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current "
-                       "limits and how to request higher limits."));
+    return fail(c, errors::shard_limit(account(), open, config_.shard_limit, count));
   }
   if (on_demand && od + 1 > config_.on_demand_stream_limit) {
-    return fail(c, ApiError::limit_exceeded("This request would exceed the on-demand stream limit for the account " +
-                                            account() + " in " + config_.region + ". Limit: " +
-                                            std::to_string(config_.on_demand_stream_limit) + "."));
+    return fail(c, errors::on_demand_stream_limit(account(), config_.on_demand_stream_limit));
   }
 
   auto s = std::make_shared<Stream>();
@@ -771,7 +535,7 @@ http::Response KinesisService::create_stream(Call& c) {
   persist(*s, b);
   std::string id;
   store::put_u32(id, next_stream_id_);
-  b.put(store::Family::meta, "n/stream-id", id);
+  b.put(store::Family::meta, keys::kNextStreamId, id);
   if (auto st = store_.write(b); !st) return fail(c, ApiError::internal());
   streams_[s->name] = s;
   by_id_[s->id] = s;
@@ -908,10 +672,9 @@ http::Response KinesisService::list_streams(Call& c) {
   std::string after;
   if (start) after = *start;
   if (token) {
-    auto raw = wire::base64_decode(*token);
-    if (!raw || raw->substr(0, 3) != "ls/")
-      return fail(c, ApiError::invalid_argument("Invalid NextToken."));
-    after = raw->substr(3);
+    auto from = NextTokenCodec::list_streams_after(*token);
+    if (!from) return fail(c, errors::invalid_list_streams_token());
+    after = std::move(*from);
   }
   size_t max = static_cast<size_t>(std::min<int64_t>(limit.value_or(100), 100));
   json names = json::array(), summaries = json::array();
@@ -934,7 +697,7 @@ http::Response KinesisService::list_streams(Call& c) {
     last = s->name;
   }
   json out = json{{"StreamNames", std::move(names)}, {"HasMoreStreams", more}, {"StreamSummaries", std::move(summaries)}};
-  if (more) out["NextToken"] = wire::base64_encode("ls/" + last);
+  if (more) out["NextToken"] = NextTokenCodec::list_streams(last);
   return ok(c, out);
 }
 
@@ -972,48 +735,37 @@ http::Response KinesisService::list_shards(Call& c) {
   // A NextToken carries the stream, the filter and the last shard listed.
   json state;
   if (token) {
-    if (name) return fail(c, ApiError::invalid_argument("NextToken and StreamName cannot be provided together."));
-    if (arn) return fail(c, ApiError::invalid_argument("NextToken and StreamARN cannot be provided together."));
+    if (name) return fail(c, errors::next_token_with("StreamName"));
+    if (arn) return fail(c, errors::next_token_with("StreamARN"));
     if (start)
-      return fail(c, ApiError::invalid_argument("NextToken and ExclusiveStartShardId cannot be provided together."));
-    if (filter) return fail(c, ApiError::invalid_argument("NextToken and ShardFilter cannot be provided together."));
+      return fail(c, errors::next_token_with("ExclusiveStartShardId"));
+    if (filter) return fail(c, errors::next_token_with("ShardFilter"));
     if (created)
-      return fail(c, ApiError::invalid_argument("NextToken and StreamCreationTimestamp cannot be provided together."));
-    auto raw = wire::base64_decode(*token);
-    if (raw) state = json::parse(*raw, nullptr, false);
-    if (!raw || state.is_discarded() || !state.is_object() || !state.contains("s") || !state.contains("t") ||
-        !state.contains("m")) {
-      return fail(c, ApiError::invalid_argument("Invalid ShardId in NextToken or NextToken is malformed."));
-    }
-    // Integrity: the token's MAC covers its content.
-    json body = state;
-    body.erase("m");
-    unsigned char d[32];
-    std::string text = body.dump() + token_secret_;
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d);
-    if (state["m"] != wire::base64_encode(std::string(reinterpret_cast<char*>(d), 16)))
-      return fail(c, ApiError::invalid_argument("Invalid ShardId in NextToken or NextToken is malformed."));
+      return fail(c, errors::next_token_with("StreamCreationTimestamp"));
+    auto opened = next_tokens_->open(*token);
+    if (!opened || !opened->contains("s") || !opened->contains("t")) return fail(c, errors::malformed_shard_token());
+    state = std::move(*opened);
     if (c.now - state["t"].get<int64_t>() > kIteratorLifetimeMs)
-      return fail(c, ApiError{"ExpiredNextTokenException", "The timestamp in the NextToken has expired."});
+      return fail(c, errors::expired_next_token());
     name = state["s"].get<std::string>();
     if (state.contains("f")) ftype = state["f"].get<std::string>();
     if (state.contains("fs")) fshard = state["fs"].get<std::string>();
     if (state.contains("ft")) fts = state["ft"].get<int64_t>();
     if (state.contains("a")) start = state["a"].get<std::string>();
   } else if (!name && !arn) {
-    return fail(c, ApiError::invalid_argument("Either NextToken or StreamName should be provided."));
+    return fail(c, errors::next_token_or_stream_name());
   }
   if (ftype && (*ftype == "AT_TIMESTAMP" || *ftype == "FROM_TIMESTAMP") && !fts)
-    return fail(c, ApiError::invalid_argument("Timestamp must be specified for ShardFilter type " + *ftype + "."));
+    return fail(c, errors::filter_needs_timestamp(*ftype));
   if (ftype && *ftype == "AFTER_SHARD_ID" && !fshard)
-    return fail(c, ApiError::invalid_argument("ShardId must be specified for ShardFilter type AFTER_SHARD_ID."));
+    return fail(c, errors::filter_needs_shard_id());
 
   ApiError err;
   auto s = resolve(c, name, token ? std::nullopt : arn, err);
   if (!s) return fail(c, err);
   std::lock_guard lk(s->mu);
   if (created && *created / 1000 != s->created_ms / 1000)
-    return fail(c, ApiError::not_found(not_found(s->name)));
+    return fail(c, errors::stream_not_found(account(), s->name));
   // AWS documents 1..10000 as valid but returns at most 1000 shards a page.
   size_t max = static_cast<size_t>(std::min<int64_t>(max_results.value_or(1000), 1000));
   int64_t horizon = c.now - static_cast<int64_t>(s->retention_hours) * kHourMs;
@@ -1052,11 +804,7 @@ http::Response KinesisService::list_shards(Call& c) {
     if (ftype) t["f"] = *ftype;
     if (fshard) t["fs"] = *fshard;
     if (fts) t["ft"] = *fts;
-    unsigned char d[32];
-    std::string text = t.dump() + token_secret_;
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d);
-    t["m"] = wire::base64_encode(std::string(reinterpret_cast<char*>(d), 16));
-    out["NextToken"] = wire::base64_encode(t.dump());
+    out["NextToken"] = next_tokens_->seal(std::move(t));
   }
   return ok(c, out);
 }
@@ -1072,7 +820,7 @@ void validate_entry(Validator& v, const std::string& prefix, const std::optional
   v.string(prefix + "explicitHashKey", ehk, false, 0, SIZE_MAX, Validator::kHashKeyPattern);
   if (!data) v.not_null(prefix + "data", false);
   else if (data->size() > 10 * 1024 * 1024)
-    v.add(prefix + "data", heap_buffer(data->size()), "Member must have length less than or equal to 10485760");
+    v.add(prefix + "data", errors::heap_buffer(data->size()), "Member must have length less than or equal to 10485760");
 }
 }  // namespace
 
@@ -1109,7 +857,7 @@ http::Response KinesisService::put_record(Call& c) {
   std::optional<std::string> seq_order, pk, ehk, data, name, arn;
   if (c.fast_put) {
     const FastPut& f = *c.fast_put;
-    const Entry& e = f.entries[0];
+    const RecordEntry& e = f.entries[0];
     seq_order = owned(f.sequence_number_for_ordering);
     pk = std::string(e.partition_key);
     ehk = owned(e.explicit_hash_key);
@@ -1138,17 +886,14 @@ http::Response KinesisService::put_record(Call& c) {
   if (ehk) {
     auto k = wire::parse_u128(*ehk);
     if (!k)
-      return fail(c, ApiError::invalid_argument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
-                                                "[0, 2^128-1]. Specified value was " + *ehk));
+      return fail(c, errors::bad_explicit_hash_key(*ehk));
     e.key = *k;
     e.explicit_key = true;
   } else {
     e.key = wire::hash_key_of_partition_key(*pk);
   }
   if (seq_order && !SequenceNumber::parse(*seq_order)) {
-    return fail(c, ApiError::invalid_argument("ExclusiveMinimumSequenceNumber " + *seq_order +
-                                              " used in PutRecord on stream " + s->name + " under account " +
-                                              account() + " is invalid."));
+    return fail(c, errors::bad_sequence_for_ordering(account(), s->name, *seq_order));
   }
   e.stream = std::move(s);
   e.enc = c.enc;
@@ -1221,13 +966,13 @@ void KinesisService::commit_puts(std::vector<PutEntry>& puts) {
     for (size_t i = begin; i < end; ++i) {
       PutEntry& e = puts[i];
       if (s.status != "ACTIVE" && s.status != "UPDATING") {
-        e.response = fail(e.enc, ApiError::not_found(not_found(s.name)));
+        e.response = fail(e.enc, errors::stream_not_found(account(), s.name));
         continue;
       }
       const size_t bytes = e.data.size() + e.pk.size();
       const size_t max_bytes = static_cast<size_t>(s.max_record_kib) * 1024;
       if (bytes > max_bytes) {
-        e.response = fail(e.enc, record_too_large("data", e.data.size(), e.pk.size(), max_bytes));
+        e.response = fail(e.enc, errors::record_too_large("data", e.data.size(), e.pk.size(), max_bytes));
         continue;
       }
       Shard* sh = const_cast<Shard*>(s.route(e.key));
@@ -1240,9 +985,7 @@ void KinesisService::commit_puts(std::vector<PutEntry>& puts) {
         if (!h->admit_write(s, *sh, bytes, e.now)) {
           const PutRejection rejected{sh->index, true};
           for (auto* o : hooks_) o->after_put(e.info(), s, {}, std::span(&rejected, 1));
-          e.response = fail(e.enc, ApiError{"ProvisionedThroughputExceededException",
-                                            "Rate exceeded for shard " + sh->id() + " in stream " + s.name +
-                                                " under account " + account() + "."});
+          e.response = fail(e.enc, errors::shard_throttled(account(), s.name, sh->id()));
           admitted = false;
           break;
         }
@@ -1307,8 +1050,8 @@ http::Response KinesisService::finish_put(PutEntry& e) {
 http::Response KinesisService::put_records(Call& c) {
   std::optional<std::string> name, arn;
   Validator v;
-  std::vector<Entry> parsed;
-  std::vector<Entry>& entries = c.fast_put ? c.fast_put->entries : parsed;
+  std::vector<RecordEntry> parsed;
+  std::vector<RecordEntry>& entries = c.fast_put ? c.fast_put->entries : parsed;
   if (c.fast_put) {
     if (c.fast_put->name) name = std::string(*c.fast_put->name);
     if (c.fast_put->arn) arn = std::string(*c.fast_put->arn);
@@ -1353,7 +1096,7 @@ http::Response KinesisService::put_records(Call& c) {
           rr.blob("Data");
           return fail(c, rr.error ? *rr.error : ApiError::serialization(""));
         }
-        Entry& e = entries.emplace_back();  // reserved: views into `decoded` stay valid
+        RecordEntry& e = entries.emplace_back();  // reserved: views into `decoded` stay valid
         if (pkj) e.partition_key = pkj->get_ref<const std::string&>();
         if (ehkj) e.explicit_hash_key = std::string_view(ehkj->get_ref<const std::string&>());
         if (dj && dj->is_binary()) {
@@ -1391,15 +1134,14 @@ http::Response KinesisService::put_records(Call& c) {
     if (e.explicit_hash_key) {
       auto k = wire::parse_u128(*e.explicit_hash_key);
       if (!k)
-        return fail(c, ApiError::invalid_argument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
-                                                  "[0, 2^128-1]. Specified value was " + std::string(*e.explicit_hash_key)));
+        return fail(c, errors::bad_explicit_hash_key(*e.explicit_hash_key));
       keys[i] = *k;
     } else {
       keys[i] = wire::hash_key_of_partition_key(e.partition_key);
     }
     total += e.data.size() + e.partition_key.size();
   }
-  if (total > kMaxRequestRecordBytes) return fail(c, ApiError::invalid_argument("Records size exceeds 10 MB limit"));
+  if (total > kMaxRequestRecordBytes) return fail(c, errors::records_over_10mb());
 
   // Under the stream's lock only what orders the shard: routing, admission, counters and the
   // write. Hooks and the response come after, so that another call can take the lock.
@@ -1425,11 +1167,11 @@ http::Response KinesisService::put_records(Call& c) {
     std::lock_guard lk(s->mu);
     // Stamped under the lock, so arrival times never go backwards along a shard's counters.
     const int64_t arrival = clock_.now_ms();
-    if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, ApiError::not_found(not_found(s->name)));
+    if (s->status != "ACTIVE" && s->status != "UPDATING") return fail(c, errors::stream_not_found(account(), s->name));
     size_t max_bytes = static_cast<size_t>(s->max_record_kib) * 1024;
     for (size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].data.size() + entries[i].partition_key.size() > max_bytes)
-        return fail(c, record_too_large("records." + std::to_string(i + 1) + ".member.data", entries[i].data.size(),
+        return fail(c, errors::record_too_large("records." + std::to_string(i + 1) + ".member.data", entries[i].data.size(),
                                         entries[i].partition_key.size(), max_bytes));
     }
     encryption = s->encryption;
@@ -1513,10 +1255,9 @@ http::Response KinesisService::put_records(Call& c) {
     const Outcome& o = outcomes[i];
     if (o.kind != Outcome::stored) {
       const std::string code = o.kind == Outcome::throttled ? "ProvisionedThroughputExceededException" : "InternalFailure";
-      const std::string message = o.kind == Outcome::throttled ? "Rate exceeded for shard " + shard_id_of(o.shard) +
-                                                                     " in stream " + s->name + " under account " +
-                                                                     account() + "."
-                                                               : "Internal service failure.";
+      const std::string message = o.kind == Outcome::throttled
+                                      ? errors::shard_throttled(account(), s->name, shard_id_of(o.shard)).message
+                                      : "Internal service failure.";
       if (as_json) {
         results += i ? ",{\"ErrorCode\":" : "{\"ErrorCode\":";
         emit::json_string(results, code);
@@ -1591,39 +1332,27 @@ http::Response KinesisService::get_shard_iterator(Call& c) {
   ApiError err;
   auto s = resolve(c, name, arn, err);
   if (!idx) {
-    return fail(c, ApiError::not_found("Could not find shard " + *shard_id + " in stream " + shown_name +
-                                       " under account " + account() + "."));
+    return fail(c, errors::shard_not_found(account(), shown_name, *shard_id));
   }
   std::string sid = Shard::shard_id(*idx);
   auto shard_missing = [&] {
-    return ApiError::not_found("Shard " + sid + " in stream " + shown_name + " under account " + account() +
-                               " does not exist");
+    return errors::shard_does_not_exist(account(), shown_name, sid);
   };
   if (!s) return fail(c, err.type == "ResourceNotFoundException" ? shard_missing() : err);
 
   const std::string& t = *type;
   bool needs_seq = t == "AT_SEQUENCE_NUMBER" || t == "AFTER_SEQUENCE_NUMBER";
   if (needs_seq && !seq) {
-    return fail(c, ApiError::invalid_argument(
-                       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
-                       "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " + t +
-                       " and no StartingSequenceNumber."));
+    return fail(c, errors::iterator_type_and_sequence(t, false));
   }
   if (!needs_seq && seq && t != "AT_TIMESTAMP") {
-    return fail(c, ApiError::invalid_argument(
-                       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
-                       "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " + t +
-                       " and also a StartingSequenceNumber."));
+    return fail(c, errors::iterator_type_and_sequence(t, true));
   }
   if (t == "AT_TIMESTAMP" && !ts) {
-    return fail(c, ApiError::invalid_argument("Must specify timestampInMillis parameter for iterator of type "
-                                              "AT_TIMESTAMP. Current request has no timestamp parameter."));
+    return fail(c, errors::timestamp_missing());
   }
   if (t == "AT_TIMESTAMP" && *ts > c.now) {
-    return fail(c, ApiError::invalid_argument(
-                       "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
-                       "timestampInMillis: " + std::to_string(*ts) + ", currentTimestampInMillis: " +
-                       std::to_string(c.now)));
+    return fail(c, errors::timestamp_in_future(*ts, c.now));
   }
 
   uint64_t position = 0;
@@ -1635,15 +1364,11 @@ http::Response KinesisService::get_shard_iterator(Call& c) {
     stream_id = s->id;
     if (needs_seq) {
       auto parsed = SequenceNumber::parse(*seq);
-      std::string prefix = "StartingSequenceNumber " + *seq + " used in GetShardIterator on shard " + sid +
-                           " in stream " + s->name + " under account " + account() + " is invalid";
-      if (!parsed) return fail(c, ApiError::invalid_argument(prefix + "."));
+      if (!parsed) return fail(c, errors::bad_starting_sequence(account(), s->name, sid, *seq, false));
       if (parsed->stream_id != s->id)
-        return fail(c, ApiError::invalid_argument(prefix + " because it did not come from this stream."));
+        return fail(c, errors::bad_starting_sequence(account(), s->name, sid, *seq, true));
       if (parsed->shard_index != sh->index) {
-        return fail(c, ApiError::invalid_argument("Invalid StartingSequenceNumber. It encodes " +
-                                                  Shard::shard_id(parsed->shard_index) +
-                                                  ", while it was used in a call to a shard with " + sid));
+        return fail(c, errors::sequence_of_other_shard(Shard::shard_id(parsed->shard_index), sid));
       }
       position = t == "AT_SEQUENCE_NUMBER" ? parsed->counter : parsed->counter + 1;
     } else if (t == "LATEST") {
@@ -1660,7 +1385,7 @@ http::Response KinesisService::get_shard_iterator(Call& c) {
       std::lock_guard lk(s->mu);
       tip = s->find(*idx)->next_counter;
     }
-    std::string p = shard_prefix(stream_id, *idx);
+    std::string p = keys::shard_records(stream_id, *idx);
     auto it = store_.iterate(store::Family::records, p, record_key(stream_id, *idx, tip));
     RecordCursor cursor(*it, stream_id, *idx);
     // Arrival of the first record at or after counter c; none: "after everything".
@@ -1690,7 +1415,7 @@ http::Response KinesisService::get_records(Call& c) {
   v.string("shardIterator", token, true, 1, 512);
   if (!v.ok()) return fail(c, v.error());
   auto it = iterators_->decode(*token);
-  if (!it || it->issued_ms > c.now + 60'000) return fail(c, ApiError::invalid_argument("Invalid ShardIterator."));
+  if (!it || it->issued_ms > c.now + 60'000) return fail(c, errors::invalid_shard_iterator());
   auto s = lookup_id(it->stream_id);
   if (!s) {
     std::string name;
@@ -1699,17 +1424,13 @@ http::Response KinesisService::get_records(Call& c) {
       auto d = deleted_names_.find(it->stream_id);
       name = d != deleted_names_.end() ? d->second : "with id " + std::to_string(it->stream_id);
     }
-    return fail(c, ApiError::not_found("Shard " + Shard::shard_id(it->shard_index) + " in stream " + name +
-                                       " under account " + account() + " does not exist"));
+    return fail(c, errors::shard_does_not_exist(account(), name, Shard::shard_id(it->shard_index)));
   }
   c.stream_name = s->name;
   c.shard_id = Shard::shard_id(it->shard_index);
   if (c.now - it->issued_ms > kIteratorLifetimeMs) {
     for (auto* h : hooks_) h->on_iterator_expired(*s, it->shard_index);
-    return fail(c, ApiError{"ExpiredIteratorException",
-                            "Iterator expired. The iterator was created at time " + amz_utc(it->issued_ms) +
-                                " while right now it is " + amz_utc(c.now) +
-                                " which is further in the future than the tolerated delay of 300000 milliseconds."});
+    return fail(c, errors::iterator_expired(it->issued_ms, c.now));
   }
   Shard shard;
   int64_t retention_ms;
@@ -1718,14 +1439,11 @@ http::Response KinesisService::get_records(Call& c) {
     std::lock_guard lk(s->mu);
     const Shard* sh = s->find(it->shard_index);
     if (!sh) {
-      return fail(c, ApiError::not_found("Shard " + Shard::shard_id(it->shard_index) + " in stream " + s->name +
-                                         " under account " + account() + " does not exist"));
+      return fail(c, errors::shard_does_not_exist(account(), s->name, Shard::shard_id(it->shard_index)));
     }
     for (auto* h : hooks_) {
       if (!h->admit_read(*s, *sh, c.now)) {
-        return fail(c, ApiError{"ProvisionedThroughputExceededException",
-                                "Rate exceeded for shard " + sh->id() + " in stream " + s->name + " under account " +
-                                    account() + "."});
+        return fail(c, errors::shard_throttled(account(), s->name, sh->id()));
       }
     }
     shard = *sh;
@@ -1737,7 +1455,7 @@ http::Response KinesisService::get_records(Call& c) {
   }
   size_t max = static_cast<size_t>(limit.value_or(10000));
   int64_t cutoff = c.now - retention_ms;
-  std::string p = shard_prefix(s->id, shard.index);
+  std::string p = keys::shard_records(s->id, shard.index);
   std::string end = record_key(s->id, shard.index, shard.next_counter);
   auto rit = store_.iterate(store::Family::records, p, end);
   // Records are written straight into the response encoding (no json tree per record).
@@ -1892,41 +1610,25 @@ http::Response KinesisService::split_shard(Call& c) {
   auto idx = Shard::parse_id(*shard_id);
   std::string shown_name = name ? *name : (arn ? arn->substr(arn->find(":stream/") + 8) : "");
   if (!idx)
-    return fail(c, ApiError::not_found("Could not find shard " + *shard_id + " in stream " + shown_name +
-                                       " under account " + account() + "."));
+    return fail(c, errors::shard_not_found(account(), shown_name, *shard_id));
   ApiError err;
   auto s = resolve(c, name, arn, err);
   if (!s) return fail(c, err);
   uint32_t open_total = account_open_shards();
   std::lock_guard lk(s->mu);
   if (s->status != "ACTIVE")
-    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
-                                    " not ACTIVE, instead in state " + s->status));
+    return fail(c, errors::stream_not_active(account(), s->name, s->status));
   Shard* sh = s->find(*idx);
   if (!sh)
-    return fail(c, ApiError::not_found("Could not find shard " + Shard::shard_id(*idx) + " in stream " + s->name +
-                                       " under account " + account() + "."));
+    return fail(c, errors::shard_not_found(account(), s->name, Shard::shard_id(*idx)));
   if (!sh->open())
-    return fail(c, ApiError::invalid_argument("Shard " + sh->id() + " in stream " + s->name + " under account " +
-                                              account() + " has already been merged or split, and thus is not "
-                                              "eligible for merging or splitting."));
+    return fail(c, errors::shard_closed(account(), s->name, sh->id()));
   if (open_total + 1 > config_.shard_limit) {
-    return fail(c, ApiError::limit_exceeded(
-                       "This request would exceed the shard limit for the account " + account() + " in " +
-                       config_.region + ". Current shard count for the account: " + std::to_string(open_total) +
-                       ". Limit: " + std::to_string(config_.shard_limit) +
-                       ". Number of additional shards that would have resulted from this request: 1. Refer to the "
-                       "AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) "
-                       "for current limits and how to request higher limits."));
+    return fail(c, errors::shard_limit(account(), open_total, config_.shard_limit, 1));
   }
   auto k = wire::parse_u128(*key);
   if (!k || *k <= sh->range.start + 1 || *k >= sh->range.end) {
-    return fail(c, ApiError::invalid_argument(
-                       "NewStartingHashKey " + *key + " used in SplitShard() on shard " + sh->id() + " in stream " +
-                       s->name + " under account " + account() +
-                       " is not both greater than one plus the shard's StartingHashKey " +
-                       wire::to_decimal(sh->range.start) + " and less than the shard's EndingHashKey " +
-                       wire::to_decimal(sh->range.end) + "."));
+    return fail(c, errors::bad_split_key(account(), s->name, sh->id(), *key, wire::to_decimal(sh->range.start), wire::to_decimal(sh->range.end)));
   }
   auto shards_before = s->shards;
   sh->closed_ms = c.now;
@@ -1976,32 +1678,25 @@ http::Response KinesisService::merge_shards(Call& c) {
   auto ia = Shard::parse_id(*a_id), ib = Shard::parse_id(*b_id);
   for (auto [parsed, given] : {std::pair{ia, a_id}, std::pair{ib, b_id}})
     if (!parsed)
-      return fail(c, ApiError::not_found("Could not find shard " + *given + " in stream " + shown_name +
-                                         " under account " + account() + "."));
+      return fail(c, errors::shard_not_found(account(), shown_name, *given));
   ApiError err;
   auto s = resolve(c, name, arn, err);
   if (!s) return fail(c, err);
   std::lock_guard lk(s->mu);
   if (s->status != "ACTIVE")
-    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
-                                    " not ACTIVE, instead in state " + s->status));
+    return fail(c, errors::stream_not_active(account(), s->name, s->status));
   Shard* a = s->find(*ia);
   Shard* b = s->find(*ib);
   for (auto [sh, idx] : {std::pair{a, *ia}, std::pair{b, *ib}})
     if (!sh)
-      return fail(c, ApiError::not_found("Could not find shard " + Shard::shard_id(idx) + " in stream " + s->name +
-                                         " under account " + account() + "."));
+      return fail(c, errors::shard_not_found(account(), s->name, Shard::shard_id(idx)));
   for (Shard* sh : {a, b})
     if (!sh->open())
-      return fail(c, ApiError::invalid_argument("Shard " + sh->id() + " in stream " + s->name + " under account " +
-                                                account() + " has already been merged or split, and thus is not "
-                                                "eligible for merging or splitting."));
+      return fail(c, errors::shard_closed(account(), s->name, sh->id()));
   bool adjacent = (a->range.end != wire::kMaxHashKey && a->range.end + 1 == b->range.start) ||
                   (b->range.end != wire::kMaxHashKey && b->range.end + 1 == a->range.start);
   if (!adjacent || a == b)
-    return fail(c, ApiError::invalid_argument("Shards " + a->id() + " and " + b->id() + " in stream " + s->name +
-                                              " under account " + account() +
-                                              " are not an adjacent pair of shards eligible for merging"));
+    return fail(c, errors::shards_not_adjacent(account(), s->name, a->id(), b->id()));
   auto shards_before = s->shards;
   a->closed_ms = c.now;
   b->closed_ms = c.now;
@@ -2033,21 +1728,18 @@ http::Response KinesisService::update_shard_count(Call& c) {
   uint32_t account_open = account_open_shards();
   std::lock_guard lk(s->mu);
   if (s->mode == StreamMode::on_demand)
-    return fail(c, ApiError::validation("Request is invalid. Stream " + s->name + " under account " + account() +
-                                        " is in On-Demand mode."));
+    return fail(c, errors::on_demand_cannot_reshard(account(), s->name));
   if (s->status != "ACTIVE")
-    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
-                                    " not ACTIVE, instead in state " + s->status));
+    return fail(c, errors::stream_not_active(account(), s->name, s->status));
   uint32_t open = s->open_shard_count();
   int64_t t = *target;
   std::string counts = "Current open shard count: " + std::to_string(open) + ", Target shard count: " + std::to_string(t);
   if (t > open * 2)
-    return fail(c, ApiError::limit_exceeded("UpdateShardCount cannot scale up over double your current open shard count. " + counts));
+    return fail(c, errors::scale_up_over_double(open, t));
   if (t < (open + 1) / 2)
-    return fail(c, ApiError::limit_exceeded("UpdateShardCount cannot scale down below half your current open shard count. " + counts));
+    return fail(c, errors::scale_down_below_half(open, t));
   if (static_cast<int64_t>(account_open - open) + t > static_cast<int64_t>(config_.shard_limit))
-    return fail(c, ApiError::limit_exceeded("Target shard count or number of open shards cannot be greater than " +
-                                            std::to_string(config_.shard_limit) + ". " + counts));
+    return fail(c, errors::target_shard_count_over_limit(config_.shard_limit, open, t));
   if (t == open) return ok(c, json{{"StreamName", s->name}, {"CurrentShardCount", open}, {"TargetShardCount", t},
                                    {"StreamARN", s->arn(config_.region, config_.account_id)}});
   // Close every open shard and open `t` new ones over the whole key space; each new shard's
@@ -2094,24 +1786,18 @@ http::Response KinesisService::retention_change(Call& c, bool increase) {
   if (!v.ok()) return fail(c, v.error());
   int64_t h = *hours;
   if (h < 24)
-    return fail(c, ApiError::invalid_argument("Minimum allowed retention period is 24 hours. Requested retention period (" +
-                                              std::to_string(h) + " hours) is too short."));
+    return fail(c, errors::retention_too_short(h));
   if (h > 8760)
-    return fail(c, ApiError::invalid_argument("Maximum allowed retention period is 8760 hours. Requested retention period (" +
-                                              std::to_string(h) + " hours) is too long."));
+    return fail(c, errors::retention_too_long(h));
   ApiError err;
   auto s = resolve(c, name, arn, err);
   if (!s) return fail(c, err);
   std::lock_guard lk(s->mu);
   int64_t cur = s->retention_hours;
   if (increase && h < cur)
-    return fail(c, ApiError::invalid_argument("Requested retention period (" + std::to_string(h) + " hours) for stream " +
-                                              s->name + " can not be shorter than existing retention period (" +
-                                              std::to_string(cur) + " hours). Use DecreaseRetentionPeriod API."));
+    return fail(c, errors::retention_below_current(s->name, h, cur));
   if (!increase && h > cur)
-    return fail(c, ApiError::invalid_argument("Requested retention period (" + std::to_string(h) + " hours) for stream " +
-                                              s->name + " can not be longer than existing retention period (" +
-                                              std::to_string(cur) + " hours). Use IncreaseRetentionPeriod API."));
+    return fail(c, errors::retention_above_current(s->name, h, cur));
   s->retention_hours = static_cast<uint32_t>(h);
   store::WriteBatch b(store_);
   persist(*s, b);
@@ -2170,15 +1856,13 @@ http::Response KinesisService::add_tags(Call& c) {
   if (!s) return fail(c, err);
   for (auto it = tags->begin(); it != tags->end(); ++it) {
     if (!valid_tag_chars(it.key()) || !valid_tag_chars(it.value().get<std::string>()))
-      return fail(c, ApiError::invalid_argument("Some tags contain invalid characters. Valid characters: Unicode "
-                                                "letters, digits, white space, _ . / = + - % @."));
+      return fail(c, errors::invalid_tag_characters());
   }
   std::lock_guard lk(s->mu);
   auto merged = s->tags;
   for (auto it = tags->begin(); it != tags->end(); ++it) merged[it.key()] = it.value().get<std::string>();
   if (merged.size() > 50)
-    return fail(c, ApiError::invalid_argument("Failed to add tags to stream " + s->name + " under account " + account() +
-                                              " because a given stream cannot have more than 10 tags associated with it."));
+    return fail(c, errors::too_many_tags(account(), s->name));
   s->tags = std::move(merged);
   store::WriteBatch b(store_);
   persist(*s, b);
@@ -2279,16 +1963,13 @@ http::Response KinesisService::update_stream_mode(Call& c) {
   if (!s) return fail(c, err);
   bool to_od = *mode == "ON_DEMAND";
   if (to_od && account_on_demand_streams() + 1 > config_.on_demand_stream_limit)
-    return fail(c, ApiError::limit_exceeded("This request would exceed the on-demand stream limit for the account " +
-                                            account() + " in " + config_.region + "."));
+    return fail(c, errors::on_demand_stream_limit(account()));
   std::lock_guard lk(s->mu);
   if (s->status != "ACTIVE")
-    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
-                                    " not ACTIVE, instead in state " + s->status));
+    return fail(c, errors::stream_not_active(account(), s->name, s->status));
   StreamMode m = to_od ? StreamMode::on_demand : StreamMode::provisioned;
   if (s->mode == m)
-    return fail(c, ApiError::invalid_argument("Stream " + s->name + " under account " + account() +
-                                              " is already in " + *mode + " mode."));
+    return fail(c, errors::already_in_mode(account(), s->name, *mode));
   s->mode = m;
   s->mode_changed_ms = c.now;
   if (config_.update_stream_ms > 0) {
@@ -2312,14 +1993,13 @@ http::Response KinesisService::encryption_change(Call& c, bool start) {
   validate_stream_ref(v, name, arn);
   if (!v.ok()) return fail(c, v.error());
   if (*type != "KMS")
-    return fail(c, ApiError::invalid_argument("KMS is the only valid EncryptionType for this request."));
+    return fail(c, errors::kms_only());
   ApiError err;
   auto s = resolve(c, name, arn, err);
   if (!s) return fail(c, err);
   std::lock_guard lk(s->mu);
   if (s->status != "ACTIVE")
-    return fail(c, ApiError::in_use("Stream " + s->name + " under account " + account() +
-                                    " not ACTIVE, instead in state " + s->status));
+    return fail(c, errors::stream_not_active(account(), s->name, s->status));
   if (start) {
     s->encryption = "KMS";
     s->key_id = *key;
@@ -2418,8 +2098,8 @@ void KinesisService::trim_expired() {
       for (const auto& sh : s->shards) shards.emplace_back(sh.index, sh.next_counter);
     }
     for (auto [idx, next] : shards) {
-      std::string p = shard_prefix(s->id, idx);
-      auto it = store_.iterate(store::Family::records, p, prefix_end(p));
+      std::string p = keys::shard_records(s->id, idx);
+      auto it = store_.iterate(store::Family::records, p, keys::prefix_end(p));
       std::string first_live;
       bool any_expired = false;
       for (it->seek(p); it->valid(); it->next()) {
@@ -2442,10 +2122,10 @@ void KinesisService::trim_records(Stream& s, uint32_t shard, std::string_view en
   const Shard* sh = s.find(shard);
   if (!sh) return;
   store::WriteBatch b(store_);
-  b.delete_range(store::Family::records, shard_prefix(s.id, shard), end);
+  b.delete_range(store::Family::records, keys::shard_records(s.id, shard), end);
   std::string cv;
   store::put_u64(cv, sh->next_counter);
-  b.put(store::Family::meta, counter_key(s.id, shard), cv);
+  b.put(store::Family::meta, keys::counter(s.id, shard), cv);
   if (auto st = store_.write(b); !st) spdlog::error("trimming expired records failed: {}", st.message);
 }
 

@@ -17,64 +17,17 @@
 #include "server/http/message.h"
 #include "server/kinesis/api_error.h"
 #include "server/kinesis/codec.h"
+#include "server/kinesis/errors.h"
+#include "server/kinesis/hooks.h"
 #include "server/kinesis/shard_iterator.h"
 #include "server/kinesis/stream.h"
 #include "server/store/store.h"
 
 namespace eddy::kinesis {
 
-// What an operation is about, for the policies that look at every request (fault injection,
-// control-plane rate limits) and for logging.
-struct OperationInfo {
-  std::string_view operation;   // "PutRecords"
-  std::string_view stream;      // may be empty (ListStreams)
-  std::string_view request_id;
-  int64_t now_ms = 0;
-  std::string_view shard;          // ShardId of the request, when it names one
-  std::string_view partition_key;  // PutRecord's key; for fail_entry, the entry's key
-};
+class NextTokenCodec;
 
-// One entry refused by a PutRecord/PutRecords call, and the shard it was routed to.
-struct PutRejection {
-  uint32_t shard_index;
-  bool throttled;  // ProvisionedThroughputExceededException; else an injected InternalFailure
-};
-
-// One record accepted into a shard (for metrics and dashboards).
-struct PutRecordEvent {
-  std::string_view partition_key;
-  std::string_view data;
-  std::optional<wire::u128> explicit_hash_key;
-  wire::HashRange shard_range;
-  uint32_t shard_index;
-};
-
-// Extension points for throttling, faults and metrics. Every method has a do-nothing default;
-// hooks are called on the request's worker thread and must be thread-safe.
-class KinesisHooks {
- public:
-  virtual ~KinesisHooks() = default;
-  // Before an operation's own checks (after decoding). An error fails the call with it.
-  virtual std::optional<ApiError> before_operation(const OperationInfo&) { return std::nullopt; }
-  // May a record of `bytes` (key + data) go into this shard now? false: throttled.
-  virtual bool admit_write(const Stream&, const Shard&, size_t /*bytes*/, int64_t /*now_ms*/) { return true; }
-  // Fault injection of PutRecords partial failure: true fails this entry with InternalFailure.
-  virtual bool fail_entry(const OperationInfo&, const Stream&, const Shard&) { return false; }
-  // May a GetRecords call read this shard now? false: throttled.
-  virtual bool admit_read(const Stream&, const Shard&, int64_t /*now_ms*/) { return true; }
-  // After a GetRecords response of `bytes` (the 10 MiB rule charges the next 5 s).
-  virtual void after_read(const Stream&, const Shard&, size_t /*records*/, size_t /*bytes*/, int64_t /*now_ms*/) {}
-  // After a PutRecord/PutRecords call: the accepted records and the refused entries.
-  virtual void after_put(const OperationInfo&, const Stream&, std::span<const PutRecordEvent> /*accepted*/,
-                         std::span<const PutRejection> /*rejected*/) {}
-  // Every response of an operation that reached before_operation, before it is sent (fault
-  // injection replaces it, delays it or drops the connection).
-  virtual void after_operation(const OperationInfo&, http::Response&) {}
-  virtual void on_iterator_expired(const Stream&, uint32_t /*shard*/) {}
-  virtual void on_stream_deleted(const std::string& /*name*/) {}
-};
-
-class KinesisService {
+class KinesisService final : public StreamDirectory {
  public:
   KinesisService(const Config& config, Clock& clock, store::Store& store);
   ~KinesisService();
@@ -86,14 +39,14 @@ class KinesisService {
   // Runs one API call on a fully read request (exposed for tests and benchmarks).
   http::Response handle(http::Request& req);
 
-  void add_hooks(KinesisHooks* hooks) { hooks_.push_back(hooks); }
+  void add_hooks(KinesisHooks* hooks) override { hooks_.push_back(hooks); }
 
   // Deletes records older than each stream's retention (called periodically).
   void trim_expired();
 
   // Read-only views for admin/metrics.
-  std::vector<std::shared_ptr<Stream>> streams_snapshot() const;
-  std::shared_ptr<Stream> find_stream_by_name(const std::string& name) const;
+  std::vector<std::shared_ptr<Stream>> streams_snapshot() const override;
+  std::shared_ptr<Stream> find_stream_by_name(const std::string& name) const override;
   // Persists a stream's state (after an admin change such as throttle overrides).
   bool save_stream(const Stream& s);
 
@@ -118,8 +71,7 @@ class KinesisService {
   void settle(Stream& s, int64_t now);  // with s.mu held
   void finish_delete(const std::shared_ptr<Stream>& s);
   bool persist(const Stream& s, store::WriteBatch& batch);
-  std::string not_found(const std::string& stream) const;
-  std::string account() const { return config_.account_id; }
+  errors::Account account() const { return {config_.account_id, config_.region}; }
   uint32_t account_open_shards();
   uint32_t account_on_demand_streams();
 
@@ -171,7 +123,7 @@ class KinesisService {
   Clock& clock_;
   store::Store& store_;
   std::unique_ptr<ShardIteratorCodec> iterators_;
-  std::string token_secret_;
+  std::unique_ptr<NextTokenCodec> next_tokens_;
   std::vector<KinesisHooks*> hooks_;
 
   mutable std::shared_mutex mu_;
