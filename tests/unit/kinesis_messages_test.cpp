@@ -7,7 +7,7 @@
 #include <string>
 
 #include "server/http/message.h"
-#include "server/kinesis/kinesis_service.h"
+#include "server/kinesis/hooks.h"
 #include "tests/support/in_process_kinesis.h"
 #include "wire/base64.h"
 
