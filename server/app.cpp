@@ -84,6 +84,7 @@ bool App::start(std::string* error) {
   }
   kinesis_ = std::make_unique<kinesis::KinesisService>(config_, *clock_, *store_);
   if (!kinesis_->load(error)) return false;
+  kinesis_->set_authenticator(authenticator_.get());
   // Throttle and fault settings are checked before anything starts a thread.
   limits_ = std::make_unique<limits::Limits>(config_, *clock_, *kinesis_);
   if (!limits_->start(error)) return false;
@@ -141,7 +142,6 @@ bool App::start(std::string* error) {
   admin::register_throttle_endpoints(*router_, *this);
   admin::register_fault_endpoints(*router_, *this);
   admin::register_clock_endpoints(*router_, *this);
-  router_->set_authenticator(authenticator_.get());
   admin::register_endpoints(*router_, *this);
   admin::register_metrics_endpoints(*router_, *this);
   admin::register_localstack_endpoints(*router_, *this);

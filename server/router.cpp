@@ -2,7 +2,6 @@
 
 #include <string_view>
 
-#include "server/auth/authenticator.h"
 #include "server/kinesis/kinesis_service.h"
 
 namespace eddy {
@@ -37,18 +36,7 @@ http::Dispatch Router::dispatch(http::Request& req) {
     res.body = "{\"error\":\"no such admin endpoint\"}\n";
     return http::Immediate{std::move(res)};
   }
-  if (req.headers.get("X-Amz-Target").rfind("Kinesis_20131202.", 0) == 0) {
-    http::Dispatch d = kinesis_.dispatch(req);
-    auto* buffered = std::get_if<http::BufferBody>(&d);
-    if (auth_ && auth_->mode() != auth::Mode::off && buffered) {
-      buffered->handle = [auth = auth_, inner = std::move(buffered->handle)](http::Request& r) {
-        const auth::AuthResult a = auth->check(r, "kinesis");
-        if (!a.ok) return auth::kinesis_error_response(r, a);
-        return inner(r);
-      };
-    }
-    return d;
-  }
+  if (req.headers.get("X-Amz-Target").rfind("Kinesis_20131202.", 0) == 0) return kinesis_.dispatch(req);
   if (s3_filter_) return s3_filter_(req, [this](http::Request& r) { return dispatch_s3(r); });
   return dispatch_s3(req);
 }

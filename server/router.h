@@ -1,6 +1,7 @@
 #pragma once
 // Routes a request by service: /_eddy/* (and LocalStack's /_localstack/*) to admin, X-Amz-Target
-// Kinesis_20131202.* to Kinesis, everything else to S3. Knows no AWS shapes beyond those markers.
+// Kinesis_20131202.* to Kinesis, everything else to S3. Knows no AWS shapes beyond those markers:
+// each service authenticates and answers its own errors.
 #include <functional>
 #include <string>
 #include <vector>
@@ -10,7 +11,6 @@
 namespace eddy {
 
 namespace kinesis { class KinesisService; }
-namespace auth { class Authenticator; }
 
 class Router final : public http::Handler {
  public:
@@ -21,8 +21,6 @@ class Router final : public http::Handler {
   void add_admin(std::string prefix, Route route);
   // The S3 handler (until set, S3 requests get a 501 NotImplemented error in S3's XML).
   void set_s3(Route route) { s3_ = std::move(route); }
-  // Kinesis requests are authenticated here (once their body has arrived); S3 does its own.
-  void set_authenticator(const auth::Authenticator* a) { auth_ = a; }
   // Sees every S3 request before the S3 handler (`next`); fault injection answers or changes it.
   using S3Filter = std::function<http::Dispatch(http::Request&, const Route& next)>;
   void set_s3_filter(S3Filter f) { s3_filter_ = std::move(f); }
@@ -35,7 +33,6 @@ class Router final : public http::Handler {
   Route s3_;
   S3Filter s3_filter_;
   http::Dispatch dispatch_s3(http::Request& req);
-  const auth::Authenticator* auth_ = nullptr;
 };
 
 }  // namespace eddy

@@ -65,7 +65,7 @@ struct AuthResult {
   // On failure: S3's error code (AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch,
   // RequestTimeTooSkewed, ExpiredToken, AuthorizationHeaderMalformed, ...), message, status.
   // For service "kinesis" the code is already the Kinesis __type (UnrecognizedClientException,
-  // InvalidSignatureException, ...; see kinesis_error_response).
+  // InvalidSignatureException, ...; KinesisService answers it in JSON or CBOR).
   std::string code;
   std::string message;
   int status = 403;
@@ -119,9 +119,5 @@ class Authenticator {
 // The S3 error for a hex x-amz-content-sha256 that does not match the body received
 // (XAmzContentSHA256Mismatch, 400).
 AuthResult content_sha256_mismatch(std::string_view client_sha256, std::string_view computed_sha256);
-
-// A failed Kinesis authentication as Kinesis answers it: JSON or CBOR by the request's
-// Content-Type, {"__type": code, "message": message}.
-http::Response kinesis_error_response(const http::Request& req, const AuthResult& result);
 
 }  // namespace eddy::auth

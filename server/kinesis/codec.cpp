@@ -613,22 +613,21 @@ std::optional<int64_t> Reader::timestamp(const char* name) {
   return std::nullopt;
 }
 
-const json* Reader::object(const char* name) {
-  const json* v = member(name);
+namespace {
+// A structure/map (`object`) or list member, or AWS's SerializationException for another kind.
+const json* of_kind(const json* v, std::optional<ApiError>& error, bool object) {
   if (!v || error) return nullptr;
-  if (v->is_object()) return v;
-  if (v->is_array()) error = ApiError::serialization("Start of list found where not expected");
-  else error = ApiError::serialization("Expected map or null");
+  if (object ? v->is_object() : v->is_array()) return v;
+  if (object ? v->is_array() : v->is_object())
+    error = ApiError::serialization(object ? "Start of list found where not expected"
+                                           : "Start of structure or map found where not expected.");
+  else error = ApiError::serialization(object ? "Expected map or null" : "Expected list or null");
   return nullptr;
 }
+}  // namespace
 
-const json* Reader::list(const char* name) {
-  const json* v = member(name);
-  if (!v || error) return nullptr;
-  if (v->is_array()) return v;
-  if (v->is_object()) error = ApiError::serialization("Start of structure or map found where not expected.");
-  else error = ApiError::serialization("Expected list or null");
-  return nullptr;
-}
+const json* Reader::object(const char* name) { return of_kind(member(name), error, true); }
+
+const json* Reader::list(const char* name) { return of_kind(member(name), error, false); }
 
 }  // namespace eddy::kinesis

@@ -10,7 +10,7 @@
 #include <unordered_map>
 
 #include "server/config.h"
-#include "server/kinesis/kinesis_service.h"
+#include "server/kinesis/hooks.h"
 #include "server/limits/rolling_window.h"
 #include "server/limits/shard_limiter.h"
 #include "server/limits/token_bucket.h"
@@ -33,7 +33,7 @@ const OperationLimit* operation_limits(size_t* count);
 
 class ControlPlaneLimiter final : public kinesis::KinesisHooks {
  public:
-  ControlPlaneLimiter(const Config& config, kinesis::KinesisService& kinesis, const ShardLimiter& shards)
+  ControlPlaneLimiter(const Config& config, kinesis::StreamDirectory& kinesis, const ShardLimiter& shards)
       : config_(config), kinesis_(kinesis), shards_(shards) {}
 
   std::optional<kinesis::ApiError> before_operation(const kinesis::OperationInfo& info) override;
@@ -43,7 +43,7 @@ class ControlPlaneLimiter final : public kinesis::KinesisHooks {
 
  private:
   const Config& config_;
-  kinesis::KinesisService& kinesis_;
+  kinesis::StreamDirectory& kinesis_;
   const ShardLimiter& shards_;
   std::mutex mu_;
   std::unordered_map<std::string, TokenBucket> buckets_;

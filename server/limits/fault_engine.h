@@ -12,7 +12,7 @@
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/http/message.h"
-#include "server/kinesis/kinesis_service.h"
+#include "server/kinesis/hooks.h"
 #include "server/limits/fault_rules.h"
 #include "server/s3/s3_request.h"
 

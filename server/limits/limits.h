@@ -13,7 +13,7 @@
 namespace eddy::limits {
 
 struct Limits {
-  Limits(const Config& config, Clock& clock, kinesis::KinesisService& kinesis)
+  Limits(const Config& config, Clock& clock, kinesis::StreamDirectory& kinesis)
       : shards(config), control(config, kinesis, shards), faults(config, clock), kinesis_faults(faults, config) {}
 
   // Reads the throttle settings and the --faults file. False with a message when invalid.
@@ -21,7 +21,7 @@ struct Limits {
 
   // Faults first (a fired fault answers before any limit is charged), then the control-plane
   // limits, then the per-shard buckets.
-  void attach(kinesis::KinesisService& kinesis) {
+  void attach(kinesis::StreamDirectory& kinesis) {
     kinesis.add_hooks(&kinesis_faults);
     kinesis.add_hooks(&control);
     kinesis.add_hooks(&shards);

@@ -13,7 +13,7 @@
 #include <unordered_map>
 
 #include "server/config.h"
-#include "server/kinesis/kinesis_service.h"
+#include "server/kinesis/hooks.h"
 #include "server/limits/token_bucket.h"
 
 namespace eddy::limits {

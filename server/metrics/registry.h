@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "server/clock.h"
-#include "server/kinesis/kinesis_service.h"
+#include "server/kinesis/hooks.h"
 #include "server/metrics/pricing.h"
 #include "server/metrics/s3_observer.h"
 #include "server/store/store.h"

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <map>
 
-#include "server/kinesis/kinesis_service.h"
+#include "server/kinesis/hooks.h"
 
 namespace eddy::metrics {
 
@@ -33,7 +33,7 @@ json cost_json(double shard_hours, double put_units, double extended, double od_
 
 }  // namespace
 
-std::vector<StreamLayout> stream_layouts(const kinesis::KinesisService& kinesis) {
+std::vector<StreamLayout> stream_layouts(const kinesis::StreamDirectory& kinesis) {
   std::vector<StreamLayout> out;
   for (const auto& s : kinesis.streams_snapshot()) {
     StreamLayout l;

@@ -9,7 +9,7 @@
 
 #include "server/metrics/registry.h"
 
-namespace eddy::kinesis { class KinesisService; }
+namespace eddy::kinesis { class StreamDirectory; }
 
 namespace eddy::metrics {
 
@@ -30,7 +30,7 @@ struct StreamLayout {
 };
 
 // Copies every live stream's shape (takes each stream's lock briefly; never call from a hook).
-std::vector<StreamLayout> stream_layouts(const kinesis::KinesisService& kinesis);
+std::vector<StreamLayout> stream_layouts(const kinesis::StreamDirectory& kinesis);
 
 nlohmann::json build_report(const MetricsRegistry& registry, const std::vector<StreamLayout>& layouts,
                             int64_t now_ms);

@@ -1,0 +1,348 @@
+// Streams: CreateStream, DeleteStream, DescribeStream(Summary), ListStreams, DescribeLimits,
+// and the tags (AddTagsToStream, RemoveTagsFromStream, ListTagsForStream).
+#include "server/kinesis/service_impl.h"
+
+#include <mutex>
+
+#include "server/kinesis/keys.h"
+#include "server/kinesis/sequence_number.h"
+
+namespace eddy::kinesis {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr uint32_t kOnDemandShards = 4;
+
+const char* mode_name(StreamMode m) { return m == StreamMode::on_demand ? "ON_DEMAND" : "PROVISIONED"; }
+
+json enhanced_monitoring(const Stream& s) {
+  return json::array({json{{"ShardLevelMetrics", s.shard_level_metrics}}});
+}
+
+bool valid_tag_chars(std::string_view s) {
+  // Unicode letters, digits, white space, _ . / = + - % @ (non-ASCII bytes are letters here).
+  for (unsigned char ch : s) {
+    if (ch >= 0x80 || isalnum(ch) || isspace(ch)) continue;
+    if (std::string_view("_./=+-%@:").find(static_cast<char>(ch)) != std::string_view::npos) continue;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+http::Response ServiceImpl::create_stream(Call& c) {
+  auto name = c.in.string("StreamName");
+  auto shard_count = c.in.integer("ShardCount");
+  const json* mode_details = c.in.object("StreamModeDetails");
+  const json* tags = c.in.object("Tags");
+  auto max_kib = c.in.integer("MaxRecordSizeInKiB");
+  check(c.in);
+  const std::optional<std::string> mode = stream_mode(mode_details, c.enc);
+  Validator v;
+  v.integer("shardCount", shard_count, false, 1, std::nullopt);
+  if (mode_details) v.enumeration("streamModeDetails.streamMode", mode, true, {"PROVISIONED", "ON_DEMAND"});
+  v.string("streamName", name, true, 1, 128, Validator::kNamePattern);
+  v.integer("maxRecordSizeInKiB", max_kib, false, 1024, 10240);
+  if (tags) {
+    for (auto it = tags->begin(); it != tags->end(); ++it)
+      if (!it.value().is_string()) throw ApiError::serialization("Expected map or null");
+  }
+  check(v);
+
+  bool on_demand = mode ? *mode == "ON_DEMAND" : !shard_count.has_value();
+  if (on_demand && shard_count)
+    throw errors::shard_count_with_on_demand();
+  if (!on_demand && !shard_count)
+    throw errors::shard_count_null();
+  // Compared as 64-bit: a huge ShardCount must hit the limit, not wrap.
+  int64_t count = on_demand ? kOnDemandShards : *shard_count;
+  if (tags && tags->size() > 50)
+    throw errors::too_many_tags(account(), *name);
+
+  std::unique_lock lk(mu_);
+  if (auto it = streams_.find(*name); it != streams_.end()) {
+    auto existing = it->second;
+    bool gone;
+    {
+      std::lock_guard slk(existing->mu);
+      gone = existing->status == "DELETING" && existing->status_until_ms <= c.now;
+    }
+    if (!gone)
+      throw errors::stream_exists(account(), *name);
+    lk.unlock();
+    finish_delete(existing);
+    lk.lock();
+  }
+  uint32_t open = 0, od = 0;
+  for (auto& [n, s] : streams_) {
+    std::lock_guard slk(s->mu);
+    open += s->open_shard_count();
+    od += s->mode == StreamMode::on_demand ? 1 : 0;
+  }
+  if (static_cast<int64_t>(open) + count > static_cast<int64_t>(config_.shard_limit)) {
+    throw errors::shard_limit(account(), open, config_.shard_limit, count);
+  }
+  if (on_demand && od + 1 > config_.on_demand_stream_limit) {
+    throw errors::on_demand_stream_limit(account(), config_.on_demand_stream_limit);
+  }
+
+  auto s = std::make_shared<Stream>();
+  s->id = next_stream_id_++;
+  s->name = *name;
+  s->created_ms = c.now;
+  s->mode = on_demand ? StreamMode::on_demand : StreamMode::provisioned;
+  s->mode_changed_ms = c.now;
+  s->set_status(config_.create_stream_ms > 0 ? "CREATING" : "ACTIVE", c.now + config_.create_stream_ms);
+  if (max_kib) s->max_record_kib = static_cast<uint32_t>(*max_kib);
+  if (tags)
+    for (auto it = tags->begin(); it != tags->end(); ++it) s->tags[it.key()] = it.value().get<std::string>();
+  auto ranges = wire::even_split(static_cast<uint32_t>(count));
+  for (uint32_t i = 0; i < static_cast<uint32_t>(count); ++i) {
+    Shard sh;
+    sh.index = i;
+    sh.range = ranges[i];
+    sh.created_ms = c.now;
+    s->shards.push_back(sh);
+  }
+  store::WriteBatch b(store_);
+  persist(*s, b);
+  std::string id;
+  store::put_u32(id, next_stream_id_);
+  b.put(store::Family::meta, keys::kNextStreamId, id);
+  if (auto st = store_.write(b); !st) throw ApiError::internal();
+  streams_[s->name] = s;
+  by_id_[s->id] = s;
+  return ok_empty(c);
+}
+
+http::Response ServiceImpl::delete_stream(Call& c) {
+  const StreamRef ref(c.in);
+  c.in.boolean("EnforceConsumerDeletion");
+  check(c.in);
+  Validator v;
+  auto s = resolve(c, ref, v);
+  if (config_.delete_stream_ms <= 0) {
+    finish_delete(s);
+    return ok_empty(c);
+  }
+  std::lock_guard lk(s->mu);
+  if (s->status != "DELETING") {
+    s->set_status("DELETING", c.now + config_.delete_stream_ms);
+    store::WriteBatch b(store_);
+    persist(*s, b);
+    store_.write(b);
+  }
+  return ok_empty(c);
+}
+
+http::Response ServiceImpl::describe_stream(Call& c) {
+  auto limit = c.in.integer("Limit");
+  auto start = c.in.string("ExclusiveStartShardId");
+  Validator v;
+  const StreamRef ref = stream_ref(c.in);
+  v.integer("limit", limit, false, 1, 10000);
+  v.string("exclusiveStartShardId", start, false, 1, 128, Validator::kNamePattern);
+  auto s = resolve(c, ref, v);
+  size_t max = static_cast<size_t>(limit.value_or(100));
+  std::optional<uint32_t> after;
+  if (start) after = Shard::parse_id(*start);
+
+  std::lock_guard lk(s->mu);
+  json d = json::object();
+  d["StreamName"] = s->name;
+  d["StreamARN"] = s->arn(config_.region, config_.account_id);
+  d["StreamStatus"] = s->status;
+  d["StreamModeDetails"] = json{{"StreamMode", mode_name(s->mode)}};
+  json shards = json::array();
+  bool more = false;
+  for (const auto& sh : s->shards) {
+    if (start && (!after || sh.index <= *after)) {
+      if (!after && sh.id() <= *start) continue;
+      if (after) continue;
+    }
+    if (shards.size() >= max) {
+      more = true;
+      break;
+    }
+    json o;
+    shard_json(*s, sh, o);
+    shards.push_back(std::move(o));
+  }
+  d["Shards"] = std::move(shards);
+  d["HasMoreShards"] = more;
+  d["RetentionPeriodHours"] = s->retention_hours;
+  d["StreamCreationTimestamp"] = timestamp_value(s->created_ms);
+  d["EnhancedMonitoring"] = enhanced_monitoring(*s);
+  d["EncryptionType"] = s->encryption;
+  if (s->encryption == "KMS") d["KeyId"] = s->key_id;
+  return ok(c, json{{"StreamDescription", std::move(d)}});
+}
+
+http::Response ServiceImpl::describe_stream_summary(Call& c) {
+  Validator v;
+  const StreamRef ref = stream_ref(c.in);
+  auto s = resolve(c, ref, v);
+  std::lock_guard lk(s->mu);
+  json d = json::object();
+  d["StreamName"] = s->name;
+  d["StreamARN"] = s->arn(config_.region, config_.account_id);
+  d["StreamStatus"] = s->status;
+  d["StreamModeDetails"] = json{{"StreamMode", mode_name(s->mode)}};
+  d["RetentionPeriodHours"] = s->retention_hours;
+  d["StreamCreationTimestamp"] = timestamp_value(s->created_ms);
+  d["EnhancedMonitoring"] = enhanced_monitoring(*s);
+  d["EncryptionType"] = s->encryption;
+  if (s->encryption == "KMS") d["KeyId"] = s->key_id;
+  d["OpenShardCount"] = s->open_shard_count();
+  d["ConsumerCount"] = 0;
+  d["MaxRecordSizeInKiB"] = s->max_record_kib;
+  return ok(c, json{{"StreamDescriptionSummary", std::move(d)}});
+}
+
+http::Response ServiceImpl::list_streams(Call& c) {
+  auto limit = c.in.integer("Limit");
+  auto start = c.in.string("ExclusiveStartStreamName");
+  auto token = c.in.string("NextToken");
+  check(c.in);
+  Validator v;
+  v.integer("limit", limit, false, 1, 10000);
+  v.string("exclusiveStartStreamName", start, false, 1, 128, Validator::kNamePattern);
+  v.string("nextToken", token, false, 1, 1048576);
+  check(v);
+  std::string after;
+  if (start) after = *start;
+  if (token) {
+    auto from = NextTokenCodec::list_streams_after(*token);
+    if (!from) throw errors::invalid_list_streams_token();
+    after = std::move(*from);
+  }
+  size_t max = static_cast<size_t>(std::min<int64_t>(limit.value_or(100), 100));
+  json names = json::array(), summaries = json::array();
+  bool more = false;
+  std::string last;
+  for (auto& s : streams_snapshot()) {
+    if (!after.empty() && s->name <= after) continue;
+    if (!lookup(s->name)) continue;  // settles deletions
+    if (names.size() >= max) {
+      more = true;
+      break;
+    }
+    std::lock_guard lk(s->mu);
+    names.push_back(s->name);
+    summaries.push_back(json{{"StreamName", s->name},
+                             {"StreamARN", s->arn(config_.region, config_.account_id)},
+                             {"StreamStatus", s->status},
+                             {"StreamModeDetails", json{{"StreamMode", mode_name(s->mode)}}},
+                             {"StreamCreationTimestamp", timestamp_value(s->created_ms)}});
+    last = s->name;
+  }
+  json out = json{{"StreamNames", std::move(names)}, {"HasMoreStreams", more}, {"StreamSummaries", std::move(summaries)}};
+  if (more) out["NextToken"] = NextTokenCodec::list_streams(last);
+  return ok(c, out);
+}
+
+http::Response ServiceImpl::describe_limits(Call& c) {
+  return ok(c, json{{"ShardLimit", config_.shard_limit},
+                    {"OpenShardCount", account_open_shards()},
+                    {"OnDemandStreamCount", account_on_demand_streams()},
+                    {"OnDemandStreamCountLimit", config_.on_demand_stream_limit}});
+}
+
+http::Response ServiceImpl::add_tags(Call& c) {
+  const json* tags = c.in.object("Tags");
+  Validator v;
+  const StreamRef ref = stream_ref(c.in);
+  if (!tags) {
+    v.not_null("tags", false);
+  } else {
+    for (auto it = tags->begin(); it != tags->end(); ++it)
+      if (!it.value().is_string()) throw ApiError::serialization("Expected map or null");
+    std::string shown = "'{";
+    bool first = true, bad_key = false, bad_value = false;
+    for (auto it = tags->begin(); it != tags->end(); ++it) {
+      shown += (first ? "" : ", ") + it.key() + "=" + it.value().get<std::string>();
+      first = false;
+      if (it.key().empty() || it.key().size() > 128) bad_key = true;
+      if (it.value().get<std::string>().size() > 256) bad_value = true;
+    }
+    shown += "}'";
+    if (tags->empty()) v.add("tags", shown, "Member must have length greater than or equal to 1");
+    if (tags->size() > 200) v.add("tags", shown, "Member must have length less than or equal to 200");
+    if (bad_key)
+      v.add("tags", shown, "Map keys must satisfy constraint: [Member must have length less than or equal to 128, "
+                           "Member must have length greater than or equal to 1]");
+    if (bad_value)
+      v.add("tags", shown, "Map value must satisfy constraint: [Member must have length less than or equal to 256, "
+                           "Member must have length greater than or equal to 0]");
+  }
+  auto s = resolve(c, ref, v);
+  for (auto it = tags->begin(); it != tags->end(); ++it) {
+    if (!valid_tag_chars(it.key()) || !valid_tag_chars(it.value().get<std::string>()))
+      throw errors::invalid_tag_characters();
+  }
+  std::lock_guard lk(s->mu);
+  auto merged = s->tags;
+  for (auto it = tags->begin(); it != tags->end(); ++it) merged[it.key()] = it.value().get<std::string>();
+  if (merged.size() > 50)
+    throw errors::too_many_tags(account(), s->name);
+  s->tags = std::move(merged);
+  save_or_throw(*s);
+  return ok_empty(c);
+}
+
+http::Response ServiceImpl::remove_tags(Call& c) {
+  const json* keys = c.in.list("TagKeys");
+  Validator v;
+  const StreamRef ref = stream_ref(c.in);
+  if (!keys) {
+    v.not_null("tagKeys", false);
+  } else {
+    std::string shown = "'[";
+    bool bad = false;
+    for (size_t i = 0; i < keys->size(); ++i) {
+      if (!(*keys)[i].is_string()) throw ApiError::serialization("class java.math.BigDecimal can not be converted to an String");
+      const auto& k = (*keys)[i].get_ref<const std::string&>();
+      shown += (i ? ", " : "") + k;
+      if (k.empty() || k.size() > 128) bad = true;
+    }
+    shown += "]'";
+    if (keys->empty()) v.add("tagKeys", shown, "Member must have length greater than or equal to 1");
+    if (keys->size() > 50) v.add("tagKeys", shown, "Member must have length less than or equal to 50");
+    if (bad)
+      v.add("tagKeys", shown, "Member must satisfy constraint: [Member must have length less than or equal to 128, "
+                              "Member must have length greater than or equal to 1]");
+  }
+  auto s = resolve(c, ref, v);
+  std::lock_guard lk(s->mu);
+  for (const auto& k : *keys) s->tags.erase(k.get<std::string>());
+  save_or_throw(*s);
+  return ok_empty(c);
+}
+
+http::Response ServiceImpl::list_tags(Call& c) {
+  auto start = c.in.string("ExclusiveStartTagKey");
+  auto limit = c.in.integer("Limit");
+  Validator v;
+  const StreamRef ref = stream_ref(c.in);
+  v.integer("limit", limit, false, 1, 50);
+  v.string("exclusiveStartTagKey", start, false, 1, 128);
+  auto s = resolve(c, ref, v);
+  std::lock_guard lk(s->mu);
+  size_t max = static_cast<size_t>(limit.value_or(50));
+  json tags = json::array();
+  bool more = false;
+  for (auto& [k, val] : s->tags) {
+    if (start && k <= *start) continue;
+    if (tags.size() >= max) {
+      more = true;
+      break;
+    }
+    tags.push_back(json{{"Key", k}, {"Value", val}});
+  }
+  return ok(c, json{{"Tags", std::move(tags)}, {"HasMoreTags", more}});
+}
+
+}  // namespace eddy::kinesis

@@ -1,0 +1,230 @@
+// The steps the operations share: lookup, resolve, settle, persist, delete, retention trims.
+#include "server/kinesis/service_impl.h"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+#include "server/kinesis/keys.h"
+#include "server/kinesis/record_block.h"
+
+namespace eddy::kinesis {
+
+using nlohmann::json;
+
+std::string StreamRef::shown_name() const {
+  return name ? *name : (arn ? arn->substr(arn->find(":stream/") + 8) : "");
+}
+
+json ServiceImpl::hash_range_json(const wire::HashRange& r) {
+  return json{{"StartingHashKey", wire::to_decimal(r.start)}, {"EndingHashKey", wire::to_decimal(r.end)}};
+}
+
+std::shared_ptr<Stream> ServiceImpl::lookup(const std::string& name) {
+  std::shared_ptr<Stream> s;
+  {
+    std::shared_lock lk(mu_);
+    auto it = streams_.find(name);
+    if (it == streams_.end()) return nullptr;
+    s = it->second;
+  }
+  if (s->stable.load(std::memory_order_acquire)) return s;  // ACTIVE: nothing to settle
+  bool gone = false;
+  {
+    std::lock_guard lk(s->mu);
+    settle(*s, clock_.now_ms());
+    gone = s->status == "DELETING" && s->status_until_ms <= clock_.now_ms();
+  }
+  if (gone) {
+    finish_delete(s);
+    return nullptr;
+  }
+  return s;
+}
+
+std::shared_ptr<Stream> ServiceImpl::lookup_id(uint32_t id) {
+  std::string name;
+  {
+    std::shared_lock lk(mu_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return nullptr;
+    name = it->second->name;
+  }
+  auto s = lookup(name);
+  return s && s->id == id ? s : nullptr;
+}
+
+std::shared_ptr<Stream> ServiceImpl::find_stream_by_name(const std::string& name) const {
+  std::shared_lock lk(mu_);
+  auto it = streams_.find(name);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<Stream>> ServiceImpl::streams_snapshot() const {
+  std::shared_lock lk(mu_);
+  std::vector<std::shared_ptr<Stream>> out;
+  for (auto& [n, s] : streams_) out.push_back(s);
+  return out;
+}
+
+void ServiceImpl::settle(Stream& s, int64_t now) {
+  if ((s.status == "CREATING" || s.status == "UPDATING") && s.status_until_ms <= now) {
+    s.set_status("ACTIVE");
+    store::WriteBatch b(store_);
+    persist(s, b);
+    store_.write(b);
+  }
+}
+
+void ServiceImpl::finish_delete(const std::shared_ptr<Stream>& s) {
+  {
+    std::unique_lock lk(mu_);
+    auto it = streams_.find(s->name);
+    if (it == streams_.end() || it->second != s) return;
+    streams_.erase(it);
+    by_id_.erase(s->id);
+    deleted_names_[s->id] = s->name;
+  }
+  store::WriteBatch b(store_);
+  b.del(store::Family::meta, keys::stream(s->name));
+  {
+    // A put that resolved the stream before it left the map (a queued PutRecord, see
+    // commit_puts) finds it DELETING under the mutex and answers ResourceNotFound; one that
+    // wrote before is removed by the range delete below.
+    std::lock_guard lk(s->mu);
+    s->set_status("DELETING", 0);
+    for (const auto& sh : s->shards) b.del(store::Family::meta, keys::counter(s->id, sh.index));
+  }
+  std::string p = keys::stream_records(s->id);
+  b.delete_range(store::Family::records, p, keys::prefix_end(p));
+  store_.write(b);
+  for (auto* h : hooks_) h->on_stream_deleted(s->name);
+}
+
+bool ServiceImpl::persist(const Stream& s, store::WriteBatch& batch) {
+  json j;
+  s.to_json(j);
+  batch.put(store::Family::meta, keys::stream(s.name), j.dump());
+  return true;
+}
+
+
+std::shared_ptr<Stream> ServiceImpl::resolve(Call& c, const std::optional<std::string>& name,
+                                                const std::optional<std::string>& arn, ApiError& err) {
+  std::string n;
+  if (arn) {
+    auto p = arn->find(":stream/");
+    std::string from_arn = p == std::string::npos ? std::string() : arn->substr(p + 8);
+    if (name && *name != from_arn) {
+      err = errors::arn_and_name_differ(*arn, *name);
+      return nullptr;
+    }
+    // The account and region of the ARN must be ours.
+    std::string expect = "arn:aws:kinesis:" + config_.region + ":" + config_.account_id + ":stream/" + from_arn;
+    if (*arn != expect) {
+      err = errors::stream_not_found(account(), from_arn);
+      return nullptr;
+    }
+    n = from_arn;
+  } else if (name) {
+    n = *name;
+  } else {
+    err = errors::stream_name_null();
+    return nullptr;
+  }
+  c.stream_name = n;
+  auto s = lookup(n);
+  if (!s) err = errors::stream_not_found(account(), n);
+  return s;
+}
+
+uint32_t ServiceImpl::account_open_shards() {
+  uint32_t n = 0;
+  for (auto& s : streams_snapshot()) {
+    std::lock_guard lk(s->mu);
+    n += s->open_shard_count();
+  }
+  return n;
+}
+
+uint32_t ServiceImpl::account_on_demand_streams() {
+  uint32_t n = 0;
+  for (auto& s : streams_snapshot()) {
+    std::lock_guard lk(s->mu);
+    n += s->mode == StreamMode::on_demand ? 1 : 0;
+  }
+  return n;
+}
+
+std::shared_ptr<Stream> ServiceImpl::resolve(Call& c, const StreamRef& ref) {
+  ApiError err;
+  auto s = resolve(c, ref.name, ref.arn, err);
+  if (!s) throw err;
+  return s;
+}
+
+std::shared_ptr<Stream> ServiceImpl::resolve(Call& c, const StreamRef& ref, Validator& v) {
+  ref.validate(v);
+  check(v);
+  return resolve(c, ref);
+}
+
+std::optional<std::string> ServiceImpl::stream_mode(const json* details, Encoding enc) {
+  if (!details) return std::nullopt;
+  Reader r{*details, enc};
+  auto mode = r.string("StreamMode");
+  check(r);
+  return mode;
+}
+
+void ServiceImpl::save_or_throw(const Stream& s) {
+  store::WriteBatch b(store_);
+  persist(s, b);
+  if (!store_.write(b)) throw ApiError::internal();
+}
+
+// ---- maintenance ----------------------------------------------------------------------------
+
+void ServiceImpl::trim_expired() {
+  int64_t now = clock_.now_ms();
+  for (auto& s : streams_snapshot()) {
+    if (!lookup(s->name)) continue;
+    std::vector<std::pair<uint32_t, uint64_t>> shards;
+    int64_t cutoff;
+    {
+      std::lock_guard lk(s->mu);
+      cutoff = now - static_cast<int64_t>(s->retention_hours) * kHourMs;
+      for (const auto& sh : s->shards) shards.emplace_back(sh.index, sh.next_counter);
+    }
+    for (auto [idx, next] : shards) {
+      std::string p = keys::shard_records(s->id, idx);
+      auto it = store_.iterate(store::Family::records, p, keys::prefix_end(p));
+      std::string first_live;
+      bool any_expired = false;
+      for (it->seek(p); it->valid(); it->next()) {
+        BlockHeader h;
+        if (parse_block_header(it->value(), h) && h.arrival_ms >= cutoff) {
+          first_live = std::string(it->key());
+          break;
+        }
+        any_expired = true;
+      }
+      if (!any_expired) continue;
+      trim_records(*s, idx, first_live.empty() ? record_key(s->id, idx, next) : first_live);
+    }
+  }
+}
+
+void ServiceImpl::trim_records(Stream& s, uint32_t shard, std::string_view end) {
+  // Under the stream's lock, so that counters reach the store in the order they grew.
+  std::lock_guard lk(s.mu);
+  const Shard* sh = s.find(shard);
+  if (!sh) return;
+  store::WriteBatch b(store_);
+  b.delete_range(store::Family::records, keys::shard_records(s.id, shard), end);
+  std::string cv;
+  store::put_u64(cv, sh->next_counter);
+  b.put(store::Family::meta, keys::counter(s.id, shard), cv);
+  if (auto st = store_.write(b); !st) spdlog::error("trimming expired records failed: {}", st.message);
+}
+}  // namespace eddy::kinesis
