@@ -151,21 +151,25 @@ long H2Client::raw_read(char* p, size_t n) {
 }
 
 bool H2Client::send_pending() {
+  // Everything nghttp2 has to send, in one write.
+  std::string out;
   for (;;) {
     const uint8_t* data = nullptr;
     const ssize_t n = nghttp2_session_mem_send(session_, &data);
     if (n < 0) return false;
-    if (n == 0) return true;
-    size_t off = 0;
-    while (off < static_cast<size_t>(n)) {
-      const long w = raw_write(reinterpret_cast<const char*>(data) + off, static_cast<size_t>(n) - off);
-      if (w <= 0) {
-        closed_ = true;
-        return false;
-      }
-      off += static_cast<size_t>(w);
-    }
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
+  size_t off = 0;
+  while (off < out.size()) {
+    const long w = raw_write(out.data() + off, out.size() - off);
+    if (w <= 0) {
+      closed_ = true;
+      return false;
+    }
+    off += static_cast<size_t>(w);
+  }
+  return true;
 }
 
 bool H2Client::read_some(int timeout_ms) {
@@ -254,11 +258,12 @@ int32_t H2Client::submit(const std::string& method, const std::string& path, con
     bodies_[id] = owned;
     responses_[id];
   }
-  send_pending();
+  if (!defer_send) send_pending();
   return id;
 }
 
 bool H2Client::run_until(const std::function<bool()>& done) {
+  defer_send = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!done()) {
     if (closed_ || std::chrono::steady_clock::now() > deadline) return done();

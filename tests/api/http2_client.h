@@ -54,6 +54,10 @@ class H2Client {
   H2Response upgrade(const std::string& method, const std::string& path, const Fields& headers = {},
                      const std::string& body = {});
 
+  // While set, submit() queues requests without sending them; the next run_until() sends all
+  // of them in one write (so that the server reads them together).
+  bool defer_send = false;
+
   // Starts a request; returns its stream id. `authority` defaults to 127.0.0.1:port.
   int32_t submit(const std::string& method, const std::string& path, const Fields& headers = {},
                  std::string body = {});

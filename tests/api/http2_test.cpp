@@ -174,6 +174,33 @@ TEST_F(Http2, GoawayOnStop) {
   app_.reset();
 }
 
+TEST_F(Http2, FaultActionsMapToStreams) {
+  create_stream("f", 1);
+  auto rules = [&](const json& r) { ASSERT_EQ(http("PUT", "/_eddy/faults", {}, r.dump()).status, 200); };
+  H2Client c(app_->port(), Mode::prior_knowledge);
+  ASSERT_TRUE(c.ok());
+  const json describe = {{"StreamName", "f"}};
+  // reset and close drop the one request (RST_STREAM); the connection serves the next.
+  rules(json::array({{{"stream", "f"}, {"operation", "DescribeStreamSummary"}, {"action", "reset"}}}));
+  auto r = c.request("POST", "/", kinesis_fields("DescribeStreamSummary"), describe.dump());
+  EXPECT_TRUE(r.closed && !r.done);
+  EXPECT_EQ(r.error_code, 8u);  // CANCEL
+  rules(json::array({{{"stream", "f"}, {"operation", "DescribeStreamSummary"}, {"action", "close"}}}));
+  r = c.request("POST", "/", kinesis_fields("DescribeStreamSummary"), describe.dump());
+  EXPECT_TRUE(r.closed && !r.done);
+  EXPECT_EQ(r.error_code, 2u);  // INTERNAL_ERROR
+  EXPECT_EQ(c.request("GET", "/_eddy/health").status, 200);
+  // trickle and latency still deliver the whole answer.
+  rules(json::array({{{"stream", "f"}, {"action", "trickle"}, {"trickle_bytes", 16}, {"trickle_interval_ms", 1}}}));
+  r = c.request("POST", "/", kinesis_fields("DescribeStreamSummary"), describe.dump());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["StreamDescriptionSummary"]["StreamName"], "f");
+  rules(json::array({{{"stream", "f"}, {"action", "latency"}, {"latency_ms", 1}}}));
+  r = c.request("POST", "/", kinesis_fields("DescribeStreamSummary"), describe.dump());
+  EXPECT_EQ(r.status, 200);
+  ASSERT_EQ(http("DELETE", "/_eddy/faults").status, 200);
+}
+
 // ---- TLS with ALPN ------------------------------------------------------------------------
 
 class Http2Tls : public Http2 {
@@ -231,6 +258,11 @@ class PushHandler : public http::Handler {
  public:
   std::atomic<size_t> produced{0};
   std::atomic<bool> peer_gone{false};
+  std::atomic<size_t> max_ready{0};
+  std::vector<std::thread> threads;
+  ~PushHandler() {
+    for (auto& t : threads) t.join();
+  }
   size_t total = 0, chunk = 256 * 1024;
   http::Dispatch dispatch(http::Request& req) override {
     http::Response res;
@@ -251,7 +283,18 @@ class PushHandler : public http::Handler {
         w->write("first");
         w->on_closed([this] { peer_gone = true; });
       };
+    } else if (req.path == "/posted") {
+      // Written from another thread through Loop::post.
+      http::Loop* loop = req.loop;
+      res.push = [this, loop](std::shared_ptr<http::BodyWriter> w) {
+        threads.emplace_back([loop, w] {
+          for (int i = 0; i < 3; ++i) loop->post([w, i] { w->write("piece" + std::to_string(i) + ";"); });
+          loop->post([w] { w->finish(); });
+        });
+      };
     } else {
+      // How many requests were ready on the loop (read together) when this one was dispatched.
+      if (req.loop) max_ready = std::max(max_ready.load(), req.loop->ready());
       res.body = "plain";
     }
     return http::Immediate{std::move(res)};
@@ -357,6 +400,29 @@ TEST_F(Push, OverHttp11ChunkedWithBackpressure) {
   ASSERT_EQ(body.size(), handler_.total);
   for (size_t i = 0; i < body.size(); i += handler_.chunk)
     ASSERT_EQ(body[i], static_cast<char>('a' + (i / handler_.chunk) % 26)) << i;
+}
+
+TEST_F(Push, WrittenFromAnotherThreadThroughLoopPost) {
+  H2Client c(port_, Mode::prior_knowledge);
+  auto r = c.request("GET", "/posted");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "piece0;piece1;piece2;");
+}
+
+TEST_F(Push, RequestsReadTogetherAreReadyTogether) {
+  // Streams that arrive in one read are all marked ready on the loop before the first handler
+  // runs: what lets Kinesis commit their PutRecords as one group.
+  H2Client c(port_, Mode::prior_knowledge);
+  ASSERT_EQ(c.request("GET", "/plain").status, 200);
+  c.defer_send = true;
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(c.submit("GET", "/plain"));
+  ASSERT_TRUE(c.run_until([&] {
+    for (int32_t id : ids)
+      if (!c.response(id).done) return false;
+    return true;
+  }));
+  EXPECT_GE(handler_.max_ready.load(), 2u);
 }
 
 TEST_F(Push, StopEndsPushedBodiesAfterGoaway) {
