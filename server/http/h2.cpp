@@ -72,8 +72,7 @@ struct H2Stream {
 template <class Stream>
 class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
  public:
-  H2Session(Stream& stream, H2Context ctx) : stream_(stream), ctx_(std::move(ctx)), bell_(stream.get_executor()),
-                                             done_bell_(stream.get_executor()) {}
+  H2Session(Stream& stream, H2Context ctx) : stream_(stream), ctx_(std::move(ctx)), done_bell_(stream.get_executor()) {}
   ~H2Session() {
     if (session_) nghttp2_session_del(session_);
   }
@@ -86,12 +85,10 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     };
     if (ctx_.stopping.load()) go_away();
 
-    // The writer runs beside this reader; the reader ends last (the stream lives in the
-    // caller's frame until then).
+    // The writer runs beside this reader; the reader ends last (the stream, and this session,
+    // live in the caller's frame until then), so the writer holds no reference of its own.
     writer_running_ = true;
-    asio::co_spawn(stream_.get_executor(), [self = this->shared_from_this()]() -> Task<void> {
-      co_await self->write_loop();
-    }, asio::detached);
+    asio::co_spawn(stream_.get_executor(), write_loop(), asio::detached);
 
     if (!already_read.empty() && !feed(already_read.data(), already_read.size())) dead_ = true;
     std::vector<char> buf(kReadBytes);
@@ -561,7 +558,13 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   }
 
   // ---- writing --------------------------------------------------------------------------
-  void kick() { bell_.cancel(); }
+  // Wakes the writer: resumes it here and now when it waits (as the HTTP/1.1 session resumes on
+  // a Pending), else makes its next wait return at once. A timer re-armed per response cost
+  // a timerfd_settime call each time.
+  void kick() {
+    if (writer_waiting_) std::exchange(writer_waiting_, nullptr)();
+    else rung_ = true;
+  }
 
   Task<void> write_loop() {
     std::string out;
@@ -599,8 +602,14 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
       notify_drained();
       if (!resume_.empty()) continue;
       if (dead_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))) break;
-      bell_.expires_at(asio::steady_timer::time_point::max());
-      co_await bell_.async_wait(use_nothrow);
+      if (std::exchange(rung_, false)) continue;
+      // The initiation captures nothing with a destructor (GCC 12: see the HTTP/1.1 session).
+      auto init = [waiting = &writer_waiting_](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        *waiting = [h] { (*h)(); };
+      };
+      co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&, void()>(init,
+                                                                                    asio::use_awaitable_t<Executor>{});
     }
     dead_ = true;
     // Ends the reader's wait on the socket.
@@ -656,7 +665,8 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   std::map<int32_t, std::unique_ptr<H2Stream>> streams_;
   std::vector<int32_t> touched_;  // streams the current read reached, in order
   std::vector<int32_t> resume_;   // pushed streams with something new
-  asio::steady_timer bell_;       // wakes the writer
+  std::function<void()> writer_waiting_;  // resumes the writer (kick)
+  bool rung_ = false;                     // kicked while the writer was busy
   asio::steady_timer done_bell_;  // the writer has ended
   bool writer_running_ = false;
   bool dead_ = false;
