@@ -559,8 +559,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
 
   // ---- writing --------------------------------------------------------------------------
   // Wakes the writer: resumes it here and now when it waits (as the HTTP/1.1 session resumes on
-  // a Pending), else makes its next wait return at once. A timer re-armed per response cost
-  // a timerfd_settime call each time.
+  // a Pending), else makes its next wait return at once; no timer is re-armed per response.
   void kick() {
     if (writer_waiting_) std::exchange(writer_waiting_, nullptr)();
     else rung_ = true;
