@@ -43,8 +43,9 @@ App::App(Config config)
   if (config_.clock == "manual") clock_ = std::make_unique<ManualClock>();
   else clock_ = std::make_unique<SystemClock>();
   credentials_ = auth::make_credential_store();
+  // Every key names its account (--account-id unless its profile says otherwise): S3 owners.
   authenticator_ = std::make_unique<auth::Authenticator>(auth::parse_mode(config_.auth).value_or(auth::Mode::any),
-                                                         *credentials_, *clock_);
+                                                         *credentials_, *clock_, config_.account_id);
 }
 
 App::~App() { stop(); }

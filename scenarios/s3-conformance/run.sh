@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Runs the ceph s3-tests conformance suite (s3tests_boto3/functional/test_s3.py) against eddy
+# Runs the ceph s3-tests conformance suite (functional/test_s3.py) against eddy
 # (default) or against moto's server for comparison, and reports pass/fail/error counts, a JUnit
 # XML and a summary of the failures grouped by their first error line.
 #
-# The suite is NOT part of this repository: point S3TESTS_DIR at a checkout of
-# https://github.com/ceph/s3-tests (see README.md). The result is a yardstick, not a CI gate.
+# The suite is NOT part of this repository: S3TESTS_DIR points at a checkout of
+# https://github.com/ceph/s3-tests (see README.md); the copy in ../shared/s3-tests beside this
+# repository is used when present. The result is a yardstick, not a CI gate.
 #
 # Environment:
-#   S3TESTS_DIR   checkout of ceph/s3-tests (required)
+#   S3TESTS_DIR   checkout of ceph/s3-tests (default: ../shared/s3-tests beside the repository)
 #   TARGET        eddy (default) | moto
 #   EDDY_BIN      the eddy binary (default: newest build*/eddy of this repo)
 #   OUT_DIR       where results go (default: ${TMPDIR:-/tmp}/s3-conformance/<target>-<UTC timestamp>)
 #   PYTHON        interpreter that runs the suite; needs pytest, boto3, munch, gevent, isodate,
 #                 httplib2, lxml, pytz (default: /usr/bin/python3 — Debian's python3-* packages)
 #   MOTO_PYTHON   interpreter with moto[server] installed (default: python3 on PATH)
-#   MARKERS       pytest -m expression (default: the issue's filter, see README.md)
+#   MARKERS       pytest -m expression (default: the measured selection, 589 tests; see README.md)
 #   TEST_TIMEOUT  seconds one test may take before it is failed (default 120)
 #   RUN_TIMEOUT   seconds the whole pytest run may take (default 5400)
 #   PYTEST_ARGS   extra pytest arguments (e.g. "-k list_objects" or "-x")
@@ -23,12 +24,13 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
+if [[ -z "${S3TESTS_DIR:-}" && -d "$REPO/../shared/s3-tests" ]]; then S3TESTS_DIR="$REPO/../shared/s3-tests"; fi
 : "${S3TESTS_DIR:?set S3TESTS_DIR to a checkout of https://github.com/ceph/s3-tests (see README.md)}"
 S3TESTS_DIR=$(cd "$S3TESTS_DIR" && pwd)
 TARGET=${TARGET:-eddy}
 PYTHON=${PYTHON:-/usr/bin/python3}
 MOTO_PYTHON=${MOTO_PYTHON:-python3}
-MARKERS=${MARKERS:-not lifecycle and not logging and not fails_on_aws}
+MARKERS=${MARKERS:-not lifecycle_expiration and not lifecycle_transition and not cloud_transition and not cloud_restore and not bucket_logging and not fails_on_aws}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 RUN_TIMEOUT=${RUN_TIMEOUT:-5400}
 PYTEST_ARGS=${PYTEST_ARGS:-}
@@ -36,8 +38,12 @@ OUT_DIR=${OUT_DIR:-${TMPDIR:-/tmp}/s3-conformance/$TARGET-$(date -u +%Y%m%dT%H%M
 
 die() { echo "s3-conformance: $*" >&2; exit 2; }
 
-[[ -f "$S3TESTS_DIR/s3tests_boto3/functional/test_s3.py" ]] ||
-  die "$S3TESTS_DIR has no s3tests_boto3/functional/test_s3.py"
+# Older checkouts keep the boto3 suite in s3tests_boto3/, newer ones in s3tests/.
+SUITE=""
+for d in s3tests_boto3 s3tests; do
+  if [[ -f "$S3TESTS_DIR/$d/functional/test_s3.py" ]]; then SUITE="$d/functional/test_s3.py"; break; fi
+done
+[[ -n "$SUITE" ]] || die "$S3TESTS_DIR has no s3tests_boto3/functional/test_s3.py or s3tests/functional/test_s3.py"
 "$PYTHON" -c 'import pytest, boto3, munch, isodate, pytz, dateutil, requests' 2>/dev/null ||
   die "$PYTHON lacks the suite's modules (apt-get install python3-pytest python3-boto3 python3-munch python3-gevent python3-isodate python3-httplib2 python3-lxml python3-tz)"
 
@@ -86,13 +92,18 @@ case "$TARGET" in
     [[ -n "${EDDY_BIN:-}" && -x "$EDDY_BIN" ]] || die "set EDDY_BIN to the eddy binary"
     CREDS="$OUT_DIR/credentials"
     {
-      echo "# ACCESS_KEY SECRET, one user per line (eddy --credentials format)"
-      echo "$MAIN_AK $MAIN_SK"
-      echo "$ALT_AK $ALT_SK"
-      echo "$TEN_AK $TEN_SK"
-      echo "$IAM_AK $IAM_SK"
-      echo "$ROOT_AK $ROOT_SK"
-      echo "$AROOT_AK $AROOT_SK"
+      # eddy --credentials: S3 owners are accounts. main, iam and iam root are keys of the
+      # default account (--account-id); alt and iam alt root of a second, tenant of a third.
+      profile() {  # name access secret [account]
+        printf '[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$1" "$2" "$3"
+        [[ -z "${4:-}" ]] || printf 'account_id = %s\n' "$4"
+      }
+      profile main "$MAIN_AK" "$MAIN_SK"
+      profile alt "$ALT_AK" "$ALT_SK" 111122223333
+      profile tenant "$TEN_AK" "$TEN_SK" 222233334444
+      profile iam "$IAM_AK" "$IAM_SK"
+      profile iam-root "$ROOT_AK" "$ROOT_SK"
+      profile iam-alt-root "$AROOT_AK" "$AROOT_SK" 111122223333
     } >"$CREDS"
     "$EDDY_BIN" serve --port 0 --in-memory --auth verify --credentials "$CREDS" --log-level warn \
       >"$OUT_DIR/server.out" 2>"$OUT_DIR/server.err" &
@@ -219,7 +230,7 @@ set +e
 (
   cd "$S3TESTS_DIR"
   timeout --signal=TERM --kill-after=30 "$RUN_TIMEOUT" \
-    "$PYTHON" -m pytest s3tests_boto3/functional/test_s3.py -m "$MARKERS" \
+    "$PYTHON" -m pytest "$SUITE" -m "$MARKERS" \
       -p s3conf_plugin -p no:cacheprovider -q -rN --tb=short \
       --junitxml="$OUT_DIR/junit.xml" -o junit_family=xunit1 "${EXTRA_ARGS[@]}"
 ) >"$OUT_DIR/pytest.log" 2>&1

@@ -82,6 +82,7 @@ json everything(App& app) {
     ops.push_back(json{{"operation", o.operation},
                        {"calls", o.amount},
                        {"period_ms", o.period_ms},
+                       {"window", o.rolling ? "rolling" : "token_bucket"},
                        {"scope", o.scope == limits::LimitScope::account  ? "account"
                                  : o.scope == limits::LimitScope::stream ? "stream"
                                                                          : "shard"}});

@@ -117,6 +117,13 @@ bool load_credentials_file(const std::string& path, CredentialStore& store, std:
       if (key == "aws_access_key_id") section.access_key = value;
       else if (key == "aws_secret_access_key") section.secret_key = value;
       else if (key == "display_name") section.display_name = value;
+      else if (key == "account_id") {
+        if (value.size() != 12 || !std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+          if (error) *error = path + ":" + std::to_string(lineno) + ": account_id must be 12 digits, not '" + value + "'";
+          return false;
+        }
+        section.account_id = value;
+      }
       else if (key == "aws_session_token" || key == "aws_security_token") section.session_token = value;
       // Other profile keys (region, output, ...) are not credentials.
       continue;
@@ -742,16 +749,20 @@ AuthResult s3_v2(const Ctx& c, bool presigned, std::string_view raw_header) {
 
 // --- the authenticator ---------------------------------------------------------------------
 
-Authenticator::Authenticator(Mode mode, CredentialStore& credentials, Clock& clock)
-    : mode_(mode), credentials_(credentials), clock_(clock) {}
+Authenticator::Authenticator(Mode mode, CredentialStore& credentials, Clock& clock, std::string default_account)
+    : mode_(mode), credentials_(credentials), clock_(clock), default_account_(std::move(default_account)) {}
 
 AuthResult Authenticator::authenticate(const http::Request& req, std::string_view service) const {
   AuthResult r = check(req, service);
   if (r.ok && !r.anonymous && !r.access_key.empty()) {
+    // A key eddy does not know (mode any) is a user and an account of its own.
+    r.account = r.access_key;
     r.principal = r.access_key;
+    r.display_name = r.access_key;
     if (auto cred = credentials_.find(r.access_key)) {
+      r.account = cred->account_id.empty() ? default_account_ : cred->account_id;
       if (!cred->principal.empty()) r.principal = cred->principal;
-      r.display_name = cred->display_name;
+      if (!cred->display_name.empty()) r.display_name = cred->display_name;
     }
   }
   return r;

@@ -33,11 +33,14 @@ struct Credential {
   std::string secret_key;
   std::string session_token;        // non-empty for temporary (IMDS-issued) credentials
   std::optional<int64_t> expires_ms;
-  // Who the key acts as: S3 owners and ACL grantees are principals. "" means the access key
-  // itself (each static key is its own user); the IMDS gives every key it issues its role's
-  // principal, so objects stay the same user's across credential rotation.
+  // Who the key acts as within its account: "" means the access key itself (a static key is
+  // an IAM user); the IMDS gives every key it issues its role's ARN, so one role stays one
+  // principal across credential rotation.
   std::string principal;
-  std::string display_name;         // S3 DisplayName ("" = the principal)
+  std::string display_name;         // S3 DisplayName ("" = the access key)
+  // The account the key belongs to; S3 buckets and objects are owned by accounts, so every
+  // key of one account is their owner. "" = the Authenticator's default (--account-id).
+  std::string account_id;
 };
 
 // Static keys (flags, --credentials file) and temporary ones (issued by the IMDS emulator).
@@ -50,9 +53,10 @@ class CredentialStore {
 std::unique_ptr<CredentialStore> make_credential_store();
 
 // Loads a credentials file into the store: AWS shared-credentials INI sections
-// (aws_access_key_id / aws_secret_access_key / aws_session_token) and/or plain lines
-// "ACCESS_KEY SECRET". '#' and ';' start comments. Returns false with *error on a bad line
-// or an unreadable file.
+// (aws_access_key_id / aws_secret_access_key / aws_session_token, and eddy's display_name and
+// account_id = 12 digits for a key of another account) and/or plain lines
+// "ACCESS_KEY SECRET [DISPLAY_NAME]" (keys of the default account). '#' and ';' start
+// comments. Returns false with *error on a bad line or an unreadable file.
 bool load_credentials_file(const std::string& path, CredentialStore& store, std::string* error);
 
 struct AuthResult {
@@ -71,8 +75,13 @@ struct AuthResult {
   // StringToSign, SignatureProvided, RequestTime, ServerTime, ...).
   std::vector<std::pair<std::string, std::string>> details;
   std::string access_key;
-  // Who made the request (ok and not anonymous): the credential's principal and display name,
-  // or in mode any, for a key eddy does not know, the access key itself.
+  // Who made the request (ok and not anonymous; authenticate() only):
+  //   account: the owner of what S3 requests create and the identity ACLs grant to: the
+  //     credential's account (--account-id unless its profile names another). In mode any a
+  //     key eddy does not know is an account of its own (account = the access key).
+  //   principal: the user within the account: the access key, or the IMDS role's ARN.
+  //   display_name: the credential's display_name, the IMDS role, else the access key.
+  std::string account;
   std::string principal;
   std::string display_name;
   // For payload checks after authentication:
@@ -87,7 +96,8 @@ struct AuthResult {
 
 class Authenticator {
  public:
-  Authenticator(Mode mode, CredentialStore& credentials, Clock& clock);
+  // default_account: the account of credentials that name none (--account-id).
+  Authenticator(Mode mode, CredentialStore& credentials, Clock& clock, std::string default_account = "000000000000");
   Mode mode() const { return mode_; }
   // service: "s3" or "kinesis" (the scope's service must match in verify mode).
   // S3 is authenticated on the headers alone (the payload hash is x-amz-content-sha256);
@@ -97,11 +107,13 @@ class Authenticator {
   // display name), for callers that only need ok or the error (Kinesis requests). In any
   // mode a Kinesis verdict carries no access key either: the header is only checked for form.
   AuthResult check(const http::Request& req, std::string_view service) const;
+  const std::string& default_account() const { return default_account_; }
 
  private:
   Mode mode_;
   CredentialStore& credentials_;
   Clock& clock_;
+  std::string default_account_;
 };
 
 // The S3 error for a hex x-amz-content-sha256 that does not match the body received

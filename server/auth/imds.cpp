@@ -83,10 +83,11 @@ Credential Imds::current_credentials() {
     c.secret_key = random_string(40, kSecretAlphabet);
     c.session_token = "IQoJb3JpZ2luX2VkZHk" + random_string(300, kSecretAlphabet);
     c.expires_ms = now + options_.credential_lifetime_s * 1000;
-    // Every key issued acts as the role, as STS credentials do: what one key created stays
-    // the same owner's after rotation.
+    // Every key issued acts as the role of the account, as STS credentials do: S3 ownership
+    // is the account's, so the role reads what the account's static keys wrote.
     c.principal = "arn:aws:iam::" + options_.account_id + ":role/" + options_.role;
     c.display_name = options_.role;
+    c.account_id = options_.account_id;
     credentials_.add(c);
     current_ = std::move(c);
     last_updated_ms_ = now;

@@ -30,11 +30,11 @@ constexpr OperationLimit kLimits[] = {
     {"RemoveTagsFromStream", 5, kSecond, LimitScope::account},
     {"SplitShard", 5, kSecond, LimitScope::account},
     // "Scale more than ten times per rolling 24-hour period per stream" (UpdateShardCount),
-    // 25 encryption changes per rolling 24 hours per stream: a bucket of that many calls
-    // refilling over a day.
-    {"UpdateShardCount", 10, kDay, LimitScope::stream},
-    {"StartStreamEncryption", 25, kDay, LimitScope::stream},
-    {"StopStreamEncryption", 25, kDay, LimitScope::stream},
+    // 25 encryption changes per rolling 24 hours per stream: the calls of the last 24 hours on
+    // eddy's clock are counted; the 11th waits until the first is 24 hours old.
+    {"UpdateShardCount", 10, kDay, LimitScope::stream, true},
+    {"StartStreamEncryption", 25, kDay, LimitScope::stream, true},
+    {"StopStreamEncryption", 25, kDay, LimitScope::stream, true},
 };
 
 const OperationLimit* find_limit(std::string_view op) {
@@ -80,10 +80,15 @@ std::optional<kinesis::ApiError> ControlPlaneLimiter::before_operation(const kin
   }
   {
     std::lock_guard lk(mu_);
-    auto it = buckets_.find(key);
-    if (it == buckets_.end())
-      it = buckets_.emplace(key, TokenBucket(limit->amount, limit->period_ms, limit->amount, info.now_ms)).first;
-    if (it->second.try_take(1, info.now_ms)) return std::nullopt;
+    if (limit->rolling) {
+      auto it = windows_.try_emplace(key, limit->amount, limit->period_ms).first;
+      if (it->second.try_take(info.now_ms)) return std::nullopt;
+    } else {
+      auto it = buckets_.find(key);
+      if (it == buckets_.end())
+        it = buckets_.emplace(key, TokenBucket(limit->amount, limit->period_ms, limit->amount, info.now_ms)).first;
+      if (it->second.try_take(1, info.now_ms)) return std::nullopt;
+    }
   }
   throttled_.fetch_add(1);
   if (info.stream.empty())
@@ -99,16 +104,20 @@ void ControlPlaneLimiter::on_stream_deleted(const std::string& name) {
   std::unordered_set<std::string> live;
   for (const auto& s : kinesis_.streams_snapshot()) live.insert(std::to_string(s->id));
   std::lock_guard lk(mu_);
-  for (auto it = buckets_.begin(); it != buckets_.end();) {
-    auto z = it->first.find('\0');
-    if (z == std::string::npos) {
-      ++it;
-      continue;
+  auto prune = [&](auto& table) {
+    for (auto it = table.begin(); it != table.end();) {
+      auto z = it->first.find('\0');
+      if (z == std::string::npos) {
+        ++it;
+        continue;
+      }
+      auto end = it->first.find('\0', z + 1);
+      std::string id = it->first.substr(z + 1, end == std::string::npos ? std::string::npos : end - z - 1);
+      it = live.count(id) ? std::next(it) : table.erase(it);
     }
-    auto end = it->first.find('\0', z + 1);
-    std::string id = it->first.substr(z + 1, end == std::string::npos ? std::string::npos : end - z - 1);
-    it = live.count(id) ? std::next(it) : buckets_.erase(it);
-  }
+  };
+  prune(buckets_);
+  prune(windows_);
 }
 
 }  // namespace eddy::limits

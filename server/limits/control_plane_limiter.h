@@ -11,6 +11,7 @@
 
 #include "server/config.h"
 #include "server/kinesis/kinesis_service.h"
+#include "server/limits/rolling_window.h"
 #include "server/limits/shard_limiter.h"
 #include "server/limits/token_bucket.h"
 
@@ -23,6 +24,8 @@ struct OperationLimit {
   uint64_t amount;     // calls ...
   int64_t period_ms;   // ... per this period
   LimitScope scope;
+  bool rolling = false;  // true: at most `amount` calls in any rolling period (a RollingWindow),
+                         // false: a token bucket refilling continuously
 };
 
 // The table eddy enforces (exposed for GET /_eddy/throttle and the docs).
@@ -44,6 +47,7 @@ class ControlPlaneLimiter final : public kinesis::KinesisHooks {
   const ShardLimiter& shards_;
   std::mutex mu_;
   std::unordered_map<std::string, TokenBucket> buckets_;
+  std::unordered_map<std::string, RollingWindow> windows_;
   std::atomic<uint64_t> throttled_{0};
 };
 

@@ -59,8 +59,11 @@ struct Ctx {
   bool auth_checked = false;   // an authenticator looked at the request
   bool anonymous = false;      // ... and found no credentials in it
   auth::AuthResult auth;
-  // Who asks (auth any/verify, signed): S3 owners and grants are compared with it.
-  std::string principal;
+  // Who asks (auth any/verify, signed): the account owns what it creates and is what owners
+  // and grants are compared with; user is the principal within it (access key or IMDS role
+  // ARN), which owned what eddy stored before ownership was per account.
+  std::string account;
+  std::string user;
   std::string display_name;
   // Access-Control-* headers every answer to this request carries (an Origin a CORS rule allows).
   std::vector<std::pair<std::string, std::string>> cors_headers;
@@ -68,7 +71,7 @@ struct Ctx {
   // single owner of --auth off).
   std::string new_owner() const {
     if (!auth_checked) return {};
-    return anonymous ? std::string(kAnonymousPrincipal) : principal;
+    return anonymous ? std::string(kAnonymousPrincipal) : account;
   }
   std::string new_owner_name() const { return auth_checked && !anonymous ? display_name : std::string(); }
 
@@ -108,8 +111,8 @@ class XmlOut {
   pugi::xml_document doc_;
   pugi::xml_node root_;
 };
-// <Owner><ID>..</ID><DisplayName>..</DisplayName></Owner> of a principal: a stable canonical
-// ID derived from it ("" is eddy's single owner of --auth off).
+// <Owner><ID>..</ID><DisplayName>..</DisplayName></Owner> of an owner (an account, see Ctx): a
+// stable canonical ID derived from it ("" is eddy's single owner of --auth off).
 void add_owner(pugi::xml_node parent, const std::string& principal, const std::string& display_name,
                const char* element = "Owner");
 std::string canonical_id(const std::string& principal);

@@ -39,8 +39,9 @@ struct Bucket {
   int64_t created_ms = 0;
   std::string region;        // LocationConstraint as given ("" for us-east-1)
   std::string acl = "private";
-  // The principal that created it (an access key, or the IMDS role; see auth::Credential):
-  // "" when created with --auth off or by --seed without a default key.
+  // The account that created it (see auth::AuthResult::account; rows written before
+  // ownership was per account hold the access key or IMDS role ARN instead): "" when created
+  // with --auth off or by --seed.
   std::string owner_key;
   std::string owner_name;    // its DisplayName ("" = the principal)
   std::vector<CorsRule> cors;  // empty: no CORS configuration
@@ -59,7 +60,7 @@ struct ObjectMeta {
   std::string checksum_type;       // FULL_OBJECT or COMPOSITE
   uint32_t parts = 0;              // >0 for objects made by CompleteMultipartUpload
   std::string storage_class = "STANDARD";
-  std::string owner;         // principal that wrote it (see Bucket::owner_key)
+  std::string owner;         // account that wrote it (see Bucket::owner_key)
   std::string owner_name;
 };
 

@@ -1168,7 +1168,7 @@ http::Response S3Service::list_parts(Ctx& c) {
   auto upload = load_upload(upload_id);
   if (!upload || upload->bucket != c.bucket || upload->key != c.key) return error_response(c, no_such_upload(upload_id));
   // The initiator and whoever may write to the bucket see the parts.
-  if (c.auth_checked && upload->owner != c.principal && !bucket_allows(c, *b, Perm::write))
+  if (c.auth_checked && !owns_upload(c, *upload) && !bucket_allows(c, *b, Perm::write))
     return error_response(c, access_denied());
   size_t max = 1000;
   if (c.has("max-parts")) {

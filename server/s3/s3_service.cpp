@@ -318,9 +318,13 @@ bool S3Service::remove_object(const Bucket& bucket, const std::string& key) {
 
 namespace {
 
-// A principal of "" owns for every signed requester: the single owner of --auth off (and of
-// rows written before owners were recorded).
-bool owns(const Ctx& c, const std::string& owner) { return !c.anonymous && (owner.empty() || owner == c.principal); }
+// The requester's account owns; an owner of "" owns for every signed requester: the single
+// owner of --auth off (and of rows written before owners were recorded). Rows written before
+// ownership was per account name the access key or IMDS role that wrote them: that user
+// still owns them.
+bool owns(const Ctx& c, const std::string& owner) {
+  return !c.anonymous && (owner.empty() || owner == c.account || (!c.user.empty() && owner == c.user));
+}
 
 std::string_view permission_name(Perm p) {
   switch (p) {
@@ -336,10 +340,12 @@ std::string_view permission_name(Perm p) {
 // grants (READ_ACP and WRITE_ACP: nothing), or explicit grants to users and groups.
 bool group_grants(const Ctx& c, const std::string& acl, Perm p) {
   if (is_explicit_acl(acl)) {
-    const std::string me = c.anonymous ? std::string() : canonical_id(c.principal);
+    const std::string me = c.anonymous ? std::string() : canonical_id(c.account);
+    // Grants made before ownership was per account name the user's own canonical ID.
+    const std::string legacy = c.anonymous || c.user.empty() || c.user == c.account ? std::string() : canonical_id(c.user);
     for (const Grant& g : decode_acl(acl)) {
       const bool applies = g.group ? (g.grantee == kAllUsers || (g.grantee == kAuthUsers && !c.anonymous))
-                                   : (!me.empty() && g.grantee == me);
+                                   : (!me.empty() && (g.grantee == me || g.grantee == legacy));
       if (applies && (g.permission == "FULL_CONTROL" || g.permission == permission_name(p))) return true;
     }
     return false;
@@ -353,6 +359,7 @@ bool group_grants(const Ctx& c, const std::string& acl, Perm p) {
 }  // namespace
 
 bool S3Service::owns_bucket(const Ctx& c, const Bucket& b) const { return owns(c, b.owner_key); }
+bool S3Service::owns_upload(const Ctx& c, const Upload& u) const { return owns(c, u.owner); }
 
 bool S3Service::bucket_allows(const Ctx& c, const Bucket& b, Perm p) const {
   if (!c.auth_checked) return true;
@@ -594,9 +601,10 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
       return fail(err(c.auth.code.empty() ? "AccessDenied" : c.auth.code,
                       c.auth.message.empty() ? "Access Denied" : c.auth.message, c.auth.status, std::move(f)));
     }
-    c.principal = c.auth.principal;
+    c.account = c.auth.account;
+    c.user = c.auth.principal;
     c.display_name = c.auth.display_name;
-    if (!c.anonymous) remember_user(c.principal, c.display_name);
+    if (!c.anonymous) remember_user(c.account, c.display_name);
   } else {
     c.auth.ok = true;
     c.auth.content_sha256 = std::string(req.headers.get("x-amz-content-sha256"));
@@ -840,7 +848,7 @@ http::Response S3Service::head_bucket(Ctx& c) {
 
 http::Response S3Service::list_buckets(Ctx& c) {
   XmlOut x("ListAllMyBucketsResult");
-  add_owner(x.root(), c.principal, c.display_name);
+  add_owner(x.root(), c.account, c.display_name);
   auto list = XmlOut::add(x.root(), "Buckets");
   std::string prefix = c.q("prefix");
   std::lock_guard lk(buckets_mu_);

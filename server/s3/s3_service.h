@@ -79,6 +79,7 @@ class S3Service {
   http::Response delete_cors(Ctx& c);
   std::optional<S3Error> set_bucket_cors(const std::string& name, uint32_t id, std::vector<CorsRule> rules);
   bool owns_bucket(const Ctx& c, const Bucket& b) const;
+  bool owns_upload(const Ctx& c, const Upload& u) const;
 
   // Bucket operations (s3_service.cpp).
   http::Response create_bucket(Ctx& c, const std::string& body);
@@ -136,7 +137,7 @@ class S3Service {
   Clock& clock_;
   store::Store& store_;
   // Canonical IDs of the users seen so far and their display names, for explicit grants.
-  void remember_user(const std::string& principal, const std::string& display_name);
+  void remember_user(const std::string& account, const std::string& display_name);
   std::string known_display_name(const std::string& canonical_id) const;
   mutable std::mutex users_mu_;
   std::map<std::string, std::string> users_;

@@ -20,11 +20,15 @@ TEST_F(Health, UnknownAdminPathIs404) {
   EXPECT_EQ(r.status, 404);
 }
 
-TEST_F(Health, NonKinesisRequestsGetS3ShapedError) {
+TEST_F(Health, NonKinesisRequestsGoToS3) {
+  // A request without X-Amz-Target is S3's: a missing bucket is S3's NoSuchBucket.
   auto r = http("GET", "/some-bucket/key");
-  // Until S3 lands: an S3-shaped XML error, never a crash or an empty reply.
-  EXPECT_TRUE(r.status == 501 || r.status == 403 || r.status == 404) << r.status;
-  EXPECT_NE(r.body.find("<Error><Code>"), std::string::npos) << r.body;
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.header("content-type"), "application/xml");
+  EXPECT_NE(r.body.find("<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message>"
+                        "<BucketName>some-bucket</BucketName>"),
+            std::string::npos)
+      << r.body;
 }
 
 TEST_F(Health, KeepAliveServesManyRequestsOnOneConnection) {

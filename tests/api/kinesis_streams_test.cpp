@@ -369,3 +369,77 @@ TEST_F(KinesisStreams, DescribeLimitsCountsOpenShards) {
   ok("SplitShard", {{"StreamName", "l"}, {"ShardToSplit", shard_id(0)}, {"NewStartingHashKey", "1000"}});
   EXPECT_EQ(ok("DescribeLimits", json::object())["OpenShardCount"], 4);
 }
+
+// MaxRecordSizeInKiB (CreateStream, UpdateMaxRecordSize) is the record-size limit PutRecord and
+// PutRecords enforce: data + partition key at the limit is accepted, one byte more refused.
+TEST_F(KinesisStreams, MaxRecordSizeIsTheRecordSizeLimit) {
+  const size_t kib = 1024, two_mib = 2048 * kib;
+  auto put = [&](const std::string& stream, size_t total) {
+    return kinesis("PutRecord", {{"StreamName", stream}, {"PartitionKey", "k"}, {"Data", b64(std::string(total - 1, 'x'))}});
+  };
+  auto put_batch = [&](const std::string& stream, size_t total) {
+    return kinesis("PutRecords", {{"StreamName", stream},
+                                  {"Records", json::array({{{"PartitionKey", "k"}, {"Data", b64(std::string(total - 1, 'x'))}}})}});
+  };
+  // Default 1024 KiB.
+  ok("CreateStream", {{"StreamName", "dflt"}, {"ShardCount", 1}});
+  EXPECT_EQ(put("dflt", 1024 * kib).status, 200);
+  auto r = put("dflt", 1024 * kib + 1);
+  EXPECT_EQ(r.type(), "ValidationException");
+  EXPECT_EQ(r.message(), "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1048576 cap=1048576]' at "
+                         "'data' failed to satisfy constraint: Member must have length less than or equal to 1048575");
+  // Created with 2048 KiB.
+  ok("CreateStream", {{"StreamName", "big"}, {"ShardCount", 1}, {"MaxRecordSizeInKiB", 2048}});
+  EXPECT_EQ(ok("DescribeStreamSummary", {{"StreamName", "big"}})["StreamDescriptionSummary"]["MaxRecordSizeInKiB"], 2048);
+  EXPECT_EQ(put("big", two_mib).status, 200);
+  EXPECT_EQ(put_batch("big", two_mib).status, 200);
+  EXPECT_EQ(put("big", two_mib + 1).type(), "ValidationException");
+  r = put_batch("big", two_mib + 1);
+  EXPECT_EQ(r.type(), "ValidationException");
+  EXPECT_NE(r.message().find("'records.1.member.data'"), std::string::npos) << r.raw;
+  // Out of range at creation.
+  fails("CreateStream", {{"StreamName", "tiny"}, {"ShardCount", 1}, {"MaxRecordSizeInKiB", 1023}}, "ValidationException");
+  fails("CreateStream", {{"StreamName", "huge"}, {"ShardCount", 1}, {"MaxRecordSizeInKiB", 10241}}, "ValidationException");
+  // UpdateMaxRecordSize (by ARN) moves the limit both ways, and DescribeStreamSummary shows it.
+  ok("UpdateMaxRecordSize", {{"StreamARN", arn("dflt")}, {"MaxRecordSizeInKiB", 2048}});
+  EXPECT_EQ(ok("DescribeStreamSummary", {{"StreamName", "dflt"}})["StreamDescriptionSummary"]["MaxRecordSizeInKiB"], 2048);
+  EXPECT_EQ(put("dflt", two_mib).status, 200);
+  EXPECT_EQ(put("dflt", two_mib + 1).type(), "ValidationException");
+  ok("UpdateMaxRecordSize", {{"StreamARN", arn("big")}, {"MaxRecordSizeInKiB", 1024}});
+  EXPECT_EQ(put("big", 1024 * kib + 1).type(), "ValidationException");
+  EXPECT_EQ(put_batch("big", 1024 * kib).status, 200);
+  fails("UpdateMaxRecordSize", {{"StreamARN", arn("big")}, {"MaxRecordSizeInKiB", 10241}}, "ValidationException");
+  fails("UpdateMaxRecordSize", {{"StreamARN", arn("nope")}, {"MaxRecordSizeInKiB", 2048}}, "ResourceNotFoundException");
+}
+
+// Enable/DisableEnhancedMonitoring: Current (before) and Desired (after) sets, ALL expanding to
+// the seven metrics, DescribeStream and DescribeStreamSummary showing the result.
+TEST_F(KinesisStreams, EnhancedMonitoringIsRecordedAndDescribed) {
+  ok("CreateStream", {{"StreamName", "mon"}, {"ShardCount", 1}});
+  auto e = ok("EnableEnhancedMonitoring", {{"StreamName", "mon"}, {"ShardLevelMetrics", {"IncomingBytes", "OutgoingRecords"}}});
+  EXPECT_EQ(e["StreamName"], "mon");
+  EXPECT_EQ(e["StreamARN"], arn("mon"));
+  EXPECT_EQ(e["CurrentShardLevelMetrics"], json::array());
+  EXPECT_EQ(e["DesiredShardLevelMetrics"], json({"IncomingBytes", "OutgoingRecords"}));
+  auto summary = [&] { return ok("DescribeStreamSummary", {{"StreamName", "mon"}})["StreamDescriptionSummary"]["EnhancedMonitoring"]; };
+  EXPECT_EQ(summary(), json::parse(R"([{"ShardLevelMetrics":["IncomingBytes","OutgoingRecords"]}])"));
+  const json all = {"IncomingBytes", "IncomingRecords", "IteratorAgeMilliseconds", "OutgoingBytes", "OutgoingRecords",
+                    "ReadProvisionedThroughputExceeded", "WriteProvisionedThroughputExceeded"};
+  e = ok("EnableEnhancedMonitoring", {{"StreamARN", arn("mon")}, {"ShardLevelMetrics", {"ALL"}}});
+  EXPECT_EQ(e["CurrentShardLevelMetrics"], json({"IncomingBytes", "OutgoingRecords"}));
+  EXPECT_EQ(e["DesiredShardLevelMetrics"], all);
+  auto d = ok("DisableEnhancedMonitoring", {{"StreamName", "mon"}, {"ShardLevelMetrics", {"IncomingBytes"}}});
+  EXPECT_EQ(d["CurrentShardLevelMetrics"], all);
+  json rest = all;
+  rest.erase(rest.begin());
+  EXPECT_EQ(d["DesiredShardLevelMetrics"], rest);
+  EXPECT_EQ(ok("DescribeStream", {{"StreamName", "mon"}})["StreamDescription"]["EnhancedMonitoring"][0]["ShardLevelMetrics"], rest);
+  d = ok("DisableEnhancedMonitoring", {{"StreamName", "mon"}, {"ShardLevelMetrics", {"ALL"}}});
+  EXPECT_EQ(d["DesiredShardLevelMetrics"], json::array());
+  EXPECT_EQ(summary(), json::parse(R"([{"ShardLevelMetrics":[]}])"));
+  // Errors: an unknown metric, an empty list, a missing stream.
+  auto r = fails("EnableEnhancedMonitoring", {{"StreamName", "mon"}, {"ShardLevelMetrics", {"Bogus"}}}, "ValidationException");
+  EXPECT_NE(r.message().find("Value 'Bogus' at 'shardLevelMetrics'"), std::string::npos) << r.raw;
+  fails("EnableEnhancedMonitoring", {{"StreamName", "mon"}, {"ShardLevelMetrics", json::array()}}, "ValidationException");
+  fails("DisableEnhancedMonitoring", {{"StreamName", "nope"}, {"ShardLevelMetrics", {"ALL"}}}, "ResourceNotFoundException");
+}

@@ -1,5 +1,5 @@
-// S3 over HTTP in-process with signatures checked: per-user ownership and canned-ACL access
-// between two access keys, SigV2 header auth on bucket requests, CORS preflights, the details
+// S3 over HTTP in-process with signatures checked: ownership per account (keys and the IMDS
+// role of one account share everything) and canned-ACL access between accounts, SigV2 header auth on bucket requests, CORS preflights, the details
 // auth failures carry, duplicate parts in CompleteMultipartUpload, and unparseable URIs.
 #include <gtest/gtest.h>
 
@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "server/app.h"
 #include "server/http/message.h"
@@ -28,11 +30,14 @@ using s3util::xml_all;
 using s3util::xml_text;
 
 struct User {
-  std::string key, secret;
+  std::string key, secret, token = {};
 };
+// Accounts: Alice and Dan are keys of the default account (--account-id); Bob and Carol are
+// keys of two other accounts (account_id in their profiles).
 const User kAlice{"test", "test"};                  // the default --access-key
-const User kBob{"AKIDBOB", "bob-secret"};           // from the credentials file, with a display name
-const User kCarol{"AKIDCAROL", "carol-secret"};     // INI profile without one
+const User kBob{"AKIDBOB", "bob-secret"};           // INI profile of account 111122223333, with a display name
+const User kCarol{"AKIDCAROL", "carol-secret"};     // INI profile of account 444455556666 without one
+const User kDan{"AKIDDAN", "dan-secret"};           // a plain line: the default account
 
 // eddy in verify mode with three users; requests signed with SigV4 (or SigV2) as a chosen user.
 class S3Access : public ServerFixture {
@@ -40,8 +45,11 @@ class S3Access : public ServerFixture {
   void configure(Config& c) override {
     c.auth = mode_;
     creds_ = std::filesystem::temp_directory_path() / ("eddy-s3-access-" + std::to_string(::getpid()) + ".ini");
-    std::ofstream(creds_) << "AKIDBOB bob-secret Bob\n[carol]\naws_access_key_id = AKIDCAROL\n"
-                             "aws_secret_access_key = carol-secret\n";
+    std::ofstream(creds_) << "AKIDDAN dan-secret Dan\n"
+                             "[bob]\naws_access_key_id = AKIDBOB\naws_secret_access_key = bob-secret\n"
+                             "display_name = Bob\naccount_id = 111122223333\n"
+                             "[carol]\naws_access_key_id = AKIDCAROL\naws_secret_access_key = carol-secret\n"
+                             "account_id = 444455556666\n";
     c.credentials_file = creds_.string();
   }
   void TearDown() override {
@@ -51,7 +59,8 @@ class S3Access : public ServerFixture {
 
   HttpResult as(const User& u, const std::string& method, const std::string& target, Headers headers = {},
                 const std::string& body = {}) {
-    auto [out, signed_req] = s3util::sign_s3(method, target, std::move(headers), body, app_->port(), u.key, u.secret);
+    auto [out, signed_req] =
+        s3util::sign_s3(method, target, std::move(headers), body, app_->port(), u.key, u.secret, {}, u.token);
     last_ = std::move(signed_req);
     return http(method, target, out, body);
   }
@@ -74,7 +83,7 @@ class S3Access : public ServerFixture {
   s4::SigningResult last_;
 };
 
-TEST_F(S3Access, EachAccessKeyIsItsOwnCanonicalUser) {
+TEST_F(S3Access, EachAccountIsItsOwnCanonicalUser) {
   auto r = as(kAlice, "GET", "/");
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string alice = xml_text(r.body, "Owner/ID");
@@ -86,7 +95,12 @@ TEST_F(S3Access, EachAccessKeyIsItsOwnCanonicalUser) {
   const std::string carol = owner_id(kCarol);
   EXPECT_NE(alice, bob);
   EXPECT_NE(bob, carol);
+  EXPECT_NE(alice, carol);
   EXPECT_EQ(owner_id(kAlice), alice);  // stable
+  // Dan is a key of Alice's account: the same canonical user, under his own display name.
+  r = as(kDan, "GET", "/");
+  EXPECT_EQ(xml_text(r.body, "Owner/ID"), alice);
+  EXPECT_EQ(xml_text(r.body, "Owner/DisplayName"), "Dan");
 
   ASSERT_EQ(as(kAlice, "PUT", "/alices").status, 200);
   ASSERT_EQ(as(kBob, "PUT", "/bobs").status, 200);
@@ -116,6 +130,47 @@ TEST_F(S3Access, EachAccessKeyIsItsOwnCanonicalUser) {
   EXPECT_EQ(xml_text(as(kAlice, "DELETE", "/bobs").body, "Code"), "AccessDenied");
   EXPECT_EQ(as(kAlice, "GET", "/bobs?location").status, 403);
   EXPECT_EQ(as(kBob, "GET", "/bobs?location").status, 200);
+}
+
+// Ownership is the account's: every key of it owns the account's buckets and objects, as
+// every IAM user of an account does on AWS (eddy's IAM allows everything); another account is
+// refused and meets BucketAlreadyExists.
+TEST_F(S3Access, KeysOfOneAccountShareItsBuckets) {
+  ASSERT_EQ(as(kAlice, "PUT", "/shared").status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/shared/a", {}, "alice").status, 200);
+  EXPECT_EQ(as(kDan, "GET", "/shared/a").body, "alice");
+  EXPECT_EQ(xml_all(as(kDan, "GET", "/shared?list-type=2").body, "Contents", "Key"), std::vector<std::string>{"a"});
+  EXPECT_EQ(xml_all(as(kDan, "GET", "/").body, "Buckets", "Bucket").size(), 1u);
+  EXPECT_EQ(as(kDan, "GET", "/shared?acl").status, 200);
+  EXPECT_EQ(as(kDan, "GET", "/shared?location").status, 200);
+  // Re-creating the account's own bucket (us-east-1) succeeds, as for its creator.
+  EXPECT_EQ(as(kDan, "PUT", "/shared").status, 200);
+  ASSERT_EQ(as(kDan, "PUT", "/shared/d", {}, "dan").status, 200);
+  EXPECT_EQ(as(kAlice, "GET", "/shared/d").body, "dan");
+  // What Dan wrote is owned by the account; its DisplayName is the writer's.
+  auto r = as(kAlice, "GET", "/shared?list-type=2&fetch-owner=true");
+  EXPECT_EQ(xml_all(r.body, "Contents", "Owner").size(), 2u);
+  EXPECT_EQ(xml_text(as(kAlice, "GET", "/shared/d?acl").body, "Owner/ID"), owner_id(kAlice));
+  EXPECT_EQ(xml_text(as(kAlice, "GET", "/shared/d?acl").body, "Owner/DisplayName"), "Dan");
+  // Multipart uploads one key starts, another completes.
+  r = as(kAlice, "POST", "/shared/mp?uploads");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string upload = xml_text(r.body, "UploadId");
+  EXPECT_EQ(as(kDan, "GET", "/shared/mp?uploadId=" + upload).status, 200);
+  EXPECT_EQ(as(kDan, "DELETE", "/shared/mp?uploadId=" + upload).status, 204);
+
+  // Another account: nothing of it, and the name is taken.
+  EXPECT_EQ(as(kBob, "GET", "/shared/a").status, 403);
+  EXPECT_EQ(as(kBob, "GET", "/shared?list-type=2").status, 403);
+  r = as(kBob, "PUT", "/shared");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(xml_text(r.body, "Code"), "BucketAlreadyExists");
+  EXPECT_EQ(xml_text(as(kBob, "DELETE", "/shared").body, "Code"), "AccessDenied");
+
+  // Any key of the account deletes.
+  EXPECT_EQ(as(kDan, "DELETE", "/shared/a").status, 204);
+  EXPECT_EQ(as(kDan, "DELETE", "/shared/d").status, 204);
+  EXPECT_EQ(as(kDan, "DELETE", "/shared").status, 204);
 }
 
 TEST_F(S3Access, PrivateIsPrivateBetweenUsers) {
@@ -524,6 +579,54 @@ TEST_F(S3AccessAny, IdentityComesFromTheAccessKey) {
   EXPECT_EQ(xml_text(as(dave, "GET", "/").body, "Owner/DisplayName"), "AKIDDAVE");
   // A key from the credentials file keeps its display name.
   EXPECT_EQ(xml_text(as(User{"AKIDBOB", "wrong"}, "GET", "/").body, "Owner/DisplayName"), "Bob");
+}
+
+// The case: CI publishes with the account's static keys, a build host reads with its
+// instance-profile role's rotating credentials (eddy's IMDS), signatures verified.
+class S3AccountImds : public S3Access {
+ protected:
+  void configure(Config& c) override {
+    S3Access::configure(c);
+    c.imds_port = 0;
+    c.account_id = "210987654321";
+  }
+  User role_credentials() {
+    HttpClient imds("127.0.0.1", app_->imds_port());
+    auto tok = imds.request("PUT", "/latest/api/token", {{"X-aws-ec2-metadata-token-ttl-seconds", "60"}});
+    EXPECT_EQ(tok.status, 200);
+    auto r = imds.request("GET", "/latest/meta-data/iam/security-credentials/eddy-role",
+                          {{"X-aws-ec2-metadata-token", tok.body}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto j = nlohmann::json::parse(r.body);
+    return User{j["AccessKeyId"], j["SecretAccessKey"], j["Token"]};
+  }
+};
+
+TEST_F(S3AccountImds, TheRoleReadsWhatTheAccountsStaticKeysPublished) {
+  ASSERT_EQ(as(kAlice, "PUT", "/artifacts").status, 200);
+  ASSERT_EQ(as(kAlice, "PUT", "/artifacts/lib-1.0.jar", {}, "jar bytes").status, 200);
+  const User role = role_credentials();
+  ASSERT_EQ(role.key.rfind("ASIA", 0), 0u) << role.key;
+  auto r = as(role, "GET", "/artifacts/lib-1.0.jar");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "jar bytes");
+  EXPECT_EQ(xml_all(as(role, "GET", "/artifacts?list-type=2").body, "Contents", "Key"),
+            std::vector<std::string>{"lib-1.0.jar"});
+  // The same canonical user, under the role's name.
+  r = as(role, "GET", "/");
+  EXPECT_EQ(xml_text(r.body, "Owner/ID"), owner_id(kAlice));
+  EXPECT_EQ(xml_text(r.body, "Owner/DisplayName"), "eddy-role");
+  // ... and the other way round.
+  ASSERT_EQ(as(role, "PUT", "/artifacts/build.log", {}, "log").status, 200);
+  EXPECT_EQ(as(kAlice, "GET", "/artifacts/build.log").body, "log");
+  EXPECT_EQ(as(kDan, "GET", "/artifacts/build.log").body, "log");
+  // Signatures are still checked: a wrong secret or a missing token is refused.
+  EXPECT_EQ(xml_text(as(User{role.key, "wrong", role.token}, "GET", "/artifacts/lib-1.0.jar").body, "Code"),
+            "SignatureDoesNotMatch");
+  EXPECT_EQ(xml_text(as(User{role.key, role.secret}, "GET", "/artifacts/lib-1.0.jar").body, "Code"),
+            "InvalidAccessKeyId");
+  // A key of another account is not the role's account.
+  EXPECT_EQ(as(kBob, "GET", "/artifacts/lib-1.0.jar").status, 403);
 }
 
 }  // namespace

@@ -159,6 +159,45 @@ TEST_F(S3Metrics, ResetKeepsWhatIsStored) {
   EXPECT_DOUBLE_EQ(b["storage_gb_months"].get<double>(), 2048.0 / (1024.0 * 1024.0 * 1024.0));
 }
 
+// docs/metrics.md "S3 buckets": real requests through the App move the per-bucket counters by
+// exactly their pricing class; ListBuckets and fault-answered requests are not counted.
+TEST_F(S3Metrics, RequestsAreCountedByPricingClass) {
+  auto counts = [&] {
+    json b = bucket_report("cnt");
+    return std::vector<uint64_t>{b["class_a_requests"].get<uint64_t>(), b["class_b_requests"].get<uint64_t>(),
+                                 b["free_requests"].get<uint64_t>()};
+  };
+  using V = std::vector<uint64_t>;
+  auto expect = [&](const char* method, const std::string& target, int status, V want,
+                    const std::vector<std::pair<std::string, std::string>>& h = {}, const std::string& body = {}) {
+    auto r = http(method, target, h, body);
+    EXPECT_EQ(r.status, status) << method << " " << target << ": " << r.body;
+    EXPECT_EQ(counts(), want) << "after " << method << " " << target;
+    return r;
+  };
+  expect("PUT", "/cnt", 200, V{1, 0, 0});                                  // CreateBucket: A
+  expect("PUT", "/cnt/a", 200, V{2, 0, 0}, {}, "alpha");                   // PutObject: A
+  expect("PUT", "/cnt/b", 200, V{3, 0, 0}, {}, "beta");
+  expect("GET", "/cnt/a", 200, V{3, 1, 0});                                // GetObject: B
+  expect("HEAD", "/cnt/a", 200, V{3, 2, 0});                               // HeadObject: B
+  expect("GET", "/cnt?list-type=2", 200, V{4, 2, 0});                      // ListObjectsV2: A
+  expect("GET", "/cnt", 200, V{5, 2, 0});                                  // ListObjects: A
+  expect("GET", "/cnt?location", 200, V{5, 3, 0});                         // GetBucketLocation: B
+  expect("GET", "/cnt?acl", 200, V{5, 4, 0});                              // GetBucketAcl: B
+  expect("PUT", "/cnt/c", 200, V{6, 4, 0}, {{"x-amz-copy-source", "/cnt/a"}});  // CopyObject: A
+  auto init = expect("POST", "/cnt/m?uploads", 200, V{7, 4, 0});          // CreateMultipartUpload: A
+  const std::string upload = xml_text(init.body, "UploadId");
+  ASSERT_FALSE(upload.empty()) << init.body;
+  expect("DELETE", "/cnt/m?uploadId=" + upload, 204, V{7, 4, 1});         // AbortMultipartUpload: free
+  expect("DELETE", "/cnt/b", 204, V{7, 4, 2});                             // DeleteObject: free
+  expect("GET", "/cnt/missing", 404, V{7, 5, 2});                          // a 4xx is billed
+  expect("GET", "/", 200, V{7, 5, 2});                                     // ListBuckets names no bucket
+  // Answered by a fault rule: never reaches the counter.
+  ASSERT_EQ(http("PUT", "/_eddy/faults", {}, R"([{"bucket": "cnt", "key_prefix": "hot/", "action": "error", "error_code": "SlowDown"}])").status, 200);
+  expect("GET", "/cnt/hot/x", 503, V{7, 5, 2});
+  expect("PUT", "/cnt/hot/y", 503, V{7, 5, 2}, {}, "y");
+}
+
 class S3MetricsRestart : public S3Metrics {
  protected:
   void configure(Config& c) override {

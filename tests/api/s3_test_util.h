@@ -42,12 +42,13 @@ inline std::vector<std::string> xml_all(const std::string& body, const std::stri
 }
 
 // Signs an S3 request with SigV4 now (region us-east-1, the body's SHA-256 unless
-// payload_hash is given) for eddy on 127.0.0.1:port; returns the headers to send (Host is
+// payload_hash is given; x-amz-security-token when a session token is given) for eddy on 127.0.0.1:port; returns the headers to send (Host is
 // the client's) and what was signed.
 inline std::pair<Headers, wire::sigv4::SigningResult> sign_s3(const std::string& method, const std::string& target,
                                                                Headers headers, const std::string& body, int port,
                                                                const std::string& access_key, const std::string& secret,
-                                                               std::string payload_hash = {}) {
+                                                               std::string payload_hash = {},
+                                                               const std::string& session_token = {}) {
   namespace s4 = wire::sigv4;
   s4::Request req;
   req.method = method;
@@ -58,7 +59,7 @@ inline std::pair<Headers, wire::sigv4::SigningResult> sign_s3(const std::string&
   req.headers.emplace_back("Host", "127.0.0.1:" + std::to_string(port));
   if (!body.empty() || method == "PUT" || method == "POST") req.headers.emplace_back("Content-Length", std::to_string(body.size()));
   s4::SigningParams p;
-  p.credentials = {access_key, secret, ""};
+  p.credentials = {access_key, secret, session_token};
   p.region = "us-east-1";
   p.service = "s3";
   p.time = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());

@@ -2,7 +2,13 @@
 // clock held still so every count is exact.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+
 #include "server/kinesis/kinesis_service.h"
+#include "server/limits/control_plane_limiter.h"
 #include "tests/api/limits_test_support.h"
 
 using namespace eddy::test;
@@ -21,6 +27,19 @@ class ThrottleAws : public LimitsFixture {
 };
 
 class ThrottleOff : public LimitsFixture {};
+
+// On disk, so a restart keeps what was saved.
+class ThrottleAwsOnDisk : public ThrottleAws {
+ protected:
+  void tune(eddy::Config& c) override {
+    c.throttle = "aws";
+    c.in_memory = false;
+    c.data_dir = temp_dir("eddy-throttle-restart").string();
+    auto rules = temp_dir("eddy-throttle-faults") / "faults.json";
+    std::ofstream(rules) << R"({"seed": 3, "rules": [{"id": "hot", "bucket": "b", "action": "error", "error_code": "SlowDown"}]})";
+    c.faults_file = rules.string();
+  }
+};
 
 }  // namespace
 
@@ -235,7 +254,7 @@ TEST_F(ThrottleAws, ControlPlaneLimitsGiveLimitExceeded) {
   EXPECT_EQ(kinesis("DescribeStream", {{"StreamName", "cp"}}).status, 200);
   EXPECT_EQ(kinesis("ListStreams", json::object()).status, 200);
   EXPECT_EQ(kinesis("DescribeLimits", json::object()).status, 200);
-  EXPECT_GE(admin("GET", "/_eddy/throttle", nullptr)["throttled"]["control_plane"].get<int>(), 5);
+  EXPECT_EQ(admin("GET", "/_eddy/throttle", nullptr)["throttled"]["control_plane"].get<int>(), 5);
 }
 
 TEST_F(ThrottleAws, UpdateShardCountTenTimesPerRollingDay) {
@@ -246,11 +265,29 @@ TEST_F(ThrottleAws, UpdateShardCountTenTimesPerRollingDay) {
     ASSERT_EQ(r.status, 200) << i << r.raw;
     clock().advance_ms(1000);
   }
-  auto r = kinesis("UpdateShardCount", {{"StreamName", "usc"}, {"TargetShardCount", 2}, {"ScalingType", "UNIFORM_SCALING"}});
+  // Ten calls at t0 .. t0+9 s. A rolling window, not a refilling bucket: the 11th is refused
+  // until the first call is 24 h old, then exactly one more fits until the second one is.
+  auto usc = [&](int target) {
+    return kinesis("UpdateShardCount", {{"StreamName", "usc"}, {"TargetShardCount", target}, {"ScalingType", "UNIFORM_SCALING"}});
+  };
+  auto r = usc(2);
   EXPECT_EQ(r.type(), "LimitExceededException");
-  clock().advance_ms(24LL * 3600 * 1000 / 10);
-  r = kinesis("UpdateShardCount", {{"StreamName", "usc"}, {"TargetShardCount", 2}, {"ScalingType", "UNIFORM_SCALING"}});
+  EXPECT_EQ(r.message(), "Rate exceeded for stream usc under account " + account() + ".");
+  const int64_t day = 24LL * 3600 * 1000;
+  clock().advance_ms(day / 10);  // 2.4 h: a token bucket would have refilled one call
+  EXPECT_EQ(usc(2).type(), "LimitExceededException");
+  // t0 + 23 h 59 m: still ten calls in the last 24 h.
+  clock().advance_ms(day - 60 * 1000 - day / 10 - 10 * 1000);
+  EXPECT_EQ(usc(2).type(), "LimitExceededException");
+  // t0 + 24 h: the first call has left the window.
+  clock().advance_ms(60 * 1000);
+  r = usc(2);
   EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(usc(1).type(), "LimitExceededException");
+  clock().advance_ms(1000);  // t0 + 24 h + 1 s: the second call has left it too
+  r = usc(1);
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(admin("GET", "/_eddy/throttle", nullptr)["throttled"]["control_plane"].get<int>(), 4);
 }
 
 TEST_F(ThrottleAws, PerStreamOverridesAtRuntime) {
@@ -375,4 +412,185 @@ TEST(ThrottleConfig, InvalidStreamSpecStopsStartUp) {
   std::string error;
   EXPECT_FALSE(app.start(&error));
   EXPECT_NE(error.find("throttle-stream"), std::string::npos) << error;
+}
+
+// Every operation in the control-plane table (docs/throttling.md), driven from the table the
+// server enforces: `calls` are allowed at one instant, the next is LimitExceededException, and
+// after `period_ms` on the manual clock the call is allowed again. The scope is checked too: a
+// per-account budget is spent for every stream, a per-stream one only for its stream, a
+// per-shard one only for its shard. An operation added to the table without a row here fails.
+TEST_F(ThrottleAws, EveryControlPlaneLimitInTheTable) {
+  create_stream("t", 2);
+  create_stream("t2", 2);
+  create_stream("u", 1);
+  create_stream("u2", 1);
+  const json metrics = json::array({"IncomingBytes"});
+  const json kms = {{"EncryptionType", "KMS"}, {"KeyId", "alias/aws/kinesis"}};
+  auto with = [](json a, const json& b) {
+    a.update(b);
+    return a;
+  };
+  // A valid request for call i against stream s (the scope check repeats it on another stream).
+  std::map<std::string, std::function<json(int, const std::string&)>> requests = {
+      {"AddTagsToStream", [](int i, auto& s) { return json{{"StreamName", s}, {"Tags", {{"k" + std::to_string(i % 40), "v"}}}}; }},
+      {"CreateStream", [](int i, auto& s) { return json{{"StreamName", s + "-new-" + std::to_string(i)}, {"ShardCount", 1}}; }},
+      {"DecreaseStreamRetentionPeriod", [](int, auto& s) { return json{{"StreamName", s}, {"RetentionPeriodHours", 24}}; }},
+      {"DeleteStream", [](int i, auto& s) { return json{{"StreamName", s + "-absent-" + std::to_string(i)}}; }},
+      {"DescribeLimits", [](int, auto&) { return json::object(); }},
+      {"DescribeStream", [](int, auto& s) { return json{{"StreamName", s}}; }},
+      {"DescribeStreamSummary", [](int, auto& s) { return json{{"StreamName", s}}; }},
+      {"DisableEnhancedMonitoring", [&](int, auto& s) { return json{{"StreamName", s}, {"ShardLevelMetrics", metrics}}; }},
+      {"EnableEnhancedMonitoring", [&](int, auto& s) { return json{{"StreamName", s}, {"ShardLevelMetrics", metrics}}; }},
+      {"GetShardIterator", [](int, auto& s) { return json{{"StreamName", s}, {"ShardId", shard_id(0)}, {"ShardIteratorType", "LATEST"}}; }},
+      {"IncreaseStreamRetentionPeriod", [](int, auto& s) { return json{{"StreamName", s}, {"RetentionPeriodHours", 48}}; }},
+      {"ListShards", [](int, auto& s) { return json{{"StreamName", s}}; }},
+      {"ListStreams", [](int, auto&) { return json::object(); }},
+      {"ListTagsForStream", [](int, auto& s) { return json{{"StreamName", s}}; }},
+      {"MergeShards", [](int, auto& s) { return json{{"StreamName", s + "-absent"}, {"ShardToMerge", shard_id(0)}, {"AdjacentShardToMerge", shard_id(1)}}; }},
+      {"RemoveTagsFromStream", [](int i, auto& s) { return json{{"StreamName", s}, {"TagKeys", {"k" + std::to_string(i % 40)}}}; }},
+      {"SplitShard", [](int, auto& s) { return json{{"StreamName", s + "-absent"}, {"ShardToSplit", shard_id(0)}, {"NewStartingHashKey", "1"}}; }},
+      {"StartStreamEncryption", [&](int, auto& s) { return with(json{{"StreamName", s}}, kms); }},
+      {"StopStreamEncryption", [&](int, auto& s) { return with(json{{"StreamName", s}}, kms); }},
+      {"UpdateShardCount", [](int i, auto& s) { return json{{"StreamName", s}, {"TargetShardCount", i % 2 == 0 ? 2 : 1}, {"ScalingType", "UNIFORM_SCALING"}}; }},
+  };
+  // UpdateShardCount and the encryption calls reshape/update their stream: keep them on u, u2.
+  auto stream_for = [](std::string_view op) { return op == "UpdateShardCount" ? std::string("u") : std::string("t"); };
+  auto other_for = [](std::string_view op) { return op == "UpdateShardCount" ? std::string("u2") : std::string("t2"); };
+
+  size_t n = 0;
+  const auto* table = eddy::limits::operation_limits(&n);
+  ASSERT_EQ(n, 20u) << "docs/throttling.md's table lists 20 operations";
+  int refused = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const auto& limit = table[k];
+    const std::string op(limit.operation);
+    SCOPED_TRACE(op);
+    auto req = requests.find(op);
+    ASSERT_NE(req, requests.end()) << "no request for " << op << " in this test";
+    clock().advance_ms(limit.period_ms + 1000);  // every earlier budget is whole again
+    const std::string s = stream_for(op), s2 = other_for(op);
+    for (uint64_t i = 0; i < limit.amount; ++i) {
+      auto r = kinesis(op, req->second(static_cast<int>(i), s));
+      ASSERT_NE(r.type(), "LimitExceededException") << "call " << i + 1 << " of " << limit.amount << ": " << r.raw;
+    }
+    auto r = kinesis(op, req->second(static_cast<int>(limit.amount), s));
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.type(), "LimitExceededException") << "call " << limit.amount + 1 << ": " << r.raw;
+    ++refused;
+    // Scope.
+    if (limit.scope == eddy::limits::LimitScope::shard) {
+      json other = req->second(0, s);
+      other["ShardId"] = shard_id(1);
+      EXPECT_NE(kinesis(op, other).type(), "LimitExceededException") << "another shard's budget was spent";
+    } else if (op != "DescribeLimits" && op != "ListStreams") {
+      auto o = kinesis(op, req->second(static_cast<int>(limit.amount) + 1, s2));
+      if (limit.scope == eddy::limits::LimitScope::account) {
+        EXPECT_EQ(o.type(), "LimitExceededException") << "an account budget must cover every stream: " << o.raw;
+        ++refused;
+      } else {
+        EXPECT_NE(o.type(), "LimitExceededException") << "another stream's budget was spent: " << o.raw;
+      }
+    }
+    // One period later (a second, or 24 h for the rolling windows) the call is allowed again.
+    clock().advance_ms(limit.period_ms);
+    r = kinesis(op, req->second(static_cast<int>(limit.amount) + 2, s));
+    EXPECT_NE(r.type(), "LimitExceededException") << "still refused one period later: " << r.raw;
+  }
+  EXPECT_EQ(admin("GET", "/_eddy/throttle", nullptr)["throttled"]["control_plane"].get<int>(), refused);
+}
+
+// docs/throttling.md: "The override is saved with the stream and survives a restart."
+TEST_F(ThrottleAwsOnDisk, PerStreamOverrideSurvivesARestart) {
+  create_stream("slow", 1);
+  create_stream("plain", 1);
+  admin("PUT", "/_eddy/throttle/streams/slow", {{"write_records_per_sec", 10}, {"mode", "aws"}});
+  restart();
+  auto one = admin("GET", "/_eddy/throttle/streams/slow", nullptr);
+  EXPECT_EQ(one["override"], json({{"write_records_per_sec", 10}, {"mode", "aws"}}));
+  EXPECT_EQ(one["limits"]["write_records_per_sec"], 10);
+  // Enforced after the restart: 10 of 20 accepted; the stream without an override keeps 1000.
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "slow"}, {"Records", entries(20, "k", 3)}})["FailedRecordCount"], 10);
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "plain"}, {"Records", entries(500, "k", 3)}})["FailedRecordCount"], 0);
+  EXPECT_TRUE(admin("GET", "/_eddy/throttle/streams/plain", nullptr)["override"].is_null());
+  // Cleared, restarted: gone for good.
+  admin("DELETE", "/_eddy/throttle/streams/slow", nullptr);
+  restart();
+  EXPECT_TRUE(admin("GET", "/_eddy/throttle/streams/slow", nullptr)["override"].is_null());
+  EXPECT_EQ(ok("PutRecords", {{"StreamName", "slow"}, {"Records", entries(500, "k", 3)}})["FailedRecordCount"], 0);
+}
+
+// --faults FILE is loaded at every start: runtime changes last until the restart, which gives
+// back exactly the file's rules (docs/throttling.md).
+TEST_F(ThrottleAwsOnDisk, FaultRulesFromTheFileComeBackAfterARestart) {
+  auto f = admin("GET", "/_eddy/faults", nullptr);
+  ASSERT_EQ(f["rules"].size(), 1u) << f.dump();
+  EXPECT_EQ(f["rules"][0]["id"], "hot");
+  EXPECT_EQ(http("GET", "/b/x").status, 503);
+  admin("PUT", "/_eddy/faults", json::array({json{{"id", "runtime"}, {"bucket", "c"}, {"action", "error"}, {"error_code", "SlowDown"}}}));
+  EXPECT_NE(http("GET", "/b/x").status, 503);
+  restart();
+  f = admin("GET", "/_eddy/faults", nullptr);
+  ASSERT_EQ(f["rules"].size(), 1u) << f.dump();
+  EXPECT_EQ(f["rules"][0]["id"], "hot");
+  EXPECT_EQ(f["rules"][0]["fired"], 0);
+  EXPECT_EQ(f["seed"], 3);
+  EXPECT_EQ(http("GET", "/b/x").status, 503);
+  EXPECT_NE(http("GET", "/c/x").status, 503);
+}
+
+// ON_DEMAND byte budgets (docs/throttling.md): 4 MiB/s in and 8 MiB/s out for the whole stream,
+// shared by its shards, on the manual clock.
+TEST_F(ThrottleAws, OnDemandByteBudgetsAreSharedByTheStreamsShards) {
+  ASSERT_EQ(kinesis("CreateStream", {{"StreamName", "odb"}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}}).status, 200);
+  const size_t kib = 1024, mib = 1024 * kib;
+  // The start of shard i of 4 (even split of 2^128).
+  auto ehk_of = [](int shard) {
+    static const char* starts[] = {"0", "85070591730234615865843651857942052864", "170141183460469231731687303715884105728",
+                                   "255211775190703847597530955573826158592"};
+    return std::string(starts[shard]);
+  };
+  // Writes: records of exactly 256 KiB (key + data) over shards 0..3: 16 fit the 4 MiB budget,
+  // whatever shard they go to, the 17th and 18th do not.
+  json recs = json::array();
+  for (int i = 0; i < 18; ++i)
+    recs.push_back({{"PartitionKey", "k"}, {"ExplicitHashKey", ehk_of(i % 4)}, {"Data", b64(std::string(256 * kib - 1, 'w'))}});
+  auto out = ok("PutRecords", {{"StreamName", "odb"}, {"Records", recs}});
+  EXPECT_EQ(out["FailedRecordCount"], 2);
+  std::set<std::string> shards_used;
+  for (size_t i = 0; i < 16; ++i) {
+    EXPECT_FALSE(out["Records"][i].contains("ErrorCode")) << i;
+    shards_used.insert(out["Records"][i].value("ShardId", ""));
+  }
+  EXPECT_EQ(shards_used.size(), 4u);
+  EXPECT_EQ(out["Records"][16]["ErrorCode"], "ProvisionedThroughputExceededException");
+  EXPECT_EQ(out["Records"][17]["ErrorCode"], "ProvisionedThroughputExceededException");
+  // Reads: 6 MiB from shard 0 and 3 MiB from shard 1 leave the stream 1 MiB in debt at 8 MiB/s:
+  // shard 2's reads are refused for the next 125 ms.
+  clock().advance_ms(1000);
+  admin("PUT", "/_eddy/throttle/streams/odb", {{"write_bytes_per_sec", 64 * 1024 * 1024}});
+  auto fill = [&](int shard, int n) {
+    json r = json::array();
+    for (int i = 0; i < n; ++i) r.push_back({{"PartitionKey", "k"}, {"ExplicitHashKey", ehk_of(shard)}, {"Data", b64(std::string(mib - 1, 'r'))}});
+    ASSERT_EQ(ok("PutRecords", {{"StreamName", "odb"}, {"Records", r}})["FailedRecordCount"], 0);
+  };
+  auto drain = [&](int shard) {  // reads the 256 KiB records of the first phase out of the way
+    auto it = ok("GetShardIterator", {{"StreamName", "odb"}, {"ShardId", shard_id(shard)}, {"ShardIteratorType", "LATEST"}})["ShardIterator"];
+    return it.get<std::string>();
+  };
+  std::string it0 = drain(0), it1 = drain(1), it2 = drain(2);
+  fill(0, 4);
+  fill(0, 2);
+  fill(1, 3);
+  clock().advance_ms(1000);  // the read budget is whole: 8 MiB
+  auto r0 = ok("GetRecords", {{"ShardIterator", it0}});
+  EXPECT_EQ(r0["Records"].size(), 6u);
+  auto r1 = ok("GetRecords", {{"ShardIterator", it1}});
+  EXPECT_EQ(r1["Records"].size(), 3u);
+  auto refused = kinesis("GetRecords", {{"ShardIterator", it2}});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.type(), "ProvisionedThroughputExceededException");
+  clock().advance_ms(124);
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it2}}).status, 400);
+  clock().advance_ms(2);
+  EXPECT_EQ(kinesis("GetRecords", {{"ShardIterator", it2}}).status, 200);
 }

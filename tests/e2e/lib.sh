@@ -45,6 +45,8 @@ unset AWS_CA_BUNDLE AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURI
   AWS_ENDPOINT_URL AWS_ENDPOINT_URL_KINESIS AWS_USE_FIPS_ENDPOINT AWS_USE_DUALSTACK_ENDPOINT \
   HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy || true
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+# Several checks are Python `assert`s (heredocs, test_throttle_boto3.py): -O would remove them.
+unset PYTHONOPTIMIZE || true
 # `eddy serve` takes every flag from an EDDY_* variable (EDDY_PORT, EDDY_THROTTLE, ...), and the
 # client tools from EDDY_<TOOL>_*: none from the caller's shell may change the servers started here.
 for v in $(compgen -e | grep '^EDDY_' || true); do
@@ -105,8 +107,9 @@ E2E_SERVER_N=0
 start_eddy() {
   E2E_SERVER_N=$((E2E_SERVER_N + 1))
   local out="$E2E_TMP/eddy-$E2E_SERVER_N.out" err="$E2E_TMP/eddy-$E2E_SERVER_N.err"
-  "$EDDY_BIN" serve --port 0 --log-level warn "$@" >"$out" 2>"$err" &
+  "$EDDY_BIN" serve --port 0 --log-level "${E2E_LOG_LEVEL:-warn}" "$@" >"$out" 2>"$err" &
   EDDY_PID=$!
+  EDDY_ERR=$err  # its log (stderr); E2E_LOG_LEVEL=info makes it hold the info lines too
   E2E_PIDS+=("$EDDY_PID")
   EDDY_PORT=""
   local i line

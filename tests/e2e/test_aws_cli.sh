@@ -158,12 +158,35 @@ it=$(aws_kinesis get-shard-iterator --stream-name cli-e2e --shard-id "$SID" --sh
   --starting-sequence-number "$SEQ" | pyjson 'j["ShardIterator"]') || fail "get-shard-iterator AFTER_SEQUENCE_NUMBER failed"
 after=$(aws_kinesis get-records --shard-iterator "$it" | pyjson '[r["SequenceNumber"] for r in j["Records"]]') ||
   fail "get-records from AFTER_SEQUENCE_NUMBER failed"
-python3 -c 'import json,sys; s=json.loads(sys.argv[1]); assert all(int(x) > int(sys.argv[2]) for x in s), s' "$after" "$SEQ" ||
-  fail "AFTER_SEQUENCE_NUMBER returned $after, not only numbers after $SEQ"
+# Exactly the acknowledged records of that shard with a larger sequence number, in order (the
+# put-records batch alone puts ~10 records in each shard, so this list is never empty).
+want_after=$(python3 - "$O" "$SID" "$SEQ" <<'EOF'
+import glob, json, os, sys
+O, sid, seq = sys.argv[1], sys.argv[2], int(sys.argv[3])
+acked = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(O, "put-record-*.json")))]
+acked += json.load(open(os.path.join(O, "put-records.json")))["Records"]
+print(json.dumps(sorted((r["SequenceNumber"] for r in acked if r["ShardId"] == sid and int(r["SequenceNumber"]) > seq), key=int)))
+EOF
+)
+[[ "$want_after" != "[]" ]] || fail "test setup: no acknowledged record after $SEQ in $SID"
+[[ "$after" == "$want_after" ]] || fail "AFTER_SEQUENCE_NUMBER $SEQ returned $after, expected $want_after"
+# LATEST: nothing already stored, then exactly a record put after the iterator was taken (key-0,
+# the partition key of the batch's first record, routes to the same shard).
 it=$(aws_kinesis get-shard-iterator --stream-name cli-e2e --shard-id "$SID" --shard-iterator-type LATEST |
   pyjson 'j["ShardIterator"]') || fail "get-shard-iterator LATEST failed"
-n=$(aws_kinesis get-records --shard-iterator "$it" | pyjson 'len(j["Records"])') || fail "get-records from LATEST failed"
-[[ "$n" == 0 ]] || fail "LATEST iterator returned $n old records"
+aws_kinesis get-records --shard-iterator "$it" >"$O/latest-1.json" || fail "get-records from LATEST failed"
+[[ "$(pyjson 'len(j["Records"])' <"$O/latest-1.json")" == 0 ]] ||
+  fail "LATEST iterator returned old records: $(head -c 400 "$O/latest-1.json")"
+aws_kinesis put-record --stream-name cli-e2e --partition-key key-0 --data "after-latest" "${BLOB_ARGS[@]}" \
+  >"$O/after-latest-put.json" || fail "put-record after LATEST failed"
+[[ "$(pyjson 'j["ShardId"]' <"$O/after-latest-put.json")" == "$SID" ]] ||
+  fail "key-0 went to another shard than $SID: $(cat "$O/after-latest-put.json")"
+it=$(pyjson 'j["NextShardIterator"]' <"$O/latest-1.json")
+latest=$(aws_kinesis get-records --shard-iterator "$it" |
+  pyjson '[[r["SequenceNumber"], r["PartitionKey"], __import__("base64").b64decode(r["Data"]).decode()] for r in j["Records"]]') ||
+  fail "get-records after LATEST failed"
+want_latest=$(pyjson '[[j["SequenceNumber"], "key-0", "after-latest"]]' <"$O/after-latest-put.json")
+[[ "$latest" == "$want_latest" ]] || fail "LATEST then one put-record returned $latest, expected $want_latest"
 
 log "errors reach the CLI as AWS errors"
 set +e

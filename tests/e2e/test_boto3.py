@@ -169,6 +169,7 @@ def test_kpl_aggregates():
     shards = kinesis.list_shards(StreamName=stream)["Shards"]
     vectors = json.load(open(os.path.join(SHARED, "fixtures", "kpl-agg-vectors.json")))["vectors"]
     check(vectors, "no KPL vectors in the fixture")
+    with_outer_ehk = 0
     for i, v in enumerate(vectors):
         blob = bytes.fromhex(v["aggregatedHex"])
         # Sanity of the fixture itself: magic, protobuf, MD5 trailer.
@@ -177,6 +178,7 @@ def test_kpl_aggregates():
         # The vector's own outer ExplicitHashKey where it has one, else the middle of shard i%4 so
         # the aggregates land in different shards.
         if v.get("outerExplicitHashKey") is not None:
+            with_outer_ehk += 1
             ehk = int(v["outerExplicitHashKey"])
         else:
             r = shards[i % 4]["HashKeyRange"]
@@ -199,6 +201,8 @@ def test_kpl_aggregates():
     # de-aggregates; that is the consumer's job).
     total = sum(len(read_shard(stream, s["ShardId"])) for s in shards)
     check(total == len(vectors), "KPL stream holds %d records, %d were put" % (total, len(vectors)))
+    # The fixture's "explicit-hash-keys" vector carries an outer ExplicitHashKey: that branch ran.
+    check(with_outer_ehk >= 1, "no vector routed by its own outer ExplicitHashKey")
     print("kpl: %d aggregates stored and returned byte for byte" % len(vectors))
 
 

@@ -14,7 +14,7 @@ for mode in default always; do
   flags=(--data-dir "$dir")
   [[ $mode == default ]] || flags+=(--fsync "$mode")
   log "fsync $mode: SIGTERM during a large PutRecords"
-  start_eddy "${flags[@]}"
+  E2E_LOG_LEVEL=info start_eddy "${flags[@]}"
   python3 "$CLIENT" slowput "$dir.state" "$signals" &
   client=$!
   for ((i = 0; i < 600; i++)); do
@@ -24,8 +24,12 @@ for mode in default always; do
   done
   [[ -e "$signals/mid" ]] || fail "fsync $mode: the client never got half its request out"
   kill -TERM "$EDDY_PID"
-  # Let the server take the signal and start shutting down before the body is complete.
-  sleep 0.5
+  # The server has taken the signal (it logs so) before the rest of the body is sent.
+  for ((i = 0; i < 400; i++)); do
+    grep -q 'signal 15 received' "$EDDY_ERR" && break
+    sleep 0.05
+  done
+  grep -q 'signal 15 received' "$EDDY_ERR" || fail "fsync $mode: eddy never logged taking SIGTERM: $(tail -5 "$EDDY_ERR")"
   kill -0 "$EDDY_PID" 2>/dev/null || fail "fsync $mode: eddy exited while a request was still being received"
   touch "$signals/go"
   crc=0

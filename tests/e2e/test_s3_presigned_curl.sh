@@ -134,13 +134,30 @@ code=$(curl -s -o "$O/err.xml" -w '%{http_code}' "$EDDY_URL/pre/f.bin")
 expect_error "$O/err.xml" 403 "$code" AccessDenied
 
 log "expiry on eddy's manual clock"
-# Not expired yet: eddy's clock stands still at its start time, before the URLs were signed.
-# Moving it 60 s (not just past 1 s) keeps this exact however slowly the setup above ran.
-curl -fsS "$(url v4_exp)" -o "$O/exp.got" || fail "SigV4 URL with X-Amz-Expires=1 refused before the clock moved"
+# eddy's clock stands still at its start time, before the URLs were signed. Set it from the URLs
+# themselves (the SigV4 X-Amz-Date, the SigV2 Expires), so the checks are exact however slowly
+# the setup above ran. set_clock_ms MS: move the clock to MS, or leave it if already later.
+set_clock_ms() {
+  local now
+  now=$(curl -fsS "$EDDY_URL/_eddy/clock" | pyjson 'j["now_ms"]') || fail "GET /_eddy/clock failed"
+  ((now >= $1)) && return 0
+  curl -fsS -X POST -H 'Content-Type: application/json' --data "{\"set_ms\": $1}" "$EDDY_URL/_eddy/clock" >/dev/null ||
+    fail "POST /_eddy/clock set_ms $1 failed"
+}
+v4_signed=$(url v4_exp | sed -n 's/.*X-Amz-Date=\([0-9]\{8\}T[0-9]\{6\}Z\).*/\1/p')
+[[ -n "$v4_signed" ]] || fail "no X-Amz-Date in $(url v4_exp)"
+v4_signed_s=$(date -u -d "${v4_signed:0:4}-${v4_signed:4:2}-${v4_signed:6:2} ${v4_signed:9:2}:${v4_signed:11:2}:${v4_signed:13:2}" +%s)
+v2_expires_s=$(url v2_exp | sed -n 's/.*Expires=\([0-9]*\).*/\1/p')
+[[ -n "$v2_expires_s" ]] || fail "no Expires in $(url v2_exp)"
+# Not expired yet: at the SigV4 URL's signing second, then at the SigV2 URL's (its Expires - 1).
+set_clock_ms $((v4_signed_s * 1000))
+curl -fsS "$(url v4_exp)" -o "$O/exp.got" || fail "SigV4 URL with X-Amz-Expires=1 refused at its signing time"
 cmp "$O/f.bin" "$O/exp.got" || fail "body differs"
-curl -fsS "$(url v2_exp)" -o /dev/null || fail "SigV2 URL expiring in 1 s refused before the clock moved"
-curl -fsS -X POST -H 'Content-Type: application/json' --data '{"advance_s": 60}' "$EDDY_URL/_eddy/clock" >/dev/null ||
-  fail "POST /_eddy/clock failed"
+set_clock_ms $(((v2_expires_s - 1) * 1000))
+curl -fsS "$(url v2_exp)" -o /dev/null || fail "SigV2 URL expiring in 1 s refused at its signing time"
+# 60 s after both were signed.
+latest=$((v4_signed_s > v2_expires_s ? v4_signed_s : v2_expires_s))
+set_clock_ms $(((latest + 60) * 1000))
 for v in v4 v2; do
   code=$(curl -s -o "$O/err.xml" -w '%{http_code}' "$(url ${v}_exp)")
   expect_error "$O/err.xml" 403 "$code" AccessDenied "Request has expired"

@@ -17,6 +17,10 @@ STREAM = "throttled"
 N = int(os.environ.get("THROTTLE_RECORDS", "3000"))
 
 
+if not __debug__:
+    sys.exit("FAIL: the checks here are assert statements; run without python -O / PYTHONOPTIMIZE")
+
+
 def admin(method, path, body=None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(URL + path, data=data, method=method, headers={"Content-Type": "application/json"})
@@ -59,8 +63,8 @@ def main():
             time.sleep(0.05)
     elapsed = time.monotonic() - start
     assert len(acknowledged) == N and all(v == 1 for v in acknowledged.values())
-    # 1000 records/s per shard, starting with one second's worth: N records need about N/1000 - 1 s.
-    assert elapsed >= (N / 1000.0) - 1.5, "finished in %.2fs: the shard limit did not hold" % elapsed
+    # That the shard limit held is shown by the throttled entries eddy counted (below), not by
+    # the wall-clock time the producer took (timing belongs in bench/).
 
     # Read everything back (GetRecords is limited to 5 calls/s: wait when throttled).
     it = k.get_shard_iterator(StreamName=STREAM, ShardId="shardId-000000000000",

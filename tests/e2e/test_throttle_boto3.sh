@@ -5,24 +5,23 @@
 . "$(dirname "$0")/lib.sh"
 require_cmd python3
 require_cmd curl
+require_cmd aws "pip install awscli"
 python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
 
 start_eddy --in-memory --throttle aws
 python3 "$E2E_DIR/test_throttle_boto3.py" || fail "test_throttle_boto3.py failed (see above)"
 
-if command -v aws >/dev/null 2>&1; then
-  log "aws CLI: put-records over a per-stream limit"
-  aws_kinesis create-stream --stream-name cli --shard-count 1 >/dev/null
-  wait_active cli
-  curl -fsS -X PUT "$EDDY_URL/_eddy/throttle/streams/cli" -d '{"write_records_per_sec": 2}' >/dev/null ||
-    fail "PUT /_eddy/throttle/streams/cli"
-  out=$(aws_kinesis put-records --stream-name cli --records \
-    Data=YQ==,PartitionKey=a Data=Yg==,PartitionKey=b Data=Yw==,PartitionKey=c Data=ZA==,PartitionKey=d)
-  failed=$(pyjson 'j["FailedRecordCount"]' <<<"$out")
-  [[ "$failed" == 2 ]] || fail "aws kinesis put-records: FailedRecordCount $failed, want 2: $out"
-  code=$(pyjson 'j["Records"][3]["ErrorCode"]' <<<"$out")
-  [[ "$code" == ProvisionedThroughputExceededException ]] || fail "entry 4: $code"
-fi
+log "aws CLI: put-records over a per-stream limit"
+aws_kinesis create-stream --stream-name cli --shard-count 1 >/dev/null
+wait_active cli
+curl -fsS -X PUT "$EDDY_URL/_eddy/throttle/streams/cli" -d '{"write_records_per_sec": 2}' >/dev/null ||
+  fail "PUT /_eddy/throttle/streams/cli"
+out=$(aws_kinesis put-records --stream-name cli --records \
+  Data=YQ==,PartitionKey=a Data=Yg==,PartitionKey=b Data=Yw==,PartitionKey=c Data=ZA==,PartitionKey=d)
+failed=$(pyjson 'j["FailedRecordCount"]' <<<"$out")
+[[ "$failed" == 2 ]] || fail "aws kinesis put-records: FailedRecordCount $failed, want 2: $out"
+code=$(pyjson 'j["Records"][3]["ErrorCode"]' <<<"$out")
+[[ "$code" == ProvisionedThroughputExceededException ]] || fail "entry 4: $code"
 
 # The clock is the system clock here: POST answers 409.
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EDDY_URL/_eddy/clock" -d '{"advance_ms": 1}')
@@ -37,8 +36,10 @@ start_eddy --in-memory --clock manual --faults "$E2E_TMP/faults.json"
 body=$(curl -s -w '\n%{http_code}' "$EDDY_URL/b/hot/x")
 [[ "$(tail -n1 <<<"$body")" == 503 ]] || fail "GET /b/hot/x: $body"
 grep -q "<Code>SlowDown</Code>" <<<"$body" || fail "no SlowDown in $body"
-now=$(curl -fsS -X POST "$EDDY_URL/_eddy/clock" -d '{"advance_s": 90}' | pyjson 'j["now_ms"]')
-[[ -n "$now" ]] || fail "POST /_eddy/clock on a manual clock"
+before=$(curl -fsS "$EDDY_URL/_eddy/clock" | pyjson 'j["now_ms"]') || fail "GET /_eddy/clock on a manual clock"
+now=$(curl -fsS -X POST "$EDDY_URL/_eddy/clock" -d '{"advance_s": 90}' | pyjson 'j["now_ms"]') ||
+  fail "POST /_eddy/clock on a manual clock"
+((now - before == 90000)) || fail "POST /_eddy/clock {advance_s: 90} moved the clock from $before to $now"
 fired=$(curl -fsS "$EDDY_URL/_eddy/faults" | pyjson 'j["rules"][0]["fired"]')
 [[ "$fired" == 1 ]] || fail "fault fired $fired times, want 1"
 stop_eddy || fail "eddy exited with status $? after SIGTERM"

@@ -1,5 +1,6 @@
-// Who a request is: the principal and display name the authenticator reports, from the
-// credentials file, from IMDS-issued keys (the role, across rotation), and in mode any.
+// Who a request is: the account, principal and display name the authenticator reports, from
+// the credentials file (account_id in a profile), from IMDS-issued keys (the role of the
+// account, across rotation), and in mode any.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -49,7 +50,11 @@ TEST(AuthIdentity, CredentialsFileDisplayNames) {
          "[ini]\n"
          "aws_access_key_id = AKIDINI\n"
          "aws_secret_access_key = s3cr3t\n"
-         "display_name = ci\n";
+         "display_name = ci\n"
+         "[alt]\n"
+         "aws_access_key_id = AKIDALT\n"
+         "aws_secret_access_key = alt-secret\n"
+         "account_id = 111122223333\n";
   }
   auto store = make_credential_store();
   std::string error;
@@ -58,23 +63,37 @@ TEST(AuthIdentity, CredentialsFileDisplayNames) {
   EXPECT_EQ(store->find("AKIDNAMED")->secret_key, "secretnamed");
   EXPECT_EQ(store->find("AKIDNAMED")->display_name, "Build-Server");
   EXPECT_EQ(store->find("AKIDINI")->display_name, "ci");
+  EXPECT_EQ(store->find("AKIDINI")->account_id, "");  // the default account
+  EXPECT_EQ(store->find("AKIDALT")->account_id, "111122223333");
   {
     std::ofstream f(path);
     f << "AKID secret two words\n";
   }
   EXPECT_FALSE(load_credentials_file(path, *store, &error));
   EXPECT_NE(error.find(":1:"), std::string::npos) << error;
+  {
+    std::ofstream f(path);
+    f << "[p]\naws_access_key_id = K\naws_secret_access_key = S\naccount_id = 12345\n";
+  }
+  EXPECT_FALSE(load_credentials_file(path, *store, &error));
+  EXPECT_NE(error.find(":4: account_id must be 12 digits"), std::string::npos) << error;
   std::remove(path.c_str());
 
   ManualClock clock(kNowMs);
-  Authenticator verify(Mode::verify, *store, clock);
+  Authenticator verify(Mode::verify, *store, clock, "000011112222");
   auto r = verify.authenticate(signed_get(*store->find("AKIDNAMED"), kNowMs), "s3");
   ASSERT_TRUE(r.ok) << r.code;
+  EXPECT_EQ(r.account, "000011112222");
   EXPECT_EQ(r.principal, "AKIDNAMED");
   EXPECT_EQ(r.display_name, "Build-Server");
   r = verify.authenticate(signed_get(*store->find("AKIDPLAIN"), kNowMs), "s3");
+  EXPECT_EQ(r.account, "000011112222");
   EXPECT_EQ(r.principal, "AKIDPLAIN");
-  EXPECT_EQ(r.display_name, "");
+  EXPECT_EQ(r.display_name, "AKIDPLAIN");  // no display name: the access key
+  r = verify.authenticate(signed_get(*store->find("AKIDALT"), kNowMs), "s3");
+  ASSERT_TRUE(r.ok) << r.code;
+  EXPECT_EQ(r.account, "111122223333");
+  EXPECT_EQ(r.principal, "AKIDALT");
 }
 
 TEST(AuthIdentity, ImdsKeysActAsTheirRole) {
@@ -88,10 +107,12 @@ TEST(AuthIdentity, ImdsKeysActAsTheirRole) {
   const Credential first = imds.current_credentials();
   EXPECT_EQ(first.principal, "arn:aws:iam::123456789012:role/builder");
   EXPECT_EQ(first.display_name, "builder");
-  Authenticator verify(Mode::verify, *store, clock);
+  EXPECT_EQ(first.account_id, "123456789012");
+  Authenticator verify(Mode::verify, *store, clock, "123456789012");
   auto r = verify.authenticate(signed_get(first, kNowMs), "s3");
   ASSERT_TRUE(r.ok) << r.code;
   EXPECT_EQ(r.access_key, first.access_key);
+  EXPECT_EQ(r.account, "123456789012");
   EXPECT_EQ(r.principal, "arn:aws:iam::123456789012:role/builder");
   // After rotation the new key is the same principal.
   clock.advance_ms(3600 * 1000 - 60 * 1000);
@@ -109,10 +130,13 @@ TEST(AuthIdentity, ModeAnyTakesTheAccessKey) {
   Authenticator any(Mode::any, *store, clock);
   auto r = any.authenticate(signed_get(Credential{"AKIDSTRANGER", "whatever", {}, std::nullopt}, kNowMs), "s3");
   ASSERT_TRUE(r.ok);
+  // A key eddy does not know is an account of its own.
+  EXPECT_EQ(r.account, "AKIDSTRANGER");
   EXPECT_EQ(r.principal, "AKIDSTRANGER");
-  EXPECT_EQ(r.display_name, "");
+  EXPECT_EQ(r.display_name, "AKIDSTRANGER");
   r = any.authenticate(signed_get(Credential{"AKIDKNOWN", "not-its-secret", {}, std::nullopt}, kNowMs), "s3");
   ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.account, "000000000000");
   EXPECT_EQ(r.principal, "AKIDKNOWN");
   EXPECT_EQ(r.display_name, "Known");
   // Anonymous requests are nobody.
@@ -124,6 +148,7 @@ TEST(AuthIdentity, ModeAnyTakesTheAccessKey) {
   r = any.authenticate(anon, "s3");
   EXPECT_TRUE(r.anonymous);
   EXPECT_EQ(r.principal, "");
+  EXPECT_EQ(r.account, "");
 }
 
 }  // namespace

@@ -171,9 +171,20 @@ TEST(Cost, PriceTableValidation) {
   EXPECT_FALSE(metrics::parse_price_table("not json", p, &err));
   EXPECT_FALSE(metrics::load_price_table("/nonexistent/prices.json", p, &err));
   ASSERT_TRUE(metrics::load_price_table("", p, &err)) << err;
+  // The embedded table is us-east-1's published list prices, as docs/metrics.md's table gives them.
+  EXPECT_EQ(p.name, "aws-us-east-1");
+  EXPECT_EQ(p.currency, "USD");
+  EXPECT_DOUBLE_EQ(p.shard_hour, 0.015);
+  EXPECT_DOUBLE_EQ(p.put_payload_unit_per_million, 0.014);
   EXPECT_EQ(p.put_payload_unit_bytes, 25600u);
+  EXPECT_DOUBLE_EQ(p.extended_retention_shard_hour, 0.02);
+  EXPECT_DOUBLE_EQ(p.on_demand_stream_hour, 0.04);
+  EXPECT_DOUBLE_EQ(p.on_demand_ingest_per_gb, 0.08);
+  EXPECT_DOUBLE_EQ(p.on_demand_retrieval_per_gb, 0.04);
   EXPECT_EQ(p.on_demand_record_rounding_bytes, 1024u);
-  EXPECT_GT(p.shard_hour, 0.0);
+  EXPECT_DOUBLE_EQ(p.s3_class_a_per_thousand, 0.005);
+  EXPECT_DOUBLE_EQ(p.s3_class_b_per_thousand, 0.0004);
+  EXPECT_DOUBLE_EQ(p.s3_storage_gb_month, 0.023);
 }
 
 }  // namespace

@@ -24,10 +24,11 @@ TEST(HashKey, Md5OfKnownPartitionKeys) {
   EXPECT_EQ(to_decimal(hash_key_of_partition_key("")), "281949768489412648962353822266799178366");
   // md5("a") = 0cc175b9c0f1b6a831c399e269772661
   EXPECT_EQ(to_decimal(hash_key_of_partition_key("a")), "16955237001963240173058271559858726497");
-  // md5("partitionKey") as kinesalite and the KPL compute it (big-endian 128-bit).
+  // md5("partitionKey") = 916fb4607e9099fa19225279d711a12e, read big-endian as kinesalite and
+  // the KPL do (python3: int(hashlib.md5(b"partitionKey").hexdigest(), 16)).
   u128 k = hash_key_of_partition_key("partitionKey");
-  unsigned char be[16];
-  for (int i = 0; i < 16; ++i) be[i] = static_cast<unsigned char>(k >> (8 * (15 - i)));
+  EXPECT_EQ(to_decimal(k), "193318062818912349798954611745638949166");
+  const unsigned char be[16] = {0x91, 0x6f, 0xb4, 0x60, 0x7e, 0x90, 0x99, 0xfa, 0x19, 0x22, 0x52, 0x79, 0xd7, 0x11, 0xa1, 0x2e};
   EXPECT_EQ(u128_from_big_endian(be), k);
   // The UTF-8 bytes are hashed, not a Latin-1 reading of the string.
   EXPECT_NE(hash_key_of_partition_key("\xc3\xa9"), hash_key_of_partition_key("\xe9"));

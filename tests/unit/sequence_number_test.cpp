@@ -77,7 +77,12 @@ TEST(SequenceNumber, RecognisesAnotherShardOrStream) {
   EXPECT_EQ(p->stream_id, 9u);
   EXPECT_EQ(p->shard_index, 4u);
   EXPECT_EQ(p->counter, 77u);
-  EXPECT_NE(p->shard_index, 3u);
+  // The neighbours' numbers differ, and parse back to their own shard and stream.
+  const std::string s3 = SequenceNumber{9, 3, 77}.str(), s4 = SequenceNumber{9, 4, 77}.str();
+  const std::string other_stream = SequenceNumber{8, 4, 77}.str();
+  EXPECT_NE(s3, s4);
+  EXPECT_EQ(SequenceNumber::parse(s3)->shard_index, 3u);
+  EXPECT_EQ(SequenceNumber::parse(other_stream)->stream_id, 8u);
   std::set<std::string> distinct;
   for (uint32_t stream : {1u, 2u})
     for (uint32_t shard : {0u, 1u})

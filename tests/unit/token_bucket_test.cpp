@@ -2,8 +2,10 @@
 
 #include "server/kinesis/stream.h"
 #include "server/limits/shard_limiter.h"
+#include "server/limits/rolling_window.h"
 #include "server/limits/token_bucket.h"
 
+using eddy::limits::RollingWindow;
 using eddy::limits::TokenBucket;
 
 TEST(TokenBucket, StartsFullWithOneSecondsWorth) {
@@ -66,13 +68,47 @@ TEST(TokenBucket, ClockGoingBackwardsAddsNothing) {
   EXPECT_TRUE(b.try_take(1, 1100));
 }
 
-TEST(TokenBucket, LongPeriodsForDailyQuotas) {
-  // 10 calls per rolling day (UpdateShardCount).
+TEST(TokenBucket, LongPeriodsRefillContinuously) {
+  // A bucket of 10 per day refills one call every 2.4 h (this is why daily quotas use
+  // RollingWindow instead).
   const int64_t day = 24LL * 3600 * 1000;
   TokenBucket b(10, day, 10, 0);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.try_take(1, i));
   EXPECT_FALSE(b.try_take(1, 3600 * 1000));
   EXPECT_TRUE(b.try_take(1, day / 10 + 10));
+}
+
+TEST(RollingWindow, TenPerRollingDay) {
+  // UpdateShardCount: 10 calls per rolling 24 hours.
+  const int64_t day = 24LL * 3600 * 1000, minute = 60 * 1000;
+  RollingWindow w(10, day);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(w.try_take(i * 1000)) << i;
+  EXPECT_FALSE(w.try_take(10 * 1000));
+  EXPECT_FALSE(w.try_take(day / 10 + 10));     // a bucket would allow this one
+  EXPECT_FALSE(w.try_take(day - minute));      // 23 h 59 m after the first call
+  EXPECT_TRUE(w.try_take(day));                // 24 h: the first call left the window
+  EXPECT_FALSE(w.try_take(day));               // ... and only the first
+  EXPECT_TRUE(w.try_take(day + 1000));         // the second one is 24 h old now
+  EXPECT_EQ(w.in_window(), 10u);
+}
+
+TEST(RollingWindow, RefusedCallsDoNotCount) {
+  RollingWindow w(2, 1000);
+  EXPECT_TRUE(w.try_take(0));
+  EXPECT_TRUE(w.try_take(0));
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(w.try_take(500));
+  EXPECT_TRUE(w.try_take(1000));
+  EXPECT_TRUE(w.try_take(1000));
+  EXPECT_FALSE(w.try_take(1999));
+  EXPECT_TRUE(w.try_take(2000));
+}
+
+TEST(RollingWindow, ClockGoingBackwardsFreesNothing) {
+  RollingWindow w(1, 1000);
+  EXPECT_TRUE(w.try_take(5000));
+  EXPECT_FALSE(w.try_take(100));   // earlier than the recorded call: still counted
+  EXPECT_FALSE(w.try_take(5999));
+  EXPECT_TRUE(w.try_take(6000));
 }
 
 TEST(TokenBucket, HugeRatesDoNotOverflow) {
