@@ -201,6 +201,22 @@ TEST_F(Http2, FaultActionsMapToStreams) {
   ASSERT_EQ(http("DELETE", "/_eddy/faults").status, 200);
 }
 
+class Http2Timeouts : public ServerFixture {
+ protected:
+  void configure(Config& c) override {
+    c.idle_timeout_s = 1;
+    c.request_timeout_s = 1;
+  }
+};
+
+TEST_F(Http2Timeouts, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  // As over HTTP/1.1: an answered request, then silence; the server closes the connection.
+  H2Client c(app_->port(), Mode::prior_knowledge);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c.request("GET", "/_eddy/health").status, 200);
+  EXPECT_TRUE(c.run_until([&] { return c.connection_closed(); }));
+}
+
 // ---- TLS with ALPN ------------------------------------------------------------------------
 
 class Http2Tls : public Http2 {
