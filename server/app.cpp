@@ -12,6 +12,7 @@
 #include "server/admin/localstack.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/imds.h"
+#include "server/http/dispatch.h"
 #include "server/http/server.h"
 #include "server/init_scripts.h"
 #include "server/kinesis/kinesis_service.h"
@@ -105,10 +106,37 @@ bool App::start(std::string* error) {
   limits_->attach(*kinesis_);
 
   router_ = std::make_unique<Router>(*kinesis_);
-  // Requests and bytes per bucket are counted around the S3 route (docs/metrics.md).
-  router_->set_s3(metrics::count_s3_requests(*metrics_, [this](http::Request& req) { return s3_->dispatch(req); }));
-  router_->set_s3_filter([this](http::Request& req, const Router::Route& next) {
-    return limits_->faults.s3_dispatch(req, next);
+  // The S3 pipeline, written once. Every S3 request meets, in this order:
+  //   1. address/decode  s3::parse_request: bucket, key, virtual host or path, the AWS operation
+  //                      (server/s3/s3_request.h; fault rules and metrics read the same)
+  //   2. auth            S3Service::admit: InvalidURI, then SigV4/SigV2 on the headers alone
+  //                      (--auth; CORS preflights are never authenticated). A refusal skips 3-4.
+  //   3. before-hooks    fault rules: an error or a dropped connection answers instead of 4
+  //                      (such an answer skips 5 as well)
+  //   4. operation       S3Service::operate: Immediate, BufferBody (XML) or StreamBody (PUTs)
+  //   5. after-hooks     on the answer, however the body is read (http::after_response): S3's
+  //                      headers, the request and its bytes counted per bucket (docs/metrics.md),
+  //                      a fired rule's latency/close/reset/trickle
+  router_->set_s3([this](http::Request& req) -> http::Dispatch {
+    const s3::S3Request s3req = s3::parse_request(req);  // 1
+    auto ctx = s3_->address(req, s3req);
+    http::Dispatch d;
+    std::optional<limits::FaultDecision> fault;
+    if (auto refused = s3_->admit(*ctx, req)) {  // 2
+      d = http::Immediate{std::move(*refused)};
+    } else {
+      limits::FaultEngine::S3Fault f = limits_->faults.s3_fault(req, s3req);  // 3
+      if (f.answer) return http::Immediate{std::move(*f.answer)};
+      fault = std::move(f.apply);
+      d = s3_->operate(ctx, req);  // 4
+    }
+    http::after_response(d, [this, ctx, billed = metrics::classify_s3_request(s3req, req.method),
+                             fault = std::move(fault)](http::Response& res, uint64_t bytes_in) {  // 5
+      s3::S3Service::finish(*ctx, res);
+      metrics::count_s3_request(*metrics_, billed, res, bytes_in);
+      if (fault) limits::apply_to_response(*fault, res);
+    });
+    return d;
   });
   admin::register_throttle_endpoints(*router_, *this);
   admin::register_fault_endpoints(*router_, *this);

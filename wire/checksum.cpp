@@ -9,6 +9,7 @@
 #include <isa-l/crc.h>
 
 #include "wire/base64.h"
+#include "wire/text.h"
 
 namespace eddy::wire::checksum {
 
@@ -92,14 +93,7 @@ T combine(T crc_a, T crc_b, std::uint64_t length_b, T poly_reflected) {
   return gf2_multiply<T>(x_pow_8n<T>(length_b, poly_reflected), crc_a, poly_reflected) ^ crc_b;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using text::iequals;
 
 // Fetched once: OpenSSL 3 looks a legacy EVP_sha256() up in its provider tables on every
 // digest, which cost more than hashing a small request body.

@@ -9,33 +9,17 @@
 
 #include "wire/base64.h"
 #include "wire/checksum.h"
+#include "wire/text.h"
 
 namespace eddy::wire::sigv4 {
 
 namespace {
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
-}
+using text::iequals;
+using text::lower;
+using text::trim;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool is_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -47,12 +31,6 @@ bool is_hex_signature(std::string_view s) {
          });
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
@@ -222,24 +200,7 @@ std::string uri_encode(std::string_view bytes, bool encode_slash) {
   return out;
 }
 
-std::string uri_decode(std::string_view text, bool plus_as_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>((hi << 4) | lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += (c == '+' && plus_as_space) ? ' ' : c;
-  }
-  return out;
-}
+std::string uri_decode(std::string_view text, bool plus_as_space) { return text::percent_decode(text, plus_as_space); }
 
 std::string canonical_uri(std::string_view raw_path, UriStyle style) {
   if (raw_path.empty()) return "/";

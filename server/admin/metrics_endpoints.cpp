@@ -10,6 +10,7 @@
 #include "server/metrics/registry.h"
 #include "server/metrics/report.h"
 #include "server/router.h"
+#include "wire/text.h"
 
 namespace eddy::admin {
 
@@ -17,25 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(in[i] == '+' ? ' ' : in[i]);
-    }
-  }
-  return out;
-}
+std::string percent_decode(std::string_view in) { return wire::text::percent_decode(in, true); }
 
 // The first value of a query parameter, decoded; nullopt when absent.
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {

@@ -13,6 +13,7 @@
 #include "server/kinesis/kinesis_service.h"
 #include "server/limits/limits.h"
 #include "server/router.h"
+#include "wire/text.h"
 
 namespace eddy::admin {
 
@@ -24,20 +25,6 @@ constexpr std::string_view kStreamsPrefix = "/_eddy/throttle/streams/";
 
 http::Response error(int status, const std::string& message) {
   return json_response(status, json{{"error", message}}.dump() + "\n");
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 json limits_json(const limits::ThrottleLimits& l) {
@@ -145,7 +132,7 @@ void register_throttle_endpoints(Router& router, App& app) {
     }
     if (req.path.rfind(kStreamsPrefix, 0) != 0 || req.path.size() == kStreamsPrefix.size())
       return http::Immediate{error(404, "no such admin endpoint")};
-    std::string name = percent_decode(std::string_view(req.path).substr(kStreamsPrefix.size()));
+    std::string name = wire::text::percent_decode(std::string_view(req.path).substr(kStreamsPrefix.size()));
     if (req.method == "GET" || req.method == "HEAD") {
       auto s = app.kinesis().find_stream_by_name(name);
       if (!s) return http::Immediate{error(404, "stream " + name + " not found")};

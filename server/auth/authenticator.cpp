@@ -8,11 +8,15 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "server/s3/s3_request.h"
 #include "wire/sigv4.h"
+#include "wire/text.h"
 
 namespace eddy::auth {
 
 namespace sv4 = wire::sigv4;
+using wire::text::lower;
+using wire::text::trim;
 using std::chrono::sys_seconds;
 
 std::optional<Mode> parse_mode(std::string_view text) {
@@ -61,12 +65,6 @@ class MemoryCredentialStore final : public CredentialStore {
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, Credential> by_key_;
 };
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 
@@ -216,27 +214,6 @@ sv4::Request to_sigv4(const http::Request& req) {
   r.query = req.query;
   r.headers = req.headers.items();
   return r;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
-
-// The bucket a virtual-hosted S3 request names in its Host header ("b.localhost:4566",
-// "b.s3.us-east-1.amazonaws.com"), or empty for path-style requests.
-std::string virtual_host_bucket(const http::Request& req) {
-  std::string host = lower(trim(req.headers.get("Host")));
-  if (!host.empty() && host.front() == '[') return {};  // IPv6 literal
-  if (auto colon = host.rfind(':'); colon != std::string::npos) host.resize(colon);
-  if (host.size() > 10 && host.ends_with(".localhost")) return host.substr(0, host.size() - 10);
-  for (std::string_view marker : {".s3.", ".s3-"}) {
-    if (auto pos = host.find(marker); pos != std::string::npos && pos > 0) return host.substr(0, pos);
-  }
-  if (host.size() > 3 && host.ends_with(".s3")) return host.substr(0, host.size() - 3);
-  return {};
 }
 
 struct DateInfo {
@@ -725,7 +702,8 @@ AuthResult s3_v2(const Ctx& c, bool presigned, std::string_view raw_header) {
     std::string path;
   };
   std::vector<Candidate> candidates;
-  const std::string vbucket = virtual_host_bucket(c.req);
+  // The bucket as the S3 service reads the Host header (server/s3/s3_request.h).
+  const std::string vbucket = s3::virtual_host_bucket(c.req.headers.get("Host"));
   const std::string& path = c.req.path;
   if (!vbucket.empty()) candidates.push_back({vbucket, path});
   const bool bucket_only = path.size() > 1 && path.front() == '/' && path.find('/', 1) == std::string::npos;

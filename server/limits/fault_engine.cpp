@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "server/kinesis/codec.h"
-#include "server/limits/s3_request_info.h"
 
 namespace eddy::limits {
 
@@ -28,49 +27,6 @@ std::string xml_escape(std::string_view s) {
     }
   }
   return out;
-}
-
-// Adds the fired rule's effect to whatever the S3 handler answers, however it reads the body.
-class FaultSink final : public http::BodySink {
- public:
-  FaultSink(std::unique_ptr<http::BodySink> inner, FaultDecision d) : inner_(std::move(inner)), d_(std::move(d)) {}
-  std::optional<http::Response> write(std::string_view piece) override {
-    auto r = inner_->write(piece);
-    if (r) apply_to_response(d_, *r);
-    return r;
-  }
-  http::Response finish() override {
-    auto r = inner_->finish();
-    apply_to_response(d_, r);
-    return r;
-  }
-
- private:
-  std::unique_ptr<http::BodySink> inner_;
-  FaultDecision d_;
-};
-
-void wrap_dispatch(http::Dispatch& dispatch, const FaultDecision& d) {
-  if (auto* imm = std::get_if<http::Immediate>(&dispatch)) {
-    apply_to_response(d, imm->response);
-  } else if (auto* buf = std::get_if<http::BufferBody>(&dispatch)) {
-    auto handle = std::move(buf->handle);
-    buf->handle = [handle, d](http::Request& r) {
-      auto res = handle(r);
-      apply_to_response(d, res);
-      return res;
-    };
-    if (buf->too_large) {
-      auto too_large = std::move(buf->too_large);
-      buf->too_large = [too_large, d](http::Request& r) {
-        auto res = too_large(r);
-        apply_to_response(d, res);
-        return res;
-      };
-    }
-  } else if (auto* st = std::get_if<http::StreamBody>(&dispatch)) {
-    st->sink = std::make_unique<FaultSink>(std::move(st->sink), d);
-  }
 }
 
 kinesis::Encoding encoding_of(const http::Response& res) {
@@ -254,27 +210,28 @@ std::optional<FaultDecision> FaultEngine::evaluate(const FaultContext& ctx) {
   return std::nullopt;
 }
 
-http::Dispatch FaultEngine::s3_dispatch(http::Request& req, const std::function<http::Dispatch(http::Request&)>& next) {
-  if (empty()) return next(req);
-  auto info = describe_s3_request(req);
+FaultEngine::S3Fault FaultEngine::s3_fault(const http::Request& req, const s3::S3Request& s3req) {
+  S3Fault out;
+  if (empty()) return out;
   FaultContext ctx;
   ctx.service = "s3";
-  ctx.operation = info.operation;
-  ctx.resource = info.bucket;
-  ctx.key = info.key;
+  ctx.operation = s3req.operation;
+  ctx.resource = s3req.bucket;
+  ctx.key = s3req.key;
   ctx.request_id = req.request_id;
   ctx.now_ms = clock_.now_ms();
   auto d = evaluate(ctx);
-  if (!d) return next(req);
-  if (d->action == FaultAction::error) return http::Immediate{s3_error_response(req, *d)};
-  if ((d->action == FaultAction::close || d->action == FaultAction::reset) && !d->apply) {
+  if (!d) return out;
+  if (d->action == FaultAction::error) {
+    out.answer = s3_error_response(req, *d);
+  } else if ((d->action == FaultAction::close || d->action == FaultAction::reset) && !d->apply) {
     http::Response res;
     apply_to_response(*d, res);
-    return http::Immediate{std::move(res)};
+    out.answer = std::move(res);
+  } else {
+    out.apply = std::move(d);
   }
-  auto dispatch = next(req);
-  wrap_dispatch(dispatch, *d);
-  return dispatch;
+  return out;
 }
 
 // ---- Kinesis -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 #pragma once
 // Applies fault rules to Kinesis calls (through KinesisHooks) and to S3 requests (through the
-// router, before the S3 handler sees them). Every fired fault is counted and logged.
+// S3 pipeline, before the operation runs). Every fired fault is counted and logged.
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -14,6 +14,7 @@
 #include "server/http/message.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/limits/fault_rules.h"
+#include "server/s3/s3_request.h"
 
 namespace eddy::limits {
 
@@ -37,9 +38,15 @@ class FaultEngine {
   uint64_t fired_total() const;
   bool empty() const;
 
-  // Router filter for S3: derives the operation, bucket and key from the request and applies
-  // a fired rule around `next` (the S3 handler).
-  http::Dispatch s3_dispatch(http::Request& req, const std::function<http::Dispatch(http::Request&)>& next);
+  // The S3 before-hook (App::start's S3 pipeline): the rule that fires for the operation,
+  // bucket and key of the S3 request model, as an answer to send instead of the operation (an
+  // error, or a close/reset without `apply`), or as a decision for apply_to_response() on the
+  // operation's answer.
+  struct S3Fault {
+    std::optional<http::Response> answer;
+    std::optional<FaultDecision> apply;
+  };
+  S3Fault s3_fault(const http::Request& req, const s3::S3Request& s3req);
 
   Clock& clock() { return clock_; }
 

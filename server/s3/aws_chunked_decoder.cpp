@@ -3,21 +3,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "wire/text.h"
+
 namespace eddy::s3 {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using wire::text::lower;
+using wire::text::trim;
 
 constexpr std::string_view kIncompleteMessage = "The request body terminated unexpectedly";
 constexpr std::string_view kBadFrameMessage =

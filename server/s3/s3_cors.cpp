@@ -8,6 +8,7 @@
 #include "server/s3/s3_service.h"
 #include "wire/base64.h"
 #include "wire/checksum.h"
+#include "wire/text.h"
 
 namespace eddy::s3 {
 
@@ -17,7 +18,7 @@ constexpr size_t kMaxCorsRules = 100;
 
 bool cors_method(std::string_view m) { return m == "GET" || m == "PUT" || m == "POST" || m == "DELETE" || m == "HEAD"; }
 
-char fold(char ch, bool icase) { return icase ? static_cast<char>(std::tolower(static_cast<unsigned char>(ch))) : ch; }
+char fold(char ch, bool icase) { return icase ? wire::text::lower(ch) : ch; }
 
 // '*' matches any run of characters (S3 allows one per origin or header pattern).
 bool wildcard_match(std::string_view pattern, std::string_view text, bool icase) {

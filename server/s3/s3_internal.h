@@ -49,11 +49,14 @@ inline constexpr unsigned kXmlParse = pugi::parse_default | pugi::parse_ws_pcdat
 struct Ctx {
   std::string request_id;
   std::string method;
+  // What the request addresses (from its S3Request, server/s3/s3_request.h).
+  Op op = Op::other;
   std::string bucket;
   std::string key;
   bool virtual_host = false;
+  std::string path;                          // decoded
   std::string host;
-  std::map<std::string, std::string> query;  // decoded; first value of each name
+  Query query;                               // decoded; first value of each name
   http::Headers headers;
   bool head = false;
   bool auth_checked = false;   // an authenticator looked at the request

@@ -15,6 +15,7 @@
 #include "wire/base64.h"
 #include "wire/checksum.h"
 #include "wire/sigv4.h"
+#include "wire/text.h"
 
 namespace eddy::s3 {
 
@@ -130,11 +131,7 @@ constexpr std::string_view kContentHeaders[] = {"Content-Type", "Content-Encodin
                                                 "Cache-Control", "Expires", "Content-Language",
                                                 "x-amz-website-redirect-location"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
+using wire::text::lower;
 
 // Content headers and x-amz-meta-* of a request, as stored with the object.
 void read_metadata(const http::Headers& h, Pairs& content, Pairs& user) {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "server/http/dispatch.h"
 #include "server/s3/aws_chunked_decoder.h"
 #include "server/s3/s3_internal.h"
 #include "wire/base64.h"
@@ -465,24 +466,6 @@ std::optional<S3Error> S3Service::decode_small_body(Ctx& c, std::string& body) {
 
 namespace {
 
-// The bucket named by a virtual-host style Host header, or "".
-std::string virtual_host_bucket(std::string_view host) {
-  if (host.empty()) return {};
-  if (host.front() == '[') return {};  // IPv6 literal
-  if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
-  std::string h(host);
-  for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  constexpr std::string_view kLocal = ".localhost";
-  if (h.size() > kLocal.size() && h.compare(h.size() - kLocal.size(), kLocal.size(), kLocal) == 0)
-    return h.substr(0, h.size() - kLocal.size());
-  // bucket.s3.<anything> and bucket.s3-<region>.amazonaws.com
-  for (std::string_view marker : {".s3.", ".s3-"}) {
-    auto pos = h.find(marker);
-    if (pos != std::string::npos && pos > 0) return h.substr(0, pos);
-  }
-  return {};
-}
-
 bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -529,7 +512,7 @@ constexpr std::string_view kUnsupported[] = {
 
 }  // namespace
 
-http::Dispatch S3Service::dispatch(http::Request& req) {
+std::shared_ptr<Ctx> S3Service::address(const http::Request& req, const S3Request& s3req) const {
   auto ctx = std::make_shared<Ctx>();
   Ctx& c = *ctx;
   c.request_id = req.request_id;
@@ -537,79 +520,67 @@ http::Dispatch S3Service::dispatch(http::Request& req) {
   c.head = req.method == "HEAD";
   c.headers = req.headers;
   c.host = std::string(req.headers.get("Host"));
-  for (auto& [k, v] : wire::sigv4::parse_query(req.query))
-    if (!c.query.count(k)) c.query.emplace(k, v);
-  c.query.erase("x-id");
+  c.op = s3req.op;
+  c.bucket = s3req.bucket;
+  c.key = s3req.key;
+  c.virtual_host = s3req.virtual_host;
+  c.path = s3req.path;
+  c.query = s3req.query;
+  return ctx;
+}
 
-  std::string path = wire::sigv4::uri_decode(req.path, false);
-  std::string vbucket = virtual_host_bucket(c.host);
-  if (!vbucket.empty()) {
-    c.virtual_host = true;
-    c.bucket = vbucket;
-    c.key = path.size() > 1 ? path.substr(1) : std::string();
-  } else {
-    std::string_view p = path;
-    if (!p.empty() && p.front() == '/') p.remove_prefix(1);
-    auto slash = p.find('/');
-    c.bucket = std::string(p.substr(0, slash));
-    if (slash != std::string_view::npos) c.key = std::string(p.substr(slash + 1));
-  }
-
+std::optional<http::Response> S3Service::admit(Ctx& c, const http::Request& req) {
   // A key or bucket that does not decode to UTF-8 cannot name anything; S3 refuses the URI.
-  http::Dispatch d = valid_utf8(path) ? route(ctx, req)
-                                      : http::Dispatch{http::Immediate{error_response(
-                                            c, err("InvalidURI", "Couldn't parse the specified URI.", 400,
-                                                   {{"URI", req.target}}))}};
-  // Every answer carries S3's request headers, whichever way the body is read.
-  if (auto* imm = std::get_if<http::Immediate>(&d)) {
-    stamp(c, imm->response);
-  } else if (auto* buf = std::get_if<http::BufferBody>(&d)) {
-    auto handle = std::move(buf->handle);
-    buf->handle = [ctx, handle](http::Request& r) {
-      auto res = handle(r);
-      stamp(*ctx, res);
-      return res;
-    };
-    buf->too_large = [ctx](http::Request&) {
-      return error_response(*ctx, err("MaxMessageLengthExceeded", "Your request was too big.", 400));
-    };
+  if (!valid_utf8(c.path))
+    return error_response(c, err("InvalidURI", "Couldn't parse the specified URI.", 400, {{"URI", req.target}}));
+  // CORS preflights are never authenticated (a browser sends no credentials with them), so a
+  // presigned URL answers OPTIONS as S3 does whatever its signature says.
+  if (c.op == Op::preflight) return std::nullopt;
+  // Every other answer to an allowed Origin carries the CORS headers, auth failures included.
+  cors_for_request(c);
+  if (!auth_ || auth_->mode() == auth::Mode::off) {
+    c.auth.ok = true;
+    c.auth.content_sha256 = std::string(req.headers.get("x-amz-content-sha256"));
+    return std::nullopt;
   }
+  c.auth = auth_->authenticate(req, "s3");
+  c.auth_checked = true;
+  c.anonymous = c.auth.anonymous;
+  if (!c.auth.ok && !c.auth.anonymous) {
+    std::vector<std::pair<std::string, std::string>> f = c.auth.details;
+    if (f.empty() && !c.auth.access_key.empty()) f.emplace_back("AWSAccessKeyId", c.auth.access_key);
+    if (c.auth.details.empty() && c.auth.code == "SignatureDoesNotMatch") {
+      f.emplace_back("StringToSign", c.auth.string_to_sign);
+      if (!c.auth.canonical_request.empty()) f.emplace_back("CanonicalRequest", c.auth.canonical_request);
+    }
+    return error_response(c, err(c.auth.code.empty() ? "AccessDenied" : c.auth.code,
+                                 c.auth.message.empty() ? "Access Denied" : c.auth.message, c.auth.status, std::move(f)));
+  }
+  c.account = c.auth.account;
+  c.user = c.auth.principal;
+  c.display_name = c.auth.display_name;
+  if (!c.anonymous) remember_user(c.account, c.display_name);
+  return std::nullopt;
+}
+
+void S3Service::finish(const Ctx& c, http::Response& res) { stamp(c, res); }
+
+http::Dispatch S3Service::dispatch(http::Request& req) {
+  auto ctx = address(req, parse_request(req));
+  http::Dispatch d;
+  if (auto refused = admit(*ctx, req)) d = http::Immediate{std::move(*refused)};
+  else d = operate(ctx, req);
+  http::after_response(d, [ctx](http::Response& res, uint64_t) { finish(*ctx, res); });
   return d;
 }
 
-http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
+http::Dispatch S3Service::operate(std::shared_ptr<Ctx> ctx, http::Request& req) {
   Ctx& c = *ctx;
   auto fail = [&](const S3Error& e) { return http::Dispatch{http::Immediate{error_response(c, e)}}; };
 
-  // CORS preflights are never authenticated (a browser sends no credentials with them), so a
-  // presigned URL answers OPTIONS as S3 does whatever its signature says. eddy stores no CORS
-  // configuration: a well-formed preflight is refused the way S3 refuses it for such a bucket.
-  if (c.method == "OPTIONS") return http::Immediate{preflight(c)};
-  cors_for_request(c);
-
-  if (auth_ && auth_->mode() != auth::Mode::off) {
-    c.auth = auth_->authenticate(req, "s3");
-    c.auth_checked = true;
-    c.anonymous = c.auth.anonymous;
-    if (!c.auth.ok && !c.auth.anonymous) {
-      std::vector<std::pair<std::string, std::string>> f = c.auth.details;
-      if (f.empty() && !c.auth.access_key.empty()) f.emplace_back("AWSAccessKeyId", c.auth.access_key);
-      if (c.auth.details.empty() && c.auth.code == "SignatureDoesNotMatch") {
-        f.emplace_back("StringToSign", c.auth.string_to_sign);
-        if (!c.auth.canonical_request.empty()) f.emplace_back("CanonicalRequest", c.auth.canonical_request);
-      }
-      return fail(err(c.auth.code.empty() ? "AccessDenied" : c.auth.code,
-                      c.auth.message.empty() ? "Access Denied" : c.auth.message, c.auth.status, std::move(f)));
-    }
-    c.account = c.auth.account;
-    c.user = c.auth.principal;
-    c.display_name = c.auth.display_name;
-    if (!c.anonymous) remember_user(c.account, c.display_name);
-  } else {
-    c.auth.ok = true;
-    c.auth.content_sha256 = std::string(req.headers.get("x-amz-content-sha256"));
-  }
-
+  // eddy stores no CORS configuration per object: a well-formed preflight is refused the way
+  // S3 refuses it for a bucket without a matching rule.
+  if (c.op == Op::preflight) return http::Immediate{preflight(c)};
   for (auto name : kUnsupported)
     if (c.has(std::string(name).c_str())) return fail(not_implemented());
   if (c.has("cors") && !c.key.empty()) return fail(not_implemented());
@@ -620,87 +591,81 @@ http::Dispatch S3Service::route(std::shared_ptr<Ctx> ctx, http::Request& req) {
   }
 
   if (c.bucket.empty()) {
-    if (c.method == "GET") {
-      if (c.anonymous) return fail(access_denied());
-      return http::Immediate{list_buckets(c)};
-    }
-    return fail(err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
-                    {{"Method", c.method}, {"ResourceType", "SERVICE"}}));
+    if (c.op != Op::list_buckets)
+      return fail(err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                      {{"Method", c.method}, {"ResourceType", "SERVICE"}}));
+    if (c.anonymous) return fail(access_denied());
+    return http::Immediate{list_buckets(c)};
   }
   if (c.key.size() > 1024) return fail(err("KeyTooLongError", "Your key is too long", 400));
-  if (c.key.empty()) return bucket_op(ctx, req);
-  return object_op(ctx, req);
+  http::Dispatch d = c.key.empty() ? bucket_op(ctx, req) : object_op(ctx, req);
+  // XML bodies larger than S3 takes.
+  if (auto* buf = std::get_if<http::BufferBody>(&d))
+    buf->too_large = [ctx](http::Request&) {
+      return error_response(*ctx, err("MaxMessageLengthExceeded", "Your request was too big.", 400));
+    };
+  return d;
+}
+
+http::Dispatch S3Service::xml_body(std::shared_ptr<Ctx> ctx, std::function<http::Response(Ctx&, std::string&)> fn) {
+  return http::BufferBody{kMaxXmlBody,
+                          [this, ctx, fn = std::move(fn)](http::Request& r) {
+                            if (auto e = decode_small_body(*ctx, r.body)) return error_response(*ctx, *e);
+                            return fn(*ctx, r.body);
+                          },
+                          {}};
 }
 
 http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req) {
   Ctx& c = *ctx;
   (void)req;
   auto imm = [](http::Response r) { return http::Dispatch{http::Immediate{std::move(r)}}; };
-  auto buffered = [this, ctx](std::function<http::Response(Ctx&, std::string&)> fn) {
-    return http::Dispatch{http::BufferBody{kMaxXmlBody,
-                                           [this, ctx, fn](http::Request& r) {
-                                             if (auto e = decode_small_body(*ctx, r.body)) return error_response(*ctx, *e);
-                                             return fn(*ctx, r.body);
-                                           },
-                                           {}}};
-  };
-  const std::string& m = c.method;
-  if (m == "PUT") {
-    if (c.has("acl")) return buffered([this](Ctx& cx, std::string& b) { return put_acl(cx, b, true); });
-    if (c.has("cors")) return buffered([this](Ctx& cx, std::string& b) { return put_cors(cx, b); });
-    if (c.has("versioning")) return imm(error_response(c, not_implemented()));
-    return buffered([this](Ctx& cx, std::string& b) { return create_bucket(cx, b); });
-  }
-  if (m == "POST" && c.has("delete")) return buffered([this](Ctx& cx, std::string& b) { return delete_objects(cx, b); });
-  if (m == "GET") {
-    if (c.has("acl")) {
+  auto buffered = [this, ctx](std::function<http::Response(Ctx&, std::string&)> fn) { return xml_body(ctx, std::move(fn)); };
+  switch (c.op) {
+    case Op::put_bucket_acl: return buffered([this](Ctx& cx, std::string& b) { return put_acl(cx, b, true); });
+    case Op::put_bucket_cors: return buffered([this](Ctx& cx, std::string& b) { return put_cors(cx, b); });
+    case Op::put_bucket_versioning: return imm(error_response(c, not_implemented()));
+    case Op::create_bucket: return buffered([this](Ctx& cx, std::string& b) { return create_bucket(cx, b); });
+    case Op::delete_objects: return buffered([this](Ctx& cx, std::string& b) { return delete_objects(cx, b); });
+    case Op::get_bucket_acl: {
       auto b = find_bucket(c.bucket);
       if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
       if (!bucket_allows(c, *b, Perm::read_acp)) return imm(error_response(c, access_denied()));
       return imm(get_acl(c, b->acl, b->owner_key, b->owner_name, nullptr));
     }
-    if (c.has("location")) return imm(get_bucket_location(c));
-    if (c.has("cors")) return imm(get_cors(c));
-    if (c.has("versions")) return imm(list_object_versions(c));
-    if (c.has("uploads")) return imm(list_multipart_uploads(c));
-    if (c.has("versioning")) {
+    case Op::get_bucket_location: return imm(get_bucket_location(c));
+    case Op::get_bucket_cors: return imm(get_cors(c));
+    case Op::list_object_versions: return imm(list_object_versions(c));
+    case Op::list_multipart_uploads: return imm(list_multipart_uploads(c));
+    case Op::get_bucket_versioning: {
       auto b = find_bucket(c.bucket);
       if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
       if (!owns(c, b->owner_key) && c.auth_checked) return imm(error_response(c, access_denied()));
       XmlOut x("VersioningConfiguration");
       return imm(xml_response(c, 200, x.str()));
     }
-    return imm(list_objects(c, c.q("list-type") == "2"));
+    case Op::list_objects: return imm(list_objects(c, false));
+    case Op::list_objects_v2: return imm(list_objects(c, true));
+    case Op::head_bucket: return imm(head_bucket(c));
+    case Op::delete_bucket_cors: return imm(delete_cors(c));
+    case Op::delete_bucket: return imm(delete_bucket(c));
+    default: break;
   }
-  if (m == "HEAD") return imm(head_bucket(c));
-  if (m == "DELETE") return imm(c.has("cors") ? delete_cors(c) : delete_bucket(c));
   return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
-                                   {{"Method", m}, {"ResourceType", "BUCKET"}})));
+                                   {{"Method", c.method}, {"ResourceType", "BUCKET"}})));
 }
 
 http::Dispatch S3Service::object_op(std::shared_ptr<Ctx> ctx, http::Request& req) {
   Ctx& c = *ctx;
   auto imm = [](http::Response r) { return http::Dispatch{http::Immediate{std::move(r)}}; };
-  const std::string& m = c.method;
-  const bool copy = c.headers.has("x-amz-copy-source");
-  if (m == "PUT") {
-    if (c.has("acl")) {
-      return http::BufferBody{kMaxXmlBody,
-                              [this, ctx](http::Request& r) {
-                                if (auto e = decode_small_body(*ctx, r.body)) return error_response(*ctx, *e);
-                                return put_acl(*ctx, r.body, false);
-                              },
-                              {}};
-    }
-    if (c.has("partNumber") || c.has("uploadId")) {
-      if (copy) return imm(copy_object(c, true));
-      return put_object(ctx, req, true);
-    }
-    if (copy) return imm(copy_object(c, false));
-    return put_object(ctx, req, false);
-  }
-  if (m == "GET") {
-    if (c.has("acl")) {
+  switch (c.op) {
+    case Op::put_object_acl:
+      return xml_body(ctx, [this](Ctx& cx, std::string& b) { return put_acl(cx, b, false); });
+    case Op::upload_part_copy: return imm(copy_object(c, true));
+    case Op::upload_part: return put_object(ctx, req, true);
+    case Op::copy_object: return imm(copy_object(c, false));
+    case Op::put_object: return put_object(ctx, req, false);
+    case Op::get_object_acl: {
       auto b = find_bucket(c.bucket);
       if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
       auto o = load_object(b->id, c.key);
@@ -708,27 +673,18 @@ http::Dispatch S3Service::object_op(std::shared_ptr<Ctx> ctx, http::Request& req
       if (!object_allows(c, *b, *o, Perm::read_acp)) return imm(error_response(c, access_denied()));
       return imm(get_acl(c, o->acl, o->owner, o->owner_name, &*b));
     }
-    if (c.has("uploadId")) return imm(list_parts(c));
-    return imm(get_object(c, false));
-  }
-  if (m == "HEAD") return imm(get_object(c, true));
-  if (m == "DELETE") {
-    if (c.has("uploadId")) return imm(abort_multipart(c));
-    return imm(delete_object(c));
-  }
-  if (m == "POST") {
-    if (c.has("uploads")) return imm(create_multipart(c));
-    if (c.has("uploadId")) {
-      return http::BufferBody{kMaxXmlBody,
-                              [this, ctx](http::Request& r) {
-                                if (auto e = decode_small_body(*ctx, r.body)) return error_response(*ctx, *e);
-                                return complete_multipart(*ctx, r.body);
-                              },
-                              {}};
-    }
+    case Op::list_parts: return imm(list_parts(c));
+    case Op::get_object: return imm(get_object(c, false));
+    case Op::head_object: return imm(get_object(c, true));
+    case Op::abort_multipart_upload: return imm(abort_multipart(c));
+    case Op::delete_object: return imm(delete_object(c));
+    case Op::create_multipart_upload: return imm(create_multipart(c));
+    case Op::complete_multipart_upload:
+      return xml_body(ctx, [this](Ctx& cx, std::string& b) { return complete_multipart(cx, b); });
+    default: break;
   }
   return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
-                                   {{"Method", m}, {"ResourceType", "OBJECT"}})));
+                                   {{"Method", c.method}, {"ResourceType", "OBJECT"}})));
 }
 
 // ---- buckets ------------------------------------------------------------------------------

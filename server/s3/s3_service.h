@@ -4,6 +4,7 @@
 // (bounded memory, aws-chunked decoded on the way); GetObject streams chunks back out.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "server/http/message.h"
 #include "server/metrics/s3_observer.h"
 #include "server/s3/s3_model.h"
+#include "server/s3/s3_request.h"
 #include "server/store/store.h"
 
 namespace eddy::auth { class Authenticator; }
@@ -53,6 +55,19 @@ class S3Service {
   // Requests are authenticated through this when set and not in mode off.
   void set_authenticator(const auth::Authenticator* authenticator) { auth_ = authenticator; }
 
+  // One request's way through S3, as steps App::start runs in order with its hooks between
+  // them (docs/architecture.md, "A request's way through"):
+  //   address  the request's context from the S3 request model
+  //   admit    decode and auth: an answer refusing the request (InvalidURI; an auth failure
+  //            unless --auth off), else nothing. CORS preflights are never authenticated;
+  //            other requests from an Origin a CORS rule allows get its Access-Control-* headers.
+  //   operate  the operation
+  //   finish   S3's headers (request ids, Server, CORS) on an answer: operate()'s or admit()'s
+  std::shared_ptr<Ctx> address(const http::Request& req, const S3Request& s3req) const;
+  std::optional<http::Response> admit(Ctx& c, const http::Request& req);
+  http::Dispatch operate(std::shared_ptr<Ctx> ctx, http::Request& req);
+  static void finish(const Ctx& c, http::Response& res);
+  // All four steps with no hooks between (tests, fuzzing).
   http::Dispatch dispatch(http::Request& req);
 
   // Direct access for --seed: create a bucket (existing is fine) and store an object read
@@ -67,8 +82,9 @@ class S3Service {
   friend class ObjectSink;
   friend class ObjectWriter;
 
-  http::Dispatch route(std::shared_ptr<Ctx> ctx, http::Request& req);
   http::Dispatch bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req);
+  // An XML request body (at most 2 MiB), aws-chunked decoded and its payload hash checked, for fn.
+  http::Dispatch xml_body(std::shared_ptr<Ctx> ctx, std::function<http::Response(Ctx&, std::string&)> fn);
   http::Dispatch object_op(std::shared_ptr<Ctx> ctx, http::Request& req);
   // CORS (s3_cors.cpp): the answer to an OPTIONS preflight, the Access-Control-* headers of
   // an actual request from an allowed origin (into Ctx::cors_headers), and the configuration.

@@ -10,6 +10,7 @@
 
 #include "server/kinesis/kinesis_service.h"
 #include "server/s3/s3_service.h"
+#include "wire/text.h"
 
 namespace eddy::s3 {
 
@@ -18,8 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string content_type_for(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = wire::text::lower(p.extension().string());
   static const std::pair<const char*, const char*> kTypes[] = {
       {".jar", "application/java-archive"}, {".pom", "application/xml"}, {".xml", "application/xml"},
       {".ivy", "application/xml"},          {".json", "application/json"}, {".txt", "text/plain"},
@@ -31,12 +31,6 @@ std::string content_type_for(const fs::path& p) {
   return {};
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
 
 bool seed_streams(const fs::path& file, kinesis::KinesisService& kinesis, std::string* error) {
   std::ifstream in(file);
@@ -102,7 +96,7 @@ bool seed_from_dirs(const std::vector<std::string>& dirs, S3Service& s3, kinesis
       if (std::ifstream marker(p / ".eddy-acl"); marker) {
         std::stringstream ss;
         ss << marker.rdbuf();
-        acl = trim(ss.str());
+        acl = std::string(wire::text::trim(ss.str()));
       }
       fs::path side = root / (bucket + ".json");
       if (fs::exists(side)) {

@@ -278,6 +278,22 @@ TEST_F(Faults, S3SlowDownOnAKeyPrefix) {
   EXPECT_EQ(admin("GET", "/_eddy/faults", nullptr)["rules"][0]["fired"], 1);
 }
 
+// A rule names the bucket the S3 service serves: for "Host: x.s3.localhost" that is bucket
+// "x.s3" (not "x"), and virtual hosts are case-insensitive (the S3 request model,
+// server/s3/s3_request.h, is the one parser of both).
+TEST_F(Faults, S3RulesSeeTheBucketTheServiceServes) {
+  put_rules(json::array({{{"bucket", "x.s3"}, {"action", "error"}, {"error_code", "SlowDown"}}}));
+  EXPECT_EQ(http("GET", "/k", {{"Host", "x.s3.localhost:4566"}}).status, 503);
+  EXPECT_NE(http("GET", "/k", {{"Host", "x.localhost:4566"}}).status, 503);
+  put_rules(json::array({{{"bucket", "x"}, {"action", "error"}, {"error_code", "SlowDown"}}}));
+  EXPECT_NE(http("GET", "/k", {{"Host", "x.s3.localhost:4566"}}).status, 503);
+  put_rules(json::array({{{"bucket", "mixed"}, {"key_prefix", "a/"}, {"operation", "GetObject"}, {"action", "error"},
+                          {"error_code", "SlowDown"}}}));
+  EXPECT_EQ(http("GET", "/a/b", {{"Host", "MiXeD.s3.us-east-1.amazonaws.com"}}).status, 503);
+  EXPECT_EQ(http("GET", "/a/b", {{"Host", "MIXED.localhost"}}).status, 503);
+  EXPECT_EQ(admin("GET", "/_eddy/faults", nullptr)["rules"][0]["fired"], 2);
+}
+
 TEST_F(Faults, S3ConnectionFaultsAndLatency) {
   put_rules(json::array({{{"bucket", "b"}, {"operation", "GetObject"}, {"action", "reset"}}}));
   auto ex = raw_request(app_->port(), "GET /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");

@@ -7,7 +7,6 @@
 #include "server/http/message.h"
 #include "server/limits/fault_engine.h"
 #include "server/limits/fault_rules.h"
-#include "server/limits/s3_request_info.h"
 
 using eddy::limits::FaultAction;
 using eddy::limits::FaultContext;
@@ -210,41 +209,4 @@ TEST(FaultEngine, FirstFiringRuleWinsAndCountsAreListed) {
   EXPECT_EQ(e.list()["rules"].size(), 2u);  // a failed replace keeps the old rules
   e.clear();
   EXPECT_FALSE(e.evaluate(put("s")).has_value());
-}
-
-TEST(S3RequestInfo, DerivesOperationBucketAndKey) {
-  auto info = [](std::string method, std::string target, std::vector<std::pair<std::string, std::string>> h = {}) {
-    eddy::http::Request r;
-    r.method = method;
-    r.target = target;
-    auto q = target.find('?');
-    r.path = target.substr(0, q);
-    if (q != std::string::npos) r.query = target.substr(q + 1);
-    for (auto& [k, v] : h) r.headers.add(k, v);
-    return eddy::limits::describe_s3_request(r);
-  };
-  auto i = info("PUT", "/bkt/logs/2024/a%20b.txt");
-  EXPECT_EQ(i.operation, "PutObject");
-  EXPECT_EQ(i.bucket, "bkt");
-  EXPECT_EQ(i.key, "logs/2024/a b.txt");
-  EXPECT_EQ(info("GET", "/bkt/k").operation, "GetObject");
-  EXPECT_EQ(info("HEAD", "/bkt/k").operation, "HeadObject");
-  EXPECT_EQ(info("DELETE", "/bkt/k").operation, "DeleteObject");
-  EXPECT_EQ(info("PUT", "/bkt/k", {{"x-amz-copy-source", "/a/b"}}).operation, "CopyObject");
-  EXPECT_EQ(info("POST", "/bkt/k?uploads").operation, "CreateMultipartUpload");
-  EXPECT_EQ(info("PUT", "/bkt/k?partNumber=1&uploadId=x").operation, "UploadPart");
-  EXPECT_EQ(info("POST", "/bkt/k?uploadId=x").operation, "CompleteMultipartUpload");
-  EXPECT_EQ(info("DELETE", "/bkt/k?uploadId=x").operation, "AbortMultipartUpload");
-  EXPECT_EQ(info("GET", "/bkt/k?uploadId=x").operation, "ListParts");
-  EXPECT_EQ(info("GET", "/bkt?list-type=2&prefix=a").operation, "ListObjectsV2");
-  EXPECT_EQ(info("GET", "/bkt/").operation, "ListObjects");
-  EXPECT_EQ(info("PUT", "/bkt").operation, "CreateBucket");
-  EXPECT_EQ(info("GET", "/bkt?location").operation, "GetBucketLocation");
-  EXPECT_EQ(info("POST", "/bkt?delete").operation, "DeleteObjects");
-  EXPECT_EQ(info("GET", "/").operation, "ListBuckets");
-  auto v = info("GET", "/some/key", {{"Host", "vbucket.s3.us-east-1.amazonaws.com"}});
-  EXPECT_EQ(v.bucket, "vbucket");
-  EXPECT_EQ(v.key, "some/key");
-  EXPECT_EQ(info("GET", "/k", {{"Host", "b2.localhost:4566"}}).bucket, "b2");
-  EXPECT_EQ(info("GET", "/b3/k", {{"Host", "127.0.0.1:4566"}}).bucket, "b3");
 }

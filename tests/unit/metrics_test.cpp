@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "client/report.h"
+#include "server/http/dispatch.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/metrics/registry.h"
 #include "server/metrics/report.h"
@@ -418,7 +419,8 @@ eddy::http::Request s3_request(const std::string& method, const std::string& tar
 TEST(S3Counting, PricingClassesAndBuckets) {
   using eddy::metrics::S3PricingClass;
   auto c = [](const std::string& m, const std::string& t, const std::string& host = "127.0.0.1:4566") {
-    return eddy::metrics::classify_s3_request(s3_request(m, t, host));
+    const auto req = s3_request(m, t, host);
+    return eddy::metrics::classify_s3_request(eddy::s3::parse_request(req), req.method);
   };
   EXPECT_EQ(c("PUT", "/b/k").cls, S3PricingClass::class_a);
   EXPECT_EQ(c("PUT", "/b/k").bucket, "b");
@@ -433,23 +435,29 @@ TEST(S3Counting, PricingClassesAndBuckets) {
   EXPECT_EQ(c("GET", "/k.jar", "repo.s3.amazonaws.com").bucket, "repo");
   EXPECT_EQ(c("GET", "/k.jar", "repo.localhost:4566").bucket, "repo");
   EXPECT_EQ(c("GET", "/").bucket, "");
+  // Bucket GETs that are not listings are class B, as AWS bills them.
+  EXPECT_EQ(c("GET", "/b?cors").cls, S3PricingClass::class_b);
+  EXPECT_EQ(c("GET", "/b?versions").cls, S3PricingClass::class_a);
+  EXPECT_EQ(c("GET", "/b?uploads").cls, S3PricingClass::class_a);
 }
 
-TEST(S3Counting, WrappedRouteCountsRequestsAndBytes) {
+TEST(S3Counting, AfterResponseCountsRequestsAndBytes) {
   Harness h;
-  auto route = eddy::metrics::count_s3_requests(*h.reg, [](eddy::http::Request& req) -> eddy::http::Dispatch {
-    if (req.method == "GET") {
-      eddy::http::Response r;
-      r.body = std::string(300, 'o');
-      return eddy::http::Immediate{std::move(r)};
-    }
-    return eddy::http::BufferBody{1 << 20, [](eddy::http::Request&) { return eddy::http::Response{}; },
-                                  [](eddy::http::Request&) { return eddy::http::Response{}; }};
-  });
+  // As App::start's S3 pipeline counts: an after-hook on whatever the operation answers.
+  auto counted = [&h](eddy::http::Request& req, eddy::http::Dispatch d) {
+    auto billed = eddy::metrics::classify_s3_request(eddy::s3::parse_request(req), req.method);
+    eddy::http::after_response(d, [&h, billed](eddy::http::Response& res, uint64_t in) {
+      eddy::metrics::count_s3_request(*h.reg, billed, res, in);
+    });
+    return d;
+  };
   auto get = s3_request("GET", "/bkt/a");
-  route(get);
+  eddy::http::Response out;
+  out.body = std::string(300, 'o');
+  counted(get, eddy::http::Immediate{std::move(out)});
   auto put = s3_request("PUT", "/bkt/a");
-  auto d = route(put);
+  auto d = counted(put, eddy::http::BufferBody{1 << 20, [](eddy::http::Request&) { return eddy::http::Response{}; },
+                                               [](eddy::http::Request&) { return eddy::http::Response{}; }});
   put.body = std::string(1000, 'i');
   std::get<eddy::http::BufferBody>(d).handle(put);
   auto buckets = h.reg->bucket_counters();

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "server/http/dispatch.h"
+
 namespace eddy::metrics {
 namespace {
 
@@ -35,23 +37,20 @@ http::Request request(std::string method, std::string target) {
   return r;
 }
 
-S3Route answering(int status) {
-  return [status](http::Request&) -> http::Dispatch {
-    http::Response res;
-    res.status = status;
-    res.body = "<Error/>";
-    return http::Immediate{std::move(res)};
-  };
+// A request answered with `status`, counted as the S3 pipeline's after-hook counts it.
+void answer(FakeObserver& obs, const std::string& method, const std::string& target, int status) {
+  http::Request req = request(method, target);
+  http::Response res;
+  res.status = status;
+  res.body = "<Error/>";
+  count_s3_request(obs, classify_s3_request(s3::parse_request(req), req.method), res, 0);
 }
 
 TEST(S3RequestCounter, ClassesByMethodAndQuery) {
   FakeObserver obs;
-  auto route = count_s3_requests(obs, answering(200));
   for (auto [m, t] : std::vector<std::pair<std::string, std::string>>{
-           {"PUT", "/b/k"}, {"GET", "/b/k"}, {"GET", "/b?list-type=2"}, {"GET", "/b?location"}, {"DELETE", "/b/k"}}) {
-    auto req = request(m, t);
-    route(req);
-  }
+           {"PUT", "/b/k"}, {"GET", "/b/k"}, {"GET", "/b?list-type=2"}, {"GET", "/b?location"}, {"DELETE", "/b/k"}})
+    answer(obs, m, t, 200);
   ASSERT_EQ(obs.seen.size(), 5u);
   EXPECT_EQ(obs.seen[0].cls, S3PricingClass::class_a);
   EXPECT_EQ(obs.seen[1].cls, S3PricingClass::class_b);
@@ -59,24 +58,59 @@ TEST(S3RequestCounter, ClassesByMethodAndQuery) {
   EXPECT_EQ(obs.seen[3].cls, S3PricingClass::class_b);
   EXPECT_EQ(obs.seen[4].cls, S3PricingClass::free);
   EXPECT_EQ(obs.seen[0].bucket, "b");
+  EXPECT_EQ(obs.seen[0].out, 8u);
+  // Service-level requests (ListBuckets) belong to no bucket and are not counted.
+  answer(obs, "GET", "/", 200);
+  EXPECT_EQ(obs.seen.size(), 5u);
 }
 
 TEST(S3RequestCounter, ServerErrorsAreNotBilled) {
   FakeObserver obs;
   for (int status : {503, 500}) {
-    auto route = count_s3_requests(obs, answering(status));
-    auto put = request("PUT", "/b/k");
-    route(put);
-    auto get = request("GET", "/b/k");
-    route(get);
+    answer(obs, "PUT", "/b/k", status);
+    answer(obs, "GET", "/b/k", status);
   }
   ASSERT_EQ(obs.seen.size(), 4u);
   for (const auto& s : obs.seen) EXPECT_EQ(s.cls, S3PricingClass::free);
   // A client error is billed.
-  auto route = count_s3_requests(obs, answering(404));
-  auto get = request("GET", "/b/missing");
-  route(get);
+  answer(obs, "GET", "/b/missing", 404);
   EXPECT_EQ(obs.seen.back().cls, S3PricingClass::class_b);
+}
+
+// The after-hook sees the bytes a streamed body brought in, once, whether the sink finishes
+// or answers early.
+class CountingSink final : public http::BodySink {
+ public:
+  explicit CountingSink(bool stop_early) : stop_early_(stop_early) {}
+  std::optional<http::Response> write(std::string_view) override {
+    if (!stop_early_) return std::nullopt;
+    http::Response r;
+    r.status = 400;
+    return r;
+  }
+  http::Response finish() override { return http::Response{}; }
+
+ private:
+  bool stop_early_;
+};
+
+TEST(S3RequestCounter, StreamedBodiesCountTheirBytesOnce) {
+  FakeObserver obs;
+  for (bool early : {false, true}) {
+    http::Request req = request("PUT", "/b/k");
+    http::Dispatch d = http::StreamBody{std::make_unique<CountingSink>(early)};
+    const auto billed = classify_s3_request(s3::parse_request(req), req.method);
+    http::after_response(d, [&obs, billed](http::Response& res, uint64_t in) { count_s3_request(obs, billed, res, in); });
+    auto& sink = *std::get<http::StreamBody>(d).sink;
+    auto first = sink.write("12345");
+    if (!first) {
+      sink.write("678");
+      sink.finish();
+    }
+  }
+  ASSERT_EQ(obs.seen.size(), 2u);
+  EXPECT_EQ(obs.seen[0].in, 8u);
+  EXPECT_EQ(obs.seen[1].in, 5u);
 }
 
 }  // namespace

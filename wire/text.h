@@ -1,0 +1,29 @@
+#pragma once
+// ASCII text helpers for protocol text (header names and values, hosts, URIs, query
+// parameters, INI lines): the one copy eddy uses. Locale-independent; bytes >= 0x80 pass
+// through unchanged.
+#include <string>
+#include <string_view>
+
+namespace eddy::wire::text {
+
+constexpr char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+std::string lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+
+// Spaces, tabs, CR and LF removed from both ends.
+std::string_view trim(std::string_view s);
+
+// 0-15 for a hex digit, -1 otherwise.
+constexpr int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX sequences decoded (a '%' not followed by two hex digits is kept as it is); with
+// plus_as_space, '+' is a space (query strings, forms).
+std::string percent_decode(std::string_view s, bool plus_as_space = false);
+
+}  // namespace eddy::wire::text
