@@ -23,7 +23,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libprotobuf32 libisal2 libssl3 libsnappy1v5 zlib1g libbz2-1.0 liblz4-1 libzstd1 \
-      libspdlog1.10 libfmt9 libpugixml1v5 libstdc++6 libgcc-s1 \
+      libspdlog1.10 libfmt9 libpugixml1v5 libnghttp2-14 libstdc++6 libgcc-s1 \
       curl ca-certificates tini awscli \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 eddy \

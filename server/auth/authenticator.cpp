@@ -401,7 +401,8 @@ std::optional<AuthResult> check_scope(const Ctx& c, const sv4::Authorization& a,
                        "\". This endpoint belongs to \"" + std::string(service) + "\".",
                    400);
   }
-  if (std::find(a.signed_headers.begin(), a.signed_headers.end(), "host") == a.signed_headers.end()) {
+  if (std::find(a.signed_headers.begin(), a.signed_headers.end(), "host") == a.signed_headers.end() &&
+      std::find(a.signed_headers.begin(), a.signed_headers.end(), ":authority") == a.signed_headers.end()) {
     if (c.kinesis)
       return failure("InvalidSignatureException", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
                      400);

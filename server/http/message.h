@@ -61,6 +61,30 @@ class BodySource {
   virtual int64_t read(char* buf, size_t cap) = 0;
 };
 
+// A response body the handler writes over time (an event stream such as
+// application/vnd.amazon.eventstream): the front end sends each write as it comes, as an
+// HTTP/1.1 chunk or as HTTP/2 DATA frames, and tells the producer when the peer has taken
+// what it wrote (backpressure: a producer waits for on_drained before writing more). Used on
+// the request's loop thread only; Loop::post reaches that thread from elsewhere.
+class BodyWriter {
+ public:
+  virtual ~BodyWriter() = default;
+  // Queues bytes for sending; false once the peer has gone or the body has ended.
+  virtual bool write(std::string bytes) = 0;
+  // Bytes written and not yet handed to the connection (HTTP/2: not yet allowed out by the
+  // peer's flow-control window).
+  virtual size_t queued() const = 0;
+  // Runs `fn` once queued() is 0 (at once when it is), or when the peer goes. One waiter.
+  virtual void on_drained(std::function<void()> fn) = 0;
+  // Ends the body (HTTP/1.1: the last chunk; HTTP/2: END_STREAM) after what is queued.
+  virtual void finish() = 0;
+  // True once the peer has gone (connection closed, stream reset, server stopping) or the
+  // body has been finished: writing is pointless.
+  virtual bool closed() const = 0;
+  // Runs `fn` when the peer goes away before the body ends. One waiter.
+  virtual void on_closed(std::function<void()> fn) = 0;
+};
+
 // What the front end does with the connection besides sending the response. Fault injection
 // uses these; normal responses use `normal`.
 enum class ConnectionAction { normal, close_after, close_without_response, reset, trickle };
@@ -71,6 +95,9 @@ struct Response {
   std::string body;
   std::unique_ptr<BodySource> stream;       // when set, `body` is ignored
   std::optional<uint64_t> content_length;   // for streams and HEAD responses
+  // When set, the body is pushed by the handler: the front end sends the head (HTTP/1.1:
+  // chunked), then calls `push` on the request's loop with the writer to write it through.
+  std::function<void(std::shared_ptr<BodyWriter>)> push;
   bool head = false;                        // send headers only (Content-Length kept)
   ConnectionAction action = ConnectionAction::normal;
   uint32_t delay_ms = 0;                    // wait before answering (latency faults)
@@ -118,6 +145,12 @@ class Loop {
     else settled_.push_back(std::move(fn));
   }
 
+  // Runs `fn` on this loop's thread, soon. Callable from any thread (a producer elsewhere
+  // reaches a BodyWriter this way).
+  void post(std::function<void()> fn) const { poster_(std::move(fn)); }
+  // Installed by the front end that runs the loop.
+  void set_poster(std::function<void(std::function<void()>)> poster) { poster_ = std::move(poster); }
+
   // Loop-local state for a handler, created on first use and kept for the loop's life (the
   // key is usually the handler's address). Loop thread only.
   template <class T>
@@ -137,6 +170,7 @@ class Loop {
     for (auto& f : fns) f();
   }
   size_t ready_ = 0;
+  std::function<void(std::function<void()>)> poster_;
   std::vector<std::function<void()>> settled_;
   std::vector<std::pair<const void*, std::shared_ptr<void>>> locals_;
 };

@@ -1,5 +1,7 @@
 #include "server/http/server.h"
 
+#include <openssl/ssl.h>
+
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -24,23 +26,17 @@
 #include <thread>
 #include <vector>
 
+#include "server/http/internal.h"
+
 namespace eddy::http {
 
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
-namespace {
+using namespace detail;
 
-// Coroutines carry their loop's concrete executor: with the type-erased any_io_executor every
-// asynchronous operation copied and destroyed one (and its outstanding-work tracking) on the
-// way through Beast's composed operations.
-using Executor = asio::io_context::executor_type;
-template <class T>
-using Task = asio::awaitable<T, Executor>;
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
+namespace detail {
 
 std::string make_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -61,9 +57,6 @@ std::string make_request_id() {
   return id;
 }
 
-constexpr size_t kReadBufferBytes = 16 * 1024;
-constexpr size_t kLargeReadBufferBytes = 64 * 1024;
-
 std::string http_date(const std::function<int64_t()>& now_ms) {
   const std::time_t t = now_ms ? static_cast<std::time_t>(now_ms() / 1000) : std::time(nullptr);
   // One formatting per second and thread, not per response.
@@ -80,61 +73,65 @@ std::string http_date(const std::function<int64_t()>& now_ms) {
   return cached;
 }
 
-// Sessions run on the bare socket bound to its loop's executor (or TLS over it): deadlines are
-// the connection's own (see Connection), so Beast's tcp_stream, whose per-operation timer and
-// bookkeeping cost more than a small request's parsing, has nothing left to do.
-using Socket = asio::basic_stream_socket<tcp, Executor>;
-using TlsStream = asio::ssl::stream<Socket>;
-// The lowest layer (the TCP socket) of either.
-Socket& tcp_layer(Socket& s) { return s; }
-Socket& tcp_layer(TlsStream& s) { return s.next_layer(); }
+bool base64url_decode(std::string_view in, std::string& out) {
+  out.clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-' || c == '+') v = 62;
+    else if (c == '_' || c == '/') v = 63;
+    else if (c == '=') break;
+    else return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+}  // namespace detail
+
+namespace {
+
+constexpr size_t kReadBufferBytes = 16 * 1024;
+constexpr size_t kLargeReadBufferBytes = 64 * 1024;
+// The most of an h2c upgrade request's body read before switching (a bigger body is served
+// over HTTP/1.1, the upgrade ignored, as RFC 9113 allows).
+constexpr size_t kMaxUpgradeBody = 1024 * 1024;
+
+// Does a comma-separated header value hold `token` (case-insensitive)?
+bool has_token(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (http::iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// ALPN on the TLS listener: h2 when the client offers it, else http/1.1.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                void*) {
+  static const unsigned char kPrefs[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* sel = nullptr;
+  if (SSL_select_next_proto(&sel, outlen, kPrefs, sizeof kPrefs, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_NOACK;
+  *out = sel;
+  return SSL_TLSEXT_ERR_OK;
+}
 
 }  // namespace
-
-// One live connection, registered so that stop() can close the idle ones and the sweep can
-// close the ones past their deadline.
-struct Connection {
-  asio::any_io_executor executor;
-  std::function<void()> close;  // runs on `executor`, only while `alive`
-  bool alive = true;            // read and written on `executor` only
-  std::atomic<bool> busy{false};
-  // Steady-clock nanoseconds by which the current read or write must finish (0: none). Set
-  // before every operation; Server::Impl::sweep closes the connection once it has passed.
-  // Beast's per-stream timer did the same, but re-armed it (a timer-queue update, often a
-  // timerfd_settime call) three times per request.
-  std::atomic<int64_t> deadline_ns{0};
-
-  static int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-  void arm(std::chrono::seconds within) {
-    deadline_ns.store(now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(within).count(),
-                      std::memory_order_relaxed);
-  }
-  bool expired(int64_t now) const {
-    const int64_t d = deadline_ns.load(std::memory_order_relaxed);
-    return d != 0 && d <= now;
-  }
-};
-
-// Marks a request as ready on its loop (Loop::enter_ready) until leave(). Leaving runs what
-// waited for the loop to settle; a mark still held when the session's frame is destroyed
-// (the loop stopped under it) only lowers the count.
-struct ReadyMark {
-  Loop* loop = nullptr;
-  ReadyMark(Loop& l, bool on) : loop(on ? &l : nullptr) {
-    if (loop) loop->enter_ready();
-  }
-  ReadyMark(const ReadyMark&) = delete;
-  ReadyMark& operator=(const ReadyMark&) = delete;
-  void leave() {
-    if (loop) std::exchange(loop, nullptr)->leave_ready();
-  }
-  ~ReadyMark() {
-    if (loop) loop->leave_ready(false);
-  }
-};
 
 struct Server::Impl {
   ServerOptions options;
@@ -168,6 +165,9 @@ struct Server::Impl {
     for (unsigned i = 0; i < options.threads; ++i) {
       loops.push_back(std::make_unique<asio::io_context>(1));
       handles.push_back(std::make_unique<Loop>());
+      handles.back()->set_poster([ex = loops.back()->get_executor()](std::function<void()> fn) {
+        asio::post(ex, std::move(fn));
+      });
     }
   }
 
@@ -186,6 +186,10 @@ struct Server::Impl {
 
   template <class Stream>
   Task<bool> write_response(Stream& stream, Connection& conn, Response& res, unsigned version, bool keep_alive);
+
+  // A pushed body (Response::push) as HTTP/1.1 chunks.
+  template <class Stream>
+  Task<bool> write_pushed(Stream& stream, Connection& conn, Response& res, unsigned version, bool keep_alive);
 
   // Closes the connections whose deadline has passed; runs on loop 0 until stop().
   Task<void> sweep();
@@ -271,6 +275,7 @@ Task<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Respon
   if (res.action == ConnectionAction::close_after) keep_alive = false;
 
   conn.arm(std::chrono::seconds(options.request_timeout_s));
+  if (res.push && !res.head) co_return co_await write_pushed(stream, conn, res, version, keep_alive);
   const bool streamed = res.stream != nullptr || res.action == ConnectionAction::trickle;
   if (res.head || !streamed) {
     if (res.head) {
@@ -355,6 +360,80 @@ Task<bool> Server::Impl::write_response(Stream& stream, Connection& conn, Respon
 }
 
 template <class Stream>
+Task<bool> Server::Impl::write_pushed(Stream& stream, Connection& conn, Response& res, unsigned version,
+                                      bool keep_alive) {
+  bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(res.status), version};
+  for (auto& [k, v] : res.headers.items()) out.insert(k, v);
+  out.keep_alive(keep_alive);
+  out.chunked(true);
+  {
+    bhttp::response_serializer<bhttp::empty_body> sr{out};
+    auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_nothrow);
+    if (ec) co_return false;
+  }
+  // The session waits on `bell` for the handler's writes; the handler's wake, the server's
+  // stop (goaway) and a forced close ring it.
+  asio::steady_timer bell(co_await asio::this_coro::executor);
+  auto writer = std::make_shared<QueuedBodyWriter>();
+  bool stop_now = false;
+  writer->wake = [&bell] { bell.cancel(); };
+  conn.goaway = [&bell, &stop_now] {
+    stop_now = true;
+    bell.cancel();
+  };
+  auto closer = std::move(conn.close);
+  conn.close = [&, closer] {
+    stop_now = true;
+    bell.cancel();
+    closer();
+  };
+  // However this ends, the writer no longer reaches this frame, and the connection's hooks
+  // are what they were.
+  struct Restore {
+    Connection& conn;
+    std::shared_ptr<QueuedBodyWriter> writer;
+    std::function<void()> closer;
+    ~Restore() {
+      writer->peer_gone();
+      conn.goaway = nullptr;
+      conn.close = std::move(closer);
+    }
+  } restore{conn, writer, closer};
+
+  res.push(writer);
+  constexpr size_t kMaxChunk = 256 * 1024;
+  for (;;) {
+    if (!writer->empty()) {
+      std::string data = writer->take(kMaxChunk);
+      char size_line[32];
+      const int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+      const std::array<asio::const_buffer, 3> pieces{asio::buffer(size_line, static_cast<size_t>(len)),
+                                                     asio::buffer(data), asio::buffer("\r\n", 2)};
+      conn.arm(std::chrono::seconds(options.request_timeout_s));
+      auto [ec, n] = co_await asio::async_write(stream, pieces, use_nothrow);
+      conn.disarm();
+      if (ec) co_return false;
+      writer->sent();
+      continue;
+    }
+    if (writer->gone()) co_return false;
+    if (writer->finished() || stop_now) {
+      if (stop_now && !writer->finished()) {
+        writer->peer_gone();
+        keep_alive = false;
+      }
+      conn.arm(std::chrono::seconds(options.request_timeout_s));
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), use_nothrow);
+      co_return !ec && keep_alive && !stop_now;
+    }
+    // Waiting for the producer is no network wait: no deadline.
+    conn.disarm();
+    bell.expires_at(asio::steady_timer::time_point::max());
+    co_await bell.async_wait(use_nothrow);
+  }
+}
+
+template <class Stream>
 Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop& loop) {
   auto conn = std::make_shared<Connection>();
   conn->executor = co_await asio::this_coro::executor;
@@ -389,11 +468,36 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
     if (ec) co_return;
   }
+  H2Context h2{options, handler, loop, *conn, stopping, tls, remote, local_port};
+  if constexpr (!std::is_same_v<Stream, Socket>) {
+    const unsigned char* proto = nullptr;
+    unsigned int proto_len = 0;
+    SSL_get0_alpn_selected(stream.native_handle(), &proto, &proto_len);
+    if (proto_len == 2 && proto[0] == 'h' && proto[1] == '2') {
+      co_await serve_h2(stream, h2, std::string(), nullptr);
+      co_return;
+    }
+  }
 
   // Beast reads max(512, free capacity) bytes at a time: without room reserved, every read is
   // a 512-byte recvmsg (130 of them for a 64 KiB PutRecords body).
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
+  // An HTTP/2 client with prior knowledge opens with the connection preface; anything else is
+  // HTTP/1.1. Read until the bytes differ from the preface or hold all of it.
+  for (;;) {
+    const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
+    const size_t n = std::min(got.size(), kH2Preface.size());
+    if (got.substr(0, n) != kH2Preface.substr(0, n)) break;
+    if (n == kH2Preface.size()) {
+      co_await serve_h2(stream, h2, std::string(got), nullptr);
+      co_return;
+    }
+    conn->arm(std::chrono::seconds(options.idle_timeout_s));
+    auto [ec, r] = co_await stream.async_read_some(buffer.prepare(kReadBufferBytes), use_nothrow);
+    if (ec) co_return;
+    buffer.commit(r);
+  }
   std::vector<char> chunk(64 * 1024);
   for (;;) {
     if (stopping.load()) break;
@@ -437,6 +541,43 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     const unsigned version = head.version();
     bool keep_alive = head.keep_alive() && !stopping.load();
     const bool expect_continue = http::iequals(req.headers.get("Expect"), "100-continue");
+
+    // h2c via Upgrade (cleartext only): the request, its body read here, becomes stream 1 of
+    // an HTTP/2 session. A chunked or large body keeps the connection on HTTP/1.1.
+    if constexpr (std::is_same_v<Stream, Socket>) {
+      std::string settings;
+      if (version == 11 && has_token(req.headers.get("Upgrade"), "h2c") && req.headers.has("HTTP2-Settings") &&
+          has_token(req.headers.get("Connection"), "Upgrade") &&
+          base64url_decode(req.headers.get("HTTP2-Settings"), settings) && !header_parser.chunked() &&
+          header_parser.content_length().value_or(0) <= kMaxUpgradeBody && !stopping.load()) {
+        bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(header_parser)};
+        bool failed = false;
+        if (expect_continue && !body_parser.is_done()) {
+          static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+          auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1), use_nothrow);
+          failed = static_cast<bool>(ec);
+        }
+        while (!failed && !body_parser.is_done()) {
+          body_parser.get().body().data = chunk.data();
+          body_parser.get().body().size = chunk.size();
+          conn->arm(std::chrono::seconds(options.request_timeout_s));
+          auto [ec, got] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);
+          if (ec == bhttp::error::need_buffer) ec = {};
+          if (ec) { failed = true; break; }
+          req.body.append(chunk.data(), chunk.size() - body_parser.get().body().size);
+        }
+        if (failed) break;
+        for (const char* h : {"Upgrade", "HTTP2-Settings", "Connection"}) req.headers.erase(h);
+        static const char kSwitch[] = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+        conn->arm(std::chrono::seconds(options.request_timeout_s));
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kSwitch, sizeof kSwitch - 1), use_nothrow);
+        if (ec) break;
+        H2Upgrade up{std::move(req), std::move(settings)};
+        std::string rest(static_cast<const char*>(buffer.data().data()), buffer.size());
+        co_await serve_h2(stream, h2, std::move(rest), &up);
+        co_return;
+      }
+    }
 
     // A request whose body is in the buffer already reaches its handler without waiting for
     // the network: the loop counts it as ready until its handler has returned (see
@@ -570,7 +711,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     if (req.method == "HEAD") res.head = true;
     if (stopping.load()) keep_alive = false;
     bool again = false;
-    if (res.delay_ms <= 0 && res.action == ConnectionAction::normal && !res.head && !res.stream &&
+    if (res.delay_ms <= 0 && res.action == ConnectionAction::normal && !res.head && !res.stream && !res.push &&
         framed_by_us(res)) {
       // The common case without write_response's coroutine frame (see simple_head).
       conn->arm(std::chrono::seconds(options.request_timeout_s));
@@ -651,6 +792,7 @@ uint16_t Server::listen_tls(const std::string& host, uint16_t port, Handler& han
                    asio::ssl::context::no_sslv3);
   ctx->use_certificate_chain_file(tls.cert_file);
   ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem);
+  SSL_CTX_set_alpn_select_cb(ctx->native_handle(), select_alpn, nullptr);
   impl_->tls_contexts.push_back(ctx);
   auto acc = bind_acceptor(impl_->ioc(), host, port);
   impl_->acceptors.push_back(acc);
@@ -677,6 +819,14 @@ void Server::stop() {
       beast::error_code ec;
       acc->close(ec);
     });
+  }
+  // HTTP/2 connections send GOAWAY; pushed HTTP/1.1 bodies end.
+  {
+    std::lock_guard lk(impl_->mu);
+    for (auto& c : impl_->connections)
+      asio::post(c->executor, [c] {
+        if (c->alive && c->goaway) c->goaway();
+      });
   }
   // Close idle keep-alive connections now; busy ones finish their request and then close.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(impl_->options.shutdown_grace_s);

@@ -3,26 +3,10 @@
 # openssl, the admin endpoint over curl, and boto3 signing Kinesis calls over https in
 # --auth verify mode.
 . "$(dirname "$0")/lib.sh"
-require_cmd openssl
 require_cmd python3
 python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-  -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" 2>/dev/null || fail "openssl could not make a certificate"
-
-start_eddy --in-memory --auth verify --tls-cert "$E2E_TMP/cert.pem" --tls-key "$E2E_TMP/key.pem" --tls-port 0
-out="$E2E_TMP/eddy-$E2E_SERVER_N.out"
-TLS_PORT=""
-for ((i = 0; i < 100; i++)); do
-  if line=$(grep -m1 '^eddy tls listening on ' "$out"); then
-    TLS_PORT=${line##*:}
-    break
-  fi
-  sleep 0.05
-done
-[[ -n "$TLS_PORT" ]] || fail "no 'eddy tls listening on' line (stdout: $(cat "$out"))"
-HTTPS_URL="https://127.0.0.1:$TLS_PORT"
+start_eddy_tls --in-memory --auth verify
 
 curl -fsS --cacert "$E2E_TMP/cert.pem" "$HTTPS_URL/_eddy/health" >/dev/null || fail "GET /_eddy/health over https failed"
 

@@ -1,0 +1,687 @@
+// HTTP/2 sessions (RFC 9113) on libnghttp2: framing, HPACK, flow control and stream states are
+// nghttp2's; this file maps its streams onto the front end's one request/response model
+// (Request, Dispatch, Response), so every service, hook and limit serves both protocols.
+//
+// A connection runs two coroutines on its loop: the reader feeds what arrives to
+// nghttp2_session_mem_recv, the writer sends what nghttp2_session_mem_send produces. Handlers
+// never run inside nghttp2's callbacks: the callbacks only record what arrived, and once a read
+// has been parsed the requests it completed are marked ready on the loop together (Loop::
+// enter_ready) and then handed to their handlers, so Kinesis' group commit takes all the
+// PutRecords that arrived in one read into one write, as over HTTP/1.1.
+#include <nghttp2/nghttp2.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <charconv>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "server/http/internal.h"
+
+namespace eddy::http::detail {
+
+namespace {
+
+constexpr uint32_t kMaxConcurrentStreams = 100;
+// Per stream and per connection, what a client may send ahead of our reading it. Handlers
+// consume bodies as they arrive (as over HTTP/1.1), so this only bounds one read's worth.
+constexpr int32_t kStreamWindow = 1 << 20;
+constexpr int32_t kConnectionWindow = 16 << 20;
+constexpr size_t kWriteBatch = 64 * 1024;
+constexpr size_t kReadBytes = 64 * 1024;
+
+// HTTP/1.1 connection-specific headers, which HTTP/2 forbids (RFC 9113 8.2.2).
+bool connection_specific(std::string_view name) {
+  for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
+    if (iequals(name, h)) return true;
+  return false;
+}
+
+struct H2Stream {
+  int32_t id = 0;
+  Request req;
+  size_t header_bytes = 0;
+  bool headers_too_large = false;
+  bool headers_done = false;  // the request's HEADERS have all arrived
+  bool end_stream = false;    // so has its body
+  bool dispatched = false;
+  bool finished = false;      // the handler has its whole body (or has answered early)
+  bool responded = false;
+  std::vector<std::string> data;  // body pieces not yet handed to the handler
+
+  enum class Mode { immediate, buffer, sink, discard } mode = Mode::discard;
+  BufferBody buffer;
+  std::unique_ptr<BodySink> sink;
+
+  // The response body nghttp2 pulls (see read_body).
+  enum class Body { none, string, source, pushed } body_kind = Body::none;
+  std::string body;
+  size_t body_pos = 0;
+  std::unique_ptr<BodySource> source;
+  std::shared_ptr<QueuedBodyWriter> pusher;
+  bool deferred = false;  // nghttp2 waits for nghttp2_session_resume_data
+  std::shared_ptr<asio::steady_timer> timer;  // delay and trickle faults
+};
+
+template <class Stream>
+class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
+ public:
+  H2Session(Stream& stream, H2Context ctx) : stream_(stream), ctx_(std::move(ctx)), done_bell_(stream.get_executor()) {}
+  ~H2Session() {
+    if (session_) nghttp2_session_del(session_);
+  }
+
+  Task<void> run(std::string already_read, H2Upgrade* upgrade) {
+    if (!init(upgrade)) co_return;
+    ctx_.conn.busy = true;
+    ctx_.conn.goaway = [self = this->weak_from_this()] {
+      if (auto s = self.lock()) s->go_away();
+    };
+    if (ctx_.stopping.load()) go_away();
+
+    // The writer runs beside this reader; the reader ends last (the stream, and this session,
+    // live in the caller's frame until then), so the writer holds no reference of its own.
+    writer_running_ = true;
+    asio::co_spawn(stream_.get_executor(), write_loop(), asio::detached);
+
+    if (!already_read.empty() && !feed(already_read.data(), already_read.size())) dead_ = true;
+    std::vector<char> buf(kReadBytes);
+    while (!dead_ && (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_))) {
+      rearm();
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_nothrow);
+      if (ec) break;
+      if (!feed(buf.data(), n)) break;
+    }
+    dead_ = true;
+    kick();
+    while (writer_running_) {
+      done_bell_.expires_at(asio::steady_timer::time_point::max());
+      co_await done_bell_.async_wait(use_nothrow);
+    }
+    end_streams();
+    ctx_.conn.goaway = nullptr;
+    auto& tcp = tcp_layer(stream_);
+    boost::system::error_code ec;
+    if constexpr (std::is_same_v<Stream, Socket>) {
+      tcp.shutdown(Socket::shutdown_send, ec);
+    } else {
+      if (tcp.is_open()) {
+        ctx_.conn.arm(std::chrono::seconds(2));
+        co_await stream_.async_shutdown(use_nothrow);
+      }
+    }
+    tcp.close(ec);
+  }
+
+ private:
+  // ---- setup ----------------------------------------------------------------------------
+  bool init(H2Upgrade* upgrade) {
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &H2Session::on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, &H2Session::on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &H2Session::on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &H2Session::on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &H2Session::on_stream_close);
+    nghttp2_option* opt = nullptr;
+    nghttp2_option_new(&opt);
+    // The peer's header blocks are bounded by --max-header-bytes below; nghttp2's own bound
+    // on what it decodes is the same.
+    nghttp2_option_set_max_send_header_block_length(opt, 256 * 1024);
+    const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cbs);
+    if (rv != 0) return false;
+
+    const nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(ctx_.options.max_header_bytes)},
+    };
+    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings)) != 0) return false;
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+
+    if (upgrade) {
+      const bool head = upgrade->request.method == "HEAD";
+      if (nghttp2_session_upgrade2(session_, reinterpret_cast<const uint8_t*>(upgrade->settings.data()),
+                                   upgrade->settings.size(), head ? 1 : 0, nullptr) != 0)
+        return false;
+      auto st = std::make_unique<H2Stream>();
+      st->id = 1;
+      st->req = std::move(upgrade->request);
+      if (!st->req.body.empty()) st->data.push_back(std::move(st->req.body));
+      st->req.body.clear();
+      st->headers_done = true;
+      st->end_stream = true;
+      streams_[1] = std::move(st);
+      touched_.push_back(1);
+      process();
+    }
+    return true;
+  }
+
+  // ---- reading --------------------------------------------------------------------------
+  bool feed(const char* data, size_t n) {
+    const ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), n);
+    if (rv < 0) {
+      spdlog::debug("http2: {}", nghttp2_strerror(static_cast<int>(rv)));
+      kick();
+      return false;
+    }
+    process();
+    kick();
+    return true;
+  }
+
+  H2Stream* find(int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+  void touch(int32_t id) {
+    if (touched_.empty() || touched_.back() != id) touched_.push_back(id);
+  }
+
+  static H2Session* self(void* p) { return static_cast<H2Session*>(p); }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    auto* s = self(user);
+    auto st = std::make_unique<H2Stream>();
+    st->id = frame->hd.stream_id;
+    Request& req = st->req;
+    req.request_id = make_request_id();
+    req.remote_address = s->ctx_.remote;
+    req.tls = s->ctx_.tls;
+    req.local_port = s->ctx_.local_port;
+    req.loop = &s->ctx_.loop;
+    s->streams_[st->id] = std::move(st);
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                       const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+    auto* s = self(user);
+    H2Stream* st = s->find(frame->hd.stream_id);
+    if (!st || st->headers_done) return 0;  // trailers: not passed on (as over HTTP/1.1)
+    st->header_bytes += namelen + valuelen + 32;  // RFC 9113's accounting
+    if (st->header_bytes > s->ctx_.options.max_header_bytes) {
+      st->headers_too_large = true;
+      return 0;
+    }
+    const std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    std::string v(reinterpret_cast<const char*>(value), valuelen);
+    Request& req = st->req;
+    if (!n.empty() && n[0] == ':') {
+      if (n == ":method") req.method = std::move(v);
+      else if (n == ":path") req.target = std::move(v);
+      else if (n == ":authority") {
+        // Services read Host; a SigV4 signature over HTTP/2 may cover ":authority" instead
+        // (the JS SDK's NodeHttp2Handler signs that), so both are kept.
+        req.headers.add("host", v);
+        req.headers.add(":authority", std::move(v));
+      }
+      return 0;
+    }
+    if (n == "host" && req.headers.has("host")) return 0;  // :authority already gave it
+    req.headers.add(std::string(n), std::move(v));
+    return 0;
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto* s = self(user);
+    H2Stream* st = s->find(frame->hd.stream_id);
+    if (!st) return 0;
+    if (frame->hd.type == NGHTTP2_HEADERS) {
+      if (!st->headers_done) {
+        st->headers_done = true;
+        s->touch(st->id);
+      }
+      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+        st->end_stream = true;
+        s->touch(st->id);
+      }
+    } else if (frame->hd.type == NGHTTP2_DATA && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+      st->end_stream = true;
+      s->touch(st->id);
+    }
+    return 0;
+  }
+
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data, size_t len,
+                           void* user) {
+    auto* s = self(user);
+    H2Stream* st = s->find(stream_id);
+    if (!st || st->finished) return 0;
+    st->data.emplace_back(reinterpret_cast<const char*>(data), len);
+    s->touch(stream_id);
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
+    auto* s = self(user);
+    auto it = s->streams_.find(stream_id);
+    if (it == s->streams_.end()) return 0;
+    H2Stream& st = *it->second;
+    if (st.pusher) st.pusher->peer_gone();
+    if (st.timer) st.timer->cancel();
+    s->streams_.erase(it);
+    return 0;
+  }
+
+  // What the last read completed, handed to the handlers (see the file comment).
+  void process() {
+    if (touched_.empty()) return;
+    std::vector<int32_t> ids;
+    ids.swap(touched_);
+    std::vector<std::unique_ptr<ReadyMark>> marks(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      H2Stream* st = find(ids[i]);
+      if (st && st->headers_done && !st->dispatched && st->end_stream)
+        marks[i] = std::make_unique<ReadyMark>(ctx_.loop, true);
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (H2Stream* st = find(ids[i])) advance(*st);
+      if (marks[i]) marks[i]->leave();
+    }
+  }
+
+  void advance(H2Stream& st) {
+    if (!st.headers_done) return;
+    if (!st.dispatched) dispatch(st);
+    if (st.finished) {
+      st.data.clear();
+      return;
+    }
+    std::vector<std::string> pieces;
+    pieces.swap(st.data);
+    for (auto& piece : pieces) {
+      if (st.mode == H2Stream::Mode::buffer) {
+        if (st.req.body.size() + piece.size() > st.buffer.max_bytes) {
+          st.finished = true;
+          respond(st, st.buffer.too_large(st.req));
+          return;
+        }
+        st.req.body += piece;
+      } else if (st.mode == H2Stream::Mode::sink) {
+        if (auto early = st.sink->write(piece)) {
+          st.finished = true;
+          respond(st, std::move(*early));
+          return;
+        }
+      }
+    }
+    if (!st.end_stream) return;
+    st.finished = true;
+    if (st.mode == H2Stream::Mode::buffer) respond(st, st.buffer.handle(st.req));
+    else if (st.mode == H2Stream::Mode::sink) respond(st, st.sink->finish());
+  }
+
+  void dispatch(H2Stream& st) {
+    st.dispatched = true;
+    Request& req = st.req;
+    if (st.headers_too_large || req.method.empty() || req.target.empty()) {
+      Response bad;
+      bad.status = st.headers_too_large ? 431 : 400;
+      bad.headers.add("Content-Type", "text/plain");
+      bad.body = st.headers_too_large ? "header fields too large\n" : "bad request\n";
+      st.finished = true;
+      respond(st, std::move(bad));
+      return;
+    }
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    const bool expect_continue = iequals(req.headers.get("Expect"), "100-continue");
+    Dispatch d = ctx_.handler.dispatch(req);
+    if (auto* imm = std::get_if<Immediate>(&d)) {
+      st.mode = H2Stream::Mode::discard;
+      st.finished = true;
+      respond(st, std::move(imm->response));
+      return;
+    }
+    if (auto* buf = std::get_if<BufferBody>(&d)) {
+      st.mode = H2Stream::Mode::buffer;
+      st.buffer = std::move(*buf);
+      uint64_t len = 0;
+      const auto cl = req.headers.get("content-length");
+      if (!cl.empty() && std::from_chars(cl.data(), cl.data() + cl.size(), len).ec == std::errc() &&
+          len > st.buffer.max_bytes) {
+        st.finished = true;
+        respond(st, st.buffer.too_large(req));
+        return;
+      }
+    } else {
+      st.mode = H2Stream::Mode::sink;
+      st.sink = std::move(std::get<StreamBody>(d).sink);
+    }
+    if (expect_continue && !st.end_stream) {
+      static char status[] = ":status", hundred[] = "100";
+      const nghttp2_nv nv[] = {{reinterpret_cast<uint8_t*>(status), reinterpret_cast<uint8_t*>(hundred), 7, 3,
+                                NGHTTP2_NV_FLAG_NONE}};
+      nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, st.id, nullptr, nv, 1, nullptr);
+    }
+  }
+
+  // ---- responding -----------------------------------------------------------------------
+  void respond(H2Stream& st, Response res) {
+    if (st.responded) return;
+    st.responded = true;
+    if (res.pending) {
+      std::shared_ptr<Pending> pending = std::move(res.pending);
+      if (pending->done()) {
+        res = pending->take();
+      } else {
+        // The handler keeps the Pending until it completes it (see the HTTP/1.1 session).
+        Pending* p = pending.get();
+        p->on_complete([self = this->weak_from_this(), id = st.id, p] {
+          auto s = self.lock();
+          if (!s) return;
+          H2Stream* st = s->find(id);
+          if (!st) return;
+          s->send(*st, p->take());
+          s->kick();
+        });
+        return;
+      }
+    }
+    send(st, std::move(res));
+  }
+
+  void send(H2Stream& st, Response res) {
+    if (!res.headers.has("x-amzn-RequestId")) res.headers.add("x-amzn-RequestId", st.req.request_id);
+    if (!res.headers.has("Date")) res.headers.add("Date", http_date(ctx_.options.now_ms));
+    if (st.req.method == "HEAD") res.head = true;
+    if (res.delay_ms > 0) {
+      const uint32_t delay = res.delay_ms;
+      res.delay_ms = 0;
+      auto shared = std::make_shared<Response>(std::move(res));
+      st.timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
+      st.timer->expires_after(std::chrono::milliseconds(delay));
+      st.timer->async_wait([self = this->weak_from_this(), id = st.id, shared](boost::system::error_code ec) {
+        auto s = self.lock();
+        if (ec || !s) return;
+        if (H2Stream* st = s->find(id)) {
+          s->send(*st, std::move(*shared));
+          s->kick();
+        }
+      });
+      return;
+    }
+    switch (res.action) {
+      case ConnectionAction::close_without_response:
+      case ConnectionAction::reset:
+        // HTTP/2's way of dropping one request without answering: RST_STREAM.
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id,
+                                  res.action == ConnectionAction::reset ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
+        return;
+      case ConnectionAction::close_after:
+        go_away_after_ = true;
+        break;
+      default:
+        break;
+    }
+
+    // The head.
+    std::vector<std::pair<std::string, std::string>> fields;
+    fields.reserve(res.headers.items().size() + 2);
+    fields.emplace_back(":status", std::to_string(res.status));
+    bool has_length = false;
+    for (auto& [k, v] : res.headers.items()) {
+      if (connection_specific(k)) continue;
+      std::string name = k;
+      for (char& c : name)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (name == "content-length") has_length = true;
+      fields.emplace_back(std::move(name), v);
+    }
+    const bool no_body_status = res.status == 204 || res.status == 304 || res.status < 200;
+    if (!has_length && !no_body_status && !res.push) {
+      if (res.content_length) fields.emplace_back("content-length", std::to_string(*res.content_length));
+      else if (!res.stream) fields.emplace_back("content-length", std::to_string(res.body.size()));
+    }
+    std::vector<nghttp2_nv> nv;
+    nv.reserve(fields.size());
+    for (auto& [k, v] : fields)
+      nv.push_back({reinterpret_cast<uint8_t*>(k.data()), reinterpret_cast<uint8_t*>(v.data()), k.size(), v.size(),
+                    NGHTTP2_NV_FLAG_NONE});
+
+    // The body, pulled by nghttp2 as the peer's window allows (read_body).
+    nghttp2_data_provider prd{};
+    prd.source.ptr = &st;
+    prd.read_callback = &H2Session::read_body;
+    bool has_body = !res.head && !no_body_status;
+    if (has_body) {
+      if (res.push) {
+        st.body_kind = H2Stream::Body::pushed;
+        st.pusher = std::make_shared<QueuedBodyWriter>();
+      } else if (res.action == ConnectionAction::trickle) {
+        st.body_kind = H2Stream::Body::pushed;
+        st.pusher = std::make_shared<QueuedBodyWriter>();
+      } else if (res.stream) {
+        st.body_kind = H2Stream::Body::source;
+        st.source = std::move(res.stream);
+      } else if (!res.body.empty()) {
+        st.body_kind = H2Stream::Body::string;
+        st.body = std::move(res.body);
+      } else {
+        has_body = false;
+      }
+    }
+    const int rv = nghttp2_submit_response(session_, st.id, nv.data(), nv.size(), has_body ? &prd : nullptr);
+    if (rv != 0) {
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    if (st.pusher) {
+      st.pusher->wake = [self = this->weak_from_this(), id = st.id] {
+        if (auto s = self.lock()) {
+          s->resume_.push_back(id);
+          s->kick();
+        }
+      };
+      if (res.push) {
+        res.push(st.pusher);
+      } else {
+        trickle(st.id, std::make_shared<std::string>(std::move(res.body)), 0, std::max<uint32_t>(1, res.trickle_bytes),
+                res.trickle_interval_ms);
+      }
+    }
+    if (go_away_after_) go_away();
+  }
+
+  // A trickle fault: `bytes` at a time, `interval_ms` apart.
+  void trickle(int32_t id, std::shared_ptr<std::string> body, size_t pos, uint32_t bytes, uint32_t interval_ms) {
+    H2Stream* st = find(id);
+    if (!st || !st->pusher || st->pusher->closed()) return;
+    const size_t n = std::min<size_t>(bytes, body->size() - pos);
+    if (n == 0) {
+      st->pusher->finish();
+      return;
+    }
+    st->pusher->write(body->substr(pos, n));
+    st->timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
+    st->timer->expires_after(std::chrono::milliseconds(interval_ms));
+    st->timer->async_wait([self = this->weak_from_this(), id, body, pos, n, bytes,
+                           interval_ms](boost::system::error_code ec) {
+      if (auto s = self.lock(); s && !ec) {
+        s->trickle(id, body, pos + n, bytes, interval_ms);
+      }
+    });
+  }
+
+  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                           nghttp2_data_source* source, void*) {
+    auto& st = *static_cast<H2Stream*>(source->ptr);
+    switch (st.body_kind) {
+      case H2Stream::Body::string: {
+        const size_t n = std::min(length, st.body.size() - st.body_pos);
+        std::memcpy(buf, st.body.data() + st.body_pos, n);
+        st.body_pos += n;
+        if (st.body_pos == st.body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return static_cast<ssize_t>(n);
+      }
+      case H2Stream::Body::source: {
+        const int64_t n = st.source->read(reinterpret_cast<char*>(buf), length);
+        if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+        if (n == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return static_cast<ssize_t>(n);
+      }
+      case H2Stream::Body::pushed: {
+        auto& w = *st.pusher;
+        if (w.gone()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        if (w.empty()) {
+          if (w.finished()) {
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+            return 0;
+          }
+          st.deferred = true;
+          return NGHTTP2_ERR_DEFERRED;
+        }
+        std::string piece = w.take(length);
+        std::memcpy(buf, piece.data(), piece.size());
+        if (w.empty() && w.finished()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        // The producer hears that its bytes have gone out on the writer's next turn.
+        st.deferred = false;
+        return static_cast<ssize_t>(piece.size());
+      }
+      case H2Stream::Body::none:
+        break;
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return 0;
+  }
+
+  // ---- writing --------------------------------------------------------------------------
+  // Wakes the writer: resumes it here and now when it waits (as the HTTP/1.1 session resumes on
+  // a Pending), else makes its next wait return at once; no timer is re-armed per response.
+  void kick() {
+    if (writer_waiting_) std::exchange(writer_waiting_, nullptr)();
+    else rung_ = true;
+  }
+
+  Task<void> write_loop() {
+    std::string out;
+    while (true) {
+      // Deferred pushed bodies with new bytes (or their end) go on.
+      if (!resume_.empty()) {
+        std::vector<int32_t> ids;
+        ids.swap(resume_);
+        for (int32_t id : ids)
+          if (H2Stream* st = find(id); st && st->deferred) {
+            st->deferred = false;
+            nghttp2_session_resume_data(session_, id);
+          }
+      }
+      out.clear();
+      while (out.size() < kWriteBatch) {
+        const uint8_t* data = nullptr;
+        const ssize_t n = nghttp2_session_mem_send(session_, &data);
+        if (n < 0) {
+          spdlog::debug("http2: {}", nghttp2_strerror(static_cast<int>(n)));
+          dead_ = true;
+          break;
+        }
+        if (n == 0) break;
+        out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      }
+      if (!out.empty()) {
+        ctx_.conn.arm(std::chrono::seconds(ctx_.options.request_timeout_s));
+        auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_nothrow);
+        if (ec) break;
+        rearm();
+        notify_drained();
+        continue;
+      }
+      notify_drained();
+      if (!resume_.empty()) continue;
+      if (dead_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))) break;
+      if (std::exchange(rung_, false)) continue;
+      // The initiation captures nothing with a destructor (GCC 12: see the HTTP/1.1 session).
+      auto init = [waiting = &writer_waiting_](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        *waiting = [h] { (*h)(); };
+      };
+      co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&, void()>(init,
+                                                                                    asio::use_awaitable_t<Executor>{});
+    }
+    dead_ = true;
+    // Ends the reader's wait on the socket.
+    boost::system::error_code ec;
+    tcp_layer(stream_).cancel(ec);
+    if (!nghttp2_session_want_read(session_)) tcp_layer(stream_).shutdown(Socket::shutdown_receive, ec);
+    writer_running_ = false;
+    done_bell_.cancel();
+  }
+
+  // Producers whose queued bytes have all gone out hear it (they may write more: the bell).
+  void notify_drained() {
+    std::vector<std::shared_ptr<QueuedBodyWriter>> ws;
+    for (auto& [id, st] : streams_)
+      if (st->pusher && st->pusher->queued() == 0) ws.push_back(st->pusher);
+    for (auto& w : ws) w->sent();
+  }
+
+  // The connection's deadline: the idle timeout while no stream is open, else the request
+  // timeout from the last progress.
+  void rearm() {
+    if (streams_.empty()) ctx_.conn.arm(std::chrono::seconds(ctx_.options.idle_timeout_s));
+    else ctx_.conn.arm(std::chrono::seconds(ctx_.options.request_timeout_s));
+  }
+
+  // Graceful end (server stopping, a close_after fault): GOAWAY naming the last stream taken;
+  // the streams under way finish, pushed bodies end, then the connection closes.
+  void go_away() {
+    if (goaway_sent_ || !session_) return;
+    goaway_sent_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    std::vector<std::shared_ptr<QueuedBodyWriter>> ws;
+    for (auto& [id, st] : streams_)
+      if (st->pusher) ws.push_back(st->pusher);
+    for (auto& w : ws) w->finish();
+    kick();
+  }
+
+  // The connection is gone: producers learn it.
+  void end_streams() {
+    std::vector<std::shared_ptr<QueuedBodyWriter>> ws;
+    for (auto& [id, st] : streams_) {
+      if (st->pusher) ws.push_back(st->pusher);
+      if (st->timer) st->timer->cancel();
+    }
+    for (auto& w : ws) w->peer_gone();
+  }
+
+  Stream& stream_;
+  H2Context ctx_;
+  nghttp2_session* session_ = nullptr;
+  std::map<int32_t, std::unique_ptr<H2Stream>> streams_;
+  std::vector<int32_t> touched_;  // streams the current read reached, in order
+  std::vector<int32_t> resume_;   // pushed streams with something new
+  std::function<void()> writer_waiting_;  // resumes the writer (kick)
+  bool rung_ = false;                     // kicked while the writer was busy
+  asio::steady_timer done_bell_;  // the writer has ended
+  bool writer_running_ = false;
+  bool dead_ = false;
+  bool goaway_sent_ = false;
+  bool go_away_after_ = false;
+};
+
+}  // namespace
+
+template <class Stream>
+Task<void> serve_h2(Stream& stream, H2Context ctx, std::string already_read, H2Upgrade* upgrade) {
+  auto session = std::make_shared<H2Session<Stream>>(stream, std::move(ctx));
+  co_await session->run(std::move(already_read), upgrade);
+}
+
+template Task<void> serve_h2<Socket>(Socket&, H2Context, std::string, H2Upgrade*);
+template Task<void> serve_h2<TlsStream>(TlsStream&, H2Context, std::string, H2Upgrade*);
+
+}  // namespace eddy::http::detail
