@@ -57,9 +57,11 @@ ApiError stream_name_null() {
       "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null");
 }
 
+// AWS documents 50 tags a stream (botocore's AddTagsToStream docs, the API reference); its own
+// message once said 10 while enforcing 50 (kinesalite PR #54). eddy states the enforced limit.
 ApiError too_many_tags(const Account& a, std::string_view stream) {
   return ApiError::invalid_argument("Failed to add tags to stream " + str(stream) + " under account " + str(a.id) +
-                                    " because a given stream cannot have more than 10 tags associated with it.");
+                                    " because a given stream cannot have more than 50 tags associated with it.");
 }
 
 ApiError invalid_tag_characters() {

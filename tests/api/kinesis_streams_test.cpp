@@ -257,7 +257,7 @@ TEST_F(KinesisStreams, TagsAndTheirLimits) {
   for (int i = 0; i < 49; ++i) many["k" + std::to_string(i)] = "v";
   fails("AddTagsToStream", {{"StreamName", "t"}, {"Tags", many}}, "InvalidArgumentException",
         "Failed to add tags to stream t under account " + kAccount +
-            " because a given stream cannot have more than 10 tags associated with it.");
+            " because a given stream cannot have more than 50 tags associated with it.");
   many.erase("k0");
   ok("AddTagsToStream", {{"StreamName", "t"}, {"Tags", many}});  // 2 + 48 = 50
   fails("ListTagsForStream", {{"StreamName", "t"}, {"Limit", 51}}, "ValidationException",

@@ -102,7 +102,7 @@ TEST_F(KinesisMessages, TagLimit) {
   open();
   json tags = json::object();
   for (int i = 0; i < 51; ++i) tags["k" + std::to_string(i)] = "v";
-  const std::string tail = " under account 111122223333 because a given stream cannot have more than 10 tags associated with it.";
+  const std::string tail = " under account 111122223333 because a given stream cannot have more than 50 tags associated with it.";
   fails("CreateStream", {{"StreamName", "t"}, {"ShardCount", 1}, {"Tags", tags}}, kInvalid,
         "Failed to add tags to stream t" + tail);
   create("s", 1);
