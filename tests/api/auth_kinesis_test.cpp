@@ -1,6 +1,7 @@
 // Kinesis over HTTP in each --auth mode: requests signed by wire/sigv4 (as SDKs sign them)
 // against eddy in-process, and the Kinesis error shapes of each failure.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -56,7 +57,8 @@ class KinesisVerifyTest : public ServerFixture {
   void configure(Config& c) override {
     c.auth = "verify";
     c.clock = "manual";
-    credentials_path_ = ::testing::TempDir() + "eddy_auth_api_credentials";
+    // Per process: two api_tests runs on one host (two build dirs, CI jobs) must not share it.
+    credentials_path_ = ::testing::TempDir() + "eddy_auth_api_credentials." + std::to_string(::getpid());
     std::ofstream f(credentials_path_);
     f << "[ci]\naws_access_key_id = AKIDFROMFILE\naws_secret_access_key = file/secret\n";
     c.credentials_file = credentials_path_;

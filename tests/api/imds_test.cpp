@@ -102,17 +102,36 @@ TEST_F(ImdsTest, MetadataPaths) {
   const std::string tok = token();
   EXPECT_EQ(get("/latest/meta-data/placement/region", tok).body, "eu-central-1");
   EXPECT_EQ(get("/latest/meta-data/placement/availability-zone", tok).body, "eu-central-1a");
-  EXPECT_EQ(get("/latest/meta-data/instance-id", tok).body, auth::Imds::kInstanceId);
+  EXPECT_EQ(get("/latest/meta-data/instance-id", tok).body, "i-0eddcafe000000001");  // docs/auth.md
   EXPECT_EQ(get("/latest/meta-data/iam/security-credentials/", tok).body, "eddy-role");
   EXPECT_EQ(get("/latest/meta-data/iam/security-credentials", tok).body, "eddy-role");
   auto doc = json::parse(get("/latest/dynamic/instance-identity/document", tok).body);
   EXPECT_EQ(doc["region"], "eu-central-1");
   EXPECT_EQ(doc["accountId"], "123456789012");
-  EXPECT_EQ(doc["instanceId"], auth::Imds::kInstanceId);
+  EXPECT_EQ(doc["instanceId"], "i-0eddcafe000000001");
   auto info = json::parse(get("/latest/meta-data/iam/info", tok).body);
   EXPECT_EQ(info["InstanceProfileArn"], "arn:aws:iam::123456789012:instance-profile/eddy-role");
   EXPECT_EQ(get("/latest/meta-data/iam/security-credentials/other-role", tok).status, 404);
   EXPECT_EQ(get("/latest/meta-data/nothing-here", tok).status, 404);
+  // The rest of docs/auth.md's table: the other instance facts, listings with and without the
+  // trailing slash, HEAD, and 405 for other methods.
+  EXPECT_EQ(get("/latest/meta-data/ami-id", tok).body, "ami-0eddcafe000000001");
+  EXPECT_EQ(get("/latest/meta-data/instance-type", tok).body, "t3.micro");
+  EXPECT_EQ(get("/latest/meta-data/hostname", tok).body, "ip-127-0-0-1.eu-central-1.compute.internal");
+  EXPECT_EQ(get("/latest/meta-data/local-hostname", tok).body, "ip-127-0-0-1.eu-central-1.compute.internal");
+  EXPECT_EQ(get("/latest/meta-data/local-ipv4", tok).body, "127.0.0.1");
+  EXPECT_EQ(get("/latest/meta-data/services/domain", tok).body, "amazonaws.com");
+  EXPECT_EQ(get("/latest/meta-data/services/partition", tok).body, "aws");
+  const std::string listing =
+      "ami-id\nhostname\niam/\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\nservices/";
+  EXPECT_EQ(get("/latest/meta-data/", tok).body, listing);
+  EXPECT_EQ(get("/latest/meta-data", tok).body, listing);
+  EXPECT_EQ(get("/latest/meta-data/placement/", tok).body, "availability-zone\nregion");
+  EXPECT_EQ(get("/latest/meta-data/iam/", tok).body, "info\nsecurity-credentials/");
+  EXPECT_EQ(get("/latest/meta-data/services", tok).body, "domain\npartition");
+  EXPECT_EQ(imds_->request("HEAD", "/latest/meta-data/instance-id", {{"X-aws-ec2-metadata-token", tok}}).status, 200);
+  EXPECT_EQ(imds_->request("DELETE", "/latest/meta-data/instance-id", {{"X-aws-ec2-metadata-token", tok}}).status, 405);
+  EXPECT_EQ(imds_->request("POST", "/latest/meta-data/instance-id", {{"X-aws-ec2-metadata-token", tok}}).status, 405);
   EXPECT_EQ(imds_->request("POST", "/latest/meta-data/instance-id", {}, "").status, 405);
 }
 

@@ -443,3 +443,51 @@ TEST_F(KinesisStreams, EnhancedMonitoringIsRecordedAndDescribed) {
   fails("EnableEnhancedMonitoring", {{"StreamName", "mon"}, {"ShardLevelMetrics", json::array()}}, "ValidationException");
   fails("DisableEnhancedMonitoring", {{"StreamName", "nope"}, {"ShardLevelMetrics", {"ALL"}}}, "ResourceNotFoundException");
 }
+
+class KinesisOnDemandLimit : public KinesisFixture {
+  void tune(eddy::Config& c) override { c.on_demand_stream_limit = 2; }
+};
+
+// docs/kinesis.md: no ShardCount and no mode creates an ON_DEMAND stream (as AWS does today);
+// --on-demand-stream-limit is enforced at CreateStream and UpdateStreamMode.
+TEST_F(KinesisOnDemandLimit, DefaultModeAndTheAccountLimit) {
+  ok("CreateStream", {{"StreamName", "plain"}});
+  auto d = ok("DescribeStreamSummary", {{"StreamName", "plain"}})["StreamDescriptionSummary"];
+  EXPECT_EQ(d["StreamModeDetails"]["StreamMode"], "ON_DEMAND");
+  EXPECT_EQ(d["OpenShardCount"], 4);
+  ok("CreateStream", {{"StreamName", "od2"}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}});
+  auto lim = ok("DescribeLimits", json::object());
+  EXPECT_EQ(lim["OnDemandStreamCount"], 2);
+  EXPECT_EQ(lim["OnDemandStreamCountLimit"], 2);
+  fails("CreateStream", {{"StreamName", "od3"}}, "LimitExceededException",
+        "This request would exceed the on-demand stream limit for the account " + kAccount + " in us-east-1. Limit: 2.");
+  // Provisioned streams are not counted; switching one to ON_DEMAND is.
+  ok("CreateStream", {{"StreamName", "prov"}, {"ShardCount", 1}});
+  fails("UpdateStreamMode", {{"StreamARN", arn("prov")}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}},
+        "LimitExceededException",
+        "This request would exceed the on-demand stream limit for the account " + kAccount + " in us-east-1.");
+  ok("DeleteStream", {{"StreamName", "od2"}});
+  ok("UpdateStreamMode", {{"StreamARN", arn("prov")}, {"StreamModeDetails", {{"StreamMode", "ON_DEMAND"}}}});
+}
+
+// Page caps: ListStreams returns at most 100 names a call, ListShards at most 1000 shards.
+class KinesisManyStreams : public KinesisFixture {
+  void tune(eddy::Config& c) override { c.shard_limit = 2000; }
+};
+
+TEST_F(KinesisManyStreams, ListStreamsAndListShardsCapTheirPages) {
+  for (int i = 0; i < 105; ++i) ok("CreateStream", {{"StreamName", "s" + std::to_string(1000 + i)}, {"ShardCount", 1}});
+  auto page = ok("ListStreams", {{"Limit", 10000}});
+  EXPECT_EQ(page["StreamNames"].size(), 100u);
+  EXPECT_EQ(page["HasMoreStreams"], true);
+  auto rest = ok("ListStreams", {{"ExclusiveStartStreamName", page["StreamNames"].back()}});
+  EXPECT_EQ(rest["StreamNames"].size(), 5u);
+  EXPECT_EQ(rest["HasMoreStreams"], false);
+  ok("CreateStream", {{"StreamName", "wide"}, {"ShardCount", 1200}});
+  auto shards = ok("ListShards", {{"StreamName", "wide"}, {"MaxResults", 10000}});
+  EXPECT_EQ(shards["Shards"].size(), 1000u);
+  ASSERT_TRUE(shards.contains("NextToken"));
+  auto more = ok("ListShards", {{"NextToken", shards["NextToken"]}, {"MaxResults", 10000}});
+  EXPECT_EQ(more["Shards"].size(), 200u);
+  EXPECT_FALSE(more.contains("NextToken") && !more["NextToken"].is_null());
+}

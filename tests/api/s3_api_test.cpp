@@ -673,6 +673,9 @@ TEST_F(S3Api, VirtualHostAddressingAndOddities) {
   EXPECT_EQ(xml_text(r.body, "Code"), "KeyTooLongError");
   r = s3("GET", "/vhb?versioning");
   EXPECT_EQ(r.status, 200);
+  // Never versioned: an empty VersioningConfiguration, as AWS answers for a bucket that never had it.
+  EXPECT_NE(r.body.find("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("<Status>"), std::string::npos) << r.body;
 }
 
 TEST_F(S3Api, LargeObjectStreamsInAndOut) {

@@ -110,4 +110,27 @@ diff -u "$E2E_TMP/custom.toml" "$E2E_TMP/custom-again.toml" >&2 || fail "a setti
 n_changed=$(diff "$E2E_TMP/defaults.toml" "$E2E_TMP/custom.toml" | grep -c '^>' || true)
 ((n_changed >= 30)) || fail "only $n_changed settings differ from the defaults: $(cat "$E2E_TMP/custom.toml")"
 
+# The config-file example in docs/throttling.md, loaded as written (its faults path pointed at a
+# real file): every key takes effect.
+cat >"$E2E_TMP/faults.json" <<'JSON'
+[{"id": "doc-rule", "bucket": "b", "action": "error", "error_code": "SlowDown"}]
+JSON
+sed -n '/^```toml$/,/^```$/p' "$EDDY_SOURCE_DIR/docs/throttling.md" | sed '1d;$d' |
+  sed "s|^faults = .*|faults = \"$E2E_TMP/faults.json\"|" >"$cfg_dir/eddy.toml"
+grep -q '^throttle-stream = ' "$cfg_dir/eddy.toml" || fail "no toml example in docs/throttling.md: $(cat "$cfg_dir/eddy.toml")"
+printf 'host = "127.0.0.1"\nport = 0\nin-memory = true\nlog-level = "warn"\n' >>"$cfg_dir/eddy.toml"
+start_with_config
+[[ "$(curl -fsS "$EDDY_URL/_eddy/throttle" | pyjson 'j["mode"]')" == aws ]] || fail "throttle = \"aws\" from the docs example was ignored"
+[[ "$(curl -fsS "$EDDY_URL/_eddy/clock" | pyjson 'j["clock"]')" == manual ]] || fail "clock = \"manual\" from the docs example was ignored"
+faults=$(curl -fsS "$EDDY_URL/_eddy/faults")
+[[ "$(pyjson '[j["seed"], [r["id"] for r in j["rules"]]]' <<<"$faults")" == '[42, ["doc-rule"]]' ]] ||
+  fail "faults / fault-seed from the docs example were ignored: $faults"
+aws_kinesis create-stream --stream-name orders --shard-count 1 >/dev/null || fail "create-stream orders failed"
+aws_kinesis create-stream --stream-name audit --shard-count 1 >/dev/null || fail "create-stream audit failed"
+[[ "$(curl -fsS "$EDDY_URL/_eddy/throttle/streams/orders" | pyjson 'j["limits"]["write_records_per_sec"]')" == 100 ]] ||
+  fail "throttle-stream orders:write_records_per_sec=100 was ignored: $(curl -sS "$EDDY_URL/_eddy/throttle/streams/orders")"
+[[ "$(curl -fsS "$EDDY_URL/_eddy/throttle/streams/audit" | pyjson 'j["mode"]')" == off ]] ||
+  fail "throttle-stream audit:mode=off was ignored: $(curl -sS "$EDDY_URL/_eddy/throttle/streams/audit")"
+stop_eddy || fail "the docs-example server exited with status $? after SIGTERM"
+
 echo "PASS: cli help and --config"
