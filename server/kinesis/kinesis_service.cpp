@@ -264,7 +264,14 @@ http::Response ServiceImpl::handle(http::Request& req, bool authenticate) {
     auto p = s.find(":stream/");
     if (p != std::string::npos) c.stream_name = s.substr(p + 8);
   }
-  if (auto s = c.input.find("ShardId"); s != c.input.end() && s->is_string()) c.shard_id = s->get<std::string>();
+  // The shard a call names: GetShardIterator's ShardId, SplitShard's ShardToSplit, MergeShards'
+  // ShardToMerge (fault rules' `shard` matcher; docs/throttling.md).
+  for (const char* member : {"ShardId", "ShardToSplit", "ShardToMerge"}) {
+    if (auto s = c.input.find(member); s != c.input.end() && s->is_string()) {
+      c.shard_id = s->get<std::string>();
+      break;
+    }
+  }
   if (auto k = c.input.find("PartitionKey"); k != c.input.end() && k->is_string())
     c.partition_key = k->get<std::string>();
 

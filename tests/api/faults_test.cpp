@@ -363,3 +363,51 @@ TEST_F(Faults, FiredFaultsAreLoggedWithTheRequestId) {
             std::string::npos)
       << out->str();
 }
+
+// The rest of docs/throttling.md's rule table: reset with apply, trickle's defaults, until_ms on
+// its own, and the shard matcher on SplitShard.
+TEST_F(Faults, ResetWithApplyStoresTheWrite) {
+  create_stream("ra", 1);
+  put_rules(json::array({{{"stream", "ra"}, {"operation", "PutRecord"}, {"action", "reset"}, {"apply", true}}}));
+  auto ex = raw_request(app_->port(), kinesis_http_request("PutRecord", {{"StreamName", "ra"}, {"PartitionKey", "k"}, {"Data", b64("z")}}));
+  EXPECT_EQ(ex.received, "");
+  EXPECT_EQ(ex.end, boost::asio::error::connection_reset) << ex.end.message();
+  admin("DELETE", "/_eddy/faults", nullptr);
+  auto back = read_back("ra");
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0]["Data"], b64("z"));
+}
+
+TEST_F(Faults, TrickleDefaultsToOneByteEveryHundredMilliseconds) {
+  create_stream("td", 1);
+  auto rules = put_rules(json::array({{{"stream", "td"}, {"operation", "ListShards"}, {"action", "trickle"}}}));
+  EXPECT_EQ(rules["rules"][0]["trickle_bytes"], 1);
+  EXPECT_EQ(rules["rules"][0]["trickle_interval_ms"], 100);
+}
+
+TEST_F(Faults, UntilMsAloneEndsTheRuleOnTheClock) {
+  create_stream("u", 1);
+  const int64_t now = clock().now_ms();
+  put_rules(json::array({{{"stream", "u"}, {"until_ms", now + 500}, {"action", "error"}, {"error_code", "InternalFailure"}}}));
+  EXPECT_EQ(kinesis("DescribeStreamSummary", {{"StreamName", "u"}}).status, 500);  // from the start
+  clock().advance_ms(499);
+  EXPECT_EQ(kinesis("DescribeStreamSummary", {{"StreamName", "u"}}).status, 500);
+  clock().advance_ms(1);
+  EXPECT_EQ(kinesis("DescribeStreamSummary", {{"StreamName", "u"}}).status, 200);
+}
+
+TEST_F(Faults, ShardMatcherOnSplitShard) {
+  create_stream("sp", 2);
+  put_rules(json::array({{{"stream", "sp"}, {"operation", "SplitShard"}, {"shard", shard_id(1)}, {"action", "error"},
+                          {"error_code", "LimitExceededException"}}}));
+  auto split = [&](int shard) {
+    return kinesis("SplitShard", {{"StreamName", "sp"}, {"ShardToSplit", shard_id(shard)},
+                                  {"NewStartingHashKey", shard == 0 ? "1000" : "200000000000000000000000000000000000000"}});
+  };
+  auto r = split(1);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.type(), "LimitExceededException");
+  r = split(0);  // another shard: the rule does not match
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(admin("GET", "/_eddy/faults", nullptr)["rules"][0]["fired"], 1);
+}
