@@ -780,6 +780,43 @@ TEST_F(S3Seeded, BucketsObjectsAndStreamsArePreloaded) {
   EXPECT_EQ(k.status, 200) << k.raw;
 }
 
+// docs/s3.md: seeding runs at every start; existing buckets are kept, seeded objects
+// overwritten, existing streams left alone; `<bucket>.json` may give objects another ACL.
+class S3SeededOnDisk : public S3Seeded {
+ protected:
+  void configure(Config& c) override {
+    S3Seeded::configure(c);
+    c.in_memory = false;
+    c.data_dir = temp_dir("eddy-seed-data").string();
+    std::filesystem::create_directories(dir_ / "mixed");
+    std::ofstream(dir_ / "mixed" / "obj.txt") << "m";
+    std::ofstream(dir_ / "mixed.json") << R"({"acl": "public-read", "object_acl": "private"})";
+  }
+};
+
+TEST_F(S3SeededOnDisk, SeedingAgainAtRestartKeepsWhatItDoesNotOwn) {
+  // <bucket>.json: the bucket public, its objects private.
+  EXPECT_NE(s3("GET", "/mixed?acl").body.find("AllUsers"), std::string::npos);
+  EXPECT_EQ(s3("GET", "/mixed/obj.txt?acl").body.find("AllUsers"), std::string::npos);
+  // Changes between starts: a seeded object rewritten, another object added, the stream changed.
+  ASSERT_EQ(s3("PUT", "/repo/org/lib/lib-1.0.jar", {}, "changed").status, 200);
+  ASSERT_EQ(s3("PUT", "/repo/extra.txt", {}, "mine").status, 200);
+  ASSERT_EQ(kinesis("IncreaseStreamRetentionPeriod", {{"StreamName", "seeded"}, {"RetentionPeriodHours", 48}}).status, 200);
+  ASSERT_EQ(kinesis("PutRecord", {{"StreamName", "seeded"}, {"PartitionKey", "k"}, {"Data", b64("r")}}).status, 200);
+  restart();
+  EXPECT_EQ(s3("GET", "/repo/org/lib/lib-1.0.jar").body, "PKjar");  // overwritten by the seed
+  EXPECT_EQ(s3("GET", "/repo/extra.txt").body, "mine");              // the bucket was kept
+  auto d = kinesis("DescribeStreamSummary", {{"StreamName", "seeded"}});
+  ASSERT_EQ(d.status, 200);
+  EXPECT_EQ(d.body["StreamDescriptionSummary"]["RetentionPeriodHours"], 48);  // left alone
+  EXPECT_EQ(d.body["StreamDescriptionSummary"]["OpenShardCount"], 2);
+  auto it = kinesis("GetShardIterator", {{"StreamName", "seeded"}, {"ShardId", "shardId-000000000000"}, {"ShardIteratorType", "TRIM_HORIZON"}});
+  auto it1 = kinesis("GetShardIterator", {{"StreamName", "seeded"}, {"ShardId", "shardId-000000000001"}, {"ShardIteratorType", "TRIM_HORIZON"}});
+  size_t records = kinesis("GetRecords", {{"ShardIterator", it.body["ShardIterator"]}}).body["Records"].size() +
+                   kinesis("GetRecords", {{"ShardIterator", it1.body["ShardIterator"]}}).body["Records"].size();
+  EXPECT_EQ(records, 1u);
+}
+
 }  // namespace
 }  // namespace eddy::test
 
