@@ -203,6 +203,20 @@ wait_active() {
   fail "stream $1 is $status, not ACTIVE, after 10 s"
 }
 
+# listener_port WHAT: the port of the latest eddy's extra listener, from its "eddy WHAT listening
+# on HOST:PORT" stdout line (WHAT: tls, imds), waiting up to 5 s for it.
+listener_port() {
+  local out="$E2E_TMP/eddy-$E2E_SERVER_N.out" i line
+  for ((i = 0; i < 100; i++)); do
+    if line=$(grep -m1 "^eddy $1 listening on " "$out"); then
+      echo "${line##*:}"
+      return 0
+    fi
+    sleep 0.05
+  done
+  fail "no 'eddy $1 listening on' line (stdout: $(cat "$out"))"
+}
+
 # start_eddy_tls [serve flags...]: start_eddy with a fresh self-signed certificate for
 # localhost and 127.0.0.1 ($E2E_TMP/cert.pem, key.pem) on an ephemeral --tls-port. Sets TLS_PORT
 # and HTTPS_URL besides what start_eddy sets.
@@ -212,16 +226,7 @@ start_eddy_tls() {
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
     -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" 2>/dev/null || fail "openssl could not make a certificate"
   start_eddy "$@" --tls-cert "$E2E_TMP/cert.pem" --tls-key "$E2E_TMP/key.pem" --tls-port 0
-  local out="$E2E_TMP/eddy-$E2E_SERVER_N.out" i line
-  TLS_PORT=""
-  for ((i = 0; i < 100; i++)); do
-    if line=$(grep -m1 '^eddy tls listening on ' "$out"); then
-      TLS_PORT=${line##*:}
-      break
-    fi
-    sleep 0.05
-  done
-  [[ -n "$TLS_PORT" ]] || fail "no 'eddy tls listening on' line (stdout: $(cat "$out"))"
+  TLS_PORT=$(listener_port tls)
   HTTPS_URL="https://127.0.0.1:$TLS_PORT"
 }
 

@@ -10,16 +10,7 @@ require_cmd python3
 
 start_eddy --in-memory --auth verify --access-key AKIDFETCHE2E --secret-key fetch-e2e-secret --imds-port 0 \
   --seed "$EDDY_SOURCE_DIR/fixtures/seed"
-out="$E2E_TMP/eddy-$E2E_SERVER_N.out"
-IMDS_PORT=""
-for ((i = 0; i < 100; i++)); do
-  if line=$(grep -m1 '^eddy imds listening on ' "$out"); then
-    IMDS_PORT=${line##*:}
-    break
-  fi
-  sleep 0.05
-done
-[[ -n "$IMDS_PORT" ]] || fail "no 'eddy imds listening on' line"
+IMDS_PORT=$(listener_port imds)
 
 export AWS_ACCESS_KEY_ID=AKIDFETCHE2E AWS_SECRET_ACCESS_KEY=fetch-e2e-secret
 aws --endpoint-url "$EDDY_URL" s3 mb s3://artifacts >/dev/null

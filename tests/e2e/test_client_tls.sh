@@ -10,16 +10,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
   -addext "subjectAltName=DNS:localhost" \
   -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" 2>/dev/null || fail "openssl could not make a certificate"
 start_eddy --in-memory --tls-cert "$E2E_TMP/cert.pem" --tls-key "$E2E_TMP/key.pem" --tls-port 0
-out="$E2E_TMP/eddy-$E2E_SERVER_N.out"
-TLS_PORT=""
-for ((i = 0; i < 100; i++)); do
-  if line=$(grep -m1 '^eddy tls listening on ' "$out"); then
-    TLS_PORT=${line##*:}
-    break
-  fi
-  sleep 0.05
-done
-[[ -n "$TLS_PORT" ]] || fail "no 'eddy tls listening on' line"
+TLS_PORT=$(listener_port tls)
 aws_kinesis create-stream --stream-name tls --shard-count 1 >/dev/null
 aws_kinesis put-record --stream-name tls --partition-key k --data over-tls >/dev/null
 

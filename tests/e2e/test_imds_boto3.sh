@@ -16,16 +16,7 @@ python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python
 # clock skew (Kinesis 5 minutes, S3 15).
 start_eddy --in-memory --auth verify --access-key "" --secret-key "" --imds-port 0 --imds-v2-only \
   --imds-role ci-role --imds-credential-lifetime 120 --clock manual
-out="$E2E_TMP/eddy-$E2E_SERVER_N.out"
-IMDS_PORT=""
-for ((i = 0; i < 100; i++)); do
-  if line=$(grep -m1 '^eddy imds listening on ' "$out"); then
-    IMDS_PORT=${line##*:}
-    break
-  fi
-  sleep 0.05
-done
-[[ -n "$IMDS_PORT" ]] || fail "no 'eddy imds listening on' line (stdout: $(cat "$out"))"
+IMDS_PORT=$(listener_port imds)
 log "imds on 127.0.0.1:$IMDS_PORT"
 
 # The IMDS itself, as curl sees it.
