@@ -17,6 +17,7 @@
 #include "client/retry.h"
 #include "client/tools.h"
 #include "wire/base64.h"
+#include "wire/text.h"
 
 namespace eddy::client {
 
@@ -66,32 +67,7 @@ bool valid_utf8(std::string_view s) {
 }
 
 // Appends s as a JSON string (quotes included). s must be valid UTF-8.
-void append_json_string(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
-}
+void append_json_string(std::string_view s, std::string& out) { wire::text::append_json_string(out, s); }
 
 // A partition key is UTF-8 on the wire; bytes that are not are shown as U+FFFD.
 void append_text(std::string_view s, std::string& out) {

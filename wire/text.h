@@ -26,4 +26,8 @@ constexpr int hex_value(char c) {
 // plus_as_space, '+' is a space (query strings, forms).
 std::string percent_decode(std::string_view s, bool plus_as_space = false);
 
+// Appends s as a JSON string, quotes included: '"', '\\' and control characters escaped
+// (\n, \r, \t, \b, \f, else \u00xx); every other byte, UTF-8 included, copied as it is.
+void append_json_string(std::string& out, std::string_view s);
+
 }  // namespace eddy::wire::text

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "wire/base64.h"
+#include "wire/text.h"
 
 namespace eddy::kinesis {
 
@@ -18,29 +19,7 @@ bool is_timestamp(const json& v) {
   return v.is_object() && v.size() == 1 && v.begin().key() == kTs;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
+using wire::text::append_json_string;
 
 void write_json(std::string& out, const json& v) {
   switch (v.type()) {
