@@ -13,6 +13,7 @@
 #include "server/metrics/registry.h"
 #include "server/metrics/report.h"
 #include "server/metrics/s3_request_counter.h"
+#include "tests/support/prometheus.h"
 #include "wire/hash_key.h"
 #include "wire/kpl_aggregate.h"
 
@@ -217,32 +218,11 @@ TEST(Metrics, DeletedStreamKeepsItsCounters) {
 
 // Parses the exposition format back: {name{labels}} -> value; checks every sample has HELP/TYPE.
 std::map<std::string, double> parse_prometheus(const std::string& text) {
-  std::map<std::string, double> out;
-  std::map<std::string, int> described;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (line.rfind("# HELP ", 0) == 0) {
-      described[line.substr(7, line.find(' ', 7) - 7)] |= 1;
-      continue;
-    }
-    if (line.rfind("# TYPE ", 0) == 0) {
-      std::string rest = line.substr(7);
-      std::string name = rest.substr(0, rest.find(' '));
-      std::string type = rest.substr(rest.find(' ') + 1);
-      EXPECT_TRUE(type == "counter" || type == "gauge") << line;
-      described[name] |= 2;
-      continue;
-    }
-    EXPECT_NE(line[0], '#') << line;
-    size_t sp = line.rfind(' ');
-    std::string key = line.substr(0, sp);
-    std::string name = key.substr(0, key.find('{'));
-    EXPECT_EQ(described[name], 3) << "no HELP/TYPE before " << line;
-    out[key] = std::stod(line.substr(sp + 1));
-  }
-  return out;
+  const auto p = test::parse_prometheus(text);
+  EXPECT_TRUE(p.bad_lines.empty()) << p.bad_lines.front();
+  for (const auto& [name, type] : p.types) EXPECT_TRUE(type == "counter" || type == "gauge") << name << " " << type;
+  EXPECT_TRUE(p.undescribed.empty()) << "no HELP/TYPE before " << p.undescribed.front();
+  return p.samples;
 }
 
 TEST(Metrics, PrometheusExpositionParsesBack) {
