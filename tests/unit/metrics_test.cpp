@@ -13,6 +13,7 @@
 #include "server/metrics/registry.h"
 #include "server/metrics/report.h"
 #include "server/metrics/s3_request_counter.h"
+#include "tests/support/in_process_metrics.h"
 #include "tests/support/prometheus.h"
 #include "wire/hash_key.h"
 #include "wire/kpl_aggregate.h"
@@ -23,37 +24,16 @@ using namespace eddy;
 using metrics::Counter;
 using nlohmann::json;
 
-constexpr int64_t kT0 = 1'700'000'000'000;
+using test::kT0;
+using test::op_info;
 
-kinesis::OperationInfo op_info(std::string_view op, std::string_view stream, int64_t now) {
-  kinesis::OperationInfo i;
-  i.operation = op;
-  i.stream = stream;
-  i.now_ms = now;
-  return i;
-}
+metrics::PriceTable test_prices() { return test::load_prices(std::string(EDDY_SOURCE_DIR) + "/fixtures/pricing/test.json"); }
 
-metrics::PriceTable test_prices() {
-  metrics::PriceTable p;
-  std::string err;
-  EXPECT_TRUE(metrics::load_price_table(std::string(EDDY_SOURCE_DIR) + "/fixtures/pricing/test.json", p, &err)) << err;
-  return p;
-}
-
-struct Harness {
-  ManualClock clock{kT0};
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<metrics::MetricsRegistry> reg;
+struct Harness : test::InProcessMetrics {
   kinesis::Stream stream;
 
-  explicit Harness(uint32_t shards = 1, std::unique_ptr<store::Store> existing = nullptr) {
-    store::Status st;
-    if (existing) store = std::move(existing);
-    else store = store::Store::open(store::StoreOptions{.path = "", .in_memory = true}, &st);
-    EXPECT_TRUE(store) << st.message;
-    reg = std::make_unique<metrics::MetricsRegistry>(clock, *store, test_prices());
-    std::string err;
-    EXPECT_TRUE(reg->load(&err)) << err;
+  explicit Harness(uint32_t shards = 1, std::unique_ptr<store::Store> existing = nullptr)
+      : InProcessMetrics(test_prices(), std::move(existing)) {
     stream.name = "orders";
     stream.created_ms = kT0;
     auto ranges = wire::even_split(shards);
