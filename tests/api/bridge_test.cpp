@@ -14,6 +14,8 @@
 
 #include "client/producer/commands.h"
 #include "tests/client/producer_fake_kinesis.h"
+#include "tests/support/prometheus.h"
+#include "tests/support/raw_http.h"
 
 namespace {
 
@@ -39,27 +41,10 @@ struct RunningBridge {
     return nlohmann::json::parse(out.str());
   }
   std::string metrics() {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect({asio::ip::make_address("127.0.0.1"), metrics_port});
-    const std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
-    asio::write(s, asio::buffer(req));
-    std::string resp;
-    boost::system::error_code ec;
-    char buf[4096];
-    for (;;) {
-      std::size_t n = s.read_some(asio::buffer(buf), ec);
-      resp.append(buf, n);
-      if (ec) break;
-    }
-    return resp;
+    return eddy::test::raw_exchange(metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").received;
   }
   double metric(const std::string& name) {
-    std::istringstream in(metrics());
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-    return -1;
+    return eddy::test::parse_prometheus(metrics()).value(name);
   }
   eddy::test::FakeKinesis& kinesis;
   BridgeOptions options;

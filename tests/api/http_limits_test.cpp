@@ -1,15 +1,11 @@
 // The front end's bounds as a raw client sees them: an oversized request head is refused with
 // 431, a keep-alive connection that sends nothing is closed after the idle timeout, and a
 // request whose body stops arriving is closed after the request timeout.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 
+#include "tests/support/raw_http.h"
 #include "tests/support/server_fixture.h"
 
 namespace eddy::test {
@@ -22,42 +18,12 @@ class HttpLimits : public ServerFixture {
     c.idle_timeout_s = 1;
     c.request_timeout_s = 1;
   }
-  // A connected socket to the server (closed by the caller).
-  int connect_raw() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(app_->port());
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    return fd;
-  }
-  // Everything the server sends until it closes the connection, or until `limit_ms` passes
-  // (then `closed` is false).
-  std::string read_until_closed(int fd, int limit_ms, bool& closed) {
-    std::string out;
-    closed = false;
-    char buf[4096];
-    pollfd p{fd, POLLIN, 0};
-    while (poll(&p, 1, limit_ms) > 0) {
-      ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed = true;
-        break;
-      }
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
   // Sends `bytes` on a new connection and returns everything the server sends until it closes
   // the connection (then `closed` is true) or 10 s pass (a broken server does not hang the test).
   std::string send_and_read_until_closed(const std::string& bytes, bool& closed) {
-    int fd = connect_raw();
-    if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size()))
-      ADD_FAILURE() << "send failed";
-    std::string reply = read_until_closed(fd, 10'000, closed);
-    close(fd);
-    return reply;
+    auto ex = raw_exchange(app_->port(), bytes, {.stop_at_response = false});
+    closed = ex.closed();
+    return ex.received;
   }
 };
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "server/app.h"
+#include "tests/support/prometheus.h"
 #include "tests/support/server_fixture.h"
 #include "wire/kpl_aggregate.h"
 
@@ -37,17 +38,6 @@ class MetricsApi : public ServerFixture {
     return json::parse(r.body);
   }
 
-  static std::map<std::string, double> prometheus(const std::string& text) {
-    std::map<std::string, double> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      size_t sp = line.rfind(' ');
-      out[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
-    }
-    return out;
-  }
 };
 
 TEST_F(MetricsApi, CountsPutRecordsCallsAndCost) {
@@ -77,7 +67,7 @@ TEST_F(MetricsApi, CountsPutRecordsCallsAndCost) {
   auto p = http("GET", "/_eddy/metrics");
   ASSERT_EQ(p.status, 200);
   EXPECT_NE(p.header("content-type").find("text/plain; version=0.0.4"), std::string::npos);
-  auto m = prometheus(p.body);
+  auto m = parse_prometheus(p.body).samples;
   double total = 0;
   for (const auto& [k, v] : m)
     if (k.rfind("eddy_kinesis_put_records_total{stream=\"orders\",shard=", 0) == 0) total += v;

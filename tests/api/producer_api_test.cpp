@@ -11,6 +11,7 @@
 #include "client/producer/kinesis_transport.h"
 #include "client/producer/producer.h"
 #include "client/session.h"
+#include "tests/support/prometheus.h"
 #include "tests/support/server_fixture.h"
 #include "wire/kpl_aggregate.h"
 
@@ -176,16 +177,11 @@ TEST_F(ProducerApi, PutVelocityCountedByEddysMetrics) {
   const auto metrics = http("GET", "/_eddy/metrics");
   ASSERT_EQ(metrics.status, 200);
   // Sums a counter's samples that carry stream="vel" (and `extra`, when given).
+  const auto prom = eddy::test::parse_prometheus(metrics.body);
   auto sum = [&](const std::string& name, const std::string& extra = "") {
-    double total = 0;
-    std::istringstream in(metrics.body);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind(name + "{", 0) != 0 || line.find("stream=\"vel\"") == std::string::npos) continue;
-      if (!extra.empty() && line.find(extra) == std::string::npos) continue;
-      total += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-    return total;
+    std::vector<std::string> labels{"stream=\"vel\""};
+    if (!extra.empty()) labels.push_back(extra);
+    return prom.sum(name, labels);
   };
   const double calls = sum("eddy_kinesis_api_calls_total", "operation=\"PutRecords\"");
   const double records = sum("eddy_kinesis_put_records_total");

@@ -54,7 +54,7 @@ TEST_F(S3Limits, DeclaredSizeOverFiveGiBIsEntityTooLargeBeforeTheBody) {
   ASSERT_EQ(http("PUT", "/lim").status, 200);
   const uint64_t five_gib = 5ULL << 30;
   // Only the header: the answer comes without a byte of the body being sent.
-  auto ex = raw_request(app_->port(), "PUT /lim/huge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
+  auto ex = raw_exchange(app_->port(), "PUT /lim/huge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
                                           std::to_string(five_gib + 1) + "\r\n\r\n");
   EXPECT_EQ(ex.received.rfind("HTTP/1.1 400 ", 0), 0u) << ex.received;
   EXPECT_NE(ex.received.find("<Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed "

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "server/app.h"
+#include "tests/support/prometheus.h"
 #include "tests/support/server_fixture.h"
 #include "wire/checksum.h"
 
@@ -44,14 +45,7 @@ class S3Metrics : public ServerFixture {
   std::pair<double, double> stored(const std::string& bucket) {
     auto r = http("GET", "/_eddy/metrics");
     EXPECT_EQ(r.status, 200);
-    std::map<std::string, double> m;
-    std::istringstream in(r.body);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      const size_t sp = line.rfind(' ');
-      m[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
-    }
+    const std::map<std::string, double> m = eddy::test::parse_prometheus(r.body).samples;
     const std::string label = "{bucket=\"" + bucket + "\"}";
     auto bytes = m.find("eddy_s3_stored_bytes" + label), objects = m.find("eddy_s3_stored_objects" + label);
     EXPECT_TRUE(bytes != m.end() && objects != m.end()) << r.body;

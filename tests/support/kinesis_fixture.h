@@ -76,6 +76,7 @@ class KinesisFixture : public ServerFixture {
     snprintf(buf, sizeof buf, "shardId-%012d", i);
     return buf;
   }
+  std::string account() const { return config_.account_id; }
   std::string arn(const std::string& stream) const {
     return "arn:aws:kinesis:" + config_.region + ":" + config_.account_id + ":stream/" + stream;
   }

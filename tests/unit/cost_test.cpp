@@ -9,6 +9,7 @@
 #include "server/kinesis/kinesis_service.h"
 #include "server/metrics/registry.h"
 #include "server/metrics/report.h"
+#include "tests/support/in_process_metrics.h"
 #include "wire/hash_key.h"
 
 namespace {
@@ -16,31 +17,12 @@ namespace {
 using namespace eddy;
 using nlohmann::json;
 
-constexpr int64_t kT0 = 1'700'000'000'000;
-
-kinesis::OperationInfo op_info(std::string_view op, std::string_view stream, int64_t now) {
-  kinesis::OperationInfo i;
-  i.operation = op;
-  i.stream = stream;
-  i.now_ms = now;
-  return i;
-}
+using test::kT0;
+using test::op_info;
 constexpr int64_t kHour = 3'600'000;
 
-struct Model {
-  ManualClock clock{kT0};
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<metrics::MetricsRegistry> reg;
-
-  Model() {
-    store::Status st;
-    store = store::Store::open(store::StoreOptions{.path = "", .in_memory = true}, &st);
-    metrics::PriceTable p;
-    std::string err;
-    EXPECT_TRUE(metrics::load_price_table(std::string(EDDY_SOURCE_DIR) + "/fixtures/pricing/test.json", p, &err));
-    reg = std::make_unique<metrics::MetricsRegistry>(clock, *store, p);
-    EXPECT_TRUE(reg->load(&err)) << err;
-  }
+struct Model : test::InProcessMetrics {
+  Model() : InProcessMetrics(test::load_prices(std::string(EDDY_SOURCE_DIR) + "/fixtures/pricing/test.json")) {}
 
   void put(const std::string& stream, uint32_t shard, size_t n, size_t bytes) {
     kinesis::Stream s;

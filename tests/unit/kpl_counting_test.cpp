@@ -8,6 +8,7 @@
 
 #include "server/kinesis/kinesis_service.h"
 #include "server/metrics/registry.h"
+#include "tests/support/in_process_metrics.h"
 #include "wire/checksum.h"
 #include "wire/hash_key.h"
 #include "wire/kpl_aggregate.h"
@@ -19,15 +20,8 @@ using metrics::Counter;
 using nlohmann::json;
 namespace kpl = wire::kpl;
 
-constexpr int64_t kT0 = 1'700'000'000'000;
-
-kinesis::OperationInfo op_info(std::string_view op, std::string_view stream, int64_t now) {
-  kinesis::OperationInfo i;
-  i.operation = op;
-  i.stream = stream;
-  i.now_ms = now;
-  return i;
-}
+using test::kT0;
+using test::op_info;
 
 std::string shared_dir() {
   if (const char* env = std::getenv("EDDY_SHARED_DIR"); env && *env) return env;
@@ -49,20 +43,10 @@ std::string unhex(const std::string& hex) {
   return *b;
 }
 
-struct Counting {
-  ManualClock clock{kT0};
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<metrics::MetricsRegistry> reg;
+struct Counting : test::InProcessMetrics {
   kinesis::Stream stream;
 
-  explicit Counting(uint32_t shards) {
-    store::Status st;
-    store = store::Store::open(store::StoreOptions{.path = "", .in_memory = true}, &st);
-    metrics::PriceTable prices;
-    std::string err;
-    EXPECT_TRUE(metrics::load_price_table("", prices, &err)) << err;
-    reg = std::make_unique<metrics::MetricsRegistry>(clock, *store, prices);
-    EXPECT_TRUE(reg->load(&err)) << err;
+  explicit Counting(uint32_t shards) : InProcessMetrics(test::load_prices("")) {
     stream.name = "kpl";
     auto ranges = wire::even_split(shards);
     for (uint32_t i = 0; i < shards; ++i) {

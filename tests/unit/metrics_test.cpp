@@ -13,6 +13,8 @@
 #include "server/metrics/registry.h"
 #include "server/metrics/report.h"
 #include "server/metrics/s3_request_counter.h"
+#include "tests/support/in_process_metrics.h"
+#include "tests/support/prometheus.h"
 #include "wire/hash_key.h"
 #include "wire/kpl_aggregate.h"
 
@@ -22,37 +24,16 @@ using namespace eddy;
 using metrics::Counter;
 using nlohmann::json;
 
-constexpr int64_t kT0 = 1'700'000'000'000;
+using test::kT0;
+using test::op_info;
 
-kinesis::OperationInfo op_info(std::string_view op, std::string_view stream, int64_t now) {
-  kinesis::OperationInfo i;
-  i.operation = op;
-  i.stream = stream;
-  i.now_ms = now;
-  return i;
-}
+metrics::PriceTable test_prices() { return test::load_prices(std::string(EDDY_SOURCE_DIR) + "/fixtures/pricing/test.json"); }
 
-metrics::PriceTable test_prices() {
-  metrics::PriceTable p;
-  std::string err;
-  EXPECT_TRUE(metrics::load_price_table(std::string(EDDY_SOURCE_DIR) + "/fixtures/pricing/test.json", p, &err)) << err;
-  return p;
-}
-
-struct Harness {
-  ManualClock clock{kT0};
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<metrics::MetricsRegistry> reg;
+struct Harness : test::InProcessMetrics {
   kinesis::Stream stream;
 
-  explicit Harness(uint32_t shards = 1, std::unique_ptr<store::Store> existing = nullptr) {
-    store::Status st;
-    if (existing) store = std::move(existing);
-    else store = store::Store::open(store::StoreOptions{.path = "", .in_memory = true}, &st);
-    EXPECT_TRUE(store) << st.message;
-    reg = std::make_unique<metrics::MetricsRegistry>(clock, *store, test_prices());
-    std::string err;
-    EXPECT_TRUE(reg->load(&err)) << err;
+  explicit Harness(uint32_t shards = 1, std::unique_ptr<store::Store> existing = nullptr)
+      : InProcessMetrics(test_prices(), std::move(existing)) {
     stream.name = "orders";
     stream.created_ms = kT0;
     auto ranges = wire::even_split(shards);
@@ -217,32 +198,11 @@ TEST(Metrics, DeletedStreamKeepsItsCounters) {
 
 // Parses the exposition format back: {name{labels}} -> value; checks every sample has HELP/TYPE.
 std::map<std::string, double> parse_prometheus(const std::string& text) {
-  std::map<std::string, double> out;
-  std::map<std::string, int> described;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (line.rfind("# HELP ", 0) == 0) {
-      described[line.substr(7, line.find(' ', 7) - 7)] |= 1;
-      continue;
-    }
-    if (line.rfind("# TYPE ", 0) == 0) {
-      std::string rest = line.substr(7);
-      std::string name = rest.substr(0, rest.find(' '));
-      std::string type = rest.substr(rest.find(' ') + 1);
-      EXPECT_TRUE(type == "counter" || type == "gauge") << line;
-      described[name] |= 2;
-      continue;
-    }
-    EXPECT_NE(line[0], '#') << line;
-    size_t sp = line.rfind(' ');
-    std::string key = line.substr(0, sp);
-    std::string name = key.substr(0, key.find('{'));
-    EXPECT_EQ(described[name], 3) << "no HELP/TYPE before " << line;
-    out[key] = std::stod(line.substr(sp + 1));
-  }
-  return out;
+  const auto p = test::parse_prometheus(text);
+  EXPECT_TRUE(p.bad_lines.empty()) << p.bad_lines.front();
+  for (const auto& [name, type] : p.types) EXPECT_TRUE(type == "counter" || type == "gauge") << name << " " << type;
+  EXPECT_TRUE(p.undescribed.empty()) << "no HELP/TYPE before " << p.undescribed.front();
+  return p.samples;
 }
 
 TEST(Metrics, PrometheusExpositionParsesBack) {
