@@ -26,6 +26,9 @@ class Router final : public http::Handler {
   void set_s3_filter(S3Filter f) { s3_filter_ = std::move(f); }
 
   http::Dispatch dispatch(http::Request& req) override;
+  // The exception barrier's answer in the shape of the service the request went to: Kinesis'
+  // InternalFailure (JSON or CBOR), S3's InternalError XML, admin's JSON error.
+  http::Response internal_error(const http::Request& req) override;
 
  private:
   kinesis::KinesisService& kinesis_;
