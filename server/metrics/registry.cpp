@@ -163,7 +163,13 @@ struct MetricsRegistry::StreamState {
 };
 
 MetricsRegistry::MetricsRegistry(Clock& clock, store::Store& store, PriceTable prices, RegistryOptions options)
-    : clock_(clock), store_(store), prices_(std::move(prices)), options_(options) {}
+    : clock_(clock),
+      store_(store),
+      prices_(std::move(prices)),
+      options_(options),
+      flusher_("metrics flush", std::chrono::milliseconds(options_.flush_interval_ms), [this] {
+        if (auto st = flush(); !st) spdlog::error("metrics flush failed (kept for the next one): {}", st.message);
+      }) {}
 
 MetricsRegistry::~MetricsRegistry() { stop(); }
 
@@ -256,38 +262,22 @@ bool MetricsRegistry::load(std::string* error) {
 }
 
 void MetricsRegistry::start() {
-  std::lock_guard lk(thread_mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { flusher(); });
+  if (started_) return;
+  started_ = true;
+  flusher_.start();
 }
 
 void MetricsRegistry::stop() {
-  {
-    std::lock_guard lk(thread_mu_);
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
+  if (!started_) return;
+  started_ = false;
+  flusher_.stop();
   if (auto st = flush(); !st) spdlog::error("metrics flush at shutdown failed: {}", st.message);
-}
-
-void MetricsRegistry::flusher() {
-  std::unique_lock lk(thread_mu_);
-  while (!stopping_) {
-    // Real time, not App::clock(): flushing is housekeeping, not a rule tests observe.
-    cv_.wait_for(lk, std::chrono::milliseconds(options_.flush_interval_ms));
-    if (stopping_) break;
-    lk.unlock();
-    if (auto st = flush(); !st) spdlog::warn("metrics flush failed: {}", st.message);
-    lk.lock();
-  }
 }
 
 store::Status MetricsRegistry::flush() {
   std::lock_guard flk(flush_mu_);
   store::WriteBatch b(store_);
+  std::vector<std::string> streams, buckets;  // the names written, for a failed write
   {
     std::lock_guard lk(mu_);
     for (const auto& name : dirty_streams_) {
@@ -310,7 +300,6 @@ store::Status MetricsRegistry::flush() {
         b.del(store::Family::metrics, "d/" + name);
       }
     }
-    dirty_streams_.clear();
     for (const auto& name : dirty_buckets_) {
       auto it = buckets_.find(name);
       if (it == buckets_.end()) continue;
@@ -322,10 +311,22 @@ store::Status MetricsRegistry::flush() {
                 {"last_change_ms", bc.last_change_ms}};
       b.put(store::Family::metrics, "b/" + name, j.dump());
     }
-    dirty_buckets_.clear();
+    streams.swap(dirty_streams_);
+    buckets.swap(dirty_buckets_);
   }
   if (b.count() == 0) return store::Status::good();
-  return store_.write(b);
+  store::Status st = store_.write(b);
+  if (!st) {
+    // Still changed: marked again, so that the next flush writes their (by then newer) values.
+    std::lock_guard lk(mu_);
+    for (auto& n : streams)
+      if (std::find(dirty_streams_.begin(), dirty_streams_.end(), n) == dirty_streams_.end())
+        dirty_streams_.push_back(std::move(n));
+    for (auto& n : buckets)
+      if (std::find(dirty_buckets_.begin(), dirty_buckets_.end(), n) == dirty_buckets_.end())
+        dirty_buckets_.push_back(std::move(n));
+  }
+  return st;
 }
 
 store::Status MetricsRegistry::reset() {
