@@ -606,6 +606,13 @@ http::Dispatch S3Service::operate(std::shared_ptr<Ctx> ctx, http::Request& req) 
   // eddy stores no CORS configuration per object: a well-formed preflight is refused the way
   // S3 refuses it for a bucket without a matching rule.
   if (c.op == Op::preflight) return http::Immediate{preflight(c)};
+  // x-amz-expected-bucket-owner: a bucket of another account is refused as S3 refuses it.
+  if (c.headers.has("x-amz-expected-bucket-owner") && !c.bucket.empty()) {
+    if (auto b = find_bucket(c.bucket)) {
+      const std::string& owner = b->owner_key.empty() ? config_.account_id : b->owner_key;
+      if (c.headers.get("x-amz-expected-bucket-owner") != owner) return fail(access_denied());
+    }
+  }
   if (auto d = config_op(ctx)) return std::move(*d);
   for (auto name : kUnsupported)
     if (c.has(std::string(name).c_str())) return fail(not_implemented());

@@ -268,3 +268,23 @@ TEST_F(S3Policy, ConfigurationSurvivesARestart) {
 
 }  // namespace
 }  // namespace eddy::test
+
+namespace eddy::test {
+namespace {
+
+TEST_F(S3Policy, ExpectedBucketOwner) {
+  ASSERT_EQ(as(kOwner, "PUT", "/expected", {{"x-amz-acl", "public-read-write"}}).status, 200);
+  EXPECT_EQ(as(kOwner, "GET", "/expected", {{"x-amz-expected-bucket-owner", "000000000000"}}).status, 200);
+  expect_error(as(kOwner, "GET", "/expected", {{"x-amz-expected-bucket-owner", "111122223333"}}), 403, "AccessDenied",
+               "Access Denied");
+  expect_error(anonymous("PUT", "/expected/k", {{"x-amz-expected-bucket-owner", "111122223333"}, {"Content-Length", "0"}}),
+               403, "AccessDenied", "Access Denied");
+  EXPECT_EQ(anonymous("PUT", "/expected/k", {{"x-amz-expected-bucket-owner", "000000000000"}, {"Content-Length", "0"}}).status,
+            200);
+  // The other account's own bucket passes with its own id.
+  ASSERT_EQ(as(kOther, "PUT", "/others").status, 200);
+  EXPECT_EQ(as(kOther, "GET", "/others", {{"x-amz-expected-bucket-owner", "111122223333"}}).status, 200);
+}
+
+}  // namespace
+}  // namespace eddy::test
