@@ -1,4 +1,4 @@
-// Bucket sub-resources kept in one row per bucket (meta `c/<bucket>`): the bucket policy and
+// Bucket sub-resources kept in one row per bucket (meta `bc/<bucket>`): the bucket policy and
 // its status, default encryption, bucket tags, Block Public Access and ownership controls; object
 // tagging; how the bucket policy takes part in access decisions; and what a write records
 // (encryption, tags) after the checks S3 makes of its ACL, SSE and tagging headers.
@@ -197,14 +197,14 @@ std::optional<S3Error> S3Service::write_attributes(const Ctx& c, const Bucket& b
 // ---- storage ------------------------------------------------------------------------------
 
 bool S3Service::load_configs(std::string* error) {
-  auto it = store_.iterate(store::Family::meta, "c/", "c0");
-  for (it->seek("c/"); it->valid(); it->next()) {
+  auto it = store_.iterate(store::Family::meta, "bc/", "bc0");
+  for (it->seek("bc/"); it->valid(); it->next()) {
     auto cfg = decode_bucket_config(it->value());
     if (!cfg) {
       if (error) *error = "unreadable bucket configuration row " + std::string(it->key());
       return false;
     }
-    auto b = buckets_.find(std::string(it->key().substr(2)));
+    auto b = buckets_.find(std::string(it->key().substr(3)));  // after "bc/"
     if (b == buckets_.end()) continue;
     if (!cfg->policy.empty()) {
       auto doc = policy::Document::parse(cfg->policy, [](std::string_view) { return true; },

@@ -107,6 +107,16 @@ http::Response xml_response(const Ctx& c, int status, std::string body);
 // The headers every S3 response carries (request ids, Server).
 void stamp(const Ctx& c, http::Response& res);
 
+// Object lock headers of GET/HEAD (s3_lock.cpp); ISO-8601 timestamps as S3 takes them.
+void add_lock_headers(const ObjectMeta& m, http::Response& res);
+std::optional<int64_t> parse_iso8601_ms(std::string_view v);
+// A request body's XML document whose root is `root` (else MalformedXML).
+std::optional<S3Error> parse_xml_body(const std::string& body, std::string_view root, pugi::xml_document& doc);
+// A listing's max-keys (default and cap 1000) and encoding-type=url.
+std::optional<S3Error> listing_params(const Ctx& c, size_t* max_keys, bool* url);
+// Whether an If-Match / If-None-Match list names the ETag ("*" names any).
+bool etag_matches(std::string_view header, const std::string& etag);
+
 // --- XML -----------------------------------------------------------------------------------
 class XmlOut {
  public:

@@ -165,10 +165,10 @@ std::optional<BucketConfig> decode_bucket_config(std::string_view v) {
   return c;
 }
 
-std::string bucket_config_key(std::string_view bucket) { return "c/" + std::string(bucket); }
+std::string bucket_config_key(std::string_view bucket) { return "bc/" + std::string(bucket); }
 
 std::string encode(const Bucket& b) {
-  Writer w(3);
+  Writer w(4);
   w.str(b.name);
   w.u64(b.id);
   w.u64(static_cast<uint64_t>(b.created_ms));
@@ -185,12 +185,18 @@ std::string encode(const Bucket& b) {
     w.strs(r.headers);
     w.strs(r.expose);
   }
+  w.str(b.versioning);
+  w.u32(b.object_lock ? 1 : 0);
+  w.str(b.lock_mode);
+  w.u32(b.lock_days);
+  w.u32(b.lock_years);
+  w.str(b.lifecycle);
   return w.take();
 }
 
 std::optional<Bucket> decode_bucket(std::string_view v) {
   Reader r(v);
-  const int version = r.version_up_to(3);
+  const int version = r.version_up_to(4);
   if (!version) return std::nullopt;
   Bucket b;
   b.name = r.str();
@@ -212,6 +218,14 @@ std::optional<Bucket> decode_bucket(std::string_view v) {
       c.expose = r.strs();
       b.cors.push_back(std::move(c));
     }
+  }
+  if (version >= 4) {
+    b.versioning = r.str();
+    b.object_lock = r.u32() != 0;
+    b.lock_mode = r.str();
+    b.lock_days = r.u32();
+    b.lock_years = r.u32();
+    b.lifecycle = r.str();
   }
   if (!r.ok()) return std::nullopt;
   return b;
@@ -239,6 +253,12 @@ std::string encode(const ObjectMeta& m) {
   w.str(m.owner_name);
   write_encryption(w, m.sse);
   w.pairs(m.tags);
+  w.str(m.version_id);
+  w.u64(m.seq);
+  w.u32(m.delete_marker ? 1 : 0);
+  w.str(m.lock_mode);
+  w.u64(static_cast<uint64_t>(m.lock_until_ms));
+  w.u32(m.legal_hold ? 1 : 0);
   return w.take();
 }
 
@@ -272,6 +292,12 @@ std::optional<ObjectMeta> decode_object(std::string_view v) {
   if (version >= 3) {
     m.sse = read_encryption(r);
     m.tags = r.pairs();
+    m.version_id = r.str();
+    m.seq = r.u64();
+    m.delete_marker = r.u32() != 0;
+    m.lock_mode = r.str();
+    m.lock_until_ms = static_cast<int64_t>(r.u64());
+    m.legal_hold = r.u32() != 0;
   }
   if (!r.ok()) return std::nullopt;
   return m;
@@ -293,6 +319,9 @@ std::string encode(const Upload& u) {
   w.str(u.owner_name);
   write_encryption(w, u.sse);
   w.pairs(u.tags);
+  w.str(u.lock_mode);
+  w.u64(static_cast<uint64_t>(u.lock_until_ms));
+  w.u32(u.legal_hold ? 1 : 0);
   return w.take();
 }
 
@@ -318,6 +347,9 @@ std::optional<Upload> decode_upload(std::string_view v) {
   if (version >= 3) {
     u.sse = read_encryption(r);
     u.tags = r.pairs();
+    u.lock_mode = r.str();
+    u.lock_until_ms = static_cast<int64_t>(r.u64());
+    u.legal_hold = r.u32() != 0;
   }
   if (!r.ok()) return std::nullopt;
   return u;
@@ -360,6 +392,49 @@ std::string object_key(uint32_t bucket_id, std::string_view key) {
 }
 
 std::string object_prefix(uint32_t bucket_id) { return object_key(bucket_id, {}); }
+
+std::string version_prefix(uint32_t bucket_id, std::string_view key_prefix) {
+  std::string k = "v/";
+  store::put_u32(k, bucket_id);
+  for (char ch : key_prefix) {
+    k.push_back(ch);
+    if (ch == '\0') k.push_back('\xff');
+  }
+  return k;
+}
+
+std::string version_bucket_prefix(uint32_t bucket_id) { return version_prefix(bucket_id, {}); }
+
+std::string version_key(uint32_t bucket_id, std::string_view key, uint64_t seq) {
+  std::string k = version_prefix(bucket_id, key);
+  k.push_back('\0');
+  k.push_back('\0');
+  store::put_u64(k, ~seq);
+  return k;
+}
+
+bool parse_version_key(std::string_view row, std::string* key, uint64_t* seq) {
+  if (row.size() < 2 + 4 + 2 + 8 || row.substr(0, 2) != "v/") return false;
+  key->clear();
+  size_t i = 6;
+  const size_t end = row.size() - 8;
+  for (;;) {
+    if (i + 1 >= end + 1) return false;
+    char ch = row[i];
+    if (ch != '\0') {
+      key->push_back(ch);
+      ++i;
+      continue;
+    }
+    if (i + 1 >= row.size()) return false;
+    if (row[i + 1] == '\0') break;
+    key->push_back('\0');
+    i += 2;
+  }
+  if (i + 2 != end) return false;
+  *seq = ~store::get_u64(row, end);
+  return true;
+}
 
 std::string upload_key(std::string_view upload_id) { return "u/" + std::string(upload_id); }
 

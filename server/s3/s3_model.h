@@ -55,7 +55,7 @@ struct PublicAccessBlock {
   bool operator==(const PublicAccessBlock&) const = default;
 };
 
-// The bucket sub-resources kept in their own row (meta `c/<bucket>`, s3_config.cpp): policy,
+// The bucket sub-resources kept in their own row (meta `bc/<bucket>`, s3_config.cpp): policy,
 // default encryption, tags, Block Public Access, object ownership.
 struct BucketConfig {
   std::string policy;                      // JSON as put ("" none)
@@ -70,7 +70,7 @@ struct BucketConfig {
 };
 std::string encode(const BucketConfig& c);
 std::optional<BucketConfig> decode_bucket_config(std::string_view v);
-std::string bucket_config_key(std::string_view bucket);       // meta: "c/<bucket>"
+std::string bucket_config_key(std::string_view bucket);       // meta: "bc/<bucket>"
 
 struct Bucket {
   std::string name;
@@ -85,6 +85,17 @@ struct Bucket {
   std::string owner_name;    // its DisplayName ("" = the principal)
   std::vector<CorsRule> cors;  // empty: no CORS configuration
   BucketConfig config;       // stored in its own row, not in the bucket row
+  // Versioning (s3_versioning.cpp): "" never enabled, "Enabled" or "Suspended".
+  std::string versioning;
+  // Object lock (s3_lock.cpp): enabled at creation (or later on a versioned bucket); the
+  // default retention new objects get ("" mode: none; days or years, the other 0).
+  bool object_lock = false;
+  std::string lock_mode;
+  uint32_t lock_days = 0;
+  uint32_t lock_years = 0;
+  // Lifecycle configuration (s3_lifecycle.cpp): the validated XML as PutBucketLifecycle
+  // stored it ("" none).
+  std::string lifecycle;
 };
 
 struct ObjectMeta {
@@ -104,6 +115,16 @@ struct ObjectMeta {
   std::string owner_name;
   Encryption sse;
   Pairs tags;                // object tag set (PutObjectTagging, x-amz-tagging)
+  // Versioning: the version id ("" or "null": the null version), the order versions of a key
+  // were written in (0: written before the bucket was versioned), and whether this version is
+  // a delete marker (no data).
+  std::string version_id;
+  uint64_t seq = 0;
+  bool delete_marker = false;
+  // Object lock: retention mode ("", GOVERNANCE, COMPLIANCE) until a time, and a legal hold.
+  std::string lock_mode;
+  int64_t lock_until_ms = 0;
+  bool legal_hold = false;
 };
 
 struct Upload {
@@ -121,6 +142,10 @@ struct Upload {
   std::string owner_name;
   Encryption sse;            // applies to every part and the completed object
   Pairs tags;
+  // Object lock headers given to CreateMultipartUpload, for the completed object.
+  std::string lock_mode;
+  int64_t lock_until_ms = 0;
+  bool legal_hold = false;
 };
 
 struct Part {
@@ -145,6 +170,14 @@ std::optional<Part> decode_part(std::string_view v);
 std::string bucket_key(std::string_view bucket);              // meta: "b/<bucket>"
 std::string object_key(uint32_t bucket_id, std::string_view key);  // objects family
 std::string object_prefix(uint32_t bucket_id);
+// Noncurrent versions and delete markers (meta: "v/" + bucket-id u32 BE + the key with each
+// NUL written as NUL 0xFF, then NUL NUL, then ~seq u64 BE): by key as the objects family sorts
+// them, newest version first.
+std::string version_key(uint32_t bucket_id, std::string_view key, uint64_t seq);
+std::string version_prefix(uint32_t bucket_id, std::string_view key_prefix);  // no terminator
+std::string version_bucket_prefix(uint32_t bucket_id);
+// The object key and seq of a version row key (false: not one).
+bool parse_version_key(std::string_view row, std::string* key, uint64_t* seq);
 std::string upload_key(std::string_view upload_id);           // meta: "u/<id>"
 std::string part_key(std::string_view upload_id, uint32_t part);  // meta: "u/<id>/<n BE>"
 std::string blob_key(uint64_t blob_id, uint32_t chunk);       // blobs family

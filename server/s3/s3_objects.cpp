@@ -170,8 +170,6 @@ void read_metadata(const http::Headers& h, Pairs& content, Pairs& user) {
   }
 }
 
-bool etag_matches(std::string_view header, const std::string& etag);
-
 size_t metadata_size(const Pairs& user) {
   size_t n = 0;
   for (auto& [k, v] : user) n += k.size() + v.size();
@@ -389,11 +387,16 @@ class ObjectSink final : public http::BodySink {
     }
     if (ctx_->headers.has("x-amz-storage-class")) m.storage_class = std::string(ctx_->headers.get("x-amz-storage-class"));
     if (auto e = svc_.write_attributes(*ctx_, bucket_, m.sse, m.tags)) return fail(*e);
-    if (auto st = svc_.commit_object(bucket_, ctx_->key, m); !st)
-      return fail(st.message == "NoSuchBucket" ? no_such_bucket(bucket_.name) : internal_error());
+    if (auto e = svc_.lock_from_request(*ctx_, bucket_, m)) return fail(*e);
+    if (auto st = svc_.commit_object(bucket_, ctx_->key, m, ctx_.get()); !st) {
+      if (st.message == "NoSuchBucket") return fail(no_such_bucket(bucket_.name));
+      if (auto e = svc_.write_conditions(*ctx_, bucket_.id)) return fail(*e);
+      return fail(internal_error());
+    }
     writer_.keep();
     http::Response res;
     res.headers.add("ETag", quote_etag(m.etag));
+    if (!m.version_id.empty()) res.headers.add("x-amz-version-id", m.version_id);
     sse::add_headers(m.sse, res.headers);
     if (algorithm_ && (checksum_.algorithm || ctx_->headers.has("x-amz-sdk-checksum-algorithm"))) {
       res.headers.add(std::string(ck::header_name(*algorithm_)), checksum_b64);
@@ -485,20 +488,12 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
     if (metadata_size(user) > 2048)
       return fail(err("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.", 400,
                       {{"Size", std::to_string(metadata_size(user))}, {"MaxSizeAllowed", "2048"}}));
+    ObjectMeta probe;
+    if (auto e = lock_from_request(c, *b, probe)) return fail(*e);
   }
-  if (!part && (c.headers.has("If-Match") || c.headers.has("If-None-Match"))) {
-    // Conditional writes: checked against the object as it is when the request arrives.
-    auto existing = load_object(b->id, c.key);
-    if (c.headers.has("If-Match")) {
-      if (!existing) return fail(no_such_key(c.key));
-      if (!etag_matches(c.headers.get("If-Match"), existing->etag))
-        return fail(err("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
-                        {{"Condition", "If-Match"}}));
-    }
-    if (c.headers.has("If-None-Match") && existing && etag_matches(c.headers.get("If-None-Match"), existing->etag))
-      return fail(err("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
-                      {{"Condition", "If-None-Match"}}));
-  }
+  // Conditional writes: checked when the request arrives and again at commit.
+  if (!part)
+    if (auto e = write_conditions(c, b->id)) return fail(*e);
   if (auto e = check_content_md5(c.headers)) return fail(*e);
   ChecksumRequest checksum = checksum_request(c.headers);
   if (checksum.error) return fail(*checksum.error);
@@ -546,8 +541,6 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
 
 // ---- GetObject / HeadObject ---------------------------------------------------------------
 
-namespace {
-
 bool etag_matches(std::string_view header, const std::string& etag) {
   size_t start = 0;
   while (start <= header.size()) {
@@ -561,6 +554,24 @@ bool etag_matches(std::string_view header, const std::string& etag) {
   }
   return false;
 }
+
+std::optional<S3Error> S3Service::write_conditions(const Ctx& c, uint32_t bucket_id) const {
+  if (!c.headers.has("If-Match") && !c.headers.has("If-None-Match")) return std::nullopt;
+  // Conditional writes: checked against the current object.
+  auto existing = load_object(bucket_id, c.key);
+  if (c.headers.has("If-Match")) {
+    if (!existing) return no_such_key(c.key);
+    if (!etag_matches(c.headers.get("If-Match"), existing->etag))
+      return err("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
+                 {{"Condition", "If-Match"}});
+  }
+  if (c.headers.has("If-None-Match") && existing && etag_matches(c.headers.get("If-None-Match"), existing->etag))
+    return err("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
+               {{"Condition", "If-None-Match"}});
+  return std::nullopt;
+}
+
+namespace {
 
 std::optional<int64_t> http_time_ms(std::string_view v) {
   auto t = wire::sigv4::parse_http_date(v);
@@ -651,10 +662,9 @@ std::optional<std::pair<int64_t, int64_t>> parse_range(std::string_view v, uint6
 http::Response S3Service::get_object(Ctx& c, bool head) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  auto m = load_object(b->id, c.key);
-  // A missing key is NoSuchKey only to those who may list the bucket, as in S3.
-  if (!m) return error_response(c, bucket_allows(c, *b, Perm::read) ? no_such_key(c.key) : access_denied());
-  if (!object_allows(c, *b, *m, Perm::read)) return error_response(c, access_denied());
+  http::Response refusal;
+  auto m = read_version(c, *b, &refusal);
+  if (!m) return refusal;
   if (auto e = sse::for_read(c.headers, m->sse, false)) return error_response(c, *e);
 
   std::string failed;
@@ -724,6 +734,9 @@ http::Response S3Service::get_object(Ctx& c, bool head) {
   res.headers.add("ETag", quote_etag(m->etag));
   res.headers.add("Last-Modified", http_date(m->mtime_ms));
   res.headers.add("Accept-Ranges", "bytes");
+  if (!m->version_id.empty() || !b->versioning.empty())
+    res.headers.add("x-amz-version-id", m->version_id.empty() ? "null" : m->version_id);
+  add_lock_headers(*m, res);
   if (m->storage_class != "STANDARD") res.headers.add("x-amz-storage-class", m->storage_class);
   sse::add_headers(m->sse, res.headers);
   if (!m->tags.empty()) res.headers.add("x-amz-tagging-count", std::to_string(m->tags.size()));
@@ -756,9 +769,34 @@ http::Response S3Service::delete_object(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
   if (!bucket_allows(c, *b, Perm::write)) return error_response(c, access_denied());
-  if (!remove_object(*b, c.key)) return error_response(c, internal_error());
+  const std::string version = c.q("versionId");
+  DeleteConditions cond;
+  const bool conditional = c.headers.has("If-Match") || c.headers.has("x-amz-if-match-last-modified-time") ||
+                           c.headers.has("x-amz-if-match-size");
+  if (conditional) {
+    cond.etag = std::string(c.headers.get("If-Match"));
+    if (c.headers.has("x-amz-if-match-last-modified-time")) {
+      cond.mtime_ms = http_time_ms(c.headers.get("x-amz-if-match-last-modified-time"));
+      if (!cond.mtime_ms)
+        return error_response(c, invalid_argument("Invalid x-amz-if-match-last-modified-time", "x-amz-if-match-last-modified-time",
+                                                  std::string(c.headers.get("x-amz-if-match-last-modified-time"))));
+    }
+    if (c.headers.has("x-amz-if-match-size")) {
+      const std::string v(c.headers.get("x-amz-if-match-size"));
+      char* e = nullptr;
+      unsigned long long n = std::strtoull(v.c_str(), &e, 10);
+      if (v.empty() || *e != '\0')
+        return error_response(c, invalid_argument("Invalid x-amz-if-match-size", "x-amz-if-match-size", v));
+      cond.size = n;
+    }
+  }
+  Deleted done;
+  if (auto e = delete_key(c, *b, c.key, c.has("versionId") ? &version : nullptr, &done, conditional ? &cond : nullptr))
+    return error_response(c, *e);
   http::Response res;
   res.status = 204;
+  if (done.delete_marker) res.headers.add("x-amz-delete-marker", "true");
+  if (!done.version_id.empty()) res.headers.add("x-amz-version-id", done.version_id);
   stamp(c, res);
   return res;
 }
@@ -784,7 +822,9 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   if (!bucket_allows(c, *b, Perm::write)) return error_response(c, access_denied());
   std::string source = wire::sigv4::uri_decode(c.headers.get("x-amz-copy-source"), false);
   std::string src_version;
+  bool by_version = false;
   if (auto q = source.find("?versionId="); q != std::string::npos) {
+    by_version = true;
     src_version = source.substr(q + 11);
     source.resize(q);
   }
@@ -796,10 +836,15 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   const std::string src_bucket = source.substr(0, slash), src_key = source.substr(slash + 1);
   auto sb = find_bucket(src_bucket);
   if (!sb) return error_response(c, no_such_bucket(src_bucket));
-  auto src = load_object(sb->id, src_key);
+  std::optional<ObjectMeta> src_marker;
+  auto src = addressed_version(sb->id, src_key, by_version ? &src_version : nullptr, &src_marker);
   if (!src && !bucket_allows(c, *sb, Perm::read)) return error_response(c, access_denied());
   if (src && !object_allows(c, *sb, *src, Perm::read)) return error_response(c, access_denied());
-  if (!src_version.empty() && src_version != "null")
+  if (src_marker && by_version)
+    return error_response(c, err("InvalidRequest",
+                                 "The source of a copy request may not specifically refer to a delete marker by version id.",
+                                 400));
+  if (!src && by_version)
     return error_response(c, err("NoSuchVersion", "The specified version does not exist.", 404,
                                  {{"Key", src_key}, {"VersionId", src_version}}));
   if (!src) return error_response(c, no_such_key(src_key));
@@ -925,8 +970,12 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   m.checksum_value = wire::base64_encode(w.digest(*alg));
   m.checksum_type = "FULL_OBJECT";
   m.storage_class = c.headers.has("x-amz-storage-class") ? std::string(c.headers.get("x-amz-storage-class")) : "STANDARD";
-  if (auto st = commit_object(*b, c.key, m); !st)
-    return error_response(c, st.message == "NoSuchBucket" ? no_such_bucket(c.bucket) : internal_error());
+  if (auto e = lock_from_request(c, *b, m)) return error_response(c, *e);
+  if (auto st = commit_object(*b, c.key, m, &c); !st) {
+    if (st.message == "NoSuchBucket") return error_response(c, no_such_bucket(c.bucket));
+    if (auto e = write_conditions(c, b->id)) return error_response(c, *e);
+    return error_response(c, internal_error());
+  }
   w.keep();
   XmlOut x("CopyObjectResult");
   XmlOut::add(x.root(), "LastModified", iso8601(m.mtime_ms));
@@ -934,7 +983,9 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   XmlOut::add(x.root(), "ChecksumType", m.checksum_type);
   XmlOut::add(x.root(), std::string(ck::xml_element_name(*alg)).c_str(), m.checksum_value);
   auto res = xml_response(c, 200, x.str());
-  res.headers.add("x-amz-copy-source-version-id", "null");
+  if (!src->version_id.empty() || !sb->versioning.empty())
+    res.headers.add("x-amz-copy-source-version-id", src->version_id.empty() ? "null" : src->version_id);
+  if (!m.version_id.empty()) res.headers.add("x-amz-version-id", m.version_id);
   sse::add_headers(m.sse, res.headers);
   return res;
 }
@@ -960,6 +1011,16 @@ http::Response S3Service::create_multipart(Ctx& c) {
   u.owner_name = c.new_owner_name();
   if (c.headers.has("x-amz-storage-class")) u.storage_class = std::string(c.headers.get("x-amz-storage-class"));
   if (auto e = write_attributes(c, *b, u.sse, u.tags)) return error_response(c, *e);
+  {
+    // Explicit lock headers hold for the completed object (a default retention is applied then).
+    ObjectMeta lock;
+    if (auto e = lock_from_request(c, *b, lock)) return error_response(c, *e);
+    if (c.headers.has("x-amz-object-lock-mode")) {
+      u.lock_mode = lock.lock_mode;
+      u.lock_until_ms = lock.lock_until_ms;
+    }
+    u.legal_hold = lock.legal_hold;
+  }
   std::string_view alg_name = c.headers.get("x-amz-checksum-algorithm");
   if (!alg_name.empty()) {
     auto a = ck::parse_algorithm(alg_name);
@@ -1056,6 +1117,7 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
     }
     return error_response(c, no_such_upload(upload_id));
   }
+  if (auto e = write_conditions(c, b->id)) return error_response(c, *e);
   auto stored = load_parts(store_, upload_id);
   std::map<uint32_t, const Part*> by_number;
   for (auto& p : stored) by_number[p.number] = &p;
@@ -1108,6 +1170,9 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   m.sse = upload->sse;
   m.tags = upload->tags;
   m.parts = static_cast<uint32_t>(chosen.size());
+  m.lock_mode = upload->lock_mode;
+  m.lock_until_ms = upload->lock_until_ms;
+  m.legal_hold = upload->legal_hold;
   if (!upload->checksum_algorithm.empty()) {
     auto a = *ck::parse_algorithm(upload->checksum_algorithm);
     m.checksum_algorithm = upload->checksum_algorithm;
@@ -1138,8 +1203,9 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
       return error_response(c, bad_checksum(a));
   }
 
+  if (auto e = lock_from_request(c, *b, m)) return error_response(c, *e);
   store::WriteBatch batch(store_);
-  const StoredDelta delta = put_object_row(batch, b->id, c.key, m);
+  const StoredDelta delta = put_object_row(batch, *find_bucket(c.bucket), c.key, m);
   std::set<uint64_t> used;
   for (auto* p : chosen) used.insert(p->blob_id);
   for (auto& p : stored) {
@@ -1163,6 +1229,7 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
     XmlOut::add(x.root(), "ChecksumType", m.checksum_type);
   }
   auto res = xml_response(c, 200, x.str());
+  if (!m.version_id.empty()) res.headers.add("x-amz-version-id", m.version_id);
   sse::add_headers(m.sse, res.headers);
   return res;
 }
@@ -1306,6 +1373,92 @@ std::optional<std::string> S3Service::seed_object(const std::string& bucket, con
   if (auto st = commit_object(*b, key, m); !st) return st.message;
   w.keep();
   return std::nullopt;
+}
+
+}  // namespace eddy::s3
+
+namespace eddy::s3 {
+
+// ---- GetObjectAttributes ------------------------------------------------------------------
+
+http::Response S3Service::get_object_attributes(Ctx& c) {
+  auto b = find_bucket(c.bucket);
+  if (!b) return error_response(c, no_such_bucket(c.bucket));
+  std::set<std::string> wanted;
+  {
+    const std::string_view list = c.headers.get("x-amz-object-attributes");
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      std::string name(wire::text::trim(list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+      if (!name.empty()) {
+        if (name != "ETag" && name != "Checksum" && name != "ObjectParts" && name != "StorageClass" && name != "ObjectSize")
+          return error_response(c, invalid_argument("Invalid attribute name specified.", "x-amz-object-attributes", name));
+        wanted.insert(name);
+      }
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (wanted.empty())
+    return error_response(c, invalid_argument("Invalid attribute name specified.", "x-amz-object-attributes", ""));
+  auto int_header = [&](const char* name, long long def, long long* out) {
+    if (!c.headers.has(name)) {
+      *out = def;
+      return true;
+    }
+    const std::string v(c.headers.get(name));
+    char* e = nullptr;
+    long long n = std::strtoll(v.c_str(), &e, 10);
+    if (v.empty() || *e != '\0' || n < 0 || n > INT32_MAX) return false;
+    *out = n;
+    return true;
+  };
+  long long max_parts = 1000, marker = 0;
+  if (!int_header("x-amz-max-parts", 1000, &max_parts))
+    return error_response(c, invalid_argument("Provided max-parts not an integer or within integer range", "max-parts",
+                                              std::string(c.headers.get("x-amz-max-parts"))));
+  if (!int_header("x-amz-part-number-marker", 0, &marker))
+    return error_response(c, invalid_argument("Provided part-number-marker not an integer or within integer range",
+                                              "part-number-marker", std::string(c.headers.get("x-amz-part-number-marker"))));
+  http::Response refusal;
+  auto m = read_version(c, *b, &refusal);
+  if (!m) return refusal;
+  XmlOut x("GetObjectAttributesResponse");
+  auto r = x.root();
+  if (wanted.count("ETag")) XmlOut::add(r, "ETag", m->etag);
+  if (wanted.count("Checksum") && !m->checksum_algorithm.empty()) {
+    if (auto a = ck::parse_algorithm(m->checksum_algorithm)) {
+      auto n = XmlOut::add(r, "Checksum");
+      XmlOut::add(n, std::string(ck::xml_element_name(*a)).c_str(), m->checksum_value);
+      XmlOut::add(n, "ChecksumType", m->checksum_type.empty() ? "FULL_OBJECT" : m->checksum_type);
+    }
+  }
+  if (wanted.count("ObjectParts") && m->parts > 0) {
+    auto n = XmlOut::add(r, "ObjectParts");
+    XmlOut::add(n, "TotalPartsCount", std::to_string(m->parts));
+    XmlOut::add(n, "PartNumberMarker", std::to_string(marker));
+    const auto shown_from = static_cast<size_t>(marker);
+    const size_t shown_to = std::min<size_t>(m->segments.size(), shown_from + static_cast<size_t>(max_parts));
+    const bool truncated = shown_to < m->segments.size();
+    XmlOut::add(n, "NextPartNumberMarker", std::to_string(shown_to > shown_from ? shown_to : shown_from));
+    XmlOut::add(n, "MaxParts", std::to_string(max_parts));
+    XmlOut::add(n, "IsTruncated", truncated ? "true" : "false");
+    // Parts are numbered in the order they make the object (eddy keeps their sizes, not the
+    // numbers the client chose, nor per-part checksums).
+    for (size_t i = shown_from; i < shown_to; ++i) {
+      auto p = XmlOut::add(n, "Part");
+      XmlOut::add(p, "PartNumber", std::to_string(i + 1));
+      XmlOut::add(p, "Size", std::to_string(m->segments[i].size));
+    }
+  }
+  if (wanted.count("StorageClass")) XmlOut::add(r, "StorageClass", m->storage_class);
+  if (wanted.count("ObjectSize")) XmlOut::add(r, "ObjectSize", std::to_string(m->size));
+  auto res = xml_response(c, 200, x.str());
+  res.headers.add("Last-Modified", http_date(m->mtime_ms));
+  if (!m->version_id.empty() || !b->versioning.empty())
+    res.headers.add("x-amz-version-id", m->version_id.empty() ? "null" : m->version_id);
+  return res;
 }
 
 }  // namespace eddy::s3

@@ -16,6 +16,9 @@ constexpr std::string_view kNames[] = {
     "GetObject", "HeadObject", "PutObject", "CopyObject", "DeleteObject", "GetObjectAcl", "PutObjectAcl",
     "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload",
     "ListParts",
+    "PutObjectLockConfiguration", "GetObjectLockConfiguration", "PutObjectRetention", "GetObjectRetention",
+    "PutObjectLegalHold", "GetObjectLegalHold", "PutBucketLifecycleConfiguration", "GetBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle", "GetObjectAttributes",
     "OPTIONS",                   // preflight: no AWS operation; rules name it by its method
 };
 static_assert(std::size(kNames) == static_cast<size_t>(Op::preflight) + 1);
@@ -30,7 +33,6 @@ struct Named {
 };
 constexpr Named kBucketNamed[] = {
     {"policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"},
-    {"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle"},
     {"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging"},
     {"encryption", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption"},
     {"website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite"},
@@ -53,6 +55,8 @@ std::pair<Op, std::string_view> bucket_op(const Classifier& q) {
     if (q.has("acl")) return {Op::put_bucket_acl, {}};
     if (q.has("cors")) return {Op::put_bucket_cors, {}};
     if (q.has("versioning")) return {Op::put_bucket_versioning, {}};
+    if (q.has("object-lock")) return {Op::put_object_lock_configuration, {}};
+    if (q.has("lifecycle")) return {Op::put_bucket_lifecycle, {}};
   } else if (m == "POST") {
     if (q.has("delete")) return {Op::delete_objects, {}};
     return {Op::other, "PostObject"};
@@ -63,8 +67,11 @@ std::pair<Op, std::string_view> bucket_op(const Classifier& q) {
     if (q.has("versions")) return {Op::list_object_versions, {}};
     if (q.has("uploads")) return {Op::list_multipart_uploads, {}};
     if (q.has("versioning")) return {Op::get_bucket_versioning, {}};
+    if (q.has("object-lock")) return {Op::get_object_lock_configuration, {}};
+    if (q.has("lifecycle")) return {Op::get_bucket_lifecycle, {}};
   } else if (m == "DELETE") {
     if (q.has("cors")) return {Op::delete_bucket_cors, {}};
+    if (q.has("lifecycle")) return {Op::delete_bucket_lifecycle, {}};
   } else if (m == "HEAD") {
     return {Op::head_bucket, {}};
   } else {
@@ -86,13 +93,17 @@ std::pair<Op, std::string_view> object_op(const Classifier& q) {
   if (m == "PUT") {
     if (q.has("acl")) return {Op::put_object_acl, {}};
     if (q.has("tagging")) return {Op::other, "PutObjectTagging"};
+    if (q.has("retention")) return {Op::put_object_retention, {}};
+    if (q.has("legal-hold")) return {Op::put_object_legal_hold, {}};
     if (q.has("partNumber") || q.has("uploadId")) return {q.copy ? Op::upload_part_copy : Op::upload_part, {}};
     return {q.copy ? Op::copy_object : Op::put_object, {}};
   }
   if (m == "GET") {
     if (q.has("acl")) return {Op::get_object_acl, {}};
     if (q.has("tagging")) return {Op::other, "GetObjectTagging"};
-    if (q.has("attributes")) return {Op::other, "GetObjectAttributes"};
+    if (q.has("attributes")) return {Op::get_object_attributes, {}};
+    if (q.has("retention")) return {Op::get_object_retention, {}};
+    if (q.has("legal-hold")) return {Op::get_object_legal_hold, {}};
     if (q.has("uploadId")) return {Op::list_parts, {}};
     return {Op::get_object, {}};
   }

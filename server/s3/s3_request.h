@@ -25,6 +25,10 @@ enum class Op : uint8_t {
   get_object, head_object, put_object, copy_object, delete_object, get_object_acl, put_object_acl,
   create_multipart_upload, upload_part, upload_part_copy, complete_multipart_upload, abort_multipart_upload,
   list_parts,
+  // versioning, object lock, lifecycle, attributes (s3_versioning.cpp, s3_lock.cpp, s3_lifecycle.cpp)
+  put_object_lock_configuration, get_object_lock_configuration, put_object_retention, get_object_retention,
+  put_object_legal_hold, get_object_legal_hold, put_bucket_lifecycle, get_bucket_lifecycle, delete_bucket_lifecycle,
+  get_object_attributes,
   // CORS preflight (OPTIONS), never authenticated
   preflight,
 };

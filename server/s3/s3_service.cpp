@@ -211,6 +211,7 @@ bool S3Service::load(std::string* error) {
         }
       }
     }
+    load_versions(referenced, stored);
     if (observer_) {
       for (const auto& [name, b] : buckets_) {
         auto st = stored.find(b.id);
@@ -277,46 +278,6 @@ std::optional<Upload> S3Service::load_upload(std::string_view upload_id) const {
 
 void S3Service::delete_blobs(store::WriteBatch& batch, const std::vector<Segment>& segments) {
   for (auto& s : segments) batch.delete_range(store::Family::blobs, blob_key(s.blob_id, 0), blob_key(s.blob_id + 1, 0));
-}
-
-store::Status S3Service::commit_object(const Bucket& bucket, const std::string& key, const ObjectMeta& meta) {
-  std::lock_guard lk(commit_mu_);
-  // The bucket may have been deleted (and even re-created) while the data arrived.
-  if (auto now = find_bucket(bucket.name); !now || now->id != bucket.id) return store::Status::error("NoSuchBucket");
-  store::WriteBatch batch(store_);
-  const StoredDelta delta = put_object_row(batch, bucket.id, key, meta);
-  auto st = store_.write(batch);
-  if (st) stored_delta(bucket.name, delta.bytes, delta.objects);
-  return st;
-}
-
-S3Service::StoredDelta S3Service::put_object_row(store::WriteBatch& batch, uint32_t bucket_id, const std::string& key,
-                                                 const ObjectMeta& meta) {
-  const std::string k = object_key(bucket_id, key);
-  StoredDelta d{static_cast<int64_t>(meta.size), 1};
-  if (auto old = store_.get(store::Family::objects, k)) {
-    d.objects = 0;
-    if (auto m = decode_object(*old)) {
-      delete_blobs(batch, m->segments);
-      d.bytes -= static_cast<int64_t>(m->size);
-    }
-  }
-  batch.put(store::Family::objects, k, encode(meta));
-  return d;
-}
-
-bool S3Service::remove_object(const Bucket& bucket, const std::string& key) {
-  std::lock_guard lk(commit_mu_);
-  store::WriteBatch batch(store_);
-  const std::string k = object_key(bucket.id, key);
-  auto old = store_.get(store::Family::objects, k);
-  if (!old) return true;
-  auto m = decode_object(*old);
-  if (m) delete_blobs(batch, m->segments);
-  batch.del(store::Family::objects, k);
-  if (!store_.write(batch)) return false;
-  stored_delta(bucket.name, m ? -static_cast<int64_t>(m->size) : 0, -1);
-  return true;
 }
 
 // The requester's account owns; an owner of "" owns for every signed requester: the single
@@ -527,9 +488,9 @@ bool valid_utf8(std::string_view s) {
 // Sub-resources eddy does not implement: answered 501 instead of being mistaken for a plain
 // GET/PUT of the bucket or object.
 constexpr std::string_view kUnsupported[] = {
-    "accelerate", "analytics", "attributes", "encryption", "intelligent-tiering", "inventory",
-    "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
-    "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore", "retention",
+    "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory",
+    "logging", "metrics", "notification", "ownershipControls",
+    "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
     "select", "tagging", "torrent", "website", "session", "metadataTable"};
 
 }  // namespace
@@ -606,6 +567,7 @@ http::Dispatch S3Service::operate(std::shared_ptr<Ctx> ctx, http::Request& req) 
   // eddy stores no CORS configuration per object: a well-formed preflight is refused the way
   // S3 refuses it for a bucket without a matching rule.
   if (c.op == Op::preflight) return http::Immediate{preflight(c)};
+  maybe_apply_lifecycle();
   // x-amz-expected-bucket-owner: a bucket of another account is refused as S3 refuses it.
   if (c.headers.has("x-amz-expected-bucket-owner") && !c.bucket.empty()) {
     if (auto b = find_bucket(c.bucket)) {
@@ -617,11 +579,6 @@ http::Dispatch S3Service::operate(std::shared_ptr<Ctx> ctx, http::Request& req) 
   for (auto name : kUnsupported)
     if (c.has(std::string(name).c_str())) return fail(not_implemented());
   if (c.has("cors") && !c.key.empty()) return fail(not_implemented());
-  if (c.has("versionId") && c.q("versionId") != "null") {
-    if (c.method == "GET" || c.method == "HEAD" || c.method == "DELETE" || c.method == "PUT")
-      return fail(err("NoSuchVersion", "The specified version does not exist.", 404,
-                      {{"Key", c.key}, {"VersionId", c.q("versionId")}}));
-  }
 
   if (c.bucket.empty()) {
     if (c.op != Op::list_buckets)
@@ -657,7 +614,7 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
   switch (c.op) {
     case Op::put_bucket_acl: return buffered([this](Ctx& cx, std::string& b) { return put_acl(cx, b, true); });
     case Op::put_bucket_cors: return buffered([this](Ctx& cx, std::string& b) { return put_cors(cx, b); });
-    case Op::put_bucket_versioning: return imm(error_response(c, not_implemented()));
+    case Op::put_bucket_versioning: return buffered([this](Ctx& cx, std::string& b) { return put_versioning(cx, b); });
     case Op::create_bucket: return buffered([this](Ctx& cx, std::string& b) { return create_bucket(cx, b); });
     case Op::delete_objects: return buffered([this](Ctx& cx, std::string& b) { return delete_objects(cx, b); });
     case Op::get_bucket_acl: {
@@ -670,13 +627,12 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
     case Op::get_bucket_cors: return imm(get_cors(c));
     case Op::list_object_versions: return imm(list_object_versions(c));
     case Op::list_multipart_uploads: return imm(list_multipart_uploads(c));
-    case Op::get_bucket_versioning: {
-      auto b = find_bucket(c.bucket);
-      if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
-      if (!owns(c, b->owner_key) && c.auth_checked) return imm(error_response(c, access_denied()));
-      XmlOut x("VersioningConfiguration");
-      return imm(xml_response(c, 200, x.str()));
-    }
+    case Op::get_bucket_versioning: return imm(get_versioning(c));
+    case Op::put_object_lock_configuration: return buffered([this](Ctx& cx, std::string& b) { return put_object_lock(cx, b); });
+    case Op::get_object_lock_configuration: return imm(get_object_lock(c));
+    case Op::put_bucket_lifecycle: return buffered([this](Ctx& cx, std::string& b) { return put_lifecycle(cx, b); });
+    case Op::get_bucket_lifecycle: return imm(get_lifecycle(c));
+    case Op::delete_bucket_lifecycle: return imm(delete_lifecycle(c));
     case Op::list_objects: return imm(list_objects(c, false));
     case Op::list_objects_v2: return imm(list_objects(c, true));
     case Op::head_bucket: return imm(head_bucket(c));
@@ -701,12 +657,18 @@ http::Dispatch S3Service::object_op(std::shared_ptr<Ctx> ctx, http::Request& req
     case Op::get_object_acl: {
       auto b = find_bucket(c.bucket);
       if (!b) return imm(error_response(c, no_such_bucket(c.bucket)));
-      auto o = load_object(b->id, c.key);
+      auto v = acl_version(c, b->id);
+      auto o = v ? std::optional(v->meta) : std::nullopt;
       if (!o) return imm(error_response(c, bucket_allows(c, *b, Perm::read) ? no_such_key(c.key) : access_denied()));
       if (!object_allows(c, *b, *o, Perm::read_acp)) return imm(error_response(c, access_denied()));
       return imm(get_acl(c, o->acl, o->owner, o->owner_name, &*b));
     }
     case Op::list_parts: return imm(list_parts(c));
+    case Op::put_object_retention: return xml_body(ctx, [this](Ctx& cx, std::string& b) { return put_retention(cx, b); });
+    case Op::get_object_retention: return imm(get_retention(c));
+    case Op::put_object_legal_hold: return xml_body(ctx, [this](Ctx& cx, std::string& b) { return put_legal_hold(cx, b); });
+    case Op::get_object_legal_hold: return imm(get_legal_hold(c));
+    case Op::get_object_attributes: return imm(get_object_attributes(c));
     case Op::get_object: return imm(get_object(c, false));
     case Op::head_object: return imm(get_object(c, true));
     case Op::abort_multipart_upload: return imm(abort_multipart(c));
@@ -777,6 +739,7 @@ http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
   b.owner_key = c.new_owner();
   b.owner_name = c.new_owner_name();
   b.config.ownership = ownership;
+  if (http::iequals(c.headers.get("x-amz-bucket-object-lock-enabled"), "true")) b.object_lock = true, b.versioning = "Enabled";
   store::WriteBatch batch(store_);
   batch.put(store::Family::meta, bucket_key(b.name), encode(b));
   if (!b.config.empty()) batch.put(store::Family::meta, bucket_config_key(b.name), encode(b.config));
@@ -802,7 +765,9 @@ http::Response S3Service::delete_bucket(Ctx& c) {
   {
     auto oit = store_.iterate(store::Family::objects, object_prefix(id), object_prefix(id + 1));
     oit->seek(object_prefix(id));
-    if (oit->valid())
+    auto vit = store_.iterate(store::Family::meta, version_bucket_prefix(id), version_bucket_prefix(id + 1));
+    vit->seek(version_bucket_prefix(id));
+    if (oit->valid() || vit->valid())
       return error_response(c, err("BucketNotEmpty", "The bucket you tried to delete is not empty", 409,
                                    {{"BucketName", c.bucket}}));
   }
@@ -943,18 +908,8 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
   if (!b) return error_response(c, no_such_bucket(c.bucket));
   if (!bucket_allows(c, *b, Perm::read)) return error_response(c, access_denied());
   size_t max = 1000;
-  if (c.has("max-keys")) {
-    const std::string v = c.q("max-keys");
-    char* end = nullptr;
-    long long n = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < 0 || n > INT32_MAX)
-      return error_response(c, invalid_argument("Provided max-keys not an integer or within integer range", "max-keys", v));
-    max = static_cast<size_t>(std::min<long long>(n, 1000));
-  }
-  const std::string encoding = c.q("encoding-type");
-  if (c.has("encoding-type") && encoding != "url")
-    return error_response(c, invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding));
-  const bool url = encoding == "url";
+  bool url = false;
+  if (auto e = listing_params(c, &max, &url)) return error_response(c, *e);
   auto enc = [&](const std::string& s) { return url ? url_encode_key(s) : s; };
   const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter");
   std::string after;
@@ -1007,60 +962,6 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
     XmlOut::add(n, "Size", std::to_string(m.size));
     if (owner) add_owner(n, m.owner, m.owner_name);
     XmlOut::add(n, "StorageClass", m.storage_class);
-  }
-  for (auto& p : page.prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
-  return xml_response(c, 200, x.str());
-}
-
-http::Response S3Service::list_object_versions(Ctx& c) {
-  auto b = find_bucket(c.bucket);
-  if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (!bucket_allows(c, *b, Perm::read)) return error_response(c, access_denied());
-  size_t max = 1000;
-  if (c.has("max-keys")) {
-    const std::string v = c.q("max-keys");
-    char* end = nullptr;
-    long long n = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < 0 || n > INT32_MAX)
-      return error_response(c, invalid_argument("Provided max-keys not an integer or within integer range", "max-keys", v));
-    max = static_cast<size_t>(std::min<long long>(n, 1000));
-  }
-  const std::string encoding = c.q("encoding-type");
-  if (c.has("encoding-type") && encoding != "url")
-    return error_response(c, invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding));
-  const bool url = encoding == "url";
-  auto enc = [&](const std::string& s) { return url ? url_encode_key(s) : s; };
-  const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter"), key_marker = c.q("key-marker");
-  ListPage page = list_page(store_, b->id, prefix, delimiter, key_marker, max);
-
-  XmlOut x("ListVersionsResult");
-  auto r = x.root();
-  XmlOut::add(r, "Name", c.bucket);
-  XmlOut::add(r, "Prefix", enc(prefix));
-  XmlOut::add(r, "KeyMarker", enc(key_marker));
-  XmlOut::add(r, "VersionIdMarker", c.q("version-id-marker"));
-  XmlOut::add(r, "MaxKeys", c.has("max-keys") ? c.q("max-keys") : "1000");
-  if (!delimiter.empty()) XmlOut::add(r, "Delimiter", enc(delimiter));
-  if (url) XmlOut::add(r, "EncodingType", "url");
-  XmlOut::add(r, "IsTruncated", page.truncated ? "true" : "false");
-  if (page.truncated) {
-    XmlOut::add(r, "NextKeyMarker", enc(page.last));
-    XmlOut::add(r, "NextVersionIdMarker", "null");
-  }
-  for (auto& [key, m] : page.keys) {
-    auto n = XmlOut::add(r, "Version");
-    XmlOut::add(n, "Key", enc(key));
-    XmlOut::add(n, "VersionId", "null");
-    XmlOut::add(n, "IsLatest", "true");
-    XmlOut::add(n, "LastModified", iso8601(m.mtime_ms));
-    XmlOut::add(n, "ETag", quote_etag(m.etag));
-    if (!m.checksum_algorithm.empty()) {
-      XmlOut::add(n, "ChecksumAlgorithm", m.checksum_algorithm);
-      XmlOut::add(n, "ChecksumType", m.checksum_type.empty() ? "FULL_OBJECT" : m.checksum_type);
-    }
-    XmlOut::add(n, "Size", std::to_string(m.size));
-    XmlOut::add(n, "StorageClass", m.storage_class);
-    add_owner(n, m.owner, m.owner_name);
   }
   for (auto& p : page.prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
   return xml_response(c, 200, x.str());
@@ -1135,7 +1036,7 @@ http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) 
   if (bucket) {
     if (!bucket_allows(c, *b, Perm::write_acp)) return error_response(c, access_denied());
   } else {
-    object = load_object(b->id, c.key);
+    if (auto v = acl_version(c, b->id)) object = v->meta;
     if (!object) return error_response(c, bucket_allows(c, *b, Perm::read) ? no_such_key(c.key) : access_denied());
     if (!object_allows(c, *b, *object, Perm::write_acp)) return error_response(c, access_denied());
   }
@@ -1214,11 +1115,11 @@ http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) 
     if (!store_.write(batch)) return error_response(c, internal_error());
   } else {
     std::lock_guard lk(commit_mu_);
-    auto o = load_object(b->id, c.key);
-    if (!o) return error_response(c, no_such_key(c.key));
-    o->acl = acl;
+    auto v = acl_version(c, b->id);
+    if (!v) return error_response(c, no_such_key(c.key));
+    v->meta.acl = acl;
     store::WriteBatch batch(store_);
-    batch.put(store::Family::objects, object_key(b->id, c.key), encode(*o));
+    store_version(batch, b->id, c.key, *v);
     if (!store_.write(batch)) return error_response(c, internal_error());
   }
   http::Response res;
@@ -1268,25 +1169,29 @@ http::Response S3Service::delete_objects(Ctx& c, const std::string& body) {
   for (auto o : objects) {
     std::string key = child_text(o, "Key");
     std::string version = child_text(o, "VersionId");
-    if (!version.empty() && version != "null") {
-      auto e = XmlOut::add(x.root(), "Error");
-      XmlOut::add(e, "Key", key);
-      XmlOut::add(e, "VersionId", version);
-      XmlOut::add(e, "Code", "NoSuchVersion");
-      XmlOut::add(e, "Message", "The specified version does not exist.");
-      continue;
-    }
-    if (!remove_object(*b, key)) {
-      auto e = XmlOut::add(x.root(), "Error");
-      XmlOut::add(e, "Key", key);
-      XmlOut::add(e, "Code", "InternalError");
-      XmlOut::add(e, "Message", "We encountered an internal error. Please try again.");
+    const bool by_version = !children(o, "VersionId").empty();
+    DeleteConditions cond;
+    cond.etag = child_text(o, "ETag");
+    if (!children(o, "LastModifiedTime").empty()) cond.mtime_ms = parse_iso8601_ms(child_text(o, "LastModifiedTime"));
+    if (!children(o, "Size").empty()) cond.size = std::strtoull(child_text(o, "Size").c_str(), nullptr, 10);
+    const bool conditional = !cond.etag.empty() || cond.mtime_ms || cond.size;
+    Deleted done;
+    if (auto e = delete_key(c, *b, key, by_version ? &version : nullptr, &done, conditional ? &cond : nullptr)) {
+      auto n = XmlOut::add(x.root(), "Error");
+      XmlOut::add(n, "Key", key);
+      if (by_version) XmlOut::add(n, "VersionId", version);
+      XmlOut::add(n, "Code", e->code);
+      XmlOut::add(n, "Message", e->message);
       continue;
     }
     if (!quiet) {
       auto d = XmlOut::add(x.root(), "Deleted");
       XmlOut::add(d, "Key", key);
-      if (!version.empty()) XmlOut::add(d, "VersionId", version);
+      if (by_version) XmlOut::add(d, "VersionId", version);
+      if (done.delete_marker) {
+        XmlOut::add(d, "DeleteMarker", "true");
+        XmlOut::add(d, "DeleteMarkerVersionId", done.version_id);
+      }
     }
   }
   return xml_response(c, 200, x.str());

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,11 @@ class S3Service {
 
   std::optional<Bucket> find_bucket(const std::string& name) const;
 
+  // Applies every bucket's lifecycle expiration rules as of the clock's now (App runs it
+  // periodically; tests call it after moving a manual clock). Returns versions removed or
+  // delete markers written.
+  size_t apply_lifecycle();
+
  private:
   friend class ObjectSink;
   friend class ObjectWriter;
@@ -147,17 +153,101 @@ class S3Service {
   std::optional<S3Error> decode_small_body(Ctx& c, std::string& body);
   std::optional<ObjectMeta> load_object(uint32_t bucket_id, std::string_view key) const;
   std::optional<Upload> load_upload(std::string_view upload_id) const;
-  // Writes the object row (replacing any older version) and frees the older version's blobs.
-  store::Status commit_object(const Bucket& bucket, const std::string& key, const ObjectMeta& meta);
-  // Adds to `batch` the object row replacing any older version and the deletion of that
-  // version's blobs (callers hold commit_mu_); returns the change in what is stored.
+  // Stores `meta` as the new version of `key` (s3_versioning.cpp): replacing the current
+  // object and freeing its blobs in an unversioned bucket, keeping it as a noncurrent version
+  // when versioning is enabled, replacing the null version when suspended. Sets meta's
+  // version id and seq. One storage batch.
+  // With `conditions`, its If-Match/If-None-Match are checked again under the commit lock
+  // (Status message "PreconditionFailed" / "NoSuchKey").
+  store::Status commit_object(const Bucket& bucket, const std::string& key, ObjectMeta& meta,
+                              const Ctx* conditions = nullptr);
+  // If-Match / If-None-Match of a write against the current object of c.key.
+  std::optional<S3Error> write_conditions(const Ctx& c, uint32_t bucket_id) const;
+  // What is stored changed by (bytes, object versions).
   struct StoredDelta {
     int64_t bytes = 0;
     int64_t objects = 0;
   };
-  StoredDelta put_object_row(store::WriteBatch& batch, uint32_t bucket_id, const std::string& key, const ObjectMeta& meta);
-  // Deletes an object row and its blobs (under commit_mu_). False: storage error.
-  bool remove_object(const Bucket& bucket, const std::string& key);
+  // commit_object's step into a batch (callers hold commit_mu_; `bucket` as it is now).
+  StoredDelta put_object_row(store::WriteBatch& batch, const Bucket& bucket, const std::string& key, ObjectMeta& meta);
+
+  // Versioning (s3_versioning.cpp).
+  // One version of a key and where it is stored: the objects row (the current object) or a
+  // "v/" row (noncurrent versions and delete markers, s3_model.h).
+  struct Version {
+    ObjectMeta meta;
+    bool current_row = false;
+    std::string row;  // the "v/" row key when !current_row
+  };
+  // The versions of a key, newest first.
+  std::vector<Version> key_versions(uint32_t bucket_id, const std::string& key) const;
+  // The object version an ACL request addresses (versionId or the current one; no delete
+  // markers), and the batch step storing a changed version where it was.
+  std::optional<Version> acl_version(const Ctx& c, uint32_t bucket_id) const;
+  void store_version(store::WriteBatch& batch, uint32_t bucket_id, const std::string& key, const Version& v);
+  // The version a version id names ("null": the null version).
+  std::optional<Version> find_version(uint32_t bucket_id, const std::string& key, const std::string& version_id) const;
+  // The version a GET/HEAD/copy source names (a versionId, else the newest): nullopt with
+  // *marker set when that is a delete marker.
+  std::optional<ObjectMeta> addressed_version(uint32_t bucket_id, const std::string& key, const std::string* version_id,
+                                              std::optional<ObjectMeta>* marker) const;
+  // Removes one stored version into `batch` (promoting the next newest to current when it is
+  // an object).
+  StoredDelta remove_version(store::WriteBatch& batch, uint32_t bucket_id, const std::string& key, const Version& v);
+  // DeleteObject and each key of DeleteObjects: with a version id that version, else the
+  // current object (unversioned), or a new delete marker (versioned). Object lock applies.
+  // Conditions of a delete (If-Match, x-amz-if-match-last-modified-time / -size, or
+  // DeleteObjects' ETag, LastModifiedTime, Size), checked against the version deleted.
+  struct DeleteConditions {
+    std::string etag;
+    std::optional<int64_t> mtime_ms;
+    std::optional<uint64_t> size;
+  };
+  struct Deleted {
+    bool delete_marker = false;  // a marker was created or removed
+    std::string version_id;      // of the marker created or the version removed ("" none)
+  };
+  std::optional<S3Error> delete_key(const Ctx& c, const Bucket& b, const std::string& key, const std::string* version_id,
+                                    Deleted* out, const DeleteConditions* conditions = nullptr);
+  http::Response put_versioning(Ctx& c, const std::string& body);
+  http::Response get_versioning(Ctx& c);
+  // Changes a bucket's stored settings (under buckets_mu_); nullopt: no such bucket.
+  std::optional<store::Status> update_bucket(const std::string& name, const std::function<void(Bucket&)>& change);
+  // A bucket configuration request's steps: the bucket, if it exists and the requester owns
+  // it (else *refusal); the change stored and an empty 200 (or `status`).
+  std::optional<Bucket> owned_bucket(Ctx& c, http::Response* refusal);
+  http::Response change_bucket(Ctx& c, const std::function<void(Bucket&)>& change, int status = 200);
+  // The object version a GET/HEAD/GetObjectAttributes names, or the answer refusing it (no
+  // such key or version, a delete marker, access denied).
+  std::optional<ObjectMeta> read_version(Ctx& c, const Bucket& b, http::Response* refusal) const;
+  // Version rows at load: blobs they refer to, bytes and versions per bucket id, newest seq.
+  void load_versions(std::set<uint64_t>& referenced, std::map<uint32_t, std::pair<uint64_t, uint64_t>>& stored);
+  uint64_t next_seq() { return next_seq_.fetch_add(1); }
+
+  // Object lock (s3_lock.cpp).
+  std::optional<S3Error> lock_forbids_delete(const Ctx& c, const ObjectMeta& m) const;
+  // The x-amz-object-lock-* headers of a write (else the bucket's default retention) into m.
+  std::optional<S3Error> lock_from_request(const Ctx& c, const Bucket& b, ObjectMeta& m) const;
+  std::optional<Version> lock_target(Ctx& c, const Bucket& b, Perm p, std::optional<S3Error>* e);
+  // Changes the lock fields of the version a request addresses and stores it (200 or the error).
+  http::Response change_version(Ctx& c, const Bucket& b, const std::function<std::optional<S3Error>(ObjectMeta&)>& change);
+  http::Response put_object_lock(Ctx& c, const std::string& body);
+  http::Response get_object_lock(Ctx& c);
+  http::Response put_retention(Ctx& c, const std::string& body);
+  http::Response get_retention(Ctx& c);
+  http::Response put_legal_hold(Ctx& c, const std::string& body);
+  http::Response get_legal_hold(Ctx& c);
+
+  // Lifecycle (s3_lifecycle.cpp).
+  http::Response put_lifecycle(Ctx& c, const std::string& body);
+  http::Response get_lifecycle(Ctx& c);
+  http::Response delete_lifecycle(Ctx& c);
+  // apply_lifecycle() when a bucket has a configuration and a minute of clock time has passed.
+  void maybe_apply_lifecycle();
+  std::atomic<int64_t> last_lifecycle_ms_{-1};
+
+  // GetObjectAttributes (s3_objects.cpp).
+  http::Response get_object_attributes(Ctx& c);
   // Objects and bytes stored changed (callers hold commit_mu_, so deltas arrive in order).
   void stored_delta(const std::string& bucket, int64_t bytes, int64_t objects) {
     if (observer_ && (bytes != 0 || objects != 0)) observer_->on_stored_delta(bucket, bytes, objects);
@@ -185,6 +275,7 @@ class S3Service {
   std::map<std::string, Bucket> buckets_;
   uint32_t next_bucket_id_ = 1;
   std::atomic<uint64_t> next_blob_id_{1};
+  std::atomic<uint64_t> next_seq_{1};  // orders the versions of a key
   // Serialises read-old-row/write-new-row of objects and parts, so an overwritten version's
   // blobs are freed exactly once.
   std::mutex commit_mu_;

@@ -42,7 +42,8 @@ struct ThrowingSink : http::BodySink {
 class ExceptionBarrier : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(kinesis_.open());
+    std::string err;
+    ASSERT_TRUE(kinesis_.open(&err)) << err;
     kinesis_.svc->add_hooks(&hooks_);
     router_ = std::make_unique<Router>(*kinesis_.svc);
     router_->add_admin("/_eddy/boom", [](http::Request&) -> http::Dispatch { throw std::runtime_error("admin exploded"); });
