@@ -23,6 +23,9 @@ class Router final : public http::Handler {
   void set_s3(Route route) { s3_ = std::move(route); }
 
   http::Dispatch dispatch(http::Request& req) override;
+  // The exception barrier's answer in the shape of the service the request went to: Kinesis'
+  // InternalFailure (JSON or CBOR), S3's InternalError XML, admin's JSON error.
+  http::Response internal_error(const http::Request& req) override;
 
  private:
   kinesis::KinesisService& kinesis_;

@@ -51,6 +51,9 @@ struct Ctx {
   std::string method;
   // What the request addresses (from its S3Request, server/s3/s3_request.h).
   Op op = Op::other;
+  std::string operation;                     // AWS's name (S3Request::operation)
+  std::string remote_address;                // the peer (aws:SourceIp)
+  bool tls = false;                          // aws:SecureTransport
   std::string bucket;
   std::string key;
   bool virtual_host = false;
@@ -84,6 +87,9 @@ struct Ctx {
     return it == query.end() ? std::string() : it->second;
   }
 };
+
+// Whether the requester's account owns what `owner` names (s3_service.cpp).
+bool owns(const Ctx& c, const std::string& owner);
 
 // --- errors --------------------------------------------------------------------------------
 S3Error err(std::string code, std::string message, int status, std::vector<std::pair<std::string, std::string>> fields = {});
@@ -141,8 +147,10 @@ class ObjectWriter {
   ObjectWriter(const ObjectWriter&) = delete;
   ObjectWriter& operator=(const ObjectWriter&) = delete;
 
-  bool write(std::string_view data);   // false: storage error
-  bool close();                        // flushes the last partial chunk
+  // false: a storage error, after which the chunks written so far are already gone (the error
+  // is answered only once nothing of the object is left behind).
+  bool write(std::string_view data);
+  bool close();                        // flushes the last partial chunk (false as write())
   void keep() { kept_ = true; }
   uint64_t size() const { return size_; }
   uint64_t blob_id() const { return blob_id_; }
@@ -153,6 +161,7 @@ class ObjectWriter {
 
  private:
   bool flush_chunk();
+  void discard();  // drops the chunks written (unless kept)
   store::Store& store_;
   uint64_t blob_id_;
   uint32_t next_chunk_ = 0;

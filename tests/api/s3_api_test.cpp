@@ -662,7 +662,7 @@ TEST_F(S3Api, VirtualHostAddressingAndOddities) {
   EXPECT_EQ(s3("GET", "/key.txt", {{"Host", "vhb.s3.localhost.localstack.cloud:" + port}}).body, "virtual");
   r = s3("GET", "/?list-type=2", {{"Host", "vhb.localhost:" + port}});
   EXPECT_EQ(xml_all(r.body, "Contents", "Key"), (std::vector<std::string>{"key.txt"}));
-  r = s3("GET", "/vhb/key.txt?tagging");
+  r = s3("GET", "/vhb/key.txt?torrent");
   EXPECT_EQ(r.status, 501);
   EXPECT_EQ(xml_text(r.body, "Code"), "NotImplemented");
   r = s3("GET", "/vhb/key.txt?versionId=123");
