@@ -6,8 +6,9 @@
 // nghttp2_session_mem_recv, the writer sends what nghttp2_session_mem_send produces. Handlers
 // never run inside nghttp2's callbacks: the callbacks only record what arrived, and once a read
 // has been parsed the requests it completed are marked ready on the loop together (Loop::
-// enter_ready) and then handed to their handlers, so Kinesis' group commit takes all the
-// PutRecords that arrived in one read into one write, as over HTTP/1.1.
+// enter_ready) and then handed to their handlers from a posted turn (process), so Kinesis'
+// group commit takes all the PutRecords that arrived in one read, and in the other
+// connections' reads of the same turn, into one write, as over HTTP/1.1.
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
 
