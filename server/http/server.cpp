@@ -233,14 +233,15 @@ static bool framed_by_us(const Response& res) {
 // without a stream buffer per response. False when the source failed or ended short of its
 // length: the connection then closes, as it would have mid-stream.
 constexpr uint64_t kInlineStreamBytes = 64 * 1024;
-static bool inline_small_stream(Response& res) {
+static bool inline_small_stream(const Request& req, Response& res) {
   if (!res.stream || res.head || !res.content_length || *res.content_length > kInlineStreamBytes ||
       res.action != ConnectionAction::normal)
     return true;
   std::string body;
   body.resize(*res.content_length);
   for (size_t got = 0; got < body.size();) {
-    const int64_t n = res.stream->read(body.data() + got, body.size() - got);
+    // A throwing source is logged and ends the connection, as it would mid-stream.
+    const int64_t n = guard_read(req, [&] { return res.stream->read(body.data() + got, body.size() - got); });
     if (n <= 0) return false;
     got += static_cast<size_t>(n);
   }
@@ -738,7 +739,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     if (!res.headers.has("Date")) res.headers.add("Date", http_date(options.now_ms));
     if (req.method == "HEAD") res.head = true;
     if (stopping.load()) keep_alive = false;
-    if (!inline_small_stream(res)) break;
+    if (!inline_small_stream(req, res)) break;
     bool again = false;
     if (res.delay_ms <= 0 && res.action == ConnectionAction::normal && !res.head && !res.stream && !res.push &&
         framed_by_us(res)) {
