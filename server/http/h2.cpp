@@ -6,13 +6,15 @@
 // nghttp2_session_mem_recv, the writer sends what nghttp2_session_mem_send produces. Handlers
 // never run inside nghttp2's callbacks: the callbacks only record what arrived, and once a read
 // has been parsed the requests it completed are marked ready on the loop together (Loop::
-// enter_ready) and then handed to their handlers, so Kinesis' group commit takes all the
-// PutRecords that arrived in one read into one write, as over HTTP/1.1.
+// enter_ready) and then handed to their handlers from a posted turn (process), so Kinesis'
+// group commit takes all the PutRecords that arrived in one read, and in the other
+// connections' reads of the same turn, into one write, as over HTTP/1.1.
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -39,9 +41,13 @@ constexpr size_t kReadBytes = 64 * 1024;
 
 // HTTP/1.1 connection-specific headers, which HTTP/2 forbids (RFC 9113 8.2.2).
 bool connection_specific(std::string_view name) {
-  for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
-    if (iequals(name, h)) return true;
-  return false;
+  switch (name.size()) {
+    case 7: return iequals(name, "upgrade");
+    case 10: return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 16: return iequals(name, "proxy-connection");
+    case 17: return iequals(name, "transfer-encoding");
+    default: return false;
+  }
 }
 
 struct H2Stream {
@@ -52,6 +58,7 @@ struct H2Stream {
   bool headers_done = false;  // the request's HEADERS have all arrived
   bool end_stream = false;    // so has its body
   bool dispatched = false;
+  bool ready = false;         // counted as ready on the loop (H2Session::process)
   bool finished = false;      // the handler has its whole body (or has answered early)
   bool responded = false;
   std::vector<std::string> data;  // body pieces not yet handed to the handler
@@ -76,6 +83,8 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   H2Session(Stream& stream, H2Context ctx) : stream_(stream), ctx_(std::move(ctx)), done_bell_(stream.get_executor()) {}
   ~H2Session() {
     if (session_) nghttp2_session_del(session_);
+    // Only when the loop stopped under a posted hand-off (see ReadyMark).
+    for (; ready_held_ > 0; --ready_held_) ctx_.loop.leave_ready(false);
   }
 
   Task<void> run(std::string already_read, H2Upgrade* upgrade) {
@@ -98,6 +107,9 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
       auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_nothrow);
       if (ec) break;
       if (!feed(buf.data(), n)) break;
+      // The requests just read are answered from a posted turn (process): read again after
+      // it, since a read now would mostly find the socket empty (one more recvfrom a request).
+      if (handoff_posted_) co_await asio::post(stream_.get_executor(), asio::use_awaitable_t<Executor>{});
     }
     dead_ = true;
     kick();
@@ -275,21 +287,54 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     return 0;
   }
 
-  // What the last read completed, handed to the handlers (see the file comment).
+  // What the last read completed, handed to the handlers (see the file comment). The requests
+  // it completed whole count as ready on the loop at once, and their handlers run from a
+  // posted turn, after the reads of the other connections that this turn of the event loop
+  // completed: those count as ready too before any handler runs, so the PutRecords that
+  // arrived on several connections together commit in one write (as the HTTP/1.1 session's
+  // body read, completed through a posted handler, lets them).
   void process() {
     if (touched_.empty()) return;
+    for (int32_t id : touched_) {
+      H2Stream* st = find(id);
+      const bool whole = st && st->headers_done && !st->dispatched && st->end_stream && !st->ready;
+      if (whole) {
+        st->ready = true;
+        ctx_.loop.enter_ready();
+        ++ready_held_;
+      }
+      queued_.push_back(id);
+    }
+    touched_.clear();
+    if (std::exchange(handoff_posted_, true)) return;
+    asio::post(stream_.get_executor(), [self = this->weak_from_this()] {
+      if (auto s = self.lock()) s->hand_off();
+    });
+  }
+
+  void hand_off() {
+    handoff_posted_ = false;
     std::vector<int32_t> ids;
-    ids.swap(touched_);
-    std::vector<std::unique_ptr<ReadyMark>> marks(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-      H2Stream* st = find(ids[i]);
-      if (st && st->headers_done && !st->dispatched && st->end_stream)
-        marks[i] = std::make_unique<ReadyMark>(ctx_.loop, true);
+    ids.swap(queued_);
+    for (int32_t id : ids) {
+      H2Stream* st = find(id);
+      if (!st) continue;
+      advance(*st);
+      // Its handler has returned: it is no longer ready (the last one settles the loop).
+      if (std::exchange(st->ready, false)) leave_ready();
     }
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (H2Stream* st = find(ids[i])) advance(*st);
-      if (marks[i]) marks[i]->leave();
-    }
+    // Marks of streams closed meanwhile.
+    while (ready_held_ > 0 && queued_.empty() && !any_ready()) leave_ready();
+    kick();
+  }
+  bool any_ready() const {
+    for (auto& [id, st] : streams_)
+      if (st->ready) return true;
+    return false;
+  }
+  void leave_ready() {
+    --ready_held_;
+    ctx_.loop.leave_ready();
   }
 
   void advance(H2Stream& st) {
@@ -428,29 +473,33 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
         break;
     }
 
-    // The head.
-    std::vector<std::pair<std::string, std::string>> fields;
-    fields.reserve(res.headers.items().size() + 2);
-    fields.emplace_back(":status", std::to_string(res.status));
+    // The head: nghttp2 copies names and values, so they point into `res` and two small
+    // buffers. Names go lower-case in place (HTTP/2 wants them so; the response is ours).
+    auto nv_of = [](std::string_view k, std::string_view v, uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
+      return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(k.data())),
+                        reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), k.size(), v.size(), flags};
+    };
+    std::vector<nghttp2_nv>& nv = nv_scratch_;
+    nv.clear();
+    char status[8], length[24];
+    const auto status_end = std::to_chars(status, status + sizeof status, res.status).ptr;
+    nv.push_back(nv_of(":status", std::string_view(status, static_cast<size_t>(status_end - status))));
     bool has_length = false;
     for (auto& [k, v] : res.headers.items()) {
       if (connection_specific(k)) continue;
-      std::string name = k;
-      for (char& c : name)
+      for (char& c : k)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (name == "content-length") has_length = true;
-      fields.emplace_back(std::move(name), v);
+      if (k == "content-length") has_length = true;
+      // Values unique to each response would only churn the peer's HPACK table.
+      const bool unique = k == "x-amzn-requestid" || k == "x-amz-id-2" || k == "x-amz-request-id";
+      nv.push_back(nv_of(k, v, unique ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE));
     }
     const bool no_body_status = res.status == 204 || res.status == 304 || res.status < 200;
-    if (!has_length && !no_body_status && !res.push) {
-      if (res.content_length) fields.emplace_back("content-length", std::to_string(*res.content_length));
-      else if (!res.stream) fields.emplace_back("content-length", std::to_string(res.body.size()));
+    if (!has_length && !no_body_status && !res.push && (res.content_length || !res.stream)) {
+      const uint64_t n = res.content_length ? *res.content_length : res.body.size();
+      const auto end = std::to_chars(length, length + sizeof length, n).ptr;
+      nv.push_back(nv_of("content-length", std::string_view(length, static_cast<size_t>(end - length))));
     }
-    std::vector<nghttp2_nv> nv;
-    nv.reserve(fields.size());
-    for (auto& [k, v] : fields)
-      nv.push_back({reinterpret_cast<uint8_t*>(k.data()), reinterpret_cast<uint8_t*>(v.data()), k.size(), v.size(),
-                    NGHTTP2_NV_FLAG_NONE});
 
     // The body, pulled by nghttp2 as the peer's window allows (read_body).
     nghttp2_data_provider prd{};
@@ -666,6 +715,10 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, std::unique_ptr<H2Stream>> streams_;
   std::vector<int32_t> touched_;  // streams the current read reached, in order
+  std::vector<nghttp2_nv> nv_scratch_;  // send()'s header list, reused
+  std::vector<int32_t> queued_;   // ... waiting for the posted hand-off (process)
+  bool handoff_posted_ = false;
+  size_t ready_held_ = 0;         // enter_ready calls not yet left
   std::vector<int32_t> resume_;   // pushed streams with something new
   std::function<void()> writer_waiting_;  // resumes the writer (kick)
   bool rung_ = false;                     // kicked while the writer was busy
