@@ -48,7 +48,6 @@ http::Dispatch Router::dispatch(http::Request& req) {
     return http::Immediate{std::move(res)};
   }
   if (req.headers.get("X-Amz-Target").rfind("Kinesis_20131202.", 0) == 0) return kinesis_.dispatch(req);
-  if (s3_filter_) return s3_filter_(req, [this](http::Request& r) { return dispatch_s3(r); });
   return dispatch_s3(req);
 }
 

@@ -51,6 +51,9 @@ struct Ctx {
   std::string method;
   // What the request addresses (from its S3Request, server/s3/s3_request.h).
   Op op = Op::other;
+  std::string operation;                     // AWS's name (S3Request::operation)
+  std::string remote_address;                // the peer (aws:SourceIp)
+  bool tls = false;                          // aws:SecureTransport
   std::string bucket;
   std::string key;
   bool virtual_host = false;
@@ -84,6 +87,9 @@ struct Ctx {
     return it == query.end() ? std::string() : it->second;
   }
 };
+
+// Whether the requester's account owns what `owner` names (s3_service.cpp).
+bool owns(const Ctx& c, const std::string& owner);
 
 // --- errors --------------------------------------------------------------------------------
 S3Error err(std::string code, std::string message, int status, std::vector<std::pair<std::string, std::string>> fields = {});

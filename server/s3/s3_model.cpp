@@ -110,7 +110,62 @@ class Reader {
   bool ok_ = true;
 };
 
+void write_encryption(Writer& w, const Encryption& e) {
+  w.str(e.algorithm);
+  w.str(e.kms_key_id);
+  w.u32(e.bucket_key ? 1 : 0);
+  w.str(e.customer_algorithm);
+  w.str(e.customer_key_md5);
+  w.str(e.customer_key_digest);
+}
+
+Encryption read_encryption(Reader& r) {
+  Encryption e;
+  e.algorithm = r.str();
+  e.kms_key_id = r.str();
+  e.bucket_key = r.u32() != 0;
+  e.customer_algorithm = r.str();
+  e.customer_key_md5 = r.str();
+  e.customer_key_digest = r.str();
+  return e;
+}
+
 }  // namespace
+
+std::string encode(const BucketConfig& c) {
+  Writer w(1);
+  w.str(c.policy);
+  w.u32(c.encryption ? 1 : 0);
+  if (c.encryption) write_encryption(w, *c.encryption);
+  w.u32(c.tags ? 1 : 0);
+  if (c.tags) w.pairs(*c.tags);
+  w.u32(c.public_access_block ? 1 : 0);
+  if (c.public_access_block) {
+    const PublicAccessBlock& p = *c.public_access_block;
+    w.u32((p.block_public_acls ? 1u : 0u) | (p.ignore_public_acls ? 2u : 0u) | (p.block_public_policy ? 4u : 0u) |
+          (p.restrict_public_buckets ? 8u : 0u));
+  }
+  w.str(c.ownership);
+  return w.take();
+}
+
+std::optional<BucketConfig> decode_bucket_config(std::string_view v) {
+  Reader r(v);
+  if (!r.version(1)) return std::nullopt;
+  BucketConfig c;
+  c.policy = r.str();
+  if (r.u32()) c.encryption = read_encryption(r);
+  if (r.u32()) c.tags = r.pairs();
+  if (r.u32()) {
+    const uint32_t bits = r.u32();
+    c.public_access_block = PublicAccessBlock{(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, (bits & 8) != 0};
+  }
+  c.ownership = r.str();
+  if (!r.ok()) return std::nullopt;
+  return c;
+}
+
+std::string bucket_config_key(std::string_view bucket) { return "c/" + std::string(bucket); }
 
 std::string encode(const Bucket& b) {
   Writer w(3);
@@ -163,7 +218,7 @@ std::optional<Bucket> decode_bucket(std::string_view v) {
 }
 
 std::string encode(const ObjectMeta& m) {
-  Writer w(2);
+  Writer w(3);
   w.u64(m.size);
   w.str(m.etag);
   w.u64(static_cast<uint64_t>(m.mtime_ms));
@@ -182,12 +237,14 @@ std::string encode(const ObjectMeta& m) {
   w.str(m.storage_class);
   w.str(m.owner);
   w.str(m.owner_name);
+  write_encryption(w, m.sse);
+  w.pairs(m.tags);
   return w.take();
 }
 
 std::optional<ObjectMeta> decode_object(std::string_view v) {
   Reader r(v);
-  const int version = r.version_1_or_2();
+  const int version = r.version_up_to(3);
   if (!version) return std::nullopt;
   ObjectMeta m;
   m.size = r.u64();
@@ -208,16 +265,20 @@ std::optional<ObjectMeta> decode_object(std::string_view v) {
   m.checksum_type = r.str();
   m.parts = static_cast<uint32_t>(r.u64());
   m.storage_class = r.str();
-  if (version == 2) {
+  if (version >= 2) {
     m.owner = r.str();
     m.owner_name = r.str();
+  }
+  if (version >= 3) {
+    m.sse = read_encryption(r);
+    m.tags = r.pairs();
   }
   if (!r.ok()) return std::nullopt;
   return m;
 }
 
 std::string encode(const Upload& u) {
-  Writer w(2);
+  Writer w(3);
   w.str(u.id);
   w.str(u.bucket);
   w.str(u.key);
@@ -230,12 +291,14 @@ std::string encode(const Upload& u) {
   w.str(u.storage_class);
   w.str(u.owner);
   w.str(u.owner_name);
+  write_encryption(w, u.sse);
+  w.pairs(u.tags);
   return w.take();
 }
 
 std::optional<Upload> decode_upload(std::string_view v) {
   Reader r(v);
-  const int version = r.version_1_or_2();
+  const int version = r.version_up_to(3);
   if (!version) return std::nullopt;
   Upload u;
   u.id = r.str();
@@ -248,9 +311,13 @@ std::optional<Upload> decode_upload(std::string_view v) {
   u.checksum_algorithm = r.str();
   u.checksum_type = r.str();
   u.storage_class = r.str();
-  if (version == 2) {
+  if (version >= 2) {
     u.owner = r.str();
     u.owner_name = r.str();
+  }
+  if (version >= 3) {
+    u.sse = read_encryption(r);
+    u.tags = r.pairs();
   }
   if (!r.ok()) return std::nullopt;
   return u;

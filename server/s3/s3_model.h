@@ -5,11 +5,14 @@
 // + chunk u32 BE). Values use a small length-prefixed binary encoding, so any header bytes
 // survive unchanged.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace eddy::policy { class Document; }
 
 namespace eddy::s3 {
 
@@ -33,6 +36,42 @@ struct CorsRule {
   bool operator==(const CorsRule&) const = default;
 };
 
+// Server-side encryption: what a bucket applies by default (PutBucketEncryption) or what an
+// object or upload was written with (server/s3/sse.h).
+struct Encryption {
+  std::string algorithm;            // "", "AES256", "aws:kms" or "aws:kms:dsse"
+  std::string kms_key_id;           // SSE-KMS key id or ARN as given
+  bool bucket_key = false;          // x-amz-server-side-encryption-bucket-key-enabled
+  std::string customer_algorithm;   // SSE-C: "AES256"
+  std::string customer_key_md5;     // SSE-C: base64 MD5 of the key, as S3 echoes it
+  std::string customer_key_digest;  // SSE-C: salt + HMAC-SHA256(salt, key): proves the key, never stores it
+  bool operator==(const Encryption&) const = default;
+};
+
+// S3 Block Public Access of one bucket.
+struct PublicAccessBlock {
+  bool block_public_acls = false, ignore_public_acls = false, block_public_policy = false,
+       restrict_public_buckets = false;
+  bool operator==(const PublicAccessBlock&) const = default;
+};
+
+// The bucket sub-resources kept in their own row (meta `c/<bucket>`, s3_config.cpp): policy,
+// default encryption, tags, Block Public Access, object ownership.
+struct BucketConfig {
+  std::string policy;                      // JSON as put ("" none)
+  std::shared_ptr<const policy::Document> policy_doc;  // parsed (not stored)
+  std::optional<Encryption> encryption;    // default encryption (algorithm, KMS key, bucket key)
+  std::optional<Pairs> tags;               // bucket tag set
+  std::optional<PublicAccessBlock> public_access_block;
+  std::string ownership;                   // "", BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter
+  bool empty() const {
+    return policy.empty() && !encryption && !tags && !public_access_block && ownership.empty();
+  }
+};
+std::string encode(const BucketConfig& c);
+std::optional<BucketConfig> decode_bucket_config(std::string_view v);
+std::string bucket_config_key(std::string_view bucket);       // meta: "c/<bucket>"
+
 struct Bucket {
   std::string name;
   uint32_t id = 0;
@@ -45,6 +84,7 @@ struct Bucket {
   std::string owner_key;
   std::string owner_name;    // its DisplayName ("" = the principal)
   std::vector<CorsRule> cors;  // empty: no CORS configuration
+  BucketConfig config;       // stored in its own row, not in the bucket row
 };
 
 struct ObjectMeta {
@@ -62,6 +102,8 @@ struct ObjectMeta {
   std::string storage_class = "STANDARD";
   std::string owner;         // account that wrote it (see Bucket::owner_key)
   std::string owner_name;
+  Encryption sse;
+  Pairs tags;                // object tag set (PutObjectTagging, x-amz-tagging)
 };
 
 struct Upload {
@@ -77,6 +119,8 @@ struct Upload {
   std::string storage_class = "STANDARD";
   std::string owner;         // the initiator, who owns the completed object
   std::string owner_name;
+  Encryption sse;            // applies to every part and the completed object
+  Pairs tags;
 };
 
 struct Part {

@@ -11,6 +11,7 @@
 
 #include "server/s3/aws_chunked_decoder.h"
 #include "server/s3/s3_internal.h"
+#include "server/s3/sse.h"
 #include "server/s3/s3_service.h"
 #include "wire/base64.h"
 #include "wire/checksum.h"
@@ -387,11 +388,13 @@ class ObjectSink final : public http::BodySink {
       m.checksum_type = "FULL_OBJECT";
     }
     if (ctx_->headers.has("x-amz-storage-class")) m.storage_class = std::string(ctx_->headers.get("x-amz-storage-class"));
+    if (auto e = svc_.write_attributes(*ctx_, bucket_, m.sse, m.tags)) return fail(*e);
     if (auto st = svc_.commit_object(bucket_, ctx_->key, m); !st)
       return fail(st.message == "NoSuchBucket" ? no_such_bucket(bucket_.name) : internal_error());
     writer_.keep();
     http::Response res;
     res.headers.add("ETag", quote_etag(m.etag));
+    sse::add_headers(m.sse, res.headers);
     if (algorithm_ && (checksum_.algorithm || ctx_->headers.has("x-amz-sdk-checksum-algorithm"))) {
       res.headers.add(std::string(ck::header_name(*algorithm_)), checksum_b64);
       res.headers.add("x-amz-checksum-type", "FULL_OBJECT");
@@ -428,6 +431,7 @@ class ObjectSink final : public http::BodySink {
     writer_.keep();
     http::Response res;
     res.headers.add("ETag", quote_etag(p.etag));
+    sse::add_headers(upload_->sse, res.headers);
     if (algorithm_) res.headers.add(std::string(ck::header_name(*algorithm_)), checksum_b64);
     res.content_length = 0;
     stamp(*ctx_, res);
@@ -469,7 +473,11 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
     part_number = static_cast<uint32_t>(n);
     upload = load_upload(c.q("uploadId"));
     if (!upload || upload->bucket != c.bucket || upload->key != c.key) return fail(no_such_upload(c.q("uploadId")));
+    if (auto e = sse::for_part(c.headers, upload->sse)) return fail(*e);
   } else {
+    Encryption sse;
+    Pairs tags;
+    if (auto e = write_attributes(c, *b, sse, tags)) return fail(*e);
     if (c.headers.has("x-amz-acl") && !valid_canned_acl(c.headers.get("x-amz-acl")))
       return fail(invalid_argument("", "x-amz-acl", std::string(c.headers.get("x-amz-acl"))));
     Pairs content, user;
@@ -647,6 +655,7 @@ http::Response S3Service::get_object(Ctx& c, bool head) {
   // A missing key is NoSuchKey only to those who may list the bucket, as in S3.
   if (!m) return error_response(c, bucket_allows(c, *b, Perm::read) ? no_such_key(c.key) : access_denied());
   if (!object_allows(c, *b, *m, Perm::read)) return error_response(c, access_denied());
+  if (auto e = sse::for_read(c.headers, m->sse, false)) return error_response(c, *e);
 
   std::string failed;
   int cond = evaluate_conditions(c.headers, *m, "", &failed);
@@ -716,6 +725,8 @@ http::Response S3Service::get_object(Ctx& c, bool head) {
   res.headers.add("Last-Modified", http_date(m->mtime_ms));
   res.headers.add("Accept-Ranges", "bytes");
   if (m->storage_class != "STANDARD") res.headers.add("x-amz-storage-class", m->storage_class);
+  sse::add_headers(m->sse, res.headers);
+  if (!m->tags.empty()) res.headers.add("x-amz-tagging-count", std::to_string(m->tags.size()));
   if (!content_range.empty()) res.headers.add("Content-Range", content_range);
   if (c.has("partNumber")) res.headers.add("x-amz-mp-parts-count", std::to_string(m->parts ? m->parts : 1));
   // Checksums describe the whole object, so only full-object reads return them.
@@ -792,6 +803,7 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
     return error_response(c, err("NoSuchVersion", "The specified version does not exist.", 404,
                                  {{"Key", src_key}, {"VersionId", src_version}}));
   if (!src) return error_response(c, no_such_key(src_key));
+  if (auto e = sse::for_read(c.headers, src->sse, true)) return error_response(c, *e);
   std::string failed;
   if (evaluate_conditions(c.headers, *src, "x-amz-copy-source-", &failed))
     return error_response(c, err("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
@@ -805,6 +817,7 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
       return error_response(c, invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn));
     auto upload = load_upload(c.q("uploadId"));
     if (!upload || upload->bucket != c.bucket || upload->key != c.key) return error_response(c, no_such_upload(c.q("uploadId")));
+    if (auto e2 = sse::for_part(c.headers, upload->sse)) return error_response(c, *e2);
     uint64_t begin = 0, end = src->size;
     if (c.headers.has("x-amz-copy-source-range")) {
       std::string_view rv = c.headers.get("x-amz-copy-source-range");
@@ -866,7 +879,9 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
     XmlOut::add(x.root(), "LastModified", iso8601(p.mtime_ms));
     XmlOut::add(x.root(), "ETag", quote_etag(p.etag));
     if (alg) XmlOut::add(x.root(), std::string(ck::xml_element_name(*alg)).c_str(), p.checksum_value);
-    return xml_response(c, 200, x.str());
+    auto res = xml_response(c, 200, x.str());
+    sse::add_headers(upload->sse, res.headers);
+    return res;
   }
 
   const std::string directive = c.headers.has("x-amz-metadata-directive")
@@ -879,7 +894,8 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   if (cr.error) return error_response(c, *cr.error);
   const bool same = src_bucket == c.bucket && src_key == c.key;
   if (same && directive == "COPY" && !c.headers.has("x-amz-storage-class") && !cr.algorithm &&
-      !c.headers.has("x-amz-server-side-encryption") && !c.headers.has("x-amz-website-redirect-location"))
+      !c.headers.has("x-amz-server-side-encryption") && !c.headers.has("x-amz-website-redirect-location") &&
+      !c.headers.has("x-amz-server-side-encryption-customer-algorithm"))
     return error_response(c, err("InvalidRequest",
                                  "This copy request is illegal because it is trying to copy an object to itself without "
                                  "changing the object's metadata, storage class, website redirect location or encryption "
@@ -889,6 +905,7 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   if (!alg && !src->checksum_algorithm.empty()) alg = ck::parse_algorithm(src->checksum_algorithm);
   if (!alg) alg = ck::Algorithm::crc64nvme;
   ObjectMeta m;
+  if (auto e = write_attributes(c, *b, m.sse, m.tags, &src->tags)) return error_response(c, *e);
   if (directive == "COPY") {
     m.content = src->content;
     m.user = src->user;
@@ -918,6 +935,7 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   XmlOut::add(x.root(), std::string(ck::xml_element_name(*alg)).c_str(), m.checksum_value);
   auto res = xml_response(c, 200, x.str());
   res.headers.add("x-amz-copy-source-version-id", "null");
+  sse::add_headers(m.sse, res.headers);
   return res;
 }
 
@@ -941,6 +959,7 @@ http::Response S3Service::create_multipart(Ctx& c) {
   u.owner = c.new_owner();
   u.owner_name = c.new_owner_name();
   if (c.headers.has("x-amz-storage-class")) u.storage_class = std::string(c.headers.get("x-amz-storage-class"));
+  if (auto e = write_attributes(c, *b, u.sse, u.tags)) return error_response(c, *e);
   std::string_view alg_name = c.headers.get("x-amz-checksum-algorithm");
   if (!alg_name.empty()) {
     auto a = ck::parse_algorithm(alg_name);
@@ -966,6 +985,7 @@ http::Response S3Service::create_multipart(Ctx& c) {
   XmlOut::add(x.root(), "Key", c.key);
   XmlOut::add(x.root(), "UploadId", u.id);
   auto res = xml_response(c, 200, x.str());
+  sse::add_headers(u.sse, res.headers);
   if (!u.checksum_algorithm.empty()) {
     res.headers.add("x-amz-checksum-algorithm", u.checksum_algorithm);
     res.headers.add("x-amz-checksum-type", u.checksum_type);
@@ -1085,6 +1105,8 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   m.owner = upload->owner;
   m.owner_name = upload->owner_name;
   m.storage_class = upload->storage_class;
+  m.sse = upload->sse;
+  m.tags = upload->tags;
   m.parts = static_cast<uint32_t>(chosen.size());
   if (!upload->checksum_algorithm.empty()) {
     auto a = *ck::parse_algorithm(upload->checksum_algorithm);
@@ -1140,7 +1162,9 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
     XmlOut::add(x.root(), std::string(ck::xml_element_name(a)).c_str(), m.checksum_value);
     XmlOut::add(x.root(), "ChecksumType", m.checksum_type);
   }
-  return xml_response(c, 200, x.str());
+  auto res = xml_response(c, 200, x.str());
+  sse::add_headers(m.sse, res.headers);
+  return res;
 }
 
 http::Response S3Service::abort_multipart(Ctx& c) {

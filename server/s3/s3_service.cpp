@@ -11,6 +11,7 @@
 
 #include "server/http/dispatch.h"
 #include "server/s3/aws_chunked_decoder.h"
+#include "server/s3/policy.h"
 #include "server/s3/s3_internal.h"
 #include "wire/base64.h"
 #include "wire/checksum.h"
@@ -194,6 +195,7 @@ bool S3Service::load(std::string* error) {
       return false;
     }
   }
+  if (!load_configs(error)) return false;
   {
     // Objects and bytes stored per bucket are recomputed from the rows, so the metrics are
     // exact after a restart whatever the registry last flushed.
@@ -317,8 +319,6 @@ bool S3Service::remove_object(const Bucket& bucket, const std::string& key) {
   return true;
 }
 
-namespace {
-
 // The requester's account owns; an owner of "" owns for every signed requester: the single
 // owner of --auth off (and of rows written before owners were recorded). Rows written before
 // ownership was per account name the access key or IMDS role that wrote them: that user
@@ -326,6 +326,8 @@ namespace {
 bool owns(const Ctx& c, const std::string& owner) {
   return !c.anonymous && (owner.empty() || owner == c.account || (!c.user.empty() && owner == c.user));
 }
+
+namespace {
 
 std::string_view permission_name(Perm p) {
   switch (p) {
@@ -339,18 +341,21 @@ std::string_view permission_name(Perm p) {
 
 // What the grants of an ACL (other than its owner's) give the requester: a canned ACL's group
 // grants (READ_ACP and WRITE_ACP: nothing), or explicit grants to users and groups.
-bool group_grants(const Ctx& c, const std::string& acl, Perm p) {
+// ignore_public: Block Public Access's IgnorePublicAcls (grants to AllUsers and
+// AuthenticatedUsers count for nothing).
+bool group_grants(const Ctx& c, const std::string& acl, Perm p, bool ignore_public) {
   if (is_explicit_acl(acl)) {
     const std::string me = c.anonymous ? std::string() : canonical_id(c.account);
     // Grants made before ownership was per account name the user's own canonical ID.
     const std::string legacy = c.anonymous || c.user.empty() || c.user == c.account ? std::string() : canonical_id(c.user);
     for (const Grant& g : decode_acl(acl)) {
-      const bool applies = g.group ? (g.grantee == kAllUsers || (g.grantee == kAuthUsers && !c.anonymous))
+      const bool applies = g.group ? !ignore_public && (g.grantee == kAllUsers || (g.grantee == kAuthUsers && !c.anonymous))
                                    : (!me.empty() && (g.grantee == me || g.grantee == legacy));
       if (applies && (g.permission == "FULL_CONTROL" || g.permission == permission_name(p))) return true;
     }
     return false;
   }
+  if (ignore_public) return false;
   if (p == Perm::read)
     return acl_allows_public_read(acl) || (acl == "authenticated-read" && !c.anonymous);
   if (p == Perm::write) return acl_allows_public_write(acl);
@@ -362,19 +367,36 @@ bool group_grants(const Ctx& c, const std::string& acl, Perm p) {
 bool S3Service::owns_bucket(const Ctx& c, const Bucket& b) const { return owns(c, b.owner_key); }
 bool S3Service::owns_upload(const Ctx& c, const Upload& u) const { return owns(c, u.owner); }
 
+namespace {
+// Ownership controls' BucketOwnerEnforced: ACLs grant nothing, the bucket owner owns every object.
+bool acls_disabled(const Bucket& b) { return b.config.ownership == "BucketOwnerEnforced"; }
+bool ignore_public_acls(const Bucket& b) {
+  return b.config.public_access_block && b.config.public_access_block->ignore_public_acls;
+}
+}  // namespace
+
+// The bucket policy first (an explicit Deny wins over everything, an Allow grants), then
+// ownership and ACLs.
 bool S3Service::bucket_allows(const Ctx& c, const Bucket& b, Perm p) const {
   if (!c.auth_checked) return true;
-  return owns(c, b.owner_key) || group_grants(c, b.acl, p);
+  const policy::Effect e = policy_effect(c, b, nullptr, p);
+  if (e == policy::Effect::deny) return false;
+  if (owns(c, b.owner_key) || e == policy::Effect::allow) return true;
+  return !acls_disabled(b) && group_grants(c, b.acl, p, ignore_public_acls(b));
 }
 
 bool S3Service::object_allows(const Ctx& c, const Bucket& b, const ObjectMeta& m, Perm p) const {
   if (!c.auth_checked) return true;
+  const policy::Effect e = policy_effect(c, b, &m, p);
+  if (e == policy::Effect::deny) return false;
+  if (e == policy::Effect::allow) return true;
+  if (acls_disabled(b)) return owns(c, b.owner_key);
   if (owns(c, m.owner)) return true;
   // bucket-owner-read / -full-control grant the bucket's owner READ / FULL_CONTROL.
   if (owns(c, b.owner_key) &&
       (m.acl == "bucket-owner-full-control" || (m.acl == "bucket-owner-read" && p == Perm::read)))
     return true;
-  return p != Perm::write && group_grants(c, m.acl, p);
+  return p != Perm::write && group_grants(c, m.acl, p, ignore_public_acls(b));
 }
 
 bool is_explicit_acl(std::string_view acl) { return acl.rfind(kExplicitAcl, 0) == 0; }
@@ -521,6 +543,9 @@ std::shared_ptr<Ctx> S3Service::address(const http::Request& req, const S3Reques
   c.headers = req.headers;
   c.host = std::string(req.headers.get("Host"));
   c.op = s3req.op;
+  c.operation = s3req.operation;
+  c.remote_address = req.remote_address;
+  c.tls = req.tls;
   c.bucket = s3req.bucket;
   c.key = s3req.key;
   c.virtual_host = s3req.virtual_host;
@@ -581,6 +606,14 @@ http::Dispatch S3Service::operate(std::shared_ptr<Ctx> ctx, http::Request& req) 
   // eddy stores no CORS configuration per object: a well-formed preflight is refused the way
   // S3 refuses it for a bucket without a matching rule.
   if (c.op == Op::preflight) return http::Immediate{preflight(c)};
+  // x-amz-expected-bucket-owner: a bucket of another account is refused as S3 refuses it.
+  if (c.headers.has("x-amz-expected-bucket-owner") && !c.bucket.empty()) {
+    if (auto b = find_bucket(c.bucket)) {
+      const std::string& owner = b->owner_key.empty() ? config_.account_id : b->owner_key;
+      if (c.headers.get("x-amz-expected-bucket-owner") != owner) return fail(access_denied());
+    }
+  }
+  if (auto d = config_op(ctx)) return std::move(*d);
   for (auto name : kUnsupported)
     if (c.has(std::string(name).c_str())) return fail(not_implemented());
   if (c.has("cors") && !c.key.empty()) return fail(not_implemented());
@@ -703,6 +736,14 @@ http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
   }
   std::string acl = c.headers.has("x-amz-acl") ? std::string(c.headers.get("x-amz-acl")) : "private";
   if (!valid_canned_acl(acl)) return error_response(c, invalid_argument("", "x-amz-acl", acl));
+  const std::string ownership(c.headers.get("x-amz-object-ownership"));
+  if (!ownership.empty() && ownership != "BucketOwnerEnforced" && ownership != "BucketOwnerPreferred" &&
+      ownership != "ObjectWriter")
+    return error_response(c, invalid_argument("Invalid x-amz-object-ownership header: " + ownership,
+                                              "x-amz-object-ownership", ownership));
+  if (ownership == "BucketOwnerEnforced" && acl != "private" && acl != "bucket-owner-full-control")
+    return error_response(c, err("InvalidBucketAclWithObjectOwnership",
+                                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting", 400));
   if (region == "us-east-1") region.clear();
   std::lock_guard lk(buckets_mu_);
   if (auto it = buckets_.find(c.bucket); it != buckets_.end()) {
@@ -735,8 +776,10 @@ http::Response S3Service::create_bucket(Ctx& c, const std::string& body) {
   b.acl = acl;
   b.owner_key = c.new_owner();
   b.owner_name = c.new_owner_name();
+  b.config.ownership = ownership;
   store::WriteBatch batch(store_);
   batch.put(store::Family::meta, bucket_key(b.name), encode(b));
+  if (!b.config.empty()) batch.put(store::Family::meta, bucket_config_key(b.name), encode(b.config));
   if (!store_.write(batch)) return error_response(c, internal_error());
   buckets_[b.name] = b;
   http::Response res;
@@ -765,6 +808,7 @@ http::Response S3Service::delete_bucket(Ctx& c) {
   }
   store::WriteBatch batch(store_);
   batch.del(store::Family::meta, bucket_key(c.bucket));
+  batch.del(store::Family::meta, bucket_config_key(c.bucket));
   // Uploads in progress go with the bucket.
   auto uit = store_.iterate(store::Family::meta, "u/", "u0");
   std::set<std::string> dead;
@@ -1151,6 +1195,14 @@ http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) 
   } else {
     return error_response(c, err("MissingSecurityHeader", "Your request was missing a required header", 400,
                                  {{"MissingHeaderName", "x-amz-acl"}}));
+  }
+  // Ownership controls and Block Public Access have the last word on ACLs.
+  if (acls_disabled(*b) && acl != "private" && acl != "bucket-owner-full-control")
+    return error_response(c, err("AccessControlListNotSupported", "The bucket does not allow ACLs", 400));
+  if (b->config.public_access_block && b->config.public_access_block->block_public_acls) {
+    bool is_public = acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read";
+    for (const Grant& g : decode_acl(acl)) is_public = is_public || (g.group && g.grantee != kLogDelivery);
+    if (is_public) return error_response(c, access_denied());
   }
   if (bucket) {
     std::lock_guard lk(buckets_mu_);

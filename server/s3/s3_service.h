@@ -23,6 +23,7 @@
 #include "server/store/store.h"
 
 namespace eddy::auth { class Authenticator; }
+namespace eddy::policy { enum class Effect; }
 
 namespace eddy::s3 {
 
@@ -121,6 +122,26 @@ class S3Service {
   http::Response complete_multipart(Ctx& c, const std::string& body);
   http::Response abort_multipart(Ctx& c);
   http::Response list_parts(Ctx& c);
+
+  // Bucket sub-resources (policy, encryption, tagging, Block Public Access, ownership
+  // controls) and object tagging (s3_config.cpp): the operation, or nullopt if the request is
+  // none of them.
+  std::optional<http::Dispatch> config_op(std::shared_ptr<Ctx> ctx);
+  http::Response bucket_config_get(Ctx& c);
+  http::Response bucket_config_put(Ctx& c, const std::string& body);
+  http::Response bucket_config_delete(Ctx& c);
+  http::Response object_tagging(Ctx& c, const std::string& body);
+  // Applies fn to a bucket's sub-resources and stores them (fn's error leaves them as they were).
+  std::optional<S3Error> update_config(const std::string& bucket, const std::function<std::optional<S3Error>(BucketConfig&)>& fn);
+  bool load_configs(std::string* error);
+  // What the bucket policy says about this request (on the bucket, or on `object`, or when
+  // `copy_source` on the object a copy reads).
+  policy::Effect policy_effect(const Ctx& c, const Bucket& b, const ObjectMeta* object, Perm p) const;
+  // The encryption and tags a write records (PutObject, CopyObject, CreateMultipartUpload), after
+  // S3's checks of the request's ACL against ownership controls and Block Public Access, its
+  // SSE headers and x-amz-tagging. copy_tags: the source's tags (CopyObject).
+  std::optional<S3Error> write_attributes(const Ctx& c, const Bucket& b, Encryption& sse, Pairs& tags,
+                                          const Pairs* copy_tags = nullptr) const;
 
   // Shared steps.
   std::optional<S3Error> decode_small_body(Ctx& c, std::string& body);

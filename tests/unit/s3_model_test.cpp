@@ -47,7 +47,7 @@ TEST(S3Model, RecordsRoundTrip) {
   for (size_t n = 0; n < bytes.size(); n += 7) EXPECT_FALSE(decode_object(bytes.substr(0, n))) << n;
   EXPECT_FALSE(decode_object("\x02garbage"));
 
-  Bucket b{"bucket", 3, 42, "eu-west-1", "private", "AKID", "Alice", {}};
+  Bucket b{"bucket", 3, 42, "eu-west-1", "private", "AKID", "Alice", {}, {}};
   auto bb = decode_bucket(encode(b));
   ASSERT_TRUE(bb);
   EXPECT_EQ(bb->id, 3u);
@@ -76,12 +76,49 @@ TEST(S3Model, RecordsRoundTrip) {
   ASSERT_TRUE(ob);
   EXPECT_EQ(ob->owner, "AKIDBOB");
   EXPECT_EQ(ob->owner_name, "Bob");
+  // Encryption and tags (version 3); version 2 rows still decode, without them.
+  ObjectMeta sealed = owned;
+  sealed.sse = Encryption{"aws:kms", "key-1", true, "", "", ""};
+  sealed.tags = {{"k", "v"}, {"a", ""}};
+  auto os = decode_object(encode(sealed));
+  ASSERT_TRUE(os);
+  EXPECT_EQ(os->sse, sealed.sse);
+  EXPECT_EQ(os->tags, sealed.tags);
+  std::string v2 = encode(owned);
+  v2[0] = 2;
+  v2.resize(v2.size() - (4 + 4 + 4 + 4 + 4 + 4 + 4));  // without the empty encryption and tag fields
+  auto o2 = decode_object(v2);
+  ASSERT_TRUE(o2);
+  EXPECT_EQ(o2->owner_name, "Bob");
+  EXPECT_EQ(o2->sse, Encryption{});
   Upload u;
   u.id = "up";
   u.owner = "AKIDBOB";
+  u.sse.customer_algorithm = "AES256";
+  u.sse.customer_key_digest = std::string(48, 'd');
+  u.tags = {{"t", "1"}};
   auto ub = decode_upload(encode(u));
   ASSERT_TRUE(ub);
   EXPECT_EQ(ub->owner, "AKIDBOB");
+  EXPECT_EQ(ub->sse, u.sse);
+  EXPECT_EQ(ub->tags, u.tags);
+  // A bucket's sub-resources, each optional.
+  BucketConfig cfg;
+  EXPECT_TRUE(cfg.empty());
+  cfg.policy = "{}";
+  cfg.encryption = Encryption{"AES256", "", false, "", "", ""};
+  cfg.tags = Pairs{};
+  cfg.public_access_block = PublicAccessBlock{true, false, true, false};
+  cfg.ownership = "BucketOwnerEnforced";
+  auto cb = decode_bucket_config(encode(cfg));
+  ASSERT_TRUE(cb);
+  EXPECT_EQ(cb->policy, "{}");
+  EXPECT_EQ(cb->encryption, cfg.encryption);
+  ASSERT_TRUE(cb->tags);
+  EXPECT_TRUE(cb->tags->empty());
+  EXPECT_EQ(cb->public_access_block, cfg.public_access_block);
+  EXPECT_EQ(cb->ownership, "BucketOwnerEnforced");
+  EXPECT_FALSE(decode_bucket_config(encode(cfg).substr(0, 9)));
   Part p{4, 11, 99, "etag", 5, "crc", std::string(16, 'm')};
   auto pb = decode_part(encode(p));
   ASSERT_TRUE(pb);
