@@ -540,7 +540,8 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
         if (ec == bhttp::error::header_limit || ec == bhttp::error::bad_target ||
             ec == bhttp::error::bad_method || ec == bhttp::error::bad_field ||
             ec == bhttp::error::bad_value || ec == bhttp::error::bad_version ||
-            ec == bhttp::error::bad_line_ending) {
+            ec == bhttp::error::bad_line_ending || ec == bhttp::error::bad_content_length ||
+            ec == bhttp::error::bad_transfer_encoding || ec == bhttp::error::multiple_content_length) {
           Response bad;
           bad.status = ec == bhttp::error::header_limit ? 431 : 400;
           bad.headers.add("Content-Type", "text/plain");
