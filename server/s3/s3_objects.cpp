@@ -396,7 +396,7 @@ class ObjectSink final : public http::BodySink {
     writer_.keep();
     http::Response res;
     res.headers.add("ETag", quote_etag(m.etag));
-    if (!m.version_id.empty()) res.headers.add("x-amz-version-id", m.version_id);
+    if (!m.version_id.empty() && m.version_id != "null") res.headers.add("x-amz-version-id", m.version_id);
     sse::add_headers(m.sse, res.headers);
     if (algorithm_ && (checksum_.algorithm || ctx_->headers.has("x-amz-sdk-checksum-algorithm"))) {
       res.headers.add(std::string(ck::header_name(*algorithm_)), checksum_b64);
@@ -985,7 +985,7 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   auto res = xml_response(c, 200, x.str());
   if (!src->version_id.empty() || !sb->versioning.empty())
     res.headers.add("x-amz-copy-source-version-id", src->version_id.empty() ? "null" : src->version_id);
-  if (!m.version_id.empty()) res.headers.add("x-amz-version-id", m.version_id);
+  if (!m.version_id.empty() && m.version_id != "null") res.headers.add("x-amz-version-id", m.version_id);
   sse::add_headers(m.sse, res.headers);
   return res;
 }
@@ -1229,7 +1229,7 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
     XmlOut::add(x.root(), "ChecksumType", m.checksum_type);
   }
   auto res = xml_response(c, 200, x.str());
-  if (!m.version_id.empty()) res.headers.add("x-amz-version-id", m.version_id);
+  if (!m.version_id.empty() && m.version_id != "null") res.headers.add("x-amz-version-id", m.version_id);
   sse::add_headers(m.sse, res.headers);
   return res;
 }
@@ -1436,7 +1436,7 @@ http::Response S3Service::get_object_attributes(Ctx& c) {
   }
   if (wanted.count("ObjectParts") && m->parts > 0) {
     auto n = XmlOut::add(r, "ObjectParts");
-    XmlOut::add(n, "TotalPartsCount", std::to_string(m->parts));
+    XmlOut::add(n, "PartsCount", std::to_string(m->parts));
     XmlOut::add(n, "PartNumberMarker", std::to_string(marker));
     const auto shown_from = static_cast<size_t>(marker);
     const size_t shown_to = std::min<size_t>(m->segments.size(), shown_from + static_cast<size_t>(max_parts));
