@@ -3,11 +3,10 @@
 #include <benchmark/benchmark.h>
 
 #include <random>
+#include <stdexcept>
 #include <string>
 
-#include "server/app.h"
-#include "server/http/message.h"
-#include "server/kinesis/kinesis_service.h"
+#include "tests/support/in_process_kinesis.h"
 #include "wire/base64.h"
 #include "wire/hash_key.h"
 #include "wire/kpl_aggregate.h"
@@ -15,20 +14,6 @@
 namespace {
 
 using namespace eddy;
-
-http::Request kinesis_request(const std::string& op, std::string body) {
-  http::Request r;
-  r.method = "POST";
-  r.target = r.path = "/";
-  r.headers.add("Content-Type", "application/x-amz-json-1.1");
-  r.headers.add("X-Amz-Target", "Kinesis_20131202." + op);
-  r.headers.add("X-Amz-Date", "20260101T000000Z");
-  r.headers.add("Authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, "
-                "SignedHeaders=host;x-amz-date, Signature=00");
-  r.body = std::move(body);
-  return r;
-}
 
 std::string put_records_body(int records, int size, std::mt19937_64& rng) {
   std::string data(static_cast<size_t>(size), 'x');
@@ -42,34 +27,24 @@ std::string put_records_body(int records, int size, std::mt19937_64& rng) {
   return out + "]}";
 }
 
-// An App on the in-memory store; requests go straight to KinesisService::handle.
-struct InProcess {
-  std::unique_ptr<App> app;
-  InProcess(bool in_memory, const std::string& dir) {
-    Config c;
-    c.host = "127.0.0.1";
-    c.port = 0;
-    c.in_memory = in_memory;
-    c.data_dir = dir;
-    c.log_level = "warn";
-    app = std::make_unique<App>(c);
+// The shared in-process harness (tests/support/in_process_kinesis.h) with stream "bench" of 4 shards.
+struct InProcess : test::InProcessKinesis {
+  InProcess() {
     std::string error;
-    if (!app->start(&error)) throw std::runtime_error(error);
-    auto req = kinesis_request("CreateStream", R"({"StreamName":"bench","ShardCount":4})");
-    app->kinesis().handle(req);
+    if (!open(&error)) throw std::runtime_error(error);
+    if (call("CreateStream", R"({"StreamName":"bench","ShardCount":4})").status != 200)
+      throw std::runtime_error("CreateStream failed");
   }
-  ~InProcess() { app->stop(); }
 };
 
 void BM_PutRecords500x100B(benchmark::State& state) {
-  InProcess p(true, "");
+  InProcess p;
   std::mt19937_64 rng(1);
   std::vector<std::string> bodies;
   for (int i = 0; i < 8; ++i) bodies.push_back(put_records_body(500, 100, rng));
   size_t n = 0;
   for (auto _ : state) {
-    auto req = kinesis_request("PutRecords", bodies[n++ % bodies.size()]);
-    auto resp = p.app->kinesis().handle(req);
+    auto resp = p.call("PutRecords", bodies[n++ % bodies.size()]);
     if (resp.status != 200) state.SkipWithError(resp.body.c_str());
     benchmark::DoNotOptimize(resp.body.data());
   }
@@ -78,12 +53,11 @@ void BM_PutRecords500x100B(benchmark::State& state) {
 BENCHMARK(BM_PutRecords500x100B)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void BM_PutRecord100B(benchmark::State& state) {
-  InProcess p(true, "");
+  InProcess p;
   const std::string body = R"({"StreamName":"bench","PartitionKey":"pk-1","Data":")" +
                            wire::base64_encode(std::string(100, 'y')) + "\"}";
   for (auto _ : state) {
-    auto req = kinesis_request("PutRecord", body);
-    auto resp = p.app->kinesis().handle(req);
+    auto resp = p.call("PutRecord", body);
     if (resp.status != 200) state.SkipWithError(resp.body.c_str());
     benchmark::DoNotOptimize(resp.body.data());
   }

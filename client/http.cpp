@@ -122,6 +122,9 @@ struct Connection {
 
 struct HttpClient::Impl {
   ssl::context tls_ctx{ssl::context::tls_client};
+  // The system's CA store is read when the first TLS connection opens, not before: loading it
+  // costs tens of milliseconds that a plain-HTTP client (eddy on localhost) never needs.
+  std::once_flag tls_ready;
   std::mutex mu;
   std::map<std::string, std::deque<std::unique_ptr<Connection>>> idle;
   uint64_t opened = 0;
@@ -129,14 +132,7 @@ struct HttpClient::Impl {
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
   impl_->tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
-  if (options_.verify_tls) {
-    error_code ec;
-    impl_->tls_ctx.set_default_verify_paths(ec);
-    if (!options_.ca_file.empty()) impl_->tls_ctx.load_verify_file(options_.ca_file, ec);
-    impl_->tls_ctx.set_verify_mode(ssl::verify_peer);
-  } else {
-    impl_->tls_ctx.set_verify_mode(ssl::verify_none);
-  }
+  impl_->tls_ctx.set_verify_mode(options_.verify_tls ? ssl::verify_peer : ssl::verify_none);
 }
 
 HttpClient::~HttpClient() = default;
@@ -226,9 +222,10 @@ error_code exchange(Connection& c, Stream& stream, const HttpRequest& req, const
     msg.prepare_payload();
     ec = c.run([&](auto handler) { bhttp::async_write(stream, msg, handler); });
   } else {
-    bhttp::request<bhttp::string_body> msg;
+    // The body is sent from where it lies (a PutRecords request is megabytes): no copy.
+    bhttp::request<bhttp::span_body<const char>> msg;
     set_fields(msg);
-    msg.body() = req.body;
+    msg.body() = boost::beast::span<const char>(req.body.data(), req.body.size());
     msg.prepare_payload();
     ec = c.run([&](auto handler) { bhttp::async_write(stream, msg, handler); });
   }
@@ -301,6 +298,12 @@ bool HttpClient::send(const Url& base, const HttpRequest& req, HttpResponse& res
       }
     }
     if (!conn) {
+      if (base.tls() && options_.verify_tls)
+        std::call_once(impl_->tls_ready, [&] {
+          error_code ec;
+          impl_->tls_ctx.set_default_verify_paths(ec);
+          if (!options_.ca_file.empty()) impl_->tls_ctx.load_verify_file(options_.ca_file, ec);
+        });
       conn = open_connection(base, impl_->tls_ctx, options_, error);
       if (!conn) return false;
       std::lock_guard lock(impl_->mu);

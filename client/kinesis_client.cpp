@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wire/base64.h"
+#include "wire/text.h"
 
 namespace eddy::client {
 
@@ -63,13 +64,13 @@ Outcome<T> parse_failed(std::string_view op) {
 
 KinesisClient::KinesisClient(Session& session) : session_(session), endpoint_(session.endpoint("kinesis")) {}
 
-Outcome<std::string> KinesisClient::call(std::string_view operation, const std::string& json_input) {
+Outcome<std::string> KinesisClient::call(std::string_view operation, std::string json_input) {
   HttpRequest req;
   req.method = "POST";
   req.target = "/";
   req.headers.emplace_back("Content-Type", "application/x-amz-json-1.1");
   req.headers.emplace_back("X-Amz-Target", std::string(kTargetPrefix) + std::string(operation));
-  req.body = json_input;
+  req.body = std::move(json_input);
   Outcome<std::string> out;
   auto resp = session_.call("kinesis", endpoint_, std::move(req), &out.error);
   if (resp && resp->status >= 200 && resp->status < 300) out.value = std::move(resp->body);
@@ -144,15 +145,25 @@ Outcome<std::vector<std::string>> KinesisClient::list_streams() {
 
 Outcome<PutRecordsResult> KinesisClient::put_records(const std::string& stream,
                                                      const std::vector<PutRecordsEntry>& entries) {
+  std::vector<PutRecordsEntryView> views(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    views[i] = {entries[i].data, entries[i].partition_key,
+                entries[i].explicit_hash_key ? std::optional<std::string_view>(*entries[i].explicit_hash_key)
+                                             : std::nullopt};
+  return put_records(stream, std::span<const PutRecordsEntryView>(views));
+}
+
+Outcome<PutRecordsResult> KinesisClient::put_records(const std::string& stream,
+                                                     std::span<const PutRecordsEntryView> entries) {
   // Built as text: the entries' data is most of the body, base64-encoded straight into it.
   std::string body;
-  std::size_t guess = 64;
-  for (const auto& e : entries) guess += e.data.size() * 4 / 3 + e.partition_key.size() * 2 + 96;
+  std::size_t guess = 64 + stream.size();
+  for (const auto& e : entries)
+    guess += (e.data.size() + 2) / 3 * 4 + e.partition_key.size() * 2 +
+             (e.explicit_hash_key ? e.explicit_hash_key->size() + 24 : 0) + 48;
   body.reserve(guess);
-  body += "{";
-  body += json(is_arn(stream) ? "StreamARN" : "StreamName").dump();
-  body += ":";
-  body += json(stream).dump();
+  body += is_arn(stream) ? "{\"StreamARN\":" : "{\"StreamName\":";
+  wire::text::append_json_string(body, stream);
   body += ",\"Records\":[";
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
@@ -160,15 +171,15 @@ Outcome<PutRecordsResult> KinesisClient::put_records(const std::string& stream,
     body += "{\"Data\":\"";
     wire::base64_encode_append(e.data, body);
     body += "\",\"PartitionKey\":";
-    body += json(e.partition_key).dump(-1, ' ', false, json::error_handler_t::replace);
+    wire::text::append_json_string(body, e.partition_key);
     if (e.explicit_hash_key) {
       body += ",\"ExplicitHashKey\":";
-      body += json(*e.explicit_hash_key).dump();
+      wire::text::append_json_string(body, *e.explicit_hash_key);
     }
     body += '}';
   }
   body += "]}";
-  auto r = call("PutRecords", body);
+  auto r = call("PutRecords", std::move(body));
   if (!r) return failed<PutRecordsResult>(r.error);
   auto j = json::parse(*r, nullptr, false);
   if (!j.is_object()) return parse_failed<PutRecordsResult>("PutRecords");

@@ -5,6 +5,7 @@
 // members the harness uses are mapped.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,13 @@ struct PutRecordsEntry {
   std::optional<std::string> explicit_hash_key;  // decimal
 };
 
+// The same as views: the bytes are read where they lie while the request is encoded.
+struct PutRecordsEntryView {
+  std::string_view data;
+  std::string_view partition_key;
+  std::optional<std::string_view> explicit_hash_key;
+};
+
 struct PutRecordsResultEntry {
   std::string sequence_number;  // empty for a failed entry
   std::string shard_id;
@@ -97,12 +105,13 @@ class KinesisClient {
   Outcome<StreamSummary> describe_stream_summary(const std::string& stream);
   Outcome<std::vector<std::string>> list_streams();  // every stream name (follows NextToken)
   Outcome<PutRecordsResult> put_records(const std::string& stream, const std::vector<PutRecordsEntry>& entries);
+  Outcome<PutRecordsResult> put_records(const std::string& stream, std::span<const PutRecordsEntryView> entries);
   Outcome<std::string> get_shard_iterator(const std::string& stream, const std::string& shard_id,
                                           const IteratorStart& start);
   Outcome<GetRecordsResult> get_records(const std::string& shard_iterator, int limit = 10000);
 
   // Any other operation: the JSON input as text, the JSON output as text ("{}" for none).
-  Outcome<std::string> call(std::string_view operation, const std::string& json_input);
+  Outcome<std::string> call(std::string_view operation, std::string json_input);
 
   Session& session() { return session_; }
 

@@ -1,4 +1,5 @@
-// Whole Kinesis requests through KinesisService::handle, as the Router hands them over: the
+// Whole Kinesis requests through KinesisService::handle (the shared in-process harness,
+// tests/support/in_process_kinesis.h), as the front end hands them over: the
 // first byte picks the operation and the encoding (JSON 1.1 or CBOR 1.1), the rest is the
 // body. Reaches the PutRecords fast path, the generic decoders, validation and the operations
 // on stream "fuzz" (2 shards, created once).
@@ -7,8 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "fuzz/in_process.h"
-#include "server/kinesis/kinesis_service.h"
+#include "tests/support/in_process_kinesis.h"
 
 using namespace eddy;
 
@@ -21,34 +21,26 @@ constexpr const char* kOps[] = {
     "EnableEnhancedMonitoring", "UpdateMaxRecordSize", "SplitShard", "Bogus",
 };
 
-http::Request request(const char* op, bool cbor) {
-  http::Request r;
-  r.method = "POST";
-  r.target = r.path = "/";
-  r.headers.add("Content-Type", cbor ? "application/x-amz-cbor-1.1" : "application/x-amz-json-1.1");
-  r.headers.add("X-Amz-Target", std::string("Kinesis_20131202.") + op);
-  return r;
-}
-
-kinesis::KinesisService& service() {
-  static kinesis::KinesisService& k = [] () -> kinesis::KinesisService& {
-    auto& s = fuzz::app().kinesis();
-    auto req = request("CreateStream", false);
-    req.body = R"({"StreamName":"fuzz","ShardCount":2})";
-    if (s.handle(req).status != 200) std::abort();
-    return s;
+test::InProcessKinesis& harness() {
+  static test::InProcessKinesis h;
+  static const bool ready = [] {
+    std::string error;
+    if (!h.open(&error)) {
+      std::fprintf(stderr, "open: %s\n", error.c_str());
+      std::abort();
+    }
+    return h.call("CreateStream", R"({"StreamName":"fuzz","ShardCount":2})").status == 200 || (std::abort(), false);
   }();
-  return k;
+  (void)ready;
+  return h;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  auto& k = service();
-  auto req = request(kOps[data[0] & 15], (data[0] & 16) != 0);
-  req.body.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
-  auto res = k.handle(req);
+  auto res = harness().call(kOps[data[0] & 15], std::string(reinterpret_cast<const char*>(data) + 1, size - 1),
+                            (data[0] & 16) != 0 ? test::kKinesisCbor : test::kKinesisJson);
   // EDDY_FUZZ_VERBOSE=1: print every answer (to check that the seeds get where they should).
   static const bool verbose = std::getenv("EDDY_FUZZ_VERBOSE") != nullptr;
   if (verbose) std::fprintf(stderr, "status %d: %.300s\n", res.status, res.body.c_str());

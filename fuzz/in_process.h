@@ -1,6 +1,7 @@
 #pragma once
 // An App on the in-memory store (manual clock, auth off, one thread), started once per fuzzer
-// process, and a way to run a request through a service's Dispatch without sockets.
+// process, and a way to run a request through a service's Dispatch without sockets: for the S3
+// targets. Kinesis targets use the shared harness, tests/support/in_process_kinesis.h.
 #include <cstdlib>
 #include <cstdio>
 #include <memory>

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -15,6 +14,7 @@
 #include "server/http/dispatch.h"
 #include "server/http/server.h"
 #include "server/init_scripts.h"
+#include "server/periodic_task.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/admin/metrics_endpoints.h"
 #include "server/admin/limits_endpoints.h"
@@ -32,11 +32,11 @@ struct App::ReadyThread {
   std::thread thread;
 };
 
+// Retention trimming, every 30 s.
 struct App::Maintenance {
-  std::thread thread;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
+  explicit Maintenance(kinesis::KinesisService& k)
+      : trim("kinesis retention trim", std::chrono::seconds(30), [&k] { k.trim_expired(); }) {}
+  PeriodicTask trim;
 };
 
 App::App(Config config)
@@ -176,20 +176,9 @@ bool App::start(std::string* error) {
   server_->start();
   running_ = true;
 
-  maintenance_ = std::make_unique<Maintenance>();
-  maintenance_->thread = std::thread([this] { maintenance_loop(); });
+  maintenance_ = std::make_unique<Maintenance>(*kinesis_);
+  maintenance_->trim.start();
   return true;
-}
-
-void App::maintenance_loop() {
-  std::unique_lock lk(maintenance_->mu);
-  while (!maintenance_->stop) {
-    maintenance_->cv.wait_for(lk, std::chrono::seconds(30));
-    if (maintenance_->stop) break;
-    lk.unlock();
-    kinesis_->trim_expired();
-    lk.lock();
-  }
 }
 
 void App::start_ready_scripts(std::function<void()> on_done) {
@@ -226,14 +215,7 @@ void App::stop() {
   // Scripts still running talk to this eddy: end them before it stops serving.
   init_scripts_->cancel();
   if (ready_thread_ && ready_thread_->thread.joinable()) ready_thread_->thread.join();
-  if (maintenance_) {
-    {
-      std::lock_guard lk(maintenance_->mu);
-      maintenance_->stop = true;
-    }
-    maintenance_->cv.notify_all();
-    if (maintenance_->thread.joinable()) maintenance_->thread.join();
-  }
+  if (maintenance_) maintenance_->trim.stop();
   server_->stop();
   if (metrics_) metrics_->stop();
   if (auto st = store_->flush(); !st) spdlog::error("flush at shutdown failed: {}", st.message);

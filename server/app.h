@@ -64,8 +64,6 @@ class App {
   uint16_t tls_port() const { return tls_port_; }
 
  private:
-  void maintenance_loop();
-
   Config config_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<store::Store> store_;

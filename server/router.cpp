@@ -13,6 +13,17 @@ bool is_admin_path(const std::string& path, std::string_view root) {
   return path.rfind(root, 0) == 0 && (path.size() == root.size() || path[root.size()] == '/');
 }
 
+// An S3 error document (the router's own answers: no S3 handler, a handler that threw).
+http::Response s3_error(const http::Request& req, int status, std::string_view code, std::string_view message) {
+  http::Response res;
+  res.status = status;
+  res.headers.add("Content-Type", "application/xml");
+  res.headers.add("x-amz-request-id", req.request_id);
+  res.body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + std::string(code) + "</Code><Message>" +
+             std::string(message) + "</Message><RequestId>" + req.request_id + "</RequestId></Error>";
+  return res;
+}
+
 }  // namespace
 
 Router::Router(kinesis::KinesisService& kinesis) : kinesis_(kinesis) {}
@@ -37,20 +48,19 @@ http::Dispatch Router::dispatch(http::Request& req) {
     return http::Immediate{std::move(res)};
   }
   if (req.headers.get("X-Amz-Target").rfind("Kinesis_20131202.", 0) == 0) return kinesis_.dispatch(req);
-  if (s3_filter_) return s3_filter_(req, [this](http::Request& r) { return dispatch_s3(r); });
   return dispatch_s3(req);
+}
+
+http::Response Router::internal_error(const http::Request& req) {
+  if (is_admin_path(req.path, "/_eddy") || is_admin_path(req.path, "/_localstack")) return Handler::internal_error(req);
+  if (req.headers.get("X-Amz-Target").rfind("Kinesis_20131202.", 0) == 0) return kinesis_.internal_failure(req);
+  return s3_error(req, 500, "InternalError", "We encountered an internal error. Please try again.");
 }
 
 http::Dispatch Router::dispatch_s3(http::Request& req) {
   if (s3_) return s3_(req);
-  http::Response res;
-  res.status = 501;
-  res.headers.add("Content-Type", "application/xml");
-  res.headers.add("x-amz-request-id", req.request_id);
-  res.body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NotImplemented</Code><Message>A header you "
-             "provided implies functionality that is not implemented</Message><RequestId>" +
-             req.request_id + "</RequestId></Error>";
-  return http::Immediate{std::move(res)};
+  return http::Immediate{
+      s3_error(req, 501, "NotImplemented", "A header you provided implies functionality that is not implemented")};
 }
 
 }  // namespace eddy

@@ -21,17 +21,16 @@ class Router final : public http::Handler {
   void add_admin(std::string prefix, Route route);
   // The S3 handler (until set, S3 requests get a 501 NotImplemented error in S3's XML).
   void set_s3(Route route) { s3_ = std::move(route); }
-  // Sees every S3 request before the S3 handler (`next`); fault injection answers or changes it.
-  using S3Filter = std::function<http::Dispatch(http::Request&, const Route& next)>;
-  void set_s3_filter(S3Filter f) { s3_filter_ = std::move(f); }
 
   http::Dispatch dispatch(http::Request& req) override;
+  // The exception barrier's answer in the shape of the service the request went to: Kinesis'
+  // InternalFailure (JSON or CBOR), S3's InternalError XML, admin's JSON error.
+  http::Response internal_error(const http::Request& req) override;
 
  private:
   kinesis::KinesisService& kinesis_;
   std::vector<std::pair<std::string, Route>> admin_;
   Route s3_;
-  S3Filter s3_filter_;
   http::Dispatch dispatch_s3(http::Request& req);
 };
 

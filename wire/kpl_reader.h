@@ -33,13 +33,20 @@ class AggregateReader {
   std::size_t size() const { return records_.size(); }
   UserRecordView operator[](std::size_t i) const;
 
+  // The key tables and each record's indexes into them (checked by reset()): a reader that
+  // works per distinct key (the hash key of each partition key, once) instead of per record.
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  const std::vector<std::string_view>& partition_key_table() const { return pks_; }
+  const std::vector<std::string_view>& explicit_hash_key_table() const { return ehks_; }
+  uint32_t partition_key_index(std::size_t i) const { return records_[i].pk; }
+  uint32_t explicit_hash_key_index(std::size_t i) const { return records_[i].ehk; }  // kNone: none
+
  private:
   struct Entry {
     uint32_t pk;
     uint32_t ehk;  // kNone when absent
     std::string_view data;
   };
-  static constexpr uint32_t kNone = ~uint32_t{0};
   DecodeStatus status_ = DecodeStatus::not_aggregated;
   std::vector<std::string_view> pks_;
   std::vector<std::string_view> ehks_;

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "wire/kpl_aggregate.h"
 
@@ -41,14 +41,44 @@ class AggregateWriter {
   // Appends the aggregated record (magic || body || MD5(body)) to out.
   void finish_into(std::string& out) const;
   std::string finish() const;
+  // finish_into() in two steps, so that the digest (most of the cost) can be computed later
+  // and elsewhere, e.g. by a sender thread outside the producer's lock: the record with 16
+  // zero bytes where its digest goes, then seal() on exactly that record.
+  void finish_unsealed_into(std::string& out) const;
+  static void seal(std::string& record);
   void clear();
 
  private:
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  // Index of each distinct key in its table: open addressing over slots that point at the key's
+  // bytes inside the table's own encoding, so neither a lookup nor a new key allocates (clear()
+  // keeps the capacity). The last lookup is remembered: size_with() then add() of the same
+  // record look a key up once.
+  class KeyIndex {
+   public:
+    // The key's index, or nullopt; `table` is the encoded field the slots point into.
+    std::optional<std::uint64_t> find(std::string_view key, const std::string& table) const;
+    // Records that `key` got index size() and that its bytes start at `offset` in the table.
+    void insert(std::string_view key, std::size_t offset);
+    std::size_t size() const { return size_; }
+    void clear();
+
+   private:
+    struct Slot {
+      std::uint64_t hash = 0;
+      std::uint32_t offset = 0, length = 0;
+      std::uint32_t index = kEmpty;
+    };
+    static constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
+    std::size_t probe(std::string_view key, std::uint64_t hash, const std::string& table) const;
+    void grow();
+    std::vector<Slot> slots_;
+    std::size_t size_ = 0;
+    mutable const char* last_key_ = nullptr;
+    mutable std::size_t last_length_ = 0, last_slot_ = 0;
+    mutable std::uint64_t last_hash_ = 0;
   };
-  using KeyTable = std::unordered_map<std::string, std::uint64_t, KeyHash, std::equal_to<>>;
+  // Looks `key` up, adding it to `table` (protobuf field `field`) when new: its index.
+  static std::uint64_t intern_key(std::string& table, KeyIndex& index, int field, std::string_view key);
   std::size_t growth(std::string_view partition_key,
                      std::optional<std::string_view> explicit_hash_key,
                      std::size_t data_size) const;
@@ -56,8 +86,8 @@ class AggregateWriter {
   std::string pk_table_;   // field 1, one entry a key
   std::string ehk_table_;  // field 2
   std::string records_;    // field 3, one entry a user record
-  KeyTable pk_index_;
-  KeyTable ehk_index_;
+  KeyIndex pk_index_;
+  KeyIndex ehk_index_;
   std::size_t count_ = 0;
 };
 

@@ -16,25 +16,10 @@ ListShardsOutcome KinesisTransport::list_shards() {
   return out;
 }
 
-PutRecordsOutcome KinesisTransport::put_records(std::vector<PutEntry>& entries) {
-  // The bytes move into the request and back: no copy of a PutRecords' worth of data.
-  std::vector<client::PutRecordsEntry> request(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    request[i].data = std::move(entries[i].data);
-    request[i].partition_key = std::move(entries[i].partition_key);
-    request[i].explicit_hash_key = std::move(entries[i].explicit_hash_key);
-  }
-  struct Restore {
-    std::vector<client::PutRecordsEntry>& from;
-    std::vector<PutEntry>& to;
-    ~Restore() {
-      for (std::size_t i = 0; i < to.size(); ++i) {
-        to[i].data = std::move(from[i].data);
-        to[i].partition_key = std::move(from[i].partition_key);
-        to[i].explicit_hash_key = std::move(from[i].explicit_hash_key);
-      }
-    }
-  } restore{request, entries};
+PutRecordsOutcome KinesisTransport::put_records(std::span<const PutEntry> entries) {
+  std::vector<client::PutRecordsEntryView> request(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    request[i] = {entries[i].data, entries[i].partition_key, entries[i].explicit_hash_key};
   PutRecordsOutcome out;
   auto r = client_.put_records(stream_, request);
   if (!r) {

@@ -12,7 +12,7 @@ class KinesisTransport final : public Transport {
   KinesisTransport(client::KinesisClient& client, std::string stream)
       : client_(client), stream_(std::move(stream)) {}
   ListShardsOutcome list_shards() override;
-  PutRecordsOutcome put_records(std::vector<PutEntry>& entries) override;
+  PutRecordsOutcome put_records(std::span<const PutEntry> entries) override;
 
  private:
   client::KinesisClient& client_;

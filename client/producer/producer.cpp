@@ -53,21 +53,16 @@ bool Producer::refresh_shards(std::unique_lock<std::mutex>& lock, std::string* e
 
 void Producer::send(std::unique_lock<std::mutex>& lock, Batch batch) {
   lock.unlock();
-  // The records' bytes travel in the entries and come back for complete() (retries).
+  // The digests and the request are made outside the lock, from the records where they lie.
+  ProducerCore::seal(batch);
   std::vector<PutEntry> entries(batch.records.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    KinesisRecord& r = batch.records[i];
-    entries[i].partition_key = std::move(r.partition_key);
-    entries[i].explicit_hash_key = std::move(r.explicit_hash_key);
-    entries[i].data = std::move(r.data);
+    const KinesisRecord& r = batch.records[i];
+    entries[i].partition_key = r.partition_key;
+    if (r.explicit_hash_key) entries[i].explicit_hash_key = *r.explicit_hash_key;
+    entries[i].data = r.data;
   }
   PutRecordsOutcome out = transport_.put_records(entries);
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    KinesisRecord& r = batch.records[i];
-    r.partition_key = std::move(entries[i].partition_key);
-    r.explicit_hash_key = std::move(entries[i].explicit_hash_key);
-    r.data = std::move(entries[i].data);
-  }
   lock.lock();
   core_.complete(std::move(batch), out, clock_.now());
   room_cv_.notify_all();
@@ -110,6 +105,27 @@ PutStatus Producer::put(std::string_view pk, std::string_view data,
     }
     room_cv_.wait(lock);
   }
+}
+
+std::size_t Producer::put_all(std::span<const UserRecordRef> records,
+                              const std::function<void(std::size_t, const std::string&)>& on_invalid) {
+  std::unique_lock lock(mu_);
+  std::string why;
+  std::size_t i = 0;
+  while (i < records.size()) {
+    const UserRecordRef& r = records[i];
+    const PutStatus st = core_.put(r.partition_key, r.explicit_hash_key, r.data, clock_.now(), &why, r.hash);
+    if (st == PutStatus::would_block) {
+      if (!options_.threaded || stopping_) break;
+      if (core_.take_wakeup_flag()) work_cv_.notify_one();
+      room_cv_.wait(lock);
+      continue;
+    }
+    if (st == PutStatus::invalid && on_invalid) on_invalid(i, why);
+    ++i;
+  }
+  if (core_.take_wakeup_flag()) work_cv_.notify_one();
+  return i;
 }
 
 bool Producer::has_room(std::size_t bytes) const {

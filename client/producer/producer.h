@@ -3,6 +3,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -44,6 +45,20 @@ class Producer {
                 std::optional<std::string_view> explicit_hash_key = std::nullopt,
                 bool block = true, std::string* error = nullptr,
                 std::optional<wire::u128> hash = std::nullopt);
+
+  // One user record for put_all().
+  struct UserRecordRef {
+    std::string_view partition_key;
+    std::string_view data;
+    std::optional<std::string_view> explicit_hash_key;
+    std::optional<wire::u128> hash;  // as put()'s
+  };
+  // put() of many records under one lock, in order, blocking while the buffer is full (threaded
+  // mode). An invalid record is skipped and reported to on_invalid(index, why). Returns how
+  // many records were taken: all of them, unless the producer stopped (or, in manual mode, the
+  // buffer filled up).
+  std::size_t put_all(std::span<const UserRecordRef> records,
+                      const std::function<void(std::size_t, const std::string&)>& on_invalid = {});
 
   // Sends everything buffered now and waits until every record is acknowledged, failed or
   // expired, or until `deadline`. true when nothing is left.

@@ -19,10 +19,34 @@ constexpr std::size_t kShardCollectLimit = 256 * 1024;
 constexpr auto kLimiterPoll = std::chrono::milliseconds(25);
 const std::string kThrottled = "ProvisionedThroughputExceededException";
 
-std::size_t utf8_chars(std::string_view s) {
+// Characters of a UTF-8 string; nullopt when it is not well-formed UTF-8 (a partition key is
+// a JSON string on the wire).
+std::optional<std::size_t> utf8_chars(std::string_view s) {
   std::size_t n = 0;
-  for (char c : s)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  for (std::size_t i = 0; i < s.size(); ++n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07;
+    else return std::nullopt;
+    if (i + len > s.size()) return std::nullopt;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return std::nullopt;
+    i += len;
+  }
   return n;
 }
 
@@ -31,13 +55,12 @@ std::size_t utf8_chars(std::string_view s) {
 ProducerCore::ProducerCore(ProducerConfig config) : config_(std::move(config)) {}
 
 std::optional<std::size_t> ProducerCore::shard_for(wire::u128 hash) const {
-  if (shards_.empty()) return std::nullopt;
-  auto it = std::upper_bound(shards_.begin(), shards_.end(), hash,
-                             [](wire::u128 h, const Shard& s) { return h < s.info.range.start; });
-  if (it == shards_.begin()) return std::nullopt;
-  --it;
-  if (!it->info.range.contains(hash)) return std::nullopt;
-  return static_cast<std::size_t>(it - shards_.begin());
+  // Over the starts alone (16 bytes each, contiguous): this runs for every user record.
+  auto it = std::upper_bound(range_starts_.begin(), range_starts_.end(), hash);
+  if (it == range_starts_.begin()) return std::nullopt;
+  const auto i = static_cast<std::size_t>(it - range_starts_.begin()) - 1;
+  if (hash > range_ends_[i]) return std::nullopt;
+  return i;
 }
 
 std::optional<std::size_t> ProducerCore::shard_holding(wire::u128 lo, wire::u128 hi) const {
@@ -58,7 +81,9 @@ PutStatus ProducerCore::put(std::string_view pk, std::optional<std::string_view>
     if (error) *error = std::move(m);
     return PutStatus::invalid;
   };
-  if (pk.empty() || utf8_chars(pk) > kMaxPartitionKeyChars)
+  const std::optional<std::size_t> pk_chars = utf8_chars(pk);
+  if (!pk_chars) return invalid("partition key is not valid UTF-8");
+  if (pk.empty() || *pk_chars > kMaxPartitionKeyChars)
     return invalid("partition key must be 1 to 256 characters");
   if (data.size() + pk.size() > kMaxRecordBytes)
     return invalid("record too large: data and partition key exceed 1 MiB");
@@ -158,9 +183,9 @@ void ProducerCore::close_aggregate(Shard& s) {
   } else {
     kr.partition_key = "a";
     kr.explicit_hash_key = wire::to_decimal(s.first_hash);
-    kr.data.reserve(s.writer.size_bytes());
-    s.writer.finish_into(kr.data);
+    s.writer.finish_unsealed_into(kr.data);
     kr.aggregated = true;
+    kr.digest_pending = true;
   }
   kr.user_records = static_cast<std::uint32_t>(s.writer.count());
   kr.user_bytes = s.user_bytes;
@@ -287,6 +312,16 @@ Duration ProducerCore::collector_grace() const {
   return std::min<Duration>(std::chrono::milliseconds(50), config_.record_max_buffered_time / 5);
 }
 
+void ProducerCore::seal(KinesisRecord& record) {
+  if (!record.digest_pending) return;
+  wire::kpl::AggregateWriter::seal(record.data);
+  record.digest_pending = false;
+}
+
+void ProducerCore::seal(Batch& batch) {
+  for (KinesisRecord& kr : batch.records) seal(kr);
+}
+
 std::optional<Batch> ProducerCore::take_batch() {
   if (ready_.empty()) return std::nullopt;
   Batch b = std::move(ready_.front());
@@ -362,6 +397,7 @@ void ProducerCore::requeue(KinesisRecord kr, TimePoint now, TimePoint deadline) 
   }
   // The aggregate spans shards now (a split): send its user records again one by one. They
   // stay counted in the buffer; add_user_record takes them without a second count.
+  seal(kr);
   const auto decoded = wire::kpl::decode(kr.data);
   for (const wire::kpl::UserRecord& u : decoded.records) {
     std::optional<std::string_view> ehk;
@@ -458,6 +494,12 @@ void ProducerCore::set_shards(std::vector<ShardInfo> shards, TimePoint now) {
     shards_.back().info = info;
     shards_.back().collected_bytes = 0;
     shard_index_[info.shard_id] = shards_.size() - 1;
+  }
+  range_starts_.clear();
+  range_ends_.clear();
+  for (const Shard& s : shards_) {
+    range_starts_.push_back(s.info.range.start);
+    range_ends_.push_back(s.info.range.end);
   }
   for (KinesisRecord& kr : pending) {
     const TimePoint deadline = kr.deadline;

@@ -53,6 +53,9 @@ struct KinesisRecord {
   std::optional<std::string> explicit_hash_key;
   std::string data;
   bool aggregated = false;
+  // An aggregate's MD5 trailer is written by the sender (seal()), outside the producer's lock,
+  // not when the aggregate closes.
+  bool digest_pending = false;
   std::uint32_t user_records = 0;
   std::uint64_t user_bytes = 0;
   wire::u128 min_hash = 0, max_hash = 0;  // over its user records
@@ -84,8 +87,11 @@ class ProducerCore {
   // Does what is due at `now`: aggregates past RecordMaxBufferedTime close, rate limiters
   // release what their tokens allow, a collection past its deadline becomes a batch.
   void poll(TimePoint now);
-  // The next batch to send (PutRecords), if any; counted as sent.
+  // The next batch to send (PutRecords), if any; counted as sent. Its aggregates may still
+  // lack their digest: seal() it before sending (it needs no lock).
   std::optional<Batch> take_batch();
+  static void seal(Batch& batch);
+  static void seal(KinesisRecord& record);
   bool has_batch() const { return !ready_.empty(); }
   // The answer to a batch from take_batch().
   void complete(Batch batch, const PutRecordsOutcome& outcome, TimePoint now);
@@ -157,6 +163,7 @@ class ProducerCore {
   Stats stats_;
   std::string last_error_;
   std::vector<Shard> shards_;                 // open shards, sorted by range start
+  std::vector<wire::u128> range_starts_, range_ends_;  // of shards_, for shard_for()
   std::vector<ShardInfo> open_shards_;        // same order
   std::unordered_map<std::string, ShardInfo> all_shards_;  // open and closed, by id
   std::unordered_map<std::string, std::size_t> shard_index_;

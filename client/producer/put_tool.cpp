@@ -2,6 +2,7 @@
 // JSON summary line at the end.
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -34,14 +35,6 @@ struct Rng {
     return s;
   }
 };
-
-std::string random_key(Rng& rng) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::uint64_t v = rng.next();
-  std::string k(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) k[static_cast<std::size_t>(i)] = hex[v & 15];
-  return k;
-}
 
 // The Nth (1-based) field of a delimited line, or nullopt.
 std::optional<std::string_view> field_of(std::string_view line, int n, std::string_view delim) {
@@ -79,13 +72,28 @@ int run_put(const PutOptions& o, Transport& transport, std::FILE* in, std::ostre
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t invalid = 0;
   std::string first_invalid;
-  auto put = [&](std::string_view pk, std::string_view data, std::optional<wire::u128> hash) {
-    std::string why;
-    if (producer.put(pk, data, std::nullopt, true, &why, hash) == PutStatus::invalid) {
-      if (invalid++ == 0) first_invalid = why;
-    }
+  // Records go to the producer in batches (one lock for many): views into the input buffer, a
+  // data arena (generated load) and a key arena (random keys), all valid until put_all returns.
+  constexpr std::size_t kBatch = 256;
+  std::vector<Producer::UserRecordRef> batch;
+  batch.reserve(kBatch);
+  std::string key_arena(kBatch * 16, '0');
+  const auto on_invalid = [&](std::size_t, const std::string& why) {
+    if (invalid++ == 0) first_invalid = why;
+  };
+  auto flush_batch = [&] {
+    if (batch.empty()) return;
+    producer.put_all(batch, on_invalid);
+    batch.clear();
   };
   Rng rng{0x9E3779B97F4A7C15ull ^ static_cast<std::uint64_t>(start.time_since_epoch().count())};
+  auto random_key = [&]() -> std::string_view {
+    static constexpr char hex[] = "0123456789abcdef";
+    char* k = key_arena.data() + batch.size() * 16;
+    std::uint64_t v = rng.next();
+    for (int i = 15; i >= 0; --i, v >>= 4) k[i] = hex[v & 15];
+    return {k, 16};
+  };
 
   if (o.rate) {
     // Generated load: K keys with their hash keys worked out once.
@@ -95,12 +103,14 @@ int run_put(const PutOptions& o, Transport& transport, std::FILE* in, std::ostre
       keys.push_back("key-" + std::to_string(i));
       hashes.push_back(wire::hash_key_of_partition_key(keys.back()));
     }
-    std::string data(o.size, 'x');
     const double rate = *o.rate;
+    // At a set rate, batches are a millisecond's worth (the timetable stays smooth).
+    const std::size_t batch_max =
+        rate > 0 ? std::clamp<std::size_t>(static_cast<std::size_t>(rate / 1000), 1, kBatch) : kBatch;
+    std::string data_arena(batch_max * o.size, 'x');
     const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                  std::chrono::duration<double>(o.duration));
     std::uint64_t n = 0;
-    std::string key;
     for (;;) {
       if (stop || (o.count > 0 && n >= o.count)) break;
       if ((n & 1023) == 0 || rate > 0) {
@@ -109,45 +119,49 @@ int run_put(const PutOptions& o, Transport& transport, std::FILE* in, std::ostre
         if (rate > 0) {
           const double due = std::chrono::duration<double>(now - start).count() * rate;
           if (static_cast<double>(n) >= due) {
+            flush_batch();
             std::this_thread::sleep_for(std::chrono::microseconds(500));
             continue;
           }
         }
       }
       // Data: the record's number, then filler, so every record is distinct.
-      char num[24];
-      const int len = std::snprintf(num, sizeof num, "%020llu", static_cast<unsigned long long>(n));
-      std::memcpy(data.data(), num, std::min<std::size_t>(static_cast<std::size_t>(len), data.size()));
+      char* d = data_arena.data() + batch.size() * o.size;
+      char num[20];
+      std::uint64_t v = n;
+      for (int i = 19; i >= 0; --i, v /= 10) num[i] = static_cast<char>('0' + v % 10);
+      std::memcpy(d, num, std::min<std::size_t>(sizeof num, o.size));
+      const std::string_view data(d, o.size);
       if (o.keys > 0) {
         const std::size_t k = static_cast<std::size_t>(rng.next() % o.keys);
-        put(keys[k], data, hashes[k]);
+        batch.push_back({keys[k], data, std::nullopt, hashes[k]});
       } else {
-        key = random_key(rng);
-        put(key, data, std::nullopt);
+        batch.push_back({random_key(), data, std::nullopt, std::nullopt});
       }
       ++n;
+      if (batch.size() >= batch_max) flush_batch();
     }
+    flush_batch();
   } else {
     // One record a line of stdin.
     std::vector<char> buf(1 << 20);
     std::string carry;
-    std::string key;
     auto line = [&](std::string_view l) {
       if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
       if (l.empty()) return;
       if (!o.key.empty()) {
-        put(o.key, l, std::nullopt);
+        batch.push_back({o.key, l, std::nullopt, std::nullopt});
       } else if (o.key_field > 0) {
         auto f = field_of(l, o.key_field, o.delimiter);
         if (!f || f->empty()) {
           if (invalid++ == 0) first_invalid = "a line has no field " + std::to_string(o.key_field);
           return;
         }
-        put(*f, l, std::nullopt);
+        batch.push_back({*f, l, std::nullopt, std::nullopt});
       } else {
-        key = random_key(rng);
-        put(key, l, std::nullopt);
+        batch.push_back({random_key(), l, std::nullopt, std::nullopt});
       }
+      if (batch.size() >= kBatch) flush_batch();
     };
     while (!stop) {
       const std::size_t got = std::fread(buf.data(), 1, buf.size(), in);
@@ -163,14 +177,17 @@ int run_put(const PutOptions& o, Transport& transport, std::FILE* in, std::ostre
         if (!carry.empty()) {
           carry.append(chunk.substr(pos, nl - pos));
           line(carry);
+          flush_batch();  // the carry is reused
           carry.clear();
         } else {
           line(chunk.substr(pos, nl - pos));
         }
         pos = nl + 1;
       }
+      flush_batch();  // the buffer is read into again
     }
     if (!carry.empty()) line(carry);
+    flush_batch();
   }
 
   // Everything accepted is sent, acknowledged, failed or expired before the summary.

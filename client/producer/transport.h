@@ -1,5 +1,6 @@
 #pragma once
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,12 +24,12 @@ struct ListShardsOutcome {
   std::vector<ShardInfo> shards;  // open and closed
 };
 
-// Owned, so that a transport can move the bytes into its request instead of copying them; it
-// must leave every entry as it was before it returns (the producer retries from them).
+// One PutRecords entry: views into the producer's record, which stays put (and unchanged)
+// until put_records() returns, so no byte of a request is copied before it is encoded.
 struct PutEntry {
-  std::string partition_key;
-  std::optional<std::string> explicit_hash_key;
-  std::string data;
+  std::string_view partition_key;
+  std::optional<std::string_view> explicit_hash_key;
+  std::string_view data;
 };
 
 struct PutEntryResult {
@@ -51,9 +52,8 @@ class Transport {
   virtual ~Transport() = default;
   // Every shard of the stream (all pages).
   virtual ListShardsOutcome list_shards() = 0;
-  // One PutRecords call. Must be callable from several threads at once. The entries may be
-  // moved from during the call but hold their values again when it returns.
-  virtual PutRecordsOutcome put_records(std::vector<PutEntry>& entries) = 0;
+  // One PutRecords call. Must be callable from several threads at once.
+  virtual PutRecordsOutcome put_records(std::span<const PutEntry> entries) = 0;
 };
 
 }  // namespace eddy::producer

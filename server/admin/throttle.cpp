@@ -102,8 +102,8 @@ http::Response put_stream(App& app, const std::string& name, const std::string& 
   if (!limits::ThrottleOverride::from_json(j, o, &why)) return error(400, why);
   {
     std::lock_guard lk(s->mu);
-    s->throttle_json = o.empty() ? std::string() : o.to_json().dump();
-    if (!app.kinesis().save_stream(*s)) return error(500, "could not persist the override");
+    if (!app.kinesis().change_stream(*s, [&] { s->throttle_json = o.empty() ? std::string() : o.to_json().dump(); }))
+      return error(500, "could not persist the override");
   }
   return json_response(200, stream_json(app.limits().shards, *s).dump() + "\n");
 }
@@ -113,8 +113,8 @@ http::Response delete_stream(App& app, const std::string& name) {
   if (!s) return error(404, "stream " + name + " not found");
   {
     std::lock_guard lk(s->mu);
-    s->throttle_json.clear();
-    if (!app.kinesis().save_stream(*s)) return error(500, "could not persist the change");
+    if (!app.kinesis().change_stream(*s, [&] { s->throttle_json.clear(); }))
+      return error(500, "could not persist the change");
   }
   return json_response(200, stream_json(app.limits().shards, *s).dump() + "\n");
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -65,6 +66,48 @@ inline void after_response(Dispatch& d, AfterResponse after) {
   } else if (auto* st = std::get_if<StreamBody>(&d)) {
     st->sink = std::make_unique<detail::AfterSink>(std::move(st->sink), std::move(after));
   }
+}
+
+// ---- The exception barrier ------------------------------------------------------------------
+// Every call the front ends (HTTP/1.1 and HTTP/2) make into a handler - dispatch, a
+// BufferBody's handle and too_large, a sink's write and finish - goes through guard(). An
+// exception then becomes handler.internal_error(req) (a 500 in the service's error shape with
+// the request id) marked ConnectionAction::close_after, and one error log line; it never
+// reaches the session coroutine, where asio::detached would drop it with the connection.
+
+// Logs the failure and builds the answer (message.cpp).
+Response barrier_response(Handler& handler, const Request& req, std::string_view what);
+
+template <class F>
+auto guard(Handler& handler, const Request& req, F&& call) -> decltype(call()) {
+  using R = decltype(call());
+  auto answer = [&](std::string_view what) -> R {
+    Response r = barrier_response(handler, req, what);
+    if constexpr (std::is_same_v<R, Dispatch>) return Immediate{std::move(r)};
+    else return R(std::move(r));
+  };
+  try {
+    return call();
+  } catch (const std::exception& e) {
+    return answer(e.what());
+  } catch (...) {
+    return answer("an exception not derived from std::exception");
+  }
+}
+
+// A response body's read once the head is sent: an exception is logged and read as -1 (the
+// connection or stream is dropped, as for a failed read).
+void log_body_failure(const Request& req, std::string_view what);
+template <class F>
+int64_t guard_read(const Request& req, F&& read) {
+  try {
+    return read();
+  } catch (const std::exception& e) {
+    log_body_failure(req, e.what());
+  } catch (...) {
+    log_body_failure(req, "an exception not derived from std::exception");
+  }
+  return -1;
 }
 
 }  // namespace eddy::http

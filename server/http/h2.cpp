@@ -22,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include "server/http/dispatch.h"
 #include "server/http/internal.h"
 
 namespace eddy::http::detail {
@@ -304,12 +305,12 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
       if (st.mode == H2Stream::Mode::buffer) {
         if (st.req.body.size() + piece.size() > st.buffer.max_bytes) {
           st.finished = true;
-          respond(st, st.buffer.too_large(st.req));
+          respond(st, guard(ctx_.handler, st.req, [&] { return st.buffer.too_large(st.req); }));
           return;
         }
         st.req.body += piece;
       } else if (st.mode == H2Stream::Mode::sink) {
-        if (auto early = st.sink->write(piece)) {
+        if (auto early = guard(ctx_.handler, st.req, [&] { return st.sink->write(piece); })) {
           st.finished = true;
           respond(st, std::move(*early));
           return;
@@ -318,8 +319,8 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     }
     if (!st.end_stream) return;
     st.finished = true;
-    if (st.mode == H2Stream::Mode::buffer) respond(st, st.buffer.handle(st.req));
-    else if (st.mode == H2Stream::Mode::sink) respond(st, st.sink->finish());
+    if (st.mode == H2Stream::Mode::buffer) respond(st, guard(ctx_.handler, st.req, [&] { return st.buffer.handle(st.req); }));
+    else if (st.mode == H2Stream::Mode::sink) respond(st, guard(ctx_.handler, st.req, [&] { return st.sink->finish(); }));
   }
 
   void dispatch(H2Stream& st) {
@@ -338,7 +339,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     req.path = req.target.substr(0, q);
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
     const bool expect_continue = iequals(req.headers.get("Expect"), "100-continue");
-    Dispatch d = ctx_.handler.dispatch(req);
+    Dispatch d = guard(ctx_.handler, req, [&] { return ctx_.handler.dispatch(req); });
     if (auto* imm = std::get_if<Immediate>(&d)) {
       st.mode = H2Stream::Mode::discard;
       st.finished = true;
@@ -353,7 +354,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
       if (!cl.empty() && std::from_chars(cl.data(), cl.data() + cl.size(), len).ec == std::errc() &&
           len > st.buffer.max_bytes) {
         st.finished = true;
-        respond(st, st.buffer.too_large(req));
+        respond(st, guard(ctx_.handler, req, [&] { return st.buffer.too_large(req); }));
         return;
       }
     } else {
@@ -527,7 +528,9 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
         return static_cast<ssize_t>(n);
       }
       case H2Stream::Body::source: {
-        const int64_t n = st.source->read(reinterpret_cast<char*>(buf), length);
+        // The head is out: a throwing source can only end the stream (logged, never unwound
+        // through nghttp2).
+        const int64_t n = guard_read(st.req, [&] { return st.source->read(reinterpret_cast<char*>(buf), length); });
         if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
         if (n == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
         return static_cast<ssize_t>(n);

@@ -1,6 +1,10 @@
 #include "server/http/message.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+
+#include "server/http/dispatch.h"
 
 namespace eddy::http {
 
@@ -35,6 +39,33 @@ void Headers::erase(std::string_view name) {
   items_.erase(std::remove_if(items_.begin(), items_.end(),
                               [&](const auto& kv) { return iequals(kv.first, name); }),
                items_.end());
+}
+
+Response Handler::internal_error(const Request& req) {
+  Response res;
+  res.status = 500;
+  res.headers.add("Content-Type", "application/json");
+  res.body = "{\"error\":\"internal error\",\"requestId\":\"" + req.request_id + "\"}\n";
+  return res;
+}
+
+Response barrier_response(Handler& handler, const Request& req, std::string_view what) {
+  spdlog::error("request {} ({} {}) failed: {}; answered 500 and closed the connection", req.request_id, req.method,
+                req.path, what);
+  Response res;
+  try {
+    res = handler.internal_error(req);
+  } catch (...) {
+    res = handler.Handler::internal_error(req);
+  }
+  res.status = 500;
+  res.action = ConnectionAction::close_after;
+  return res;
+}
+
+void log_body_failure(const Request& req, std::string_view what) {
+  spdlog::error("request {} ({} {}): reading the response body failed: {}; connection closed", req.request_id,
+                req.method, req.path, what);
 }
 
 }  // namespace eddy::http

@@ -206,6 +206,10 @@ class Handler {
  public:
   virtual ~Handler() = default;
   virtual Dispatch dispatch(Request& req) = 0;
+  // The answer when handling `req` threw (the front end's exception barrier, see
+  // http::guard): a 500 in the service's own error shape, carrying req.request_id. The
+  // default is a plain JSON body.
+  virtual Response internal_error(const Request& req);
 };
 
 }  // namespace eddy::http

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/http/dispatch.h"
 #include "server/http/internal.h"
 
 namespace eddy::http {
@@ -584,7 +585,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     // Loop::when_settled). So the last of the requests read together gets its own put into
     // the group before the group commits.
     ReadyMark ready(loop, !header_parser.chunked() && header_parser.content_length().value_or(0) <= buffer.size());
-    Dispatch dispatch = handler.dispatch(req);
+    Dispatch dispatch = guard(handler, req, [&] { return handler.dispatch(req); });
     Response res;
     bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(header_parser)};
     bool read_failed = false;
@@ -629,7 +630,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     } else if (auto* buf = std::get_if<BufferBody>(&dispatch)) {
       auto len = body_parser.content_length();
       if (len && *len > buf->max_bytes) {
-        res = buf->too_large(req);
+        res = guard(handler, req, [&] { return buf->too_large(req); });
         keep_alive = false;
       } else if (wants_continue && !(co_await send_continue())) {
         read_failed = true;
@@ -645,10 +646,10 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
         }
         if (!read_failed) {
           if (too_big) {
-            res = buf->too_large(req);
+            res = guard(handler, req, [&] { return buf->too_large(req); });
             keep_alive = false;
           } else {
-            res = buf->handle(req);
+            res = guard(handler, req, [&] { return buf->handle(req); });
           }
         }
       }
@@ -664,7 +665,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
           const int64_t n = piece_size(ec);
           if (n < 0) { read_failed = true; break; }
           if (n == 0) continue;
-          early = sink->write(std::string_view(chunk.data(), static_cast<size_t>(n)));
+          early = guard(handler, req, [&] { return sink->write(std::string_view(chunk.data(), static_cast<size_t>(n))); });
           if (early) break;
         }
         if (!read_failed) {
@@ -672,7 +673,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
             res = std::move(*early);
             keep_alive = false;
           } else {
-            res = sink->finish();
+            res = guard(handler, req, [&] { return sink->finish(); });
           }
         }
       }
@@ -749,11 +750,24 @@ Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto ex = socket.get_executor();
+    // What escapes a session (handlers' exceptions are answered inside it, see http::guard;
+    // this is the rest, such as a response body's read) is logged; the frame, and with it the
+    // socket, is gone.
+    auto escaped = [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::error("connection closed by an exception: {}", x.what());
+      } catch (...) {
+        spdlog::error("connection closed by an exception not derived from std::exception");
+      }
+    };
     if (tls) {
       TlsStream s(std::move(socket), *tls);
-      asio::co_spawn(ex, session(std::move(s), handler, true, *handles[li]), asio::detached);
+      asio::co_spawn(ex, session(std::move(s), handler, true, *handles[li]), escaped);
     } else {
-      asio::co_spawn(ex, session(std::move(socket), handler, false, *handles[li]), asio::detached);
+      asio::co_spawn(ex, session(std::move(socket), handler, false, *handles[li]), escaped);
     }
   }
 }

@@ -99,6 +99,13 @@ http::Dispatch KinesisService::dispatch(http::Request&) {
 
 http::Response KinesisService::handle(http::Request& req) { return impl_->handle(req, false); }
 
+http::Response KinesisService::internal_failure(const http::Request& req) const {
+  // By Content-Type alone: the body may not have been read when the handler threw.
+  const std::string_view type = kCborContentType;
+  const bool cbor = http::iequals(req.headers.get("Content-Type").substr(0, type.size()), type);
+  return impl_->fail(cbor ? Encoding::cbor : Encoding::json, ApiError::internal());
+}
+
 void KinesisService::add_hooks(KinesisHooks* hooks) { impl_->hooks_.push_back(hooks); }
 
 void KinesisService::trim_expired() { impl_->trim_expired(); }
@@ -109,10 +116,8 @@ std::shared_ptr<Stream> KinesisService::find_stream_by_name(const std::string& n
   return impl_->find_stream_by_name(name);
 }
 
-bool KinesisService::save_stream(const Stream& s) {
-  store::WriteBatch b(impl_->store_);
-  impl_->persist(s, b);
-  return impl_->store_.write(b).ok;
+bool KinesisService::change_stream(Stream& s, const std::function<void()>& change) {
+  return impl_->change_stream(s, change).ok;
 }
 
 const Config& KinesisService::config() const { return impl_->config_; }

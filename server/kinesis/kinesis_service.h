@@ -2,6 +2,7 @@
 // The Kinesis API (JSON 1.1 and CBOR 1.1) over the stream model and the record store. The
 // implementation is behind a pointer (service_impl.h, ops_*.cpp); hooks.h is what limits/ and
 // metrics/ see of it.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ class KinesisService final : public StreamDirectory {
   // Runs one API call on a fully read request, trusted (no authentication): tests,
   // benchmarks and --seed call it.
   http::Response handle(http::Request& req);
+  // InternalFailure (500) in the request's encoding (JSON unless it asked for CBOR): the
+  // front end's answer when a handler threw.
+  http::Response internal_failure(const http::Request& req) const;
 
   void add_hooks(KinesisHooks* hooks) override;
 
@@ -45,8 +49,9 @@ class KinesisService final : public StreamDirectory {
   // Read-only views for admin/metrics.
   std::vector<std::shared_ptr<Stream>> streams_snapshot() const override;
   std::shared_ptr<Stream> find_stream_by_name(const std::string& name) const override;
-  // Persists a stream's state (after an admin change such as throttle overrides).
-  bool save_stream(const Stream& s);
+  // Applies an admin change (throttle overrides) to a stream, with its lock held, and persists
+  // it; a change that cannot be written is undone and false returned.
+  bool change_stream(Stream& s, const std::function<void()>& change);
 
   const Config& config() const;
 

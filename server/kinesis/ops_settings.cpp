@@ -1,4 +1,5 @@
-// Stream settings: retention, mode, encryption, enhanced monitoring, maximum record size.
+// Stream settings: retention, mode, encryption, enhanced monitoring, maximum record size. Each
+// changes the stream through change_stream_or_throw: a change that cannot be written is undone.
 #include "server/kinesis/service_impl.h"
 
 #include <algorithm>
@@ -28,8 +29,7 @@ http::Response ServiceImpl::retention_change(Call& c, bool increase) {
     throw errors::retention_below_current(s->name, h, cur);
   if (!increase && h > cur)
     throw errors::retention_above_current(s->name, h, cur);
-  s->retention_hours = static_cast<uint32_t>(h);
-  save_or_throw(*s);
+  change_stream_or_throw(*s, [&] { s->retention_hours = static_cast<uint32_t>(h); });
   return ok_empty(c);
 }
 
@@ -57,12 +57,11 @@ http::Response ServiceImpl::update_stream_mode(Call& c) {
   StreamMode m = to_od ? StreamMode::on_demand : StreamMode::provisioned;
   if (s->mode == m)
     throw errors::already_in_mode(account(), s->name, *mode);
-  s->mode = m;
-  s->mode_changed_ms = c.now;
-  if (config_.update_stream_ms > 0) {
-    s->set_status("UPDATING", c.now + config_.update_stream_ms);
-  }
-  save_or_throw(*s);
+  change_stream_or_throw(*s, [&] {
+    s->mode = m;
+    s->mode_changed_ms = c.now;
+    if (config_.update_stream_ms > 0) s->set_status("UPDATING", c.now + config_.update_stream_ms);
+  });
   return ok_empty(c);
 }
 
@@ -81,17 +80,16 @@ http::Response ServiceImpl::encryption_change(Call& c, bool start) {
   std::lock_guard lk(s->mu);
   if (s->status != "ACTIVE")
     throw errors::stream_not_active(account(), s->name, s->status);
-  if (start) {
-    s->encryption = "KMS";
-    s->key_id = *key;
-  } else {
-    s->encryption = "NONE";
-    s->key_id.clear();
-  }
-  if (config_.update_stream_ms > 0) {
-    s->set_status("UPDATING", c.now + config_.update_stream_ms);
-  }
-  save_or_throw(*s);
+  change_stream_or_throw(*s, [&] {
+    if (start) {
+      s->encryption = "KMS";
+      s->key_id = *key;
+    } else {
+      s->encryption = "NONE";
+      s->key_id.clear();
+    }
+    if (config_.update_stream_ms > 0) s->set_status("UPDATING", c.now + config_.update_stream_ms);
+  });
   return ok_empty(c);
 }
 
@@ -130,8 +128,7 @@ http::Response ServiceImpl::monitoring_change(Call& c, bool enable) {
     if (enable) now_set.insert(m);
     else now_set.erase(m);
   }
-  s->shard_level_metrics.assign(now_set.begin(), now_set.end());
-  save_or_throw(*s);
+  change_stream_or_throw(*s, [&] { s->shard_level_metrics.assign(now_set.begin(), now_set.end()); });
   return ok(c, json{{"StreamName", s->name}, {"StreamARN", s->arn(config_.region, config_.account_id)},
                     {"CurrentShardLevelMetrics", current}, {"DesiredShardLevelMetrics", s->shard_level_metrics}});
 }
@@ -150,8 +147,7 @@ http::Response ServiceImpl::update_max_record_size(Call& c) {
   check(v);
   auto s = resolve(c, StreamRef::of_arn(arn));
   std::lock_guard lk(s->mu);
-  s->max_record_kib = static_cast<uint32_t>(*kib);
-  save_or_throw(*s);
+  change_stream_or_throw(*s, [&] { s->max_record_kib = static_cast<uint32_t>(*kib); });
   return ok_empty(c);
 }
 

@@ -73,7 +73,7 @@ http::Response ServiceImpl::create_stream(Call& c) {
     if (!gone)
       throw errors::stream_exists(account(), *name);
     lk.unlock();
-    finish_delete(existing);
+    if (!finish_delete(existing)) throw ApiError::internal();
     lk.lock();
   }
   uint32_t open = 0, od = 0;
@@ -125,16 +125,12 @@ http::Response ServiceImpl::delete_stream(Call& c) {
   Validator v;
   auto s = resolve(c, ref, v);
   if (config_.delete_stream_ms <= 0) {
-    finish_delete(s);
+    if (!finish_delete(s)) throw ApiError::internal();
     return ok_empty(c);
   }
   std::lock_guard lk(s->mu);
-  if (s->status != "DELETING") {
-    s->set_status("DELETING", c.now + config_.delete_stream_ms);
-    store::WriteBatch b(store_);
-    persist(*s, b);
-    store_.write(b);
-  }
+  if (s->status != "DELETING")
+    change_stream_or_throw(*s, [&] { s->set_status("DELETING", c.now + config_.delete_stream_ms); });
   return ok_empty(c);
 }
 
@@ -288,8 +284,7 @@ http::Response ServiceImpl::add_tags(Call& c) {
   for (auto it = tags->begin(); it != tags->end(); ++it) merged[it.key()] = it.value().get<std::string>();
   if (merged.size() > 50)
     throw errors::too_many_tags(account(), s->name);
-  s->tags = std::move(merged);
-  save_or_throw(*s);
+  change_stream_or_throw(*s, [&] { s->tags = std::move(merged); });
   return ok_empty(c);
 }
 
@@ -317,8 +312,9 @@ http::Response ServiceImpl::remove_tags(Call& c) {
   }
   auto s = resolve(c, ref, v);
   std::lock_guard lk(s->mu);
-  for (const auto& k : *keys) s->tags.erase(k.get<std::string>());
-  save_or_throw(*s);
+  change_stream_or_throw(*s, [&] {
+    for (const auto& k : *keys) s->tags.erase(k.get<std::string>());
+  });
   return ok_empty(c);
 }
 

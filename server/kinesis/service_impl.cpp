@@ -36,7 +36,9 @@ std::shared_ptr<Stream> ServiceImpl::lookup(const std::string& name) {
     gone = s->status == "DELETING" && s->status_until_ms <= clock_.now_ms();
   }
   if (gone) {
-    finish_delete(s);
+    // Gone for callers whether or not the delete could be written (a failure is logged, and
+    // the next lookup tries again).
+    finish_delete(s).ignore_failure("logged by finish_delete; retried by the next lookup");
     return nullptr;
   }
   return s;
@@ -69,36 +71,49 @@ std::vector<std::shared_ptr<Stream>> ServiceImpl::streams_snapshot() const {
 
 void ServiceImpl::settle(Stream& s, int64_t now) {
   if ((s.status == "CREATING" || s.status == "UPDATING") && s.status_until_ms <= now) {
-    s.set_status("ACTIVE");
-    store::WriteBatch b(store_);
-    persist(s, b);
-    store_.write(b);
+    // Not persisted: the stream stays in its transitional status and settles on a later lookup.
+    if (auto st = change_stream(s, [&] { s.set_status("ACTIVE"); }); !st)
+      spdlog::error("kinesis: stream {} cannot become ACTIVE: {}", s.name, st.message);
   }
 }
 
-void ServiceImpl::finish_delete(const std::shared_ptr<Stream>& s) {
+store::Status ServiceImpl::finish_delete(const std::shared_ptr<Stream>& s) {
   {
     std::unique_lock lk(mu_);
     auto it = streams_.find(s->name);
-    if (it == streams_.end() || it->second != s) return;
+    if (it == streams_.end() || it->second != s) return store::Status::good();
     streams_.erase(it);
     by_id_.erase(s->id);
     deleted_names_[s->id] = s->name;
   }
   store::WriteBatch b(store_);
   b.del(store::Family::meta, keys::stream(s->name));
+  store::Status st;
   {
     // A put that resolved the stream before it left the map (a queued PutRecord, see
     // commit_puts) finds it DELETING under the mutex and answers ResourceNotFound; one that
-    // wrote before is removed by the range delete below.
+    // wrote before is removed by the range delete below. The write is made under the lock,
+    // so that no put slips in between a failed write and the stream's return.
     std::lock_guard lk(s->mu);
+    const std::string status_before = s->status;
+    const int64_t until_before = s->status_until_ms;
     s->set_status("DELETING", 0);
     for (const auto& sh : s->shards) b.del(store::Family::meta, keys::counter(s->id, sh.index));
+    std::string p = keys::stream_records(s->id);
+    b.delete_range(store::Family::records, p, keys::prefix_end(p));
+    st = store_.write(b);
+    if (!st) s->set_status(status_before, until_before);
   }
-  std::string p = keys::stream_records(s->id);
-  b.delete_range(store::Family::records, p, keys::prefix_end(p));
-  store_.write(b);
+  if (!st) {
+    spdlog::error("kinesis: deleting stream {} failed: {}", s->name, st.message);
+    std::unique_lock lk(mu_);
+    deleted_names_.erase(s->id);
+    streams_.emplace(s->name, s);  // unless a new stream took the name meanwhile
+    by_id_.emplace(s->id, s);
+    return st;
+  }
   for (auto* h : hooks_) h->on_stream_deleted(s->name);
+  return st;
 }
 
 bool ServiceImpl::persist(const Stream& s, store::WriteBatch& batch) {
@@ -177,10 +192,10 @@ std::optional<std::string> ServiceImpl::stream_mode(const json* details, Encodin
   return mode;
 }
 
-void ServiceImpl::save_or_throw(const Stream& s) {
+store::Status ServiceImpl::save(const Stream& s) {
   store::WriteBatch b(store_);
   persist(s, b);
-  if (!store_.write(b)) throw ApiError::internal();
+  return store_.write(b);
 }
 
 // ---- maintenance ----------------------------------------------------------------------------

@@ -132,11 +132,29 @@ class ServiceImpl {
   // StreamModeDetails' StreamMode (CreateStream, UpdateStreamMode); a type error is thrown.
   static std::optional<std::string> stream_mode(const nlohmann::json* details, Encoding enc);
   void settle(Stream& s, int64_t now);  // with s.mu held
-  void finish_delete(const std::shared_ptr<Stream>& s);
+  // Removes the stream and its rows. When the write fails the stream stays as it was (listed,
+  // its status back) and the failure is logged and returned.
+  store::Status finish_delete(const std::shared_ptr<Stream>& s);
   // Adds the stream's row to a batch.
   bool persist(const Stream& s, store::WriteBatch& batch);
-  // Writes the stream's row now (with s.mu held); throws InternalFailure when the write fails.
-  void save_or_throw(const Stream& s);
+  // Writes the stream's row now (with s.mu held).
+  store::Status save(const Stream& s);
+  // The one way an operation changes a stream's settings (with s.mu held): applies `change`,
+  // persists the stream and, when the write fails, puts every setting back as it was
+  // (StreamSettings) and returns the failure. change_stream_or_throw answers it with
+  // InternalFailure.
+  template <class F>
+  store::Status change_stream(Stream& s, F&& change) {
+    const StreamSettings before = StreamSettings::of(s);
+    change();
+    store::Status st = save(s);
+    if (!st) before.restore(s);
+    return st;
+  }
+  template <class F>
+  void change_stream_or_throw(Stream& s, F&& change) {
+    if (!change_stream(s, std::forward<F>(change))) throw ApiError::internal();
+  }
   uint32_t account_open_shards();
   uint32_t account_on_demand_streams();
   std::vector<std::shared_ptr<Stream>> streams_snapshot() const;

@@ -121,4 +121,23 @@ bool Stream::from_json(const json& j, Stream& s) {
   }
 }
 
+StreamSettings StreamSettings::of(const Stream& s) {
+  return StreamSettings{s.status,         s.status_until_ms, s.mode,       s.mode_changed_ms,
+                        s.retention_hours, s.max_record_kib, s.tags,       s.encryption,
+                        s.key_id,         s.shard_level_metrics, s.throttle_json};
+}
+
+void StreamSettings::restore(Stream& s) const {
+  s.set_status(status, status_until_ms);
+  s.mode = mode;
+  s.mode_changed_ms = mode_changed_ms;
+  s.retention_hours = retention_hours;
+  s.max_record_kib = max_record_kib;
+  s.tags = tags;
+  s.encryption = encryption;
+  s.key_id = key_id;
+  s.shard_level_metrics = shard_level_metrics;
+  s.throttle_json = throttle_json;
+}
+
 }  // namespace eddy::kinesis

@@ -103,4 +103,23 @@ struct Stream {
   static bool from_json(const nlohmann::json& j, Stream& s);
 };
 
+// A copy of what operations change of a stream besides its shard map (status, mode, retention,
+// tags, encryption, monitoring, record size, throttle overrides): taken before a change, put
+// back when the change cannot be persisted (ServiceImpl::change_stream).
+struct StreamSettings {
+  std::string status;
+  int64_t status_until_ms = 0;
+  StreamMode mode = StreamMode::provisioned;
+  int64_t mode_changed_ms = 0;
+  uint32_t retention_hours = 0;
+  uint32_t max_record_kib = 0;
+  std::map<std::string, std::string> tags;
+  std::string encryption, key_id;
+  std::vector<std::string> shard_level_metrics;
+  std::string throttle_json;
+
+  static StreamSettings of(const Stream& s);  // with s.mu held
+  void restore(Stream& s) const;              // with s.mu held
+};
+
 }  // namespace eddy::kinesis

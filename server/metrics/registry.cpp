@@ -9,6 +9,7 @@
 
 #include "wire/hash_key.h"
 #include "wire/kpl_aggregate.h"
+#include "wire/kpl_reader.h"
 
 namespace eddy::metrics {
 
@@ -115,16 +116,58 @@ void assign_preview(std::string& out, std::string_view data, size_t max) {
   }
 }
 
-void fill_user(RecentUserRecord& u, std::string_view key, const std::optional<std::string>& ehk, std::string_view data) {
+void fill_user(RecentUserRecord& u, std::string_view key, std::optional<std::string_view> ehk, std::string_view data) {
   u.partition_key.assign(key);
-  u.explicit_hash_key = ehk;
+  if (ehk)
+    u.explicit_hash_key.emplace(*ehk);
+  else
+    u.explicit_hash_key.reset();
   u.size = data.size();
   assign_preview(u.preview, data, 64);
 }
 
-// Writes a recent-record slot over its previous contents.
+// Per worker thread: the aggregate reader and the per-key verdicts, their capacity kept from one
+// PutRecords to the next (no allocation per user record or per aggregate).
+struct KplScratch {
+  kpl::AggregateReader reader;
+  std::vector<uint8_t> pk_verdict, ehk_verdict;  // 0 not yet known, 1 inside the shard, 2 outside
+};
+KplScratch& kpl_scratch() {
+  thread_local KplScratch s;
+  return s;
+}
+
+// Whether every user record of the aggregate in `r` hashes into `range` (a KCL consumer drops
+// the aggregate otherwise). Each distinct key is looked at once (MD5 of a partition key, or its
+// explicit hash key parsed), not each record: aggregates repeat their keys.
+bool all_in_range(const kpl::AggregateReader& r, const wire::HashRange& range, KplScratch& s) {
+  const auto& pks = r.partition_key_table();
+  const auto& ehks = r.explicit_hash_key_table();
+  s.pk_verdict.assign(pks.size(), 0);
+  s.ehk_verdict.assign(ehks.size(), 0);
+  for (size_t i = 0; i < r.size(); ++i) {
+    const uint32_t e = r.explicit_hash_key_index(i);
+    if (e != kpl::AggregateReader::kNone) {
+      uint8_t& v = s.ehk_verdict[e];
+      if (v == 0) {
+        const std::optional<wire::u128> k = wire::parse_u128(ehks[e]);
+        v = k && range.contains(*k) ? 1 : 2;
+      }
+      if (v == 2) return false;
+    } else {
+      const uint32_t p = r.partition_key_index(i);
+      uint8_t& v = s.pk_verdict[p];
+      if (v == 0) v = range.contains(wire::hash_key_of_partition_key(pks[p])) ? 1 : 2;
+      if (v == 2) return false;
+    }
+  }
+  return true;
+}
+
+// Writes a recent-record slot over its previous contents. An aggregate (status ok) is read again
+// here, without its digest (checked already), for the first user records it shows.
 void fill_recent(RecentRecord& r, const kinesis::PutRecordEvent& e, uint64_t bytes, kpl::DecodeStatus status,
-                 bool misrouted, const kpl::DecodeResult* dec, int64_t now, size_t max_user_records) {
+                 bool misrouted, int64_t now, size_t max_user_records) {
   r.arrival_ms = now;
   r.shard = e.shard_index;
   r.partition_key.assign(e.partition_key);
@@ -139,11 +182,16 @@ void fill_recent(RecentRecord& r, const kinesis::PutRecordEvent& e, uint64_t byt
     case kpl::DecodeStatus::bad_md5: r.kpl = "bad_md5"; break;
     default: r.kpl = "unparseable"; break;
   }
-  if (status == kpl::DecodeStatus::ok && dec) {
-    r.user_record_count = dec->records.size();
-    r.user_records.resize(std::min(dec->records.size(), max_user_records));
+  kpl::AggregateReader* dec = nullptr;
+  if (status == kpl::DecodeStatus::ok) {
+    dec = &kpl_scratch().reader;
+    if (dec->reset(e.data, kpl::DecodeOptions{.verify_md5 = false}) != kpl::DecodeStatus::ok) dec = nullptr;
+  }
+  if (dec) {
+    r.user_record_count = dec->size();
+    r.user_records.resize(std::min(dec->size(), max_user_records));
     for (size_t j = 0; j < r.user_records.size(); ++j) {
-      const auto& u = dec->records[j];
+      const kpl::UserRecordView u = (*dec)[j];
       fill_user(r.user_records[j], u.partition_key, u.explicit_hash_key, u.data);
     }
   } else {
@@ -163,7 +211,13 @@ struct MetricsRegistry::StreamState {
 };
 
 MetricsRegistry::MetricsRegistry(Clock& clock, store::Store& store, PriceTable prices, RegistryOptions options)
-    : clock_(clock), store_(store), prices_(std::move(prices)), options_(options) {}
+    : clock_(clock),
+      store_(store),
+      prices_(std::move(prices)),
+      options_(options),
+      flusher_("metrics flush", std::chrono::milliseconds(options_.flush_interval_ms), [this] {
+        if (auto st = flush(); !st) spdlog::error("metrics flush failed (kept for the next one): {}", st.message);
+      }) {}
 
 MetricsRegistry::~MetricsRegistry() { stop(); }
 
@@ -256,38 +310,22 @@ bool MetricsRegistry::load(std::string* error) {
 }
 
 void MetricsRegistry::start() {
-  std::lock_guard lk(thread_mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { flusher(); });
+  if (started_) return;
+  started_ = true;
+  flusher_.start();
 }
 
 void MetricsRegistry::stop() {
-  {
-    std::lock_guard lk(thread_mu_);
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
+  if (!started_) return;
+  started_ = false;
+  flusher_.stop();
   if (auto st = flush(); !st) spdlog::error("metrics flush at shutdown failed: {}", st.message);
-}
-
-void MetricsRegistry::flusher() {
-  std::unique_lock lk(thread_mu_);
-  while (!stopping_) {
-    // Real time, not App::clock(): flushing is housekeeping, not a rule tests observe.
-    cv_.wait_for(lk, std::chrono::milliseconds(options_.flush_interval_ms));
-    if (stopping_) break;
-    lk.unlock();
-    if (auto st = flush(); !st) spdlog::warn("metrics flush failed: {}", st.message);
-    lk.lock();
-  }
 }
 
 store::Status MetricsRegistry::flush() {
   std::lock_guard flk(flush_mu_);
   store::WriteBatch b(store_);
+  std::vector<std::string> streams, buckets;  // the names written, for a failed write
   {
     std::lock_guard lk(mu_);
     for (const auto& name : dirty_streams_) {
@@ -310,7 +348,6 @@ store::Status MetricsRegistry::flush() {
         b.del(store::Family::metrics, "d/" + name);
       }
     }
-    dirty_streams_.clear();
     for (const auto& name : dirty_buckets_) {
       auto it = buckets_.find(name);
       if (it == buckets_.end()) continue;
@@ -322,10 +359,22 @@ store::Status MetricsRegistry::flush() {
                 {"last_change_ms", bc.last_change_ms}};
       b.put(store::Family::metrics, "b/" + name, j.dump());
     }
-    dirty_buckets_.clear();
+    streams.swap(dirty_streams_);
+    buckets.swap(dirty_buckets_);
   }
   if (b.count() == 0) return store::Status::good();
-  return store_.write(b);
+  store::Status st = store_.write(b);
+  if (!st) {
+    // Still changed: marked again, so that the next flush writes their (by then newer) values.
+    std::lock_guard lk(mu_);
+    for (auto& n : streams)
+      if (std::find(dirty_streams_.begin(), dirty_streams_.end(), n) == dirty_streams_.end())
+        dirty_streams_.push_back(std::move(n));
+    for (auto& n : buckets)
+      if (std::find(dirty_buckets_.begin(), dirty_buckets_.end(), n) == dirty_buckets_.end())
+        dirty_buckets_.push_back(std::move(n));
+  }
+  return st;
 }
 
 store::Status MetricsRegistry::reset() {
@@ -375,30 +424,19 @@ void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis:
   boost::container::small_vector<Delta, 1> deltas;
   deltas.reserve(accepted.size());
   const size_t keep_from = accepted.size() > options_.recent_records ? accepted.size() - options_.recent_records : 0;
-  std::vector<kpl::DecodeResult> kept;  // entry keep_from + i; filled only for aggregates
+  KplScratch& scratch = kpl_scratch();
   for (size_t i = 0; i < accepted.size(); ++i) {
     const auto& e = accepted[i];
     Delta d{e.shard_index, e.partition_key.size() + e.data.size(), 0, 0, 1, kpl::DecodeStatus::not_aggregated, false};
     d.units = round_up_units(d.bytes, unit);
     d.rounded = round_up_units(d.bytes, rounding) * rounding;
     if (kpl::is_aggregated(e.data)) {
-      kpl::DecodeResult dec = kpl::decode(e.data);
-      d.status = dec.status;
-      if (dec.status == kpl::DecodeStatus::ok) {
-        d.users = dec.records.size();
-        for (const auto& u : dec.records) {
-          std::optional<wire::u128> k;
-          if (u.explicit_hash_key) k = wire::parse_u128(*u.explicit_hash_key);
-          else k = wire::hash_key_of_partition_key(u.partition_key);
-          if (!k || !e.shard_range.contains(*k)) {
-            d.misrouted = true;
-            break;
-          }
-        }
-      }
-      if (i >= keep_from) {
-        if (kept.empty()) kept.resize(accepted.size() - keep_from);
-        kept[i - keep_from] = std::move(dec);
+      // What a KCL consumer does with it: the digest, the whole protobuf and every index are
+      // checked (views, nothing copied); only then is it its user records.
+      d.status = scratch.reader.reset(e.data);
+      if (d.status == kpl::DecodeStatus::ok) {
+        d.users = scratch.reader.size();
+        d.misrouted = !all_in_range(scratch.reader, e.shard_range, scratch);
       }
     }
     deltas.push_back(d);
@@ -460,8 +498,7 @@ void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis:
     }
     for (size_t i = keep_from; i < accepted.size(); ++i)
       fill_recent(st.recent.push(options_.recent_records), accepted[i], deltas[i].bytes, deltas[i].status,
-                  deltas[i].misrouted, kept.empty() ? nullptr : &kept[i - keep_from], now,
-                  options_.recent_user_records);
+                  deltas[i].misrouted, now, options_.recent_user_records);
   }
   for (const auto& d : to_log) {
     if (std::string_view(d.reason) == "kpl_misrouted")

@@ -3,7 +3,6 @@
 // per-second series and a tail of recent records, and persists the counters in the RocksDB
 // `metrics` family (flushed once a second and at shutdown, never a write per record).
 #include <array>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,13 +11,13 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "server/clock.h"
 #include "server/kinesis/hooks.h"
 #include "server/metrics/pricing.h"
 #include "server/metrics/s3_observer.h"
+#include "server/periodic_task.h"
 #include "server/store/store.h"
 
 namespace eddy::metrics {
@@ -111,8 +110,11 @@ class MetricsRegistry final : public kinesis::KinesisHooks, public S3Observer {
   // Starts/stops the background flusher (stop() flushes once more).
   void start();
   void stop();
-  // Writes counters changed since the last flush in one batch.
+  // Writes counters changed since the last flush in one batch. When the write fails they stay
+  // marked changed: the next flush writes them again (nothing counted is lost).
   store::Status flush();
+  // The background flusher (tests: run_now() instead of waiting for it).
+  PeriodicTask& flusher() { return flusher_; }
   // Clears every counter, series and tail (memory and store); counting restarts now.
   store::Status reset();
 
@@ -146,7 +148,6 @@ class MetricsRegistry final : public kinesis::KinesisHooks, public S3Observer {
   StreamState& stream_locked(const std::string& name);
   BucketCounters& bucket_locked(std::string_view name);
   void settle_storage_locked(BucketCounters& b, int64_t now);
-  void flusher();
 
   Clock& clock_;
   store::Store& store_;
@@ -161,10 +162,8 @@ class MetricsRegistry final : public kinesis::KinesisHooks, public S3Observer {
   std::vector<std::string> dirty_buckets_;
 
   std::mutex flush_mu_;  // one flush at a time
-  std::thread thread_;
-  std::mutex thread_mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  PeriodicTask flusher_;
+  bool started_ = false;
 };
 
 }  // namespace eddy::metrics

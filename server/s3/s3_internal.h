@@ -147,8 +147,10 @@ class ObjectWriter {
   ObjectWriter(const ObjectWriter&) = delete;
   ObjectWriter& operator=(const ObjectWriter&) = delete;
 
-  bool write(std::string_view data);   // false: storage error
-  bool close();                        // flushes the last partial chunk
+  // false: a storage error, after which the chunks written so far are already gone (the error
+  // is answered only once nothing of the object is left behind).
+  bool write(std::string_view data);
+  bool close();                        // flushes the last partial chunk (false as write())
   void keep() { kept_ = true; }
   uint64_t size() const { return size_; }
   uint64_t blob_id() const { return blob_id_; }
@@ -159,6 +161,7 @@ class ObjectWriter {
 
  private:
   bool flush_chunk();
+  void discard();  // drops the chunks written (unless kept)
   store::Store& store_;
   uint64_t blob_id_;
   uint32_t next_chunk_ = 0;

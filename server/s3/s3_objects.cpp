@@ -34,11 +34,14 @@ ObjectWriter::ObjectWriter(store::Store& store, uint64_t blob_id, std::vector<ck
   }
 }
 
-ObjectWriter::~ObjectWriter() {
+ObjectWriter::~ObjectWriter() { discard(); }
+
+void ObjectWriter::discard() {
   if (kept_ || next_chunk_ == 0) return;
   store::WriteBatch batch(store_);
   batch.delete_range(store::Family::blobs, blob_key(blob_id_, 0), blob_key(blob_id_ + 1, 0));
   if (auto st = store_.write(batch); !st) spdlog::warn("s3: cannot drop blob {}: {}", blob_id_, st.message);
+  else next_chunk_ = 0;
 }
 
 bool ObjectWriter::flush_chunk() {
@@ -59,7 +62,10 @@ bool ObjectWriter::write(std::string_view data) {
     size_t take = std::min<size_t>(kChunkBytes - buf_.size(), data.size());
     buf_.append(data.data(), take);
     data.remove_prefix(take);
-    if (buf_.size() == kChunkBytes && !flush_chunk()) return false;
+    if (buf_.size() == kChunkBytes && !flush_chunk()) {
+      discard();
+      return false;
+    }
   }
   return true;
 }
@@ -71,6 +77,7 @@ bool ObjectWriter::close() {
   for (auto& [a, h] : hashers_) digests_.emplace_back(a, h.final());
   bool ok = flush_chunk();
   std::string().swap(buf_);
+  if (!ok) discard();
   return ok;
 }
 

@@ -10,11 +10,11 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "server/periodic_task.h"
 
 namespace eddy::store {
 
@@ -51,21 +51,19 @@ struct Store::Impl {
   std::unique_ptr<rocksdb::Env> mem_env;
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  std::thread syncer;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
+  // fsync=interval: the WAL is synced this often when something was written.
+  std::unique_ptr<PeriodicTask> syncer;
   std::atomic<bool> dirty{false};
+  // The test seam (fail_next_writes): `armed` keeps the write path to one relaxed load.
+  std::atomic<bool> seam_armed{false};
+  std::mutex seam_mu;
+  int seam_after = 0, seam_fail = 0;
 
   ~Impl() {
-    {
-      std::lock_guard lk(mu);
-      stop = true;
-    }
-    cv.notify_all();
-    if (syncer.joinable()) syncer.join();
+    syncer.reset();
     if (db) {
-      db->FlushWAL(!options.in_memory);
+      if (auto s = db->FlushWAL(!options.in_memory); !s.ok())
+        spdlog::error("store: WAL flush at close failed: {}", s.ToString());
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
       db->Close();
       delete db;
@@ -225,13 +223,15 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
     return nullptr;
   }
   if (options.fsync == FsyncMode::interval && !options.in_memory) {
-    impl.syncer = std::thread([&impl] {
-      std::unique_lock lk(impl.mu);
-      while (!impl.stop) {
-        impl.cv.wait_for(lk, std::chrono::milliseconds(impl.options.fsync_interval_ms));
-        if (impl.dirty.exchange(false)) impl.db->SyncWAL();
-      }
-    });
+    impl.syncer = std::make_unique<PeriodicTask>(
+        "store: WAL sync", std::chrono::milliseconds(impl.options.fsync_interval_ms), [&impl] {
+          if (!impl.dirty.exchange(false)) return;
+          if (auto s = impl.db->SyncWAL(); !s.ok()) {
+            impl.dirty = true;  // again next period
+            spdlog::error("store: WAL sync failed: {}", s.ToString());
+          }
+        });
+    impl.syncer->start();
   }
   if (status) *status = Status::good();
   return store;
@@ -240,6 +240,16 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
 Status Store::write(WriteBatch& batch) {
   auto& impl = *impl_;
   auto& wb = batch.impl_->batch;
+  if (impl.seam_armed.load(std::memory_order_relaxed)) {
+    std::lock_guard lk(impl.seam_mu);
+    if (impl.seam_after > 0) {
+      --impl.seam_after;
+    } else if (impl.seam_fail > 0) {
+      if (--impl.seam_fail == 0) impl.seam_armed = false;
+      batch.impl_->batch.Clear();
+      return Status::error("IO error: injected write failure (Store::fail_next_writes)");
+    }
+  }
   rocksdb::WriteOptions wo;
   wo.sync = impl.options.fsync == FsyncMode::always && !impl.options.in_memory;
   rocksdb::Status s = impl.db->Write(wo, &wb);
@@ -290,5 +300,12 @@ void Store::compact_range(Family f, std::string_view begin, std::string_view end
 }
 
 bool Store::in_memory() const { return impl_->options.in_memory; }
+
+void Store::fail_next_writes(int n, int after) {
+  std::lock_guard lk(impl_->seam_mu);
+  impl_->seam_after = n > 0 ? after : 0;
+  impl_->seam_fail = n;
+  impl_->seam_armed = n > 0;
+}
 
 }  // namespace eddy::store

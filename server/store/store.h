@@ -14,12 +14,17 @@ namespace eddy::store {
 enum class Family : int { meta = 0, records, objects, blobs, metrics, count_ };
 const char* family_name(Family f);
 
-struct Status {
+// The outcome of a storage call. [[nodiscard]]: a failed write must be answered, undone or
+// logged. Where dropping one is right, say so with ignore_failure(why) (grep for it).
+struct [[nodiscard]] Status {
   bool ok = true;
   std::string message;
   static Status good() { return {}; }
   static Status error(std::string m) { return {false, std::move(m)}; }
   explicit operator bool() const { return ok; }
+  // Drops this status on purpose; `why` is for the reader (a string literal saying why no
+  // caller needs to know).
+  void ignore_failure(const char* why) const { (void)why; }
 };
 
 class Store;
@@ -87,6 +92,10 @@ class Store {
   // Drops deleted ranges' files (after large DeleteRange trims).
   void compact_range(Family f, std::string_view begin, std::string_view end);
   bool in_memory() const;
+
+  // Test seam (storage_failure_test): after `after` more successful calls of write(), the
+  // next `n` fail, each with an "injected" I/O error, without reaching RocksDB. n = 0 ends it.
+  void fail_next_writes(int n, int after = 0);
 
  private:
   friend class WriteBatch;

@@ -10,6 +10,7 @@
 
 #include "server/auth/authenticator.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/signing.h"
 #include "wire/sigv4.h"
 
 namespace eddy::test {
@@ -32,17 +33,9 @@ struct SignedCaller {
     r.headers = {{"Host", "127.0.0.1:" + std::to_string(app.port())},
                  {"Content-Type", content_type},
                  {"X-Amz-Target", "Kinesis_20131202." + op}};
-    sv4::SigningParams p;
-    p.credentials = creds;
-    p.region = "us-east-1";
-    p.service = "kinesis";
-    p.time = std::chrono::sys_seconds(std::chrono::seconds((at_ms < 0 ? app.clock().now_ms() : at_ms) / 1000));
-    p.payload_hash = sv4::sha256_hex(body);
-    sv4::sign_request(r, p);
-    std::vector<std::pair<std::string, std::string>> headers;
-    for (auto& [k, v] : r.headers)
-      if (k != "Host") headers.emplace_back(k, v);
-    return client.request("POST", "/", headers, body);
+    sv4::sign_request(r, signing_params(creds, "us-east-1", "kinesis", signing_time(at_ms < 0 ? app.clock().now_ms() : at_ms),
+                                        sv4::sha256_hex(body)));
+    return client.request("POST", "/", headers_without_host(r), body);
   }
 };
 

@@ -7,6 +7,7 @@
 
 #include "server/auth/imds.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/signing.h"
 #include "wire/sigv4.h"
 
 namespace eddy::test {
@@ -57,17 +58,9 @@ class ImdsTest : public ServerFixture {
     r.headers = {{"Host", "127.0.0.1:" + std::to_string(app_->port())},
                  {"Content-Type", "application/x-amz-json-1.1"},
                  {"X-Amz-Target", "Kinesis_20131202.ListStreams"}};
-    sv4::SigningParams p;
-    p.credentials = {creds["AccessKeyId"], creds["SecretAccessKey"], creds["Token"]};
-    p.region = "eu-central-1";
-    p.service = "kinesis";
-    p.time = std::chrono::sys_seconds(std::chrono::seconds(app_->clock().now_ms() / 1000));
-    p.payload_hash = sv4::sha256_hex("{}");
-    sv4::sign_request(r, p);
-    std::vector<std::pair<std::string, std::string>> headers;
-    for (auto& [k, v] : r.headers)
-      if (k != "Host") headers.emplace_back(k, v);
-    return client_->request("POST", "/", headers, "{}");
+    sv4::sign_request(r, signing_params({creds["AccessKeyId"], creds["SecretAccessKey"], creds["Token"]}, "eu-central-1",
+                                        "kinesis", signing_time(app_->clock().now_ms()), sv4::sha256_hex("{}")));
+    return client_->request("POST", "/", headers_without_host(r), "{}");
   }
   std::unique_ptr<HttpClient> imds_;
 };

@@ -7,10 +7,6 @@
 using namespace eddy::test;
 using nlohmann::json;
 
-namespace {
-const std::string kAccount = "000000000000";
-}
-
 class KinesisErrors : public KinesisFixture {};
 
 TEST_F(KinesisErrors, UnknownOperation) {

@@ -20,8 +20,6 @@ using nlohmann::json;
 namespace wire = eddy::wire;
 
 namespace {
-const std::string kAccount = "000000000000";
-const std::string kMax = "340282366920938463463374607431768211455";
 const std::string kTooBig = "340282366920938463463374607431768211456";
 }  // namespace
 

@@ -10,9 +10,6 @@ using nlohmann::json;
 namespace wire = eddy::wire;
 
 namespace {
-const std::string kAccount = "000000000000";
-const std::string kMax = "340282366920938463463374607431768211455";
-const std::string kHalf = "170141183460469231731687303715884105728";  // 2^127
 const std::string kHalfMinus1 = "170141183460469231731687303715884105727";
 
 std::vector<std::string> ids(const json& shards) {

@@ -7,11 +7,6 @@
 using namespace eddy::test;
 using nlohmann::json;
 
-namespace {
-const std::string kAccount = "000000000000";
-const std::string kMax = "340282366920938463463374607431768211455";
-}  // namespace
-
 class KinesisStreams : public KinesisFixture {};
 
 TEST_F(KinesisStreams, CreateWithShardCountSplitsTheKeySpaceEvenly) {

@@ -16,6 +16,7 @@
 #include "server/http/message.h"
 #include "tests/api/s3_test_util.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/signing.h"
 #include "wire/checksum.h"
 #include "wire/sigv4.h"
 
@@ -411,14 +412,7 @@ TEST_F(S3Access, CorsPreflights) {
   req.method = "GET";
   req.path = "/cors/foo";
   req.headers.emplace_back("Host", "127.0.0.1:" + std::to_string(app_->port()));
-  s4::SigningParams p;
-  p.credentials = {"test", "test", ""};
-  p.region = "us-east-1";
-  p.service = "s3";
-  p.time = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  p.payload_hash = std::string(s4::kUnsignedPayload);
-  p.uri_style = s4::UriStyle::s3;
-  s4::presign(req, p, std::chrono::seconds(100000));
+  s4::presign(req, signing_params({"test", "test", ""}, "us-east-1", "s3", signing_now()), std::chrono::seconds(100000));
   EXPECT_EQ(http("OPTIONS", req.path + "?" + req.query).status, 400);
   EXPECT_EQ(http("OPTIONS", "/cors").status, 400);
 

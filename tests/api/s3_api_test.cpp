@@ -13,6 +13,7 @@
 #include "server/s3/s3_service.h"
 #include "tests/api/s3_test_util.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/signing.h"
 #include "wire/base64.h"
 #include "wire/checksum.h"
 #include "wire/sigv4.h"
@@ -920,18 +921,9 @@ TEST_F(S3Verify, SignedRequestsAndStreamingChunkSignatures) {
                    {"Content-Encoding", "aws-chunked"},
                    {"x-amz-decoded-content-length", std::to_string(data.size())},
                    {"Content-Length", std::to_string(encoded)}};
-    s4::SigningParams p;
-    p.credentials = {"test", "test", ""};
-    p.region = "us-east-1";
-    p.service = "s3";
-    p.time = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    p.payload_hash = std::string(s4::kStreamingPayload);
-    p.uri_style = s4::UriStyle::s3;
-    p.set_content_sha256 = true;
-    auto signed_req = s4::sign_request(req, p);
-    Headers out;
-    for (auto& [k, v] : req.headers)
-      if (!http::iequals(k, "Host")) out.emplace_back(k, v);
+    auto signed_req =
+        s4::sign_request(req, signing_params({"test", "test", ""}, "us-east-1", "s3", signing_now(), std::string(s4::kStreamingPayload)));
+    Headers out = headers_without_host(req);
     r = http("PUT", req.path, out, body_for(signed_req.signature, signed_req.amz_date, tamper));
     if (!tamper) {
       ASSERT_EQ(r.status, 200) << r.body;

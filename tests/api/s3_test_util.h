@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "server/http/message.h"
+#include "tests/support/signing.h"
 #include "wire/checksum.h"
 #include "wire/sigv4.h"
 
@@ -58,19 +59,11 @@ inline std::pair<Headers, wire::sigv4::SigningResult> sign_s3(const std::string&
   req.headers = std::move(headers);
   req.headers.emplace_back("Host", "127.0.0.1:" + std::to_string(port));
   if (!body.empty() || method == "PUT" || method == "POST") req.headers.emplace_back("Content-Length", std::to_string(body.size()));
-  s4::SigningParams p;
-  p.credentials = {access_key, secret, session_token};
-  p.region = "us-east-1";
-  p.service = "s3";
-  p.time = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  p.payload_hash = payload_hash.empty() ? wire::checksum::digest_hex(wire::checksum::Algorithm::sha256, body) : payload_hash;
-  p.uri_style = s4::UriStyle::s3;
-  p.set_content_sha256 = true;
-  auto signed_req = s4::sign_request(req, p);
-  Headers out;
-  for (auto& [k, v] : req.headers)
-    if (!http::iequals(k, "Host")) out.emplace_back(k, v);
-  return {std::move(out), std::move(signed_req)};
+  auto signed_req = s4::sign_request(
+      req, test::signing_params({access_key, secret, session_token}, "us-east-1", "s3", test::signing_now(),
+                                payload_hash.empty() ? wire::checksum::digest_hex(wire::checksum::Algorithm::sha256, body)
+                                                     : payload_hash));
+  return {test::headers_without_host(req), std::move(signed_req)};
 }
 
 }  // namespace eddy::test::s3util

@@ -41,7 +41,7 @@ class FakeKinesis : public producer::Transport {
     return out;
   }
 
-  producer::PutRecordsOutcome put_records(std::vector<producer::PutEntry>& entries) override {
+  producer::PutRecordsOutcome put_records(std::span<const producer::PutEntry> entries) override {
     std::lock_guard lock(mu_);
     ++put_calls;
     entries_per_call.push_back(entries.size());
@@ -66,7 +66,9 @@ class FakeKinesis : public producer::Transport {
                                                : wire::hash_key_of_partition_key(e.partition_key);
       for (Shard& s : shards) {
         if (!s.info.open || !s.info.range.contains(h)) continue;
-        Stored st{e.partition_key, e.explicit_hash_key, e.data};
+        Stored st{std::string(e.partition_key),
+                  e.explicit_hash_key ? std::optional<std::string>(*e.explicit_hash_key) : std::nullopt,
+                  std::string(e.data)};
         s.records.push_back(std::move(st));
         r.shard_id = s.info.shard_id;
         r.sequence_number = std::to_string(++seq_);

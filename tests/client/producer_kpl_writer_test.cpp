@@ -70,6 +70,12 @@ TEST(KplWriter, EqualsEncodeAndDecodesBackForRandomRecords) {
     const std::string out = w.finish();
     EXPECT_EQ(out, kpl::encode(records));
     EXPECT_EQ(out.size(), w.size_bytes());
+    // In two steps: the digest is missing until seal(), then the bytes are the same.
+    std::string unsealed;
+    w.finish_unsealed_into(unsealed);
+    EXPECT_EQ(kpl::decode(unsealed).status, kpl::DecodeStatus::bad_md5);
+    kpl::AggregateWriter::seal(unsealed);
+    EXPECT_EQ(unsealed, out);
     const auto back = kpl::decode(out);
     ASSERT_EQ(back.status, kpl::DecodeStatus::ok);
     EXPECT_EQ(back.records, records);

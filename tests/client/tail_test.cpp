@@ -49,11 +49,10 @@ std::vector<json> tail_lines(const KinesisRecord& rec, const wire::HashRange& ra
 TEST(TailVectors, EveryFixtureDecodesToItsUserRecords) {
   for (const json& v : vectors()["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
-    KinesisRecord rec;
-    rec.sequence_number = "49600000000000000000000000000000000000000000000000000001";
-    rec.partition_key = v["outerPartitionKey"];
-    rec.data = unhex(v["aggregatedHex"]);
-    rec.approximate_arrival = 1700000000.123;
+    KinesisRecord rec{.sequence_number = "49600000000000000000000000000000000000000000000000000001",
+                      .partition_key = v["outerPartitionKey"],
+                      .data = unhex(v["aggregatedHex"]),
+                      .approximate_arrival = 1700000000.123};
     std::string warning;
     auto lines = tail_lines(rec, kAll, &warning);
     EXPECT_TRUE(warning.empty()) << warning;
@@ -105,10 +104,7 @@ TEST(TailVectors, ReaderAgreesWithWireDecoder) {
 TEST(TailVectors, BadMd5IsPassedOnAsOneRawRecord) {
   const json& neg = vectors()["negative"][0];
   ASSERT_EQ(neg["name"], "bad-md5-trailer");
-  KinesisRecord rec;
-  rec.sequence_number = "1";
-  rec.partition_key = "outer";
-  rec.data = unhex(neg["aggregatedHex"]);
+  KinesisRecord rec{.sequence_number = "1", .partition_key = "outer", .data = unhex(neg["aggregatedHex"])};
   std::string warning;
   auto lines = tail_lines(rec, kAll, &warning);
   ASSERT_EQ(lines.size(), 1u);
@@ -125,10 +121,7 @@ TEST(TailVectors, BadMd5IsPassedOnAsOneRawRecord) {
 TEST(TailVectors, PlainRecordIsOneUserRecord) {
   const json& neg = vectors()["negative"][1];
   ASSERT_EQ(neg["name"], "no-magic");
-  KinesisRecord rec;
-  rec.sequence_number = "7";
-  rec.partition_key = "p";
-  rec.data = unhex(neg["dataHex"]);
+  KinesisRecord rec{.sequence_number = "7", .partition_key = "p", .data = unhex(neg["dataHex"])};
   std::string warning;
   auto lines = tail_lines(rec, kAll, &warning);
   ASSERT_EQ(lines.size(), 1u);
@@ -140,10 +133,7 @@ TEST(TailDeaggregation, SubRecordOutsideTheShardDropsTheWholeRecord) {
   // Hash keys 0 and 2^128-1 can not both lie in one half of the key space.
   const json& v = vectors()["vectors"][2];
   ASSERT_EQ(v["name"], "explicit-hash-keys");
-  KinesisRecord rec;
-  rec.sequence_number = "9";
-  rec.partition_key = "pk-a";
-  rec.data = unhex(v["aggregatedHex"]);
+  KinesisRecord rec{.sequence_number = "9", .partition_key = "pk-a", .data = unhex(v["aggregatedHex"])};
   const auto halves = wire::even_split(2);
   std::string warning;
   bool kept = true;
@@ -179,10 +169,7 @@ TEST(TailDeaggregation, MalformedAggregatesPassThrough) {
   data = std::string(kpl::kMagic) + idx + wire::checksum::digest(wire::checksum::Algorithm::md5, idx);
   EXPECT_EQ(r.reset(data), kpl::DecodeStatus::bad_index);
   EXPECT_EQ(kpl::decode(data).status, kpl::DecodeStatus::bad_index);
-  KinesisRecord rec;
-  rec.sequence_number = "3";
-  rec.partition_key = "p";
-  rec.data = data;
+  KinesisRecord rec{.sequence_number = "3", .partition_key = "p", .data = data};
   std::string warning;
   EXPECT_EQ(tail_lines(rec, kAll, &warning).size(), 1u);
   EXPECT_NE(warning.find("bad_index"), std::string::npos);

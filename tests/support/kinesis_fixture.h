@@ -11,6 +11,11 @@
 
 namespace eddy::test {
 
+// The default account, and the hash-key bounds (2^128 - 1, 2^127) as Kinesis writes them.
+inline const std::string kAccount = "000000000000";
+inline const std::string kMax = "340282366920938463463374607431768211455";
+inline const std::string kHalf = "170141183460469231731687303715884105728";
+
 class KinesisFixture : public ServerFixture {
  protected:
   void configure(Config& c) override {

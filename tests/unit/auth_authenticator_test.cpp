@@ -101,6 +101,7 @@ with mock.patch("botocore.auth.get_current_datetime", return_value=FIXED), \
 #include <vector>
 
 #include "server/clock.h"
+#include "tests/support/signing.h"
 #include "tests/unit/auth_test_util.h"
 #include "wire/sigv4.h"
 
@@ -263,21 +264,9 @@ class AuthTest : public ::testing::Test {
     sr.method = method;
     sr.path = path;
     sr.headers.emplace_back("Host", "127.0.0.1:4566");
-    sv4::SigningParams p;
-    p.credentials = creds;
-    p.region = "eu-west-1";
-    p.service = "s3";
-    p.time = std::chrono::sys_seconds(std::chrono::seconds(clock_.now_ms() / 1000));
-    p.payload_hash = payload_hash;
-    p.uri_style = sv4::UriStyle::s3;
-    p.set_content_sha256 = true;
-    last_signing_ = sv4::sign_request(sr, p);
-    http::Request r;
-    r.method = sr.method;
-    r.path = sr.path;
-    r.target = sr.path;
-    for (auto& [k, v] : sr.headers) r.headers.add(k, v);
-    return r;
+    last_signing_ = sv4::sign_request(sr, test::signing_params(creds, "eu-west-1", "s3", test::signing_time(clock_.now_ms()),
+                                                               payload_hash));
+    return test::to_http_request(sr);
   }
 
   std::unique_ptr<CredentialStore> store_;
@@ -474,14 +463,8 @@ TEST_F(AuthTest, PresignedV4ExpiresLongerThanAWeekIsRefused) {
   sr.method = "GET";
   sr.path = "/jars/a";
   sr.headers.emplace_back("Host", "127.0.0.1:4566");
-  sv4::SigningParams p;
-  p.credentials = {"AKIDEXAMPLE", kSecret, ""};
-  p.region = "us-east-1";
-  p.service = "s3";
-  p.time = std::chrono::sys_seconds(std::chrono::seconds(kSignedAtMs / 1000));
-  p.payload_hash = std::string(sv4::kUnsignedPayload);
-  p.uri_style = sv4::UriStyle::s3;
-  sv4::presign(sr, p, std::chrono::seconds(604801));
+  sv4::presign(sr, test::signing_params({"AKIDEXAMPLE", kSecret, ""}, "us-east-1", "s3", test::signing_time(kSignedAtMs)),
+               std::chrono::seconds(604801));
   auto r = verify(from_url("http://127.0.0.1:4566" + sr.path + "?" + sr.query), "s3");
   EXPECT_EQ(r.code, "AuthorizationQueryParametersError");
   EXPECT_EQ(r.message, "X-Amz-Expires must be less than a week (in seconds) that is 604800");
@@ -734,43 +717,31 @@ TEST_F(AuthTest, ContentSha256MismatchShape) {
 // --- credentials files -----------------------------------------------------------------------
 
 TEST(AuthCredentialsFile, ReadsIniProfilesAndPlainLines) {
-  const std::string path = ::testing::TempDir() + "eddy_auth_credentials";
-  {
-    std::ofstream f(path);
-    f << "# comment\n"
-         "AKIDPLAIN secretplain\n"
-         "[default]\n"
-         "aws_access_key_id = AKIDINI\n"
-         "aws_secret_access_key=secret/ini+1\n"
-         "region = eu-west-1\n"
-         "\n"
-         "[temp]\n"
-         "aws_access_key_id = ASIATEMP\n"
-         "aws_secret_access_key = s2\n"
-         "aws_session_token = tok\n";
-  }
   auto store = make_credential_store();
   std::string error;
-  ASSERT_TRUE(load_credentials_file(path, *store, &error)) << error;
+  ASSERT_TRUE(testutil::load_credentials_text("# comment\n"
+                                              "AKIDPLAIN secretplain\n"
+                                              "[default]\n"
+                                              "aws_access_key_id = AKIDINI\n"
+                                              "aws_secret_access_key=secret/ini+1\n"
+                                              "region = eu-west-1\n"
+                                              "\n"
+                                              "[temp]\n"
+                                              "aws_access_key_id = ASIATEMP\n"
+                                              "aws_secret_access_key = s2\n"
+                                              "aws_session_token = tok\n",
+                                              *store, &error))
+      << error;
   EXPECT_EQ(store->find("AKIDPLAIN")->secret_key, "secretplain");
   EXPECT_EQ(store->find("AKIDINI")->secret_key, "secret/ini+1");
   EXPECT_EQ(store->find("ASIATEMP")->session_token, "tok");
   EXPECT_FALSE(store->find("ASIATEMP")->expires_ms.has_value());
   EXPECT_FALSE(store->find("nobody").has_value());
 
-  {
-    std::ofstream f(path);
-    f << "AKIDPLAIN\n";
-  }
-  EXPECT_FALSE(load_credentials_file(path, *store, &error));
+  EXPECT_FALSE(testutil::load_credentials_text("AKIDPLAIN\n", *store, &error));
   EXPECT_NE(error.find(":1:"), std::string::npos) << error;
-  {
-    std::ofstream f(path);
-    f << "[p]\naws_access_key_id = X\n";
-  }
-  EXPECT_FALSE(load_credentials_file(path, *store, &error));
-  EXPECT_FALSE(load_credentials_file(path + ".missing", *store, &error));
-  std::remove(path.c_str());
+  EXPECT_FALSE(testutil::load_credentials_text("[p]\naws_access_key_id = X\n", *store, &error));
+  EXPECT_FALSE(load_credentials_file(::testing::TempDir() + "eddy_auth_credentials.missing", *store, &error));
 }
 
 TEST(AuthCredentialStore, ForgetsTemporaryKeysADayAfterTheyLapsed) {

@@ -3,13 +3,13 @@
 // account, across rotation), and in mode any.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "server/auth/authenticator.h"
 #include "server/auth/imds.h"
 #include "server/clock.h"
+#include "tests/support/signing.h"
+#include "tests/unit/auth_test_util.h"
 #include "wire/sigv4.h"
 
 namespace eddy::auth {
@@ -24,60 +24,37 @@ http::Request signed_get(const Credential& c, int64_t now_ms) {
   sr.method = "GET";
   sr.path = "/";
   sr.headers.emplace_back("Host", "127.0.0.1:4566");
-  sv4::SigningParams p;
-  p.credentials = {c.access_key, c.secret_key, c.session_token};
-  p.region = "us-east-1";
-  p.service = "s3";
-  p.time = std::chrono::sys_seconds(std::chrono::seconds(now_ms / 1000));
-  p.payload_hash = std::string(sv4::kUnsignedPayload);
-  p.uri_style = sv4::UriStyle::s3;
-  p.set_content_sha256 = true;
-  sv4::sign_request(sr, p);
-  http::Request r;
-  r.method = sr.method;
-  r.path = sr.path;
-  r.target = sr.path;
-  for (auto& [k, v] : sr.headers) r.headers.add(k, v);
-  return r;
+  sv4::sign_request(sr, test::signing_params({c.access_key, c.secret_key, c.session_token}, "us-east-1", "s3",
+                                             test::signing_time(now_ms)));
+  return test::to_http_request(sr);
 }
 
 TEST(AuthIdentity, CredentialsFileDisplayNames) {
-  const std::string path = ::testing::TempDir() + "eddy_auth_identity";
-  {
-    std::ofstream f(path);
-    f << "AKIDPLAIN secretplain\n"
-         "AKIDNAMED secretnamed Build-Server\n"
-         "[ini]\n"
-         "aws_access_key_id = AKIDINI\n"
-         "aws_secret_access_key = s3cr3t\n"
-         "display_name = ci\n"
-         "[alt]\n"
-         "aws_access_key_id = AKIDALT\n"
-         "aws_secret_access_key = alt-secret\n"
-         "account_id = 111122223333\n";
-  }
   auto store = make_credential_store();
   std::string error;
-  ASSERT_TRUE(load_credentials_file(path, *store, &error)) << error;
+  ASSERT_TRUE(testutil::load_credentials_text("AKIDPLAIN secretplain\n"
+                                              "AKIDNAMED secretnamed Build-Server\n"
+                                              "[ini]\n"
+                                              "aws_access_key_id = AKIDINI\n"
+                                              "aws_secret_access_key = s3cr3t\n"
+                                              "display_name = ci\n"
+                                              "[alt]\n"
+                                              "aws_access_key_id = AKIDALT\n"
+                                              "aws_secret_access_key = alt-secret\n"
+                                              "account_id = 111122223333\n",
+                                              *store, &error))
+      << error;
   EXPECT_EQ(store->find("AKIDPLAIN")->display_name, "");
   EXPECT_EQ(store->find("AKIDNAMED")->secret_key, "secretnamed");
   EXPECT_EQ(store->find("AKIDNAMED")->display_name, "Build-Server");
   EXPECT_EQ(store->find("AKIDINI")->display_name, "ci");
   EXPECT_EQ(store->find("AKIDINI")->account_id, "");  // the default account
   EXPECT_EQ(store->find("AKIDALT")->account_id, "111122223333");
-  {
-    std::ofstream f(path);
-    f << "AKID secret two words\n";
-  }
-  EXPECT_FALSE(load_credentials_file(path, *store, &error));
+  EXPECT_FALSE(testutil::load_credentials_text("AKID secret two words\n", *store, &error));
   EXPECT_NE(error.find(":1:"), std::string::npos) << error;
-  {
-    std::ofstream f(path);
-    f << "[p]\naws_access_key_id = K\naws_secret_access_key = S\naccount_id = 12345\n";
-  }
-  EXPECT_FALSE(load_credentials_file(path, *store, &error));
+  EXPECT_FALSE(testutil::load_credentials_text(
+      "[p]\naws_access_key_id = K\naws_secret_access_key = S\naccount_id = 12345\n", *store, &error));
   EXPECT_NE(error.find(":4: account_id must be 12 digits"), std::string::npos) << error;
-  std::remove(path.c_str());
 
   ManualClock clock(kNowMs);
   Authenticator verify(Mode::verify, *store, clock, "000011112222");

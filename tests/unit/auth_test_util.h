@@ -1,10 +1,16 @@
 #pragma once
 // Pieces shared by the authenticator's unit tests: requests captured from botocore (signed as
 // AKIDEXAMPLE at 2026-11-25T12:00:00Z) turned back into http::Requests.
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "server/auth/authenticator.h"
 #include "server/http/message.h"
@@ -29,6 +35,15 @@ inline http::Request make(const Vector& v) {
   for (const auto& [k, val] : v.headers) r.headers.add(k, val);
   r.body = v.body;
   return r;
+}
+
+// Loads `text` as a credentials file (written to a per-process temp file, removed afterwards).
+inline bool load_credentials_text(const std::string& text, CredentialStore& store, std::string* error) {
+  const std::string path = ::testing::TempDir() + "eddy_auth_credentials." + std::to_string(::getpid());
+  std::ofstream(path) << text;
+  const bool ok = load_credentials_file(path, store, error);
+  std::remove(path.c_str());
+  return ok;
 }
 
 // An extra element of a failure ("<absent>" if it has none of that name).

@@ -35,7 +35,8 @@ class KinesisMessages : public ::testing::Test {
     k_.config.shard_limit = shard_limit;
     k_.config.on_demand_stream_limit = on_demand_limit;
     k_.config.update_stream_ms = update_ms;
-    ASSERT_NO_FATAL_FAILURE(k_.open());
+    std::string err;
+    ASSERT_TRUE(k_.open(&err)) << err;
   }
   struct Result {
     int status = 0;
@@ -43,12 +44,7 @@ class KinesisMessages : public ::testing::Test {
     json body;
   };
   Result call(const std::string& op, const json& in) {
-    http::Request req;
-    req.method = "POST";
-    req.headers.add("Content-Type", "application/x-amz-json-1.1");
-    req.headers.add("X-Amz-Target", "Kinesis_20131202." + op);
-    req.body = in.dump();
-    auto res = k_.svc->handle(req);
+    auto res = k_.call(op, in.dump());
     Result r;
     r.status = res.status;
     r.type = std::string(res.headers.get("x-amzn-ErrorType"));

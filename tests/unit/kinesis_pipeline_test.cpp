@@ -18,17 +18,12 @@ namespace {
 class KinesisPipeline : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(k_.open());
+    std::string err;
+    ASSERT_TRUE(k_.open(&err)) << err;
     k_.svc->set_authenticator(&auth_);
   }
-  static http::Request unsigned_request(const std::string& content_type, const std::string& target) {
-    http::Request req;
-    req.method = "POST";
-    req.target = req.path = "/";
-    req.headers.add("Content-Type", content_type);
-    req.headers.add("X-Amz-Target", target);
-    req.body = "{}";
-    return req;
+  static http::Request unsigned_request(std::string_view content_type, std::string_view op) {
+    return test::kinesis_request(op, "{}", content_type);
   }
   // As the front end does: dispatch, the body is already read, then the BufferBody's handler.
   http::Response through_front_end(http::Request& req) {
@@ -46,7 +41,7 @@ class KinesisPipeline : public ::testing::Test {
 }  // namespace
 
 TEST_F(KinesisPipeline, FrontEndRequestsAreAuthenticated) {
-  auto req = unsigned_request("application/x-amz-json-1.1", "Kinesis_20131202.ListStreams");
+  auto req = unsigned_request("application/x-amz-json-1.1", "ListStreams");
   auto res = through_front_end(req);
   EXPECT_EQ(res.status, 400);
   EXPECT_EQ(res.headers.get("Content-Type"), "application/x-amz-json-1.1");
@@ -57,16 +52,16 @@ TEST_F(KinesisPipeline, FrontEndRequestsAreAuthenticated) {
 TEST_F(KinesisPipeline, AuthComesBeforeTheTypeAndOperationVerdicts) {
   // An unknown operation, and an unknown Content-Type: the auth error still comes first (in
   // CBOR for a type that is neither JSON nor CBOR).
-  auto unknown_op = unsigned_request("application/x-amz-json-1.1", "Kinesis_20131202.NoSuchThing");
+  auto unknown_op = unsigned_request("application/x-amz-json-1.1", "NoSuchThing");
   EXPECT_EQ(through_front_end(unknown_op).headers.get("x-amzn-ErrorType"), "MissingAuthenticationTokenException");
-  auto other_type = unsigned_request("text/plain", "Kinesis_20131202.ListStreams");
+  auto other_type = unsigned_request("text/plain", "ListStreams");
   auto res = through_front_end(other_type);
   EXPECT_EQ(res.headers.get("x-amzn-ErrorType"), "MissingAuthenticationTokenException");
   EXPECT_EQ(res.headers.get("Content-Type"), "application/x-amz-cbor-1.1");
 }
 
 TEST_F(KinesisPipeline, InProcessCallsAreTrusted) {
-  auto req = unsigned_request("application/x-amz-json-1.1", "Kinesis_20131202.ListStreams");
+  auto req = unsigned_request("application/x-amz-json-1.1", "ListStreams");
   auto res = k_.svc->handle(req);
   EXPECT_EQ(res.status, 200);
   EXPECT_EQ(json::parse(res.body)["StreamNames"], json::array());

@@ -140,4 +140,41 @@ TEST(KplCounting, AggregateRoutedToAShardThatDoesNotOwnASubRecordIsReported) {
   EXPECT_EQ(one.get(Counter::records), 1u);
 }
 
+// The verdict is per record even though each distinct key is hashed once: a partition key
+// shared by records with and without an ExplicitHashKey is judged by whichever applies.
+TEST(KplCounting, SharedKeysAreJudgedPerRecord) {
+  const auto ranges = wire::even_split(2);
+  auto key_in = [&](int shard) {
+    for (int i = 0;; ++i) {
+      std::string k = "k" + std::to_string(i);
+      if (ranges[static_cast<size_t>(shard)].contains(wire::hash_key_of_partition_key(k))) return k;
+    }
+  };
+  const std::string k0 = key_in(0), k1 = key_in(1);
+  const std::string in0 = wire::to_decimal(5);
+  // k1 hashes to shard 1 but every use of it carries an ExplicitHashKey inside shard 0.
+  {
+    Counting c(2);
+    std::vector<kpl::UserRecord> users{{k0, std::nullopt, "a"}, {k1, in0, "b"}, {k0, std::nullopt, "c"}, {k1, in0, "d"}};
+    c.put("a", kpl::encode(users), wire::u128{5});
+    EXPECT_EQ(c.get(Counter::kpl_misrouted), 0u);
+    EXPECT_EQ(c.get(Counter::user_records), 4u);
+  }
+  // The same, and one more use of k1 without the ExplicitHashKey: that record lies in shard 1.
+  {
+    Counting c(2);
+    std::vector<kpl::UserRecord> users{{k1, in0, "b"}, {k0, std::nullopt, "a"}, {k1, std::nullopt, "e"}};
+    c.put("a", kpl::encode(users), wire::u128{5});
+    EXPECT_EQ(c.get(Counter::kpl_misrouted), 1u);
+    EXPECT_EQ(c.get(Counter::user_records), 3u);
+  }
+  // An ExplicitHashKey that is not a number is outside every shard.
+  {
+    Counting c(1);
+    std::vector<kpl::UserRecord> users{{k0, std::nullopt, "a"}, {k0, std::string("12x"), "b"}};
+    c.put("a", kpl::encode(users), wire::u128{5});
+    EXPECT_EQ(c.get(Counter::kpl_misrouted), 1u);
+  }
+}
+
 }  // namespace

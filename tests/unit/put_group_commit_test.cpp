@@ -17,16 +17,13 @@ namespace {
 class PutGroupCommit : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(k_.open());
+    std::string err;
+    ASSERT_TRUE(k_.open(&err)) << err;
     ASSERT_EQ(call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 1}}).status, 200);
   }
   // Requests stay alive for the whole test: a pending answer refers to its request.
   http::Request& request(const std::string& op, const json& in, http::Loop* loop) {
-    auto& req = *requests_.emplace_back(std::make_unique<http::Request>());
-    req.method = "POST";
-    req.headers.add("Content-Type", "application/x-amz-json-1.1");
-    req.headers.add("X-Amz-Target", "Kinesis_20131202." + op);
-    req.body = in.dump();
+    auto& req = *requests_.emplace_back(std::make_unique<http::Request>(test::kinesis_request(op, in.dump())));
     req.request_id = "req-" + std::to_string(requests_.size());
     req.loop = loop;
     return req;

@@ -60,14 +60,12 @@ TEST(ShardIterator, GarbageIsRejectedWithoutCrashing) {
 // Expiry is judged by the service against the injected clock.
 class IteratorExpiry : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_NO_FATAL_FAILURE(k_.open()); }
+  void SetUp() override {
+    std::string err;
+    ASSERT_TRUE(k_.open(&err)) << err;
+  }
   json call(const std::string& op, const json& in, int* status = nullptr) {
-    http::Request req;
-    req.method = "POST";
-    req.headers.add("Content-Type", "application/x-amz-json-1.1");
-    req.headers.add("X-Amz-Target", "Kinesis_20131202." + op);
-    req.body = in.dump();
-    auto res = k_.svc->handle(req);
+    auto res = k_.call(op, in.dump());
     if (status) *status = res.status;
     return res.body.empty() ? json::object() : json::parse(res.body);
   }
