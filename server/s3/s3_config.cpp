@@ -164,9 +164,19 @@ policy::Effect S3Service::policy_effect(const Ctx& c, const Bucket& b, const Obj
 }
 
 std::optional<S3Error> S3Service::write_attributes(const Ctx& c, const Bucket& b, Encryption& sse, Pairs& tags,
+                                                   std::string& owner, std::string& owner_name,
                                                    const Pairs* copy_tags) const {
+  const std::string_view acl_header = c.headers.get("x-amz-acl");
+  if (b.config.ownership == "BucketOwnerEnforced" ||
+      (b.config.ownership == "BucketOwnerPreferred" && acl_header == "bucket-owner-full-control")) {
+    owner = b.owner_key;
+    owner_name = b.owner_name;
+  } else {
+    owner = c.new_owner();
+    owner_name = c.new_owner_name();
+  }
   if (c.headers.has("x-amz-acl")) {
-    const std::string acl(c.headers.get("x-amz-acl"));
+    const std::string acl(acl_header);
     if (b.config.ownership == "BucketOwnerEnforced" && acl != "bucket-owner-full-control") return acl_not_supported();
     if (b.config.public_access_block && b.config.public_access_block->block_public_acls && public_canned_acl(acl))
       return access_denied();
@@ -396,6 +406,9 @@ http::Response S3Service::bucket_config_put(Ctx& c, const std::string& body) {
     const std::string o = child_text(rules.front(), "ObjectOwnership");
     if (o != "BucketOwnerEnforced" && o != "BucketOwnerPreferred" && o != "ObjectWriter")
       return error_response(c, malformed_xml());
+    if (o == "BucketOwnerEnforced" && b->acl != "private" && b->acl != "bucket-owner-full-control")
+      return error_response(c, err("InvalidBucketAclWithObjectOwnership",
+                                   "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting", 400));
     e = update_config(c.bucket, [&](BucketConfig& cfg) -> std::optional<S3Error> {
       cfg.ownership = o;
       return std::nullopt;

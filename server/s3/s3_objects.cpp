@@ -386,7 +386,7 @@ class ObjectSink final : public http::BodySink {
       m.checksum_type = "FULL_OBJECT";
     }
     if (ctx_->headers.has("x-amz-storage-class")) m.storage_class = std::string(ctx_->headers.get("x-amz-storage-class"));
-    if (auto e = svc_.write_attributes(*ctx_, bucket_, m.sse, m.tags)) return fail(*e);
+    if (auto e = svc_.write_attributes(*ctx_, bucket_, m.sse, m.tags, m.owner, m.owner_name)) return fail(*e);
     if (auto e = svc_.lock_from_request(*ctx_, bucket_, m)) return fail(*e);
     if (auto st = svc_.commit_object(bucket_, ctx_->key, m, ctx_.get()); !st) {
       if (st.message == "NoSuchBucket") return fail(no_such_bucket(bucket_.name));
@@ -480,7 +480,8 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
   } else {
     Encryption sse;
     Pairs tags;
-    if (auto e = write_attributes(c, *b, sse, tags)) return fail(*e);
+    std::string owner, owner_name;
+    if (auto e = write_attributes(c, *b, sse, tags, owner, owner_name)) return fail(*e);
     if (c.headers.has("x-amz-acl") && !valid_canned_acl(c.headers.get("x-amz-acl")))
       return fail(invalid_argument("", "x-amz-acl", std::string(c.headers.get("x-amz-acl"))));
     Pairs content, user;
@@ -950,7 +951,7 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   if (!alg && !src->checksum_algorithm.empty()) alg = ck::parse_algorithm(src->checksum_algorithm);
   if (!alg) alg = ck::Algorithm::crc64nvme;
   ObjectMeta m;
-  if (auto e = write_attributes(c, *b, m.sse, m.tags, &src->tags)) return error_response(c, *e);
+  if (auto e = write_attributes(c, *b, m.sse, m.tags, m.owner, m.owner_name, &src->tags)) return error_response(c, *e);
   if (directive == "COPY") {
     m.content = src->content;
     m.user = src->user;
@@ -964,8 +965,6 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
   m.mtime_ms = clock_.now_ms();
   m.segments = w.segments();
   m.acl = c.headers.has("x-amz-acl") ? std::string(c.headers.get("x-amz-acl")) : "private";
-  m.owner = c.new_owner();
-  m.owner_name = c.new_owner_name();
   m.checksum_algorithm = std::string(ck::algorithm_name(*alg));
   m.checksum_value = wire::base64_encode(w.digest(*alg));
   m.checksum_type = "FULL_OBJECT";
@@ -1010,7 +1009,7 @@ http::Response S3Service::create_multipart(Ctx& c) {
   u.owner = c.new_owner();
   u.owner_name = c.new_owner_name();
   if (c.headers.has("x-amz-storage-class")) u.storage_class = std::string(c.headers.get("x-amz-storage-class"));
-  if (auto e = write_attributes(c, *b, u.sse, u.tags)) return error_response(c, *e);
+  if (auto e = write_attributes(c, *b, u.sse, u.tags, u.owner, u.owner_name)) return error_response(c, *e);
   {
     // Explicit lock headers hold for the completed object (a default retention is applied then).
     ObjectMeta lock;

@@ -1098,7 +1098,7 @@ http::Response S3Service::put_acl(Ctx& c, const std::string& body, bool bucket) 
                                  {{"MissingHeaderName", "x-amz-acl"}}));
   }
   // Ownership controls and Block Public Access have the last word on ACLs.
-  if (acls_disabled(*b) && acl != "private" && acl != "bucket-owner-full-control")
+  if (acls_disabled(*b) && acl != "bucket-owner-full-control")
     return error_response(c, err("AccessControlListNotSupported", "The bucket does not allow ACLs", 400));
   if (b->config.public_access_block && b->config.public_access_block->block_public_acls) {
     bool is_public = acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read";

@@ -145,8 +145,11 @@ class S3Service {
   policy::Effect policy_effect(const Ctx& c, const Bucket& b, const ObjectMeta* object, Perm p) const;
   // The encryption and tags a write records (PutObject, CopyObject, CreateMultipartUpload), after
   // S3's checks of the request's ACL against ownership controls and Block Public Access, its
-  // SSE headers and x-amz-tagging. copy_tags: the source's tags (CopyObject).
+  // SSE headers and x-amz-tagging. copy_tags: the source's tags (CopyObject). owner and
+  // owner_name receive who owns what is written (the writer, or the bucket owner under
+  // BucketOwnerEnforced, or BucketOwnerPreferred with bucket-owner-full-control).
   std::optional<S3Error> write_attributes(const Ctx& c, const Bucket& b, Encryption& sse, Pairs& tags,
+                                          std::string& owner, std::string& owner_name,
                                           const Pairs* copy_tags = nullptr) const;
 
   // Shared steps.

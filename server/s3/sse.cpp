@@ -154,7 +154,7 @@ S3Error sse_not_supported(const http::Headers& h) {
 }  // namespace
 
 std::optional<S3Error> for_part(const http::Headers& h, const Encryption& upload) {
-  if (h.has(kSse)) return sse_not_supported(h);
+  // SSE-S3/KMS headers on a part are ignored (clients repeat the upload's), as RGW and moto do.
   return same_customer_key(customer_headers(h, false), upload,
                            err("InvalidRequest",
                                "The multipart upload initiate requested encryption. Subsequent part requests must "

@@ -18,7 +18,8 @@ namespace eddy::s3::sse {
 // What a write asks for (PutObject, CopyObject's destination, CreateMultipartUpload, POST
 // uploads), the bucket's default applying when it names none.
 std::variant<Encryption, S3Error> for_write(const http::Headers& h, const BucketConfig& bucket);
-// UploadPart / UploadPartCopy: parts of an SSE-C upload carry its key; no other SSE header.
+// UploadPart / UploadPartCopy: parts of an SSE-C upload carry its key (SSE-S3/KMS headers on
+// parts are ignored).
 std::optional<S3Error> for_part(const http::Headers& h, const Encryption& upload);
 // Reading an object: GET/HEAD (copy_source false) or the source of a copy (the
 // x-amz-copy-source-server-side-encryption-customer-* headers).

@@ -1,5 +1,6 @@
 #include "server/s3/tagging.h"
 
+#include <algorithm>
 #include <set>
 
 #include "server/s3/s3_internal.h"
@@ -17,6 +18,11 @@ size_t chars(std::string_view s) {
   for (char ch : s)
     if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80) ++n;
   return n;
+}
+
+// S3 returns tag sets ordered by key.
+void sort_by_key(Pairs& tags) {
+  std::stable_sort(tags.begin(), tags.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
 }  // namespace
@@ -48,6 +54,7 @@ std::variant<Pairs, S3Error> parse_xml(std::string_view body, size_t max_tags) {
     tags.emplace_back(child_text(t, "Key"), child_text(t, "Value"));
   }
   if (auto e = validate(tags, max_tags)) return *e;
+  sort_by_key(tags);
   return tags;
 }
 
@@ -71,6 +78,7 @@ std::variant<Pairs, S3Error> parse_header(std::string_view header) {
     tags.emplace_back(std::move(k), std::move(v));
   }
   if (auto e = validate(tags, kMaxObjectTags)) return *e;
+  sort_by_key(tags);
   return tags;
 }
 

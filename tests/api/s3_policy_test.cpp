@@ -231,8 +231,25 @@ TEST_F(S3Policy, BucketOwnerEnforcedDisablesAcls) {
   expect_error(as(kOwner, "PUT", "/own/k", {{"x-amz-acl", "public-read"}}, "x"), 400, "AccessControlListNotSupported",
                "The bucket does not allow ACLs");
   EXPECT_EQ(as(kOwner, "PUT", "/own/k", {{"x-amz-acl", "bucket-owner-full-control"}}, "x").status, 200);
-  expect_error(as(kOwner, "PUT", "/own?acl", {{"x-amz-acl", "public-read"}}), 400, "AccessControlListNotSupported",
+  expect_error(as(kOwner, "PUT", "/own/k", {{"x-amz-acl", "private"}}, "x"), 400, "AccessControlListNotSupported",
                "The bucket does not allow ACLs");
+  expect_error(as(kOwner, "PUT", "/own?acl", {{"x-amz-acl", "private"}}), 400, "AccessControlListNotSupported",
+               "The bucket does not allow ACLs");
+  // What another account writes (as the policy lets it) belongs to the bucket owner.
+  ASSERT_EQ(as(kOwner, "PUT", "/own?policy", {},
+               policy(R"({"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::own/*"})"))
+                .status,
+            204);
+  ASSERT_EQ(as(kOther, "PUT", "/own/theirs", {}, "y").status, 200);
+  const std::string owner_id = xml_text(as(kOwner, "GET", "/").body, "Owner/ID");
+  EXPECT_EQ(xml_text(as(kOwner, "GET", "/own/theirs?acl").body, "Owner/ID"), owner_id);
+  EXPECT_EQ(as(kOwner, "GET", "/own/theirs").body, "y");
+  // BucketOwnerEnforced needs a bucket without ACL grants.
+  ASSERT_EQ(as(kOwner, "PUT", "/pubown", {{"x-amz-acl", "public-read"}}).status, 200);
+  expect_error(as(kOwner, "PUT", "/pubown?ownershipControls", {},
+                  "<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"),
+               400, "InvalidBucketAclWithObjectOwnership",
+               "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
   EXPECT_EQ(as(kOwner, "PUT", "/own?ownershipControls", {},
                "<OwnershipControls><Rule><ObjectOwnership>Whoever</ObjectOwnership></Rule></OwnershipControls>")
                 .status,

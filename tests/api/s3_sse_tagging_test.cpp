@@ -104,6 +104,7 @@ TEST_F(S3Sse, MalformedOrConflictingSseHeaders) {
   ASSERT_EQ(s3("PUT", "/bad/k", {}, "x").status, 200);
   expect_error(s3("GET", "/bad/k", {{"x-amz-server-side-encryption", "aws:kms"}}), 400, "InvalidArgument",
                "x-amz-server-side-encryption header is not supported for this operation.");
+  EXPECT_EQ(s3("HEAD", "/bad/k", {{"x-amz-server-side-encryption", "AES256"}}).status, 400);  // HEAD: no body
 }
 
 TEST_F(S3Sse, SseCNeedsTheSameKeyToRead) {
@@ -225,6 +226,11 @@ TEST_F(S3Sse, ObjectTagging) {
   EXPECT_STREQ(tag.child("Key").text().get(), "a");
   EXPECT_STREQ(tag.next_sibling("Tag").child("Value").text().get(), "two words");
   EXPECT_EQ(s3("HEAD", "/tags/k").header("x-amz-tagging-count"), "2");
+  // Tag sets come back ordered by key; a key without '=' has an empty value.
+  ASSERT_EQ(s3("PUT", "/tags/order", {{"x-amz-tagging", "foo=bar&bar"}}, "x").status, 200);
+  r = s3("GET", "/tags/order?tagging");
+  EXPECT_EQ(xml_text(r.body, "TagSet/Tag/Key"), "bar");
+  EXPECT_EQ(xml_text(r.body, "TagSet/Tag/Value"), "");
 
   EXPECT_EQ(s3("PUT", "/tags/k?tagging", {}, tagging_xml({{"x", "y"}})).status, 200);
   EXPECT_EQ(xml_text(s3("GET", "/tags/k?tagging").body, "TagSet/Tag/Key"), "x");
