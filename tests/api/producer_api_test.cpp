@@ -68,7 +68,7 @@ class ProducerApi : public eddy::test::ServerFixture {
         for (const auto& rec : r->records) {
           auto d = kpl::decode(rec.data);
           if (d.status == kpl::DecodeStatus::not_aggregated) {
-            ++seen[rec.data];
+            ++seen[std::string(rec.data)];
             continue;
           }
           EXPECT_EQ(d.status, kpl::DecodeStatus::ok);

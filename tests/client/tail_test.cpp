@@ -51,8 +51,10 @@ TEST(TailVectors, EveryFixtureDecodesToItsUserRecords) {
     SCOPED_TRACE(v["name"].get<std::string>());
     KinesisRecord rec;
     rec.sequence_number = "49600000000000000000000000000000000000000000000000000001";
-    rec.partition_key = v["outerPartitionKey"];
-    rec.data = unhex(v["aggregatedHex"]);
+    const std::string data = unhex(v["aggregatedHex"]);
+    const std::string outer = v["outerPartitionKey"];
+    rec.partition_key = outer;
+    rec.data = data;
     rec.approximate_arrival = 1700000000.123;
     std::string warning;
     auto lines = tail_lines(rec, kAll, &warning);
@@ -108,7 +110,8 @@ TEST(TailVectors, BadMd5IsPassedOnAsOneRawRecord) {
   KinesisRecord rec;
   rec.sequence_number = "1";
   rec.partition_key = "outer";
-  rec.data = unhex(neg["aggregatedHex"]);
+  const std::string data = unhex(neg["aggregatedHex"]);
+  rec.data = data;
   std::string warning;
   auto lines = tail_lines(rec, kAll, &warning);
   ASSERT_EQ(lines.size(), 1u);
@@ -128,7 +131,8 @@ TEST(TailVectors, PlainRecordIsOneUserRecord) {
   KinesisRecord rec;
   rec.sequence_number = "7";
   rec.partition_key = "p";
-  rec.data = unhex(neg["dataHex"]);
+  const std::string data = unhex(neg["dataHex"]);
+  rec.data = data;
   std::string warning;
   auto lines = tail_lines(rec, kAll, &warning);
   ASSERT_EQ(lines.size(), 1u);
@@ -143,7 +147,8 @@ TEST(TailDeaggregation, SubRecordOutsideTheShardDropsTheWholeRecord) {
   KinesisRecord rec;
   rec.sequence_number = "9";
   rec.partition_key = "pk-a";
-  rec.data = unhex(v["aggregatedHex"]);
+  const std::string data = unhex(v["aggregatedHex"]);
+  rec.data = data;
   const auto halves = wire::even_split(2);
   std::string warning;
   bool kept = true;
@@ -156,7 +161,8 @@ TEST(TailDeaggregation, SubRecordOutsideTheShardDropsTheWholeRecord) {
   // Every sub-record in range (by MD5 of its partition key): all kept.
   std::vector<kpl::UserRecord> users;
   for (int i = 0; i < 50; ++i) users.push_back({"key-" + std::to_string(i), std::nullopt, "d" + std::to_string(i)});
-  rec.data = kpl::encode(users);
+  const std::string plain = kpl::encode(users);
+  rec.data = plain;
   warning.clear();
   EXPECT_EQ(tail_lines(rec, kAll, &warning, &kept).size(), 50u);
   EXPECT_TRUE(kept);
