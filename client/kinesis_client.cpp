@@ -255,19 +255,46 @@ Outcome<GetRecordsResult> KinesisClient::get_records(const std::string& shard_it
   res.next_shard_iterator = bj_str(j, "NextShardIterator");
   if (const bj::value* m = j.if_contains("MillisBehindLatest")) res.millis_behind_latest = static_cast<int64_t>(bj_number(*m));
   if (const bj::value* recs = j.if_contains("Records"); recs && recs->is_array()) {
-    res.records.reserve(recs->get_array().size());
-    for (const bj::value& ev : recs->get_array()) {
+    const bj::array& arr = recs->get_array();
+    // One arena for the whole response, sized up front: every record's sequence number,
+    // partition key and decoded data appended to it, the views taken once it is complete.
+    std::size_t total = 0;
+    for (const bj::value& ev : arr) {
       if (!ev.is_object()) return parse_failed<GetRecordsResult>("GetRecords");
       const bj::object& e = ev.get_object();
-      KinesisRecord k;
-      k.sequence_number = bj_str(e, "SequenceNumber");
-      k.partition_key = bj_str(e, "PartitionKey");
+      for (const char* f : {"SequenceNumber", "PartitionKey"})
+        if (const bj::value* v = e.if_contains(f); v && v->is_string()) total += v->get_string().size();
+      if (const bj::value* d = e.if_contains("Data"); d && d->is_string()) total += d->get_string().size() / 4 * 3 + 3;
+    }
+    res.arena = std::make_unique<std::string>();
+    std::string& arena = *res.arena;
+    arena.reserve(total);
+    std::vector<std::size_t> ends;  // three per record: where its key, key and data end
+    ends.reserve(arr.size() * 3);
+    res.records.resize(arr.size());
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const bj::object& e = arr[i].get_object();
+      for (const char* f : {"SequenceNumber", "PartitionKey"}) {
+        if (const bj::value* v = e.if_contains(f); v && v->is_string()) arena.append(sv(v->get_string()));
+        ends.push_back(arena.size());
+      }
       if (const bj::value* d = e.if_contains("Data"); d && d->is_string()) {
-        if (!wire::base64_decode_append(sv(d->get_string()), k.data))
+        if (!wire::base64_decode_append(sv(d->get_string()), arena))
           return parse_failed<GetRecordsResult>("GetRecords (Data is not base64)");
       }
-      if (const bj::value* t = e.if_contains("ApproximateArrivalTimestamp")) k.approximate_arrival = bj_number(*t);
-      res.records.push_back(std::move(k));
+      ends.push_back(arena.size());
+      if (const bj::value* t = e.if_contains("ApproximateArrivalTimestamp"))
+        res.records[i].approximate_arrival = bj_number(*t);
+    }
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < res.records.size(); ++i) {
+      std::string_view* views[3] = {&res.records[i].sequence_number, &res.records[i].partition_key,
+                                    &res.records[i].data};
+      for (int k = 0; k < 3; ++k) {
+        const std::size_t end = ends[i * 3 + static_cast<std::size_t>(k)];
+        *views[k] = std::string_view(arena.data() + at, end - at);
+        at = end;
+      }
     }
   }
   if (const bj::value* c = j.if_contains("ChildShards"); c && c->is_array()) {

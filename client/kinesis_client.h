@@ -4,6 +4,7 @@
 // threads share the session's connection pool. Shapes follow botocore's kinesis model; only the
 // members the harness uses are mapped.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -81,15 +82,18 @@ struct IteratorStart {
   double timestamp = 0;               // for AT_TIMESTAMP: epoch seconds
 };
 
+// A record read by GetRecords. The views point into the GetRecordsResult's arena (one buffer per
+// response, not three strings per record) and live as long as it.
 struct KinesisRecord {
-  std::string sequence_number;
-  std::string partition_key;
-  std::string data;                // raw bytes
+  std::string_view sequence_number;
+  std::string_view partition_key;
+  std::string_view data;           // raw bytes (base64 decoded)
   double approximate_arrival = 0;  // epoch seconds (ms precision)
 };
 
 struct GetRecordsResult {
   std::vector<KinesisRecord> records;
+  std::unique_ptr<std::string> arena;  // what records[i] view (stable across moves)
   std::string next_shard_iterator;  // empty: the shard is closed and read to its end
   int64_t millis_behind_latest = 0;
   std::vector<ShardInfo> child_shards;  // at the end of a closed shard

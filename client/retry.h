@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace eddy::client {
@@ -16,6 +17,10 @@ bool is_transient_error(std::string_view code);
 
 struct RetryOptions {
   int max_attempts = 3;                  // AWS_MAX_ATTEMPTS; 1 = no retries
+  bool max_attempts_explicit = false;    // --max-attempts given: AWS_MAX_ATTEMPTS is not read
+  // "standard", "legacy" (5 attempts by default) or "adaptive" (standard's retries; the SDKs'
+  // client-side send-rate limiter is not implemented); empty: AWS_RETRY_MODE, else standard.
+  std::string mode;
   std::chrono::milliseconds base{1000};  // botocore's standard mode: 1 s base
   std::chrono::milliseconds max_backoff{20000};
 };

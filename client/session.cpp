@@ -1,5 +1,8 @@
 #include "client/session.h"
 
+#include <charconv>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
@@ -86,6 +89,25 @@ std::unique_ptr<Session> Session::create(SessionOptions options, std::string* er
   } else {
     creds = default_credentials_chain(env, options.profile, clock);
   }
+  // Retry mode and attempts as the SDKs read them: flag, else AWS_RETRY_MODE / AWS_MAX_ATTEMPTS,
+  // else the mode's default (standard and adaptive 3 attempts, legacy 5).
+  if (options.retry.mode.empty()) options.retry.mode = env("AWS_RETRY_MODE").value_or("standard");
+  if (options.retry.mode != "standard" && options.retry.mode != "legacy" && options.retry.mode != "adaptive") {
+    if (error) *error = "retry mode '" + options.retry.mode + "' is not standard, legacy or adaptive (AWS_RETRY_MODE)";
+    return nullptr;
+  }
+  if (!options.retry.max_attempts_explicit) {
+    options.retry.max_attempts = options.retry.mode == "legacy" ? 5 : 3;
+    if (auto v = env("AWS_MAX_ATTEMPTS")) {
+      int n = 0;
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (ec != std::errc() || p != v->data() + v->size() || n < 1) {
+        if (error) *error = "AWS_MAX_ATTEMPTS must be a positive integer, not '" + *v + "'";
+        return nullptr;
+      }
+      options.retry.max_attempts = n;
+    }
+  }
   auto http = std::make_unique<HttpClient>(options.http);
   RetryPolicy retry(options.retry);
   return std::make_unique<Session>(std::move(options), std::move(region), std::move(http), std::move(creds),
@@ -102,6 +124,31 @@ Session::Session(SessionOptions options, std::string region, std::unique_ptr<Htt
       clock_(std::move(clock)) {}
 
 Session::~Session() = default;
+
+bool is_clock_skew_error(int status, const AwsError& e) {
+  if (e.code == "RequestTimeTooSkewed" || e.code == "RequestExpired" || e.code == "RequestInTheFuture" ||
+      (e.code == "SignatureDoesNotMatch" && e.message.find("expired") != std::string::npos))
+    return true;
+  // Kinesis: InvalidSignatureException "Signature expired: ..." / "Signature not yet current: ...".
+  return (status == 400 || status == 403) && e.code == "InvalidSignatureException" &&
+         (e.message.find("Signature expired") != std::string::npos ||
+          e.message.find("not yet current") != std::string::npos);
+}
+
+bool Session::adjust_clock_offset(const HttpResponse& resp) {
+  auto date = resp.header("Date");
+  if (!date) return false;
+  auto server = wire::sigv4::parse_http_date(*date);
+  if (!server) return false;
+  const auto local = clock_();
+  const int64_t offset =
+      std::chrono::duration_cast<std::chrono::milliseconds>(*server - local).count();
+  const int64_t current = clock_offset_ms_.load(std::memory_order_relaxed);
+  // botocore's threshold: a difference under 4 minutes is not what failed the signature.
+  if (std::llabs(offset - current) < 4 * 60 * 1000) return false;
+  clock_offset_ms_.store(offset, std::memory_order_relaxed);
+  return true;
+}
 
 Url Session::endpoint(std::string_view service) const {
   if (!options_.endpoint.empty()) return *Url::parse(options_.endpoint);
@@ -129,7 +176,8 @@ bool Session::sign(std::string_view service, const Url& base, HttpRequest& req, 
   params.credentials = creds->keys;
   params.region = region_;
   params.service = std::string(service);
-  params.time = std::chrono::time_point_cast<std::chrono::seconds>(clock_());
+  params.time = std::chrono::time_point_cast<std::chrono::seconds>(
+      clock_() + std::chrono::milliseconds(clock_offset_ms_.load(std::memory_order_relaxed)));
   params.payload_hash = payload_hash;
   params.uri_style = s3 ? wire::sigv4::UriStyle::s3 : wire::sigv4::UriStyle::standard;
   params.set_content_sha256 = s3;
@@ -144,6 +192,7 @@ std::optional<HttpResponse> Session::call(std::string_view service, const Url& b
   // Host is signed; a base path ("http://host/prefix") prefixes every target.
   if (!base.path.empty()) req.target = base.path + req.target;
   const std::vector<Header> unsigned_headers = req.headers;
+  bool skew_retried = false;
   for (int attempt = 1;; ++attempt) {
     // Each attempt is signed anew (its own X-Amz-Date; refreshed credentials); the body is not copied.
     req.headers = unsigned_headers;
@@ -166,6 +215,13 @@ std::optional<HttpResponse> Session::call(std::string_view service, const Url& b
     if (resp.status >= 200 && resp.status < 300) return resp;
     AwsError e = parse_error(resp);
     e.attempts = attempt;
+    // Clock skew, as the SDKs correct it: a signature refused for its time, and a Date header
+    // more than 4 minutes from our clock, set the offset every later signature uses, and the
+    // call is tried again at once (once per call; it counts as an attempt).
+    if (!skew_retried && is_clock_skew_error(resp.status, e) && adjust_clock_offset(resp)) {
+      skew_retried = true;
+      if (attempt < retry_.options().max_attempts) continue;
+    }
     if (retry_.should_retry(attempt, resp.status, e.code)) {
       retry_.sleep(retry_.delay(attempt));
       continue;

@@ -2,6 +2,7 @@
 // What every AWS client of the harness shares: the HTTP pool, the credentials, the region, the
 // endpoint of each service, the retry policy. One AwsCall = sign (SigV4 from wire/), send,
 // retry with jittered backoff, parse the AWS error.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -70,6 +71,10 @@ class Session {
   std::optional<HttpResponse> call(std::string_view service, const Url& base, HttpRequest req, AwsError* error,
                                    const BodySink* sink = nullptr, std::string payload_hash = {});
 
+  // Milliseconds added to the clock when signing: learnt from a server's Date header after a
+  // clock-skew error (RequestTimeTooSkewed, InvalidSignatureException "Signature expired"...).
+  int64_t clock_offset_ms() const { return clock_offset_ms_.load(); }
+
  private:
   SessionOptions options_;
   std::string region_;
@@ -77,7 +82,12 @@ class Session {
   std::unique_ptr<CredentialsProvider> credentials_;
   RetryPolicy retry_;
   WallClock clock_;
+  std::atomic<int64_t> clock_offset_ms_{0};
+  bool adjust_clock_offset(const HttpResponse& resp);
 };
+
+// Whether an error answer says the request's signing time was too far from the server's.
+bool is_clock_skew_error(int status, const AwsError& e);
 
 // Error code and message of an AWS error response (JSON or XML body, or headers).
 AwsError parse_error(const HttpResponse& resp);

@@ -195,7 +195,7 @@ bool deaggregate(const KinesisRecord& record, std::string_view shard_id, const w
   if (status != wire::kpl::DecodeStatus::ok) {
     // Not an aggregate, or one the KCL would not open (bad digest, bad protobuf): as is.
     if (status != wire::kpl::DecodeStatus::not_aggregated && warning)
-      *warning = "record " + record.sequence_number + " of " + std::string(shard_id) + " has the KPL magic but " +
+      *warning = "record " + std::string(record.sequence_number) + " of " + std::string(shard_id) + " has the KPL magic but " +
                  std::string(wire::kpl::to_string(status)) + ": passed on undecoded";
     t.partition_key = record.partition_key;
     t.data = record.data;
@@ -210,7 +210,7 @@ bool deaggregate(const KinesisRecord& record, std::string_view shard_id, const w
                                         : std::optional(wire::hash_key_of_partition_key(u.partition_key));
     if (!key || !range.contains(*key)) {
       if (warning)
-        *warning = "record " + record.sequence_number + " of " + std::string(shard_id) + " dropped: sub-record " +
+        *warning = "record " + std::string(record.sequence_number) + " of " + std::string(shard_id) + " dropped: sub-record " +
                    std::to_string(i) + " (partition key '" + std::string(u.partition_key) +
                    "') has a hash key outside the shard, as the KCL drops it";
       return false;
@@ -296,7 +296,10 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
     bool any_pending = false, did_read = false;
     auto now = std::chrono::steady_clock::now();
     auto soonest = now + std::chrono::milliseconds(o.poll_ms);
-    for (std::size_t idx = 0; idx < order.size() && !stop; ++idx) {
+    // The shards due now, up to --parallel of them, read at once; their answers are then
+    // printed one shard after the other, in discovery order.
+    std::vector<ShardState*> due;
+    for (std::size_t idx = 0; idx < order.size() && due.size() < static_cast<std::size_t>(o.parallel); ++idx) {
       ShardState& st = shards[order[idx]];
       if (st.done || (st.caught_up && !o.follow)) continue;
       // Parents before children: a child waits until every parent is read to its end.
@@ -309,26 +312,42 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
         soonest = std::min(soonest, st.next_read);
         continue;
       }
+      due.push_back(&st);
+    }
+    // Where to (re)start: after the checkpoint (at it, inside an aggregate), else --from;
+    // children found after start-up are read from their beginning, as the KCL does.
+    auto open_iterator = [&](ShardState& st) -> std::optional<AwsError> {
+      const ShardCheckpoint& cp = checkpoints[st.info.shard_id];
+      IteratorStart start = initial_shards.count(st.info.shard_id) ? initial : IteratorStart{};
+      if (!cp.sequence_number.empty()) {
+        start.type = cp.sub_sequence_number >= 0 ? "AT_SEQUENCE_NUMBER" : "AFTER_SEQUENCE_NUMBER";
+        start.sequence_number = cp.sequence_number;
+      }
+      auto it = kinesis.get_shard_iterator(o.stream, st.info.shard_id, start);
+      if (!it) return it.error;
+      st.iterator = *it;
+      st.started = true;
+      return std::nullopt;
+    };
+    for (ShardState* st : due)
+      if (!st->started)
+        if (auto e = open_iterator(*st)) return fail(e->str());
+    std::vector<Outcome<GetRecordsResult>> answers(due.size());
+    if (due.size() == 1) {
+      answers[0] = kinesis.get_records(due[0]->iterator, o.limit);
+    } else if (!due.empty()) {
+      std::vector<std::thread> readers;
+      readers.reserve(due.size());
+      for (std::size_t i = 0; i < due.size(); ++i)
+        readers.emplace_back([&, i] { answers[i] = kinesis.get_records(due[i]->iterator, o.limit); });
+      for (auto& t : readers) t.join();
+    }
+    for (std::size_t di = 0; di < due.size() && !stop; ++di) {
+      ShardState& st = *due[di];
       ShardCheckpoint& cp = checkpoints[st.info.shard_id];
-      // Where to (re)start: after the checkpoint (at it, inside an aggregate), else --from;
-      // children found after start-up are read from their beginning, as the KCL does.
-      auto open_iterator = [&]() -> std::optional<AwsError> {
-        IteratorStart start = initial_shards.count(st.info.shard_id) ? initial : IteratorStart{};
-        if (!cp.sequence_number.empty()) {
-          start.type = cp.sub_sequence_number >= 0 ? "AT_SEQUENCE_NUMBER" : "AFTER_SEQUENCE_NUMBER";
-          start.sequence_number = cp.sequence_number;
-        }
-        auto it = kinesis.get_shard_iterator(o.stream, st.info.shard_id, start);
-        if (!it) return it.error;
-        st.iterator = *it;
-        st.started = true;
-        return std::nullopt;
-      };
-      if (!st.started)
-        if (auto e = open_iterator()) return fail(e->str());
-      auto got = kinesis.get_records(st.iterator, o.limit);
+      auto& got = answers[di];
       if (!got && got.error.code == "ExpiredIteratorException") {
-        if (auto e = open_iterator()) return fail(e->str());
+        if (auto e = open_iterator(st)) return fail(e->str());
         got = kinesis.get_records(st.iterator, o.limit);
       }
       if (!got && is_throttling_error(got.error.code)) {
@@ -419,6 +438,9 @@ void register_tail_command(CLI::App& app) {
   cmd->add_option("--limit", o->limit, "GetRecords Limit per call")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--poll-ms", o->poll_ms, "With --follow: wait after a shard is at its tip")
       ->check(CLI::Range(int64_t{200}, int64_t{600000}))
+      ->capture_default_str();
+  cmd->add_option("--parallel", o->parallel, "Shards read at once (GetRecords calls in flight)")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_option("--max-records", o->max_records, "Stop after this many user records (0: no limit)")
       ->capture_default_str();

@@ -26,6 +26,7 @@ struct TailOptions {
   int limit = 10000;        // GetRecords Limit
   int64_t poll_ms = 1000;   // --follow: wait per shard after an empty GetRecords
   int64_t max_records = 0;  // stop after this many user records (0: no limit)
+  int parallel = 4;         // shards read at once
   SessionOptions session;
 };
 

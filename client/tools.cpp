@@ -34,9 +34,16 @@ void add_session_options(CLI::App& cmd, SessionOptions& o) {
          "--request-timeout-ms", [&o](int64_t v) { o.http.request_timeout = std::chrono::milliseconds(v); },
          "Timeout of one request, send to last byte (default 30000)")
       ->check(CLI::PositiveNumber);
-  cmd.add_option("--max-attempts", o.retry.max_attempts, "Tries per call, retries on 5xx/throttling included")
-      ->check(CLI::Range(1, 100))
-      ->capture_default_str();
+  cmd.add_option_function<int>(
+         "--max-attempts",
+         [&o](int v) {
+           o.retry.max_attempts = v;
+           o.retry.max_attempts_explicit = true;
+         },
+         "Tries per call, retries on 5xx/throttling included (else AWS_MAX_ATTEMPTS, else 3; legacy mode 5)")
+      ->check(CLI::Range(1, 100));
+  cmd.add_option("--retry-mode", o.retry.mode, "standard, legacy or adaptive (else AWS_RETRY_MODE, else standard)")
+      ->check(CLI::IsMember({"standard", "legacy", "adaptive"}));
 }
 
 void bind_tool_environment(CLI::App& cmd, const std::string& tool) {

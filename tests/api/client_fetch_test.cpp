@@ -28,6 +28,7 @@ class ClientFetch : public ServerFixture {
  protected:
   void configure(eddy::Config& c) override {
     c.auth = "verify";
+    c.clock = "manual";  // the clock-skew test sets the client's clock an hour off eddy's
     c.access_key = "AKIDFETCH";
     c.secret_key = "fetch-secret";
   }
@@ -137,6 +138,7 @@ TEST_F(ClientFetch, WrongKeysFailInOneLine) {
   auto o = options();
   o.session.static_credentials = eddy::wire::sigv4::Credentials{"AKIDFETCH", "not-the-secret", ""};
   o.session.retry.max_attempts = 1;
+  o.session.retry.max_attempts_explicit = true;
   auto r = run(o);
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.err.rfind("eddy fetch: SignatureDoesNotMatch: ", 0), 0u) << r.err;
@@ -147,6 +149,7 @@ TEST_F(ClientFetch, UnreachableEndpointIsOneLine) {
   auto o = options();
   o.session.endpoint = "http://127.0.0.1:1";
   o.session.retry.max_attempts = 1;
+  o.session.retry.max_attempts_explicit = true;
   auto r = run(o);
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.err.rfind("eddy fetch: TransportError: connect 127.0.0.1:1: ", 0), 0u) << r.err;
@@ -210,3 +213,56 @@ TEST_F(ClientFetchPublic, HttpRepositoryUnsigned) {
 }
 
 }  // namespace
+
+// The SDKs' clock-skew correction: a client whose clock is an hour off eddy's gets
+// RequestTimeTooSkewed (S3) / InvalidSignatureException "Signature expired" (Kinesis), learns
+// the offset from the Date header and the same call succeeds on its retry; later calls sign
+// with the corrected time at once.
+TEST_F(ClientFetch, ClockSkewIsCorrectedFromTheDateHeaderAndRetried) {
+  auto* server_clock = app_->manual_clock();
+  ASSERT_NE(server_clock, nullptr);
+  for (int64_t skew_ms : {-3600 * 1000, 3600 * 1000}) {
+    SCOPED_TRACE(skew_ms);
+    auto o = options();
+    o.session.retry.max_attempts = 2;  // the corrected retry counts as an attempt
+    o.session.retry.max_attempts_explicit = true;
+    std::string why;
+    auto s = client::Session::create(o.session, &why, client::map_environment({}), [server_clock, skew_ms] {
+      return std::chrono::system_clock::time_point(std::chrono::milliseconds(server_clock->now_ms() + skew_ms));
+    });
+    ASSERT_TRUE(s) << why;
+    client::HttpRequest req;
+    req.method = "GET";
+    req.target = "/";
+    client::AwsError e;
+    auto r = s->call("s3", s->endpoint("s3"), req, &e);
+    ASSERT_TRUE(r) << e.str();
+    EXPECT_EQ(r->status, 200) << e.str();
+    // The offset is what the Date header said, to the second.
+    EXPECT_NEAR(static_cast<double>(s->clock_offset_ms()), static_cast<double>(-skew_ms), 1000.0);
+    // Kinesis signs with the learnt offset straight away: one attempt.
+    client::HttpRequest k;
+    k.method = "POST";
+    k.headers = {{"Content-Type", "application/x-amz-json-1.1"}, {"X-Amz-Target", "Kinesis_20131202.ListStreams"}};
+    k.body = "{}";
+    auto kr = s->call("kinesis", s->endpoint("kinesis"), k, &e);
+    ASSERT_TRUE(kr) << e.str();
+    EXPECT_EQ(kr->status, 200) << e.str();
+  }
+  // Kinesis alone: "Signature expired" is recognised and corrected too.
+  auto o = options();
+  std::string why;
+  auto s = client::Session::create(o.session, &why, client::map_environment({}), [server_clock] {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(server_clock->now_ms() - 1800 * 1000));
+  });
+  ASSERT_TRUE(s) << why;
+  client::HttpRequest k;
+  k.method = "POST";
+  k.headers = {{"Content-Type", "application/x-amz-json-1.1"}, {"X-Amz-Target", "Kinesis_20131202.ListStreams"}};
+  k.body = "{}";
+  client::AwsError e;
+  auto kr = s->call("kinesis", s->endpoint("kinesis"), k, &e);
+  ASSERT_TRUE(kr) << e.str();
+  EXPECT_EQ(kr->status, 200) << e.str();
+  EXPECT_NEAR(static_cast<double>(s->clock_offset_ms()), 1800.0 * 1000, 1000.0);
+}

@@ -30,6 +30,7 @@ class ProducerApi : public eddy::test::ServerFixture {
     o.region = "us-east-1";
     o.static_credentials = eddy::wire::sigv4::Credentials{"AKIDPRODUCER", "secret", ""};
     o.retry.max_attempts = 1;
+    o.retry.max_attempts_explicit = true;
     std::string err;
     session_ = eddy::client::Session::create(o, &err);
     ASSERT_TRUE(session_) << err;
@@ -68,7 +69,7 @@ class ProducerApi : public eddy::test::ServerFixture {
         for (const auto& rec : r->records) {
           auto d = kpl::decode(rec.data);
           if (d.status == kpl::DecodeStatus::not_aggregated) {
-            ++seen[rec.data];
+            ++seen[std::string(rec.data)];
             continue;
           }
           EXPECT_EQ(d.status, kpl::DecodeStatus::ok);

@@ -300,7 +300,41 @@ TEST(Producer, RejectsInvalidRecords) {
   EXPECT_EQ(rig.producer->put("k", std::string(1048576, 'x'), std::nullopt, true, &err),
             PutStatus::invalid);
   EXPECT_EQ(rig.producer->put("k", "x", std::string_view("12x"), true, &err), PutStatus::invalid);
+  // A partition key is a JSON string on the wire: bytes that are not UTF-8 cannot be one.
+  for (std::string bad : {"\xff", "k\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    EXPECT_EQ(rig.producer->put(bad, "x", std::nullopt, true, &err), PutStatus::invalid) << bad;
+    EXPECT_EQ(err, "partition key is not valid UTF-8");
+  }
   EXPECT_EQ(rig.producer->stats().user_records_put, 0u);
+  // 256 characters of two bytes each are one key; 257 are not.
+  std::string e256;
+  for (int i = 0; i < 256; ++i) e256 += "\xc3\xa9";
+  EXPECT_EQ(rig.producer->put(e256, "x", std::nullopt, true, &err), PutStatus::ok) << err;
+  EXPECT_EQ(rig.producer->put(e256 + "\xc3\xa9", "x", std::nullopt, true, &err), PutStatus::invalid);
+}
+
+// put_all: the same records as put() one by one, invalid ones reported by index and skipped.
+TEST_P(ExactlyOnce, PutAllTakesEveryRecordInOrder) {
+  Rig rig(GetParam());
+  const int n = 5000;
+  std::vector<std::string> keys, data;
+  for (int i = 0; i < n; ++i) {
+    keys.push_back(i % 1000 == 7 ? std::string("\xff") : key_of(i));
+    data.push_back(data_of(i));
+  }
+  std::vector<Producer::UserRecordRef> refs;
+  for (int i = 0; i < n; ++i) refs.push_back({keys[static_cast<std::size_t>(i)], data[static_cast<std::size_t>(i)], std::nullopt, std::nullopt});
+  std::vector<std::size_t> refused;
+  EXPECT_EQ(rig.producer->put_all(refs, [&](std::size_t i, const std::string&) { refused.push_back(i); }),
+            static_cast<std::size_t>(n));
+  EXPECT_EQ(refused, (std::vector<std::size_t>{7, 1007, 2007, 3007, 4007}));
+  rig.run(500ms, 10ms);
+  EXPECT_TRUE(rig.producer->idle());
+  const auto reads = rig.kinesis.read_all();
+  EXPECT_EQ(reads.size(), static_cast<std::size_t>(n) - refused.size());
+  std::set<std::string> seen;
+  for (const auto& r : reads) EXPECT_TRUE(seen.insert(r.record.data).second) << r.record.data;
+  for (std::size_t i : refused) EXPECT_EQ(seen.count(data_of(static_cast<int>(i))), 0u);
 }
 
 TEST(Producer, ExplicitHashKeysRouteAndTravelInsideTheAggregate) {

@@ -142,5 +142,51 @@ TEST(Urls, ParseAndPrint) {
   EXPECT_FALSE(Url::parse("http://:80", &why));
 }
 
+
+TEST(SessionCreate, RetryModeAndMaxAttemptsFromTheEnvironment) {
+  std::string why;
+  SessionOptions o;
+  o.region = "us-east-1";
+  // Defaults: standard, 3 attempts; legacy 5.
+  auto s = Session::create(o, &why, map_environment({}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().mode, "standard");
+  EXPECT_EQ(s->retry().options().max_attempts, 3);
+  s = Session::create(o, &why, map_environment({{"AWS_RETRY_MODE", "legacy"}}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().mode, "legacy");
+  EXPECT_EQ(s->retry().options().max_attempts, 5);
+  s = Session::create(o, &why, map_environment({{"AWS_RETRY_MODE", "adaptive"}, {"AWS_MAX_ATTEMPTS", "7"}}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().mode, "adaptive");
+  EXPECT_EQ(s->retry().options().max_attempts, 7);
+  // AWS_MAX_ATTEMPTS=1: no retries at all.
+  s = Session::create(o, &why, map_environment({{"AWS_MAX_ATTEMPTS", "1"}}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_FALSE(s->retry().should_retry(1, 503, "ServiceUnavailable"));
+  // The flag wins over the environment.
+  SessionOptions f = o;
+  f.retry.max_attempts = 2;
+  f.retry.max_attempts_explicit = true;
+  f.retry.mode = "legacy";
+  s = Session::create(f, &why, map_environment({{"AWS_MAX_ATTEMPTS", "9"}, {"AWS_RETRY_MODE", "standard"}}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().max_attempts, 2);
+  EXPECT_EQ(s->retry().options().mode, "legacy");
+  // Bad values: one clear line.
+  EXPECT_FALSE(Session::create(o, &why, map_environment({{"AWS_MAX_ATTEMPTS", "0"}})));
+  EXPECT_EQ(why, "AWS_MAX_ATTEMPTS must be a positive integer, not '0'");
+  EXPECT_FALSE(Session::create(o, &why, map_environment({{"AWS_RETRY_MODE", "fast"}})));
+  EXPECT_EQ(why, "retry mode 'fast' is not standard, legacy or adaptive (AWS_RETRY_MODE)");
+}
+
+TEST(AwsErrors, ClockSkewErrorsAreRecognised) {
+  EXPECT_TRUE(is_clock_skew_error(403, {403, "RequestTimeTooSkewed", "too large", 1}));
+  EXPECT_TRUE(is_clock_skew_error(400, {400, "InvalidSignatureException", "Signature expired: 20240309T100000Z is now earlier than ...", 1}));
+  EXPECT_TRUE(is_clock_skew_error(400, {400, "InvalidSignatureException", "Signature not yet current: ...", 1}));
+  EXPECT_FALSE(is_clock_skew_error(400, {400, "InvalidSignatureException", "The request signature we calculated does not match", 1}));
+  EXPECT_FALSE(is_clock_skew_error(400, {400, "ResourceNotFoundException", "Signature expired", 1}));
+}
+
 }  // namespace
 }  // namespace eddy::client

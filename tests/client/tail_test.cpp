@@ -49,10 +49,13 @@ std::vector<json> tail_lines(const KinesisRecord& rec, const wire::HashRange& ra
 TEST(TailVectors, EveryFixtureDecodesToItsUserRecords) {
   for (const json& v : vectors()["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
-    KinesisRecord rec{.sequence_number = "49600000000000000000000000000000000000000000000000000001",
-                      .partition_key = v["outerPartitionKey"],
-                      .data = unhex(v["aggregatedHex"]),
-                      .approximate_arrival = 1700000000.123};
+    KinesisRecord rec;
+    rec.sequence_number = "49600000000000000000000000000000000000000000000000000001";
+    const std::string data = unhex(v["aggregatedHex"]);
+    const std::string outer = v["outerPartitionKey"];
+    rec.partition_key = outer;
+    rec.data = data;
+    rec.approximate_arrival = 1700000000.123;
     std::string warning;
     auto lines = tail_lines(rec, kAll, &warning);
     EXPECT_TRUE(warning.empty()) << warning;
@@ -104,7 +107,11 @@ TEST(TailVectors, ReaderAgreesWithWireDecoder) {
 TEST(TailVectors, BadMd5IsPassedOnAsOneRawRecord) {
   const json& neg = vectors()["negative"][0];
   ASSERT_EQ(neg["name"], "bad-md5-trailer");
-  KinesisRecord rec{.sequence_number = "1", .partition_key = "outer", .data = unhex(neg["aggregatedHex"])};
+  KinesisRecord rec;
+  rec.sequence_number = "1";
+  rec.partition_key = "outer";
+  const std::string data = unhex(neg["aggregatedHex"]);
+  rec.data = data;
   std::string warning;
   auto lines = tail_lines(rec, kAll, &warning);
   ASSERT_EQ(lines.size(), 1u);
@@ -121,7 +128,11 @@ TEST(TailVectors, BadMd5IsPassedOnAsOneRawRecord) {
 TEST(TailVectors, PlainRecordIsOneUserRecord) {
   const json& neg = vectors()["negative"][1];
   ASSERT_EQ(neg["name"], "no-magic");
-  KinesisRecord rec{.sequence_number = "7", .partition_key = "p", .data = unhex(neg["dataHex"])};
+  KinesisRecord rec;
+  rec.sequence_number = "7";
+  rec.partition_key = "p";
+  const std::string data = unhex(neg["dataHex"]);
+  rec.data = data;
   std::string warning;
   auto lines = tail_lines(rec, kAll, &warning);
   ASSERT_EQ(lines.size(), 1u);
@@ -133,7 +144,11 @@ TEST(TailDeaggregation, SubRecordOutsideTheShardDropsTheWholeRecord) {
   // Hash keys 0 and 2^128-1 can not both lie in one half of the key space.
   const json& v = vectors()["vectors"][2];
   ASSERT_EQ(v["name"], "explicit-hash-keys");
-  KinesisRecord rec{.sequence_number = "9", .partition_key = "pk-a", .data = unhex(v["aggregatedHex"])};
+  KinesisRecord rec;
+  rec.sequence_number = "9";
+  rec.partition_key = "pk-a";
+  const std::string data = unhex(v["aggregatedHex"]);
+  rec.data = data;
   const auto halves = wire::even_split(2);
   std::string warning;
   bool kept = true;
@@ -146,7 +161,8 @@ TEST(TailDeaggregation, SubRecordOutsideTheShardDropsTheWholeRecord) {
   // Every sub-record in range (by MD5 of its partition key): all kept.
   std::vector<kpl::UserRecord> users;
   for (int i = 0; i < 50; ++i) users.push_back({"key-" + std::to_string(i), std::nullopt, "d" + std::to_string(i)});
-  rec.data = kpl::encode(users);
+  const std::string plain = kpl::encode(users);
+  rec.data = plain;
   warning.clear();
   EXPECT_EQ(tail_lines(rec, kAll, &warning, &kept).size(), 50u);
   EXPECT_TRUE(kept);
