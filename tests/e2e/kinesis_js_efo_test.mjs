@@ -19,7 +19,9 @@ import {
 } from "@aws-sdk/client-kinesis";
 
 const require = createRequire(import.meta.url);
-const { Parser } = require("lifion-aws-event-stream");
+// parse(buffer) decodes one message (checking both CRCs). Its streaming Parser is not used: it
+// loses the rest of a chunk that holds more than one message.
+const { parse } = require("lifion-aws-event-stream");
 
 const urls = (process.env.EDDY_URLS || "").split(" ").filter(Boolean);
 assert.ok(urls.length > 0, "EDDY_URLS is not set");
@@ -34,19 +36,9 @@ function client(url) {
   });
 }
 
-async function setup(c, stream) {
-  await c.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
-  let summary;
-  for (let i = 0; ; i++) {
-    summary = (await c.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary;
-    if (summary.StreamStatus === "ACTIVE") break;
-    assert.ok(i < 100, "stream never became ACTIVE");
-    await sleep(100);
-  }
-  const { Consumer } = await c.send(
-    new RegisterStreamConsumerCommand({ StreamARN: summary.StreamARN, ConsumerName: "efo-app" }),
-  );
-  assert.match(Consumer.ConsumerARN, new RegExp(`^${summary.StreamARN}/consumer/efo-app:\\d+$`));
+async function register(c, streamArn, name) {
+  const { Consumer } = await c.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: name }));
+  assert.match(Consumer.ConsumerARN, new RegExp(`^${streamArn}/consumer/${name}:\\d+$`));
   for (let i = 0; ; i++) {
     const d = await c.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer.ConsumerARN }));
     if (d.ConsumerDescription.ConsumerStatus === "ACTIVE") break;
@@ -56,11 +48,23 @@ async function setup(c, stream) {
   return Consumer.ConsumerARN;
 }
 
+async function setup(c, stream) {
+  await c.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+  let summary;
+  for (let i = 0; ; i++) {
+    summary = (await c.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary;
+    if (summary.StreamStatus === "ACTIVE") break;
+    assert.ok(i < 100, "stream never became ACTIVE");
+    await sleep(100);
+  }
+  return { streamArn: summary.StreamARN, consumerArn: await register(c, summary.StreamARN, "efo-app") };
+}
+
 async function sdk(url, n) {
   const c = client(url);
   assert.equal(c.config.requestHandler?.constructor?.name, "NodeHttp2Handler", "the default handler is not HTTP/2");
   const stream = `js-efo-${n}`;
-  const consumerArn = await setup(c, stream);
+  const { streamArn, consumerArn } = await setup(c, stream);
   const before = await c.send(new PutRecordCommand({ StreamName: stream, PartitionKey: "k", Data: Buffer.from("before") }));
 
   const sub = await c.send(
@@ -98,9 +102,12 @@ async function sdk(url, n) {
   assert.equal(Buffer.from(got[3].Data).toString(), "after-2");
   assert.ok(got[3].ApproximateArrivalTimestamp instanceof Date);
   assert.equal(continuation, sent[3]);
+  // A second consumer of the same stream, for the HTTP/1.1 read below (the first one's
+  // subscription ends when the SDK's session closes, a moment after this).
+  const rawArn = await register(c, streamArn, "efo-raw");
   c.destroy();
   console.log(`ok ${url}: SubscribeToShard delivered ${got.length} records, 3 of them put after subscribing`);
-  return { stream, consumerArn, sent };
+  return { stream, consumerArn: rawArn, sent };
 }
 
 // The same subscription over HTTP/1.1 (chunked), bytes decoded by lifion-aws-event-stream.
@@ -124,21 +131,36 @@ async function lifion(url, { consumerArn, sent }) {
     });
     req.on("error", reject);
     req.on("response", (res) => {
-      assert.equal(res.statusCode, 200);
+      if (res.statusCode !== 200) {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => reject(new Error(`SubscribeToShard over HTTP/1.1: ${res.statusCode} ${text}`)));
+        return;
+      }
       assert.equal(res.headers["content-type"], "application/vnd.amazon.eventstream");
       assert.equal(res.headers["transfer-encoding"], "chunked");
       const out = [];
-      const parser = new Parser();
-      parser.on("error", reject);
-      parser.on("data", (m) => {
-        out.push(m);
+      let buf = Buffer.alloc(0);
+      res.on("data", (chunk) => {
+        buf = Buffer.concat([buf, chunk]);
+        // Each message starts with its total length.
+        while (buf.length >= 4 && buf.length >= buf.readUInt32BE(0)) {
+          const n = buf.readUInt32BE(0);
+          try {
+            out.push(parse(buf.subarray(0, n)));
+          } catch (e) {
+            reject(e);
+            return;
+          }
+          buf = buf.subarray(n);
+        }
         const records = out.flatMap((x) => (x.headers[":event-type"] === "SubscribeToShardEvent" ? x.payload.Records : []));
         if (records.length >= 3) {
           res.destroy();
           resolve(out);
         }
       });
-      res.pipe(parser);
+      res.on("end", () => reject(new Error("the event stream ended early")));
     });
     req.end(body);
   });
