@@ -128,6 +128,11 @@ ApiError warm_throughput_needs_commitment() {
       "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED.");
 }
 
+ApiError subscribe_rate_exceeded(std::string_view consumer_arn, std::string_view shard) {
+  return ApiError::limit_exceeded("Rate exceeded for consumer " + str(consumer_arn) + " and shard " + str(shard) +
+                                  ": one SubscribeToShard call per second.");
+}
+
 ApiError stream_name_null() {
   return ApiError::validation(
       "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null");

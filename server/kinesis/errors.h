@@ -38,6 +38,7 @@ ApiError consumer_arn_and_name_differ(std::string_view consumer_arn, std::string
 ApiError consumer_arn_and_stream_differ(std::string_view consumer_arn, std::string_view stream_arn);
 ApiError stream_has_consumers(const Account& a, std::string_view stream);  // DeleteStream, ResourceInUse
 ApiError subscription_in_use(std::string_view consumer_arn, std::string_view shard);  // ResourceInUse
+ApiError subscribe_rate_exceeded(std::string_view consumer_arn, std::string_view shard);  // LimitExceeded
 
 // ---- resource policies, warm throughput
 ApiError invalid_policy(std::string_view resource_arn);  // InvalidArgument

@@ -96,9 +96,18 @@ struct SubscriptionHub : KinesisHooks, std::enable_shared_from_this<Subscription
   std::mutex mu;
   std::condition_variable cv;
   std::map<std::string, std::shared_ptr<Subscription>> live;  // by key
+  std::map<std::string, int64_t> last_started;                // --throttle aws: by key, eddy's clock
   std::thread ticker;
   bool stopping = false;
 
+  // --throttle aws: one SubscribeToShard a second per consumer and shard.
+  bool admit(const std::string& key, int64_t now) {
+    std::lock_guard lk(mu);
+    auto [it, fresh] = last_started.try_emplace(key, now);
+    if (!fresh && now - it->second < 1000) return false;
+    it->second = now;
+    return true;
+  }
   // False when a subscription for the same consumer and shard is live.
   bool add(const std::shared_ptr<Subscription>& s) {
     std::lock_guard lk(mu);
@@ -378,6 +387,8 @@ http::Response ServiceImpl::subscribe_to_shard(Call& c) {
   sub->last_event_ms = c.now - kHeartbeatMs;  // the first event goes out at once
   sub->throttled = config_.throttle == "aws";
   sub->loop = c.req.loop;
+  if (sub->throttled && !subscriptions_->admit(sub->key, c.now))
+    throw errors::subscribe_rate_exceeded(*consumer_arn, Shard::shard_id(it->shard_index));
   if (!subscriptions_->add(sub)) throw errors::subscription_in_use(*consumer_arn, Shard::shard_id(it->shard_index));
 
   http::Response res;

@@ -329,4 +329,33 @@ TEST_F(KinesisSubscribeThrottled, TwoMiBPerSecondPerShardPerConsumer) {
   ASSERT_TRUE(h2.run_until([&] { return record_count(events_of(h2.response(id).body)) >= 6; }));
 }
 
+TEST_F(KinesisSubscribeThrottled, OneSubscribeToShardPerSecondPerConsumerAndShard) {
+  create_stream("r", 2);
+  const std::string carn = reg("r", "eager");
+  H2Client h2(app_->port(), H2Client::Mode::prior_knowledge);
+  const int32_t id = h2.submit("POST", "/", fields("SubscribeToShard"), sub_input(carn, 0, {{"Type", "LATEST"}}).dump());
+  ASSERT_TRUE(h2.run_until([&] { return events_of(h2.response(id).body).size() >= 2; }));
+  h2.reset(id);
+  // Within the same second: refused by the rate, however far the reset has got.
+  auto again = h2.request("POST", "/", fields("SubscribeToShard"), sub_input(carn, 0, {{"Type", "LATEST"}}).dump());
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(json::parse(again.body)["__type"], "LimitExceededException");
+  EXPECT_EQ(json::parse(again.body)["message"], "Rate exceeded for consumer " + carn + " and shard " + shard_id(0) +
+                                                    ": one SubscribeToShard call per second.");
+  // Another shard is another budget.
+  auto other = h2.submit("POST", "/", fields("SubscribeToShard"), sub_input(carn, 1, {{"Type", "LATEST"}}).dump());
+  ASSERT_TRUE(h2.run_until([&] { return h2.response(other).status != 0; }));
+  EXPECT_EQ(h2.response(other).status, 200);
+  // A second later the first shard takes a subscription again (once the reset one has gone).
+  clock().advance_ms(1000);
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    clock().advance_ms(1000);
+    const int32_t n = h2.submit("POST", "/", fields("SubscribeToShard"), sub_input(carn, 0, {{"Type", "LATEST"}}).dump());
+    ASSERT_TRUE(h2.run_until([&] { return h2.response(n).status != 0; }));
+    status = h2.response(n).status;
+  }
+  EXPECT_EQ(status, 200);
+}
+
 }  // namespace
