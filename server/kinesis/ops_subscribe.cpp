@@ -69,12 +69,13 @@ struct Subscription : std::enable_shared_from_this<Subscription> {
   std::atomic<bool> started{false};          // the front end has handed over the writer
   std::chrono::steady_clock::time_point accepted_at = std::chrono::steady_clock::now();
   std::atomic<bool> scheduled{false};
+  std::atomic<bool> peer_gone{false};  // no more posts to the loop (it may be stopping)
   bool done = false;
   bool waiting_drain = false;
 
   // From any thread: run pump() on the loop soon (once, however often poked meanwhile).
   void poke() {
-    if (!loop || scheduled.exchange(true)) return;
+    if (!loop || peer_gone.load() || scheduled.exchange(true)) return;
     loop->post([self = shared_from_this()] {
       self->scheduled.store(false);
       self->pump();
@@ -186,7 +187,13 @@ KinesisHooks* subscription_hooks(SubscriptionHub& hub) { return &hub; }
 void Subscription::start(std::shared_ptr<http::BodyWriter> w) {
   writer = std::move(w);
   started.store(true);
-  writer->on_closed([self = shared_from_this()] { self->poke(); });
+  // The peer went (or the server stops): the subscription ends here and now, on the loop
+  // thread, so that nothing is posted to a loop that may be going away.
+  writer->on_closed([self = shared_from_this()] {
+    self->peer_gone.store(true);
+    self->done = true;
+    if (auto h = self->hub.lock()) h->remove(self.get());
+  });
   writer->write(es::encode(event("initial-response", enc, enc == Encoding::json ? "{}" : encode_cbor(json::object()))));
   pump();
 }
