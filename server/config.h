@@ -24,6 +24,8 @@ struct Config {
   int64_t create_stream_ms = 0;   // CREATING -> ACTIVE delay
   int64_t delete_stream_ms = 0;   // DELETING -> gone delay
   int64_t update_stream_ms = 0;   // UPDATING -> ACTIVE delay (reshards, mode changes)
+  int64_t register_consumer_ms = 0;    // enhanced fan-out consumer CREATING -> ACTIVE delay
+  int64_t deregister_consumer_ms = 0;  // consumer DELETING -> gone delay
   uint32_t shard_limit = 500;     // open shards per account, as DescribeLimits reports
   uint32_t on_demand_stream_limit = 50;
   std::string account_id = "000000000000";

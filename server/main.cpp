@@ -46,6 +46,10 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync, boo
   serve.add_option("--update-stream-delay-ms", c.update_stream_ms,
                    "How long a stream stays UPDATING after a reshard, mode or encryption change")
       ->capture_default_str();
+  serve.add_option("--register-consumer-delay-ms", c.register_consumer_ms,
+                   "How long a new enhanced fan-out consumer stays CREATING before ACTIVE")->capture_default_str();
+  serve.add_option("--deregister-consumer-delay-ms", c.deregister_consumer_ms,
+                   "How long a deregistered consumer stays DELETING before it is gone")->capture_default_str();
   serve.add_option("--shard-limit", c.shard_limit, "Open shards allowed per account (DescribeLimits ShardLimit)")
       ->capture_default_str();
   serve.add_option("--on-demand-stream-limit", c.on_demand_stream_limit, "ON_DEMAND streams allowed per account")

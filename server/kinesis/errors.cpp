@@ -52,6 +52,87 @@ ApiError arn_and_name_differ(std::string_view arn, std::string_view name) {
                                     " do not refer to the same stream.");
 }
 
+// ---- enhanced fan-out consumers. The "is not in ACTIVE status" wording is AWS's (seen in the
+// field); the others follow the same "Consumer C ... under stream S and account A" form.
+
+namespace {
+std::string consumer_of(const Account& a, std::string_view stream, std::string_view consumer) {
+  return "Consumer " + str(consumer) + " under stream " + str(stream) + " and account " + str(a.id);
+}
+}  // namespace
+
+ApiError consumer_exists(const Account& a, std::string_view stream, std::string_view consumer) {
+  return ApiError::in_use(consumer_of(a, stream, consumer) + " already exists.");
+}
+
+ApiError consumer_limit(const Account& a, std::string_view stream, size_t limit) {
+  return ApiError::limit_exceeded(stream_of(a, stream) + " has reached the limit of " + std::to_string(limit) +
+                                  " registered consumers.");
+}
+
+ApiError consumer_not_found(const Account& a, std::string_view stream, std::string_view consumer) {
+  return ApiError::not_found(consumer_of(a, stream, consumer) + " not found.");
+}
+
+ApiError consumer_arn_not_found(std::string_view consumer_arn) {
+  return ApiError::not_found("Consumer " + str(consumer_arn) + " not found.");
+}
+
+ApiError consumer_not_active(const Account& a, std::string_view stream, std::string_view consumer,
+                             int64_t created_s) {
+  return ApiError::in_use("Consumer " + str(consumer) + " with creation timestamp " + num(created_s) +
+                          " under stream " + str(stream) + " and account " + str(a.id) +
+                          " is not in ACTIVE status.");
+}
+
+ApiError consumer_needs_arn_or_name() {
+  return ApiError::invalid_argument("Either ConsumerARN or both ConsumerName and StreamARN must be provided.");
+}
+
+ApiError consumer_arn_and_name_differ(std::string_view consumer_arn, std::string_view name) {
+  return ApiError::invalid_argument("ConsumerARN " + str(consumer_arn) + " and ConsumerName " + str(name) +
+                                    " do not refer to the same consumer.");
+}
+
+ApiError consumer_arn_and_stream_differ(std::string_view consumer_arn, std::string_view stream_arn) {
+  return ApiError::invalid_argument("ConsumerARN " + str(consumer_arn) + " and StreamARN " + str(stream_arn) +
+                                    " do not refer to the same stream.");
+}
+
+ApiError stream_has_consumers(const Account& a, std::string_view stream) {
+  return ApiError::in_use(stream_of(a, stream) +
+                          " has registered consumers. Deregister them or set EnforceConsumerDeletion to true.");
+}
+
+ApiError subscription_in_use(std::string_view consumer_arn, std::string_view shard) {
+  return ApiError::in_use("Another active subscription exists for consumer " + str(consumer_arn) + " on shard " +
+                          str(shard) + ".");
+}
+
+ApiError invalid_policy(std::string_view resource_arn) {
+  return ApiError::invalid_argument("The resource policy for " + str(resource_arn) +
+                                    " is not a valid policy document.");
+}
+
+ApiError no_policy(std::string_view resource_arn) {
+  return ApiError::not_found("No resource policy found for resource ARN " + str(resource_arn) + ".");
+}
+
+ApiError warm_throughput_needs_on_demand(const Account& a, std::string_view stream) {
+  return ApiError::invalid_argument("Warm throughput can only be set on ON_DEMAND streams, and " +
+                                    stream_of(a, stream) + " is PROVISIONED.");
+}
+
+ApiError warm_throughput_needs_commitment() {
+  return ApiError::invalid_argument(
+      "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED.");
+}
+
+ApiError subscribe_rate_exceeded(std::string_view consumer_arn, std::string_view shard) {
+  return ApiError::limit_exceeded("Rate exceeded for consumer " + str(consumer_arn) + " and shard " + str(shard) +
+                                  ": one SubscribeToShard call per second.");
+}
+
 ApiError stream_name_null() {
   return ApiError::validation(
       "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null");

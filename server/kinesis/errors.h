@@ -25,6 +25,27 @@ ApiError stream_name_null();  // neither StreamName nor StreamARN (a ValidationE
 ApiError too_many_tags(const Account& a, std::string_view stream);
 ApiError invalid_tag_characters();
 
+// ---- enhanced fan-out consumers. `created_s`: the creation time in epoch seconds, as the
+// consumer's ARN carries it.
+ApiError consumer_exists(const Account& a, std::string_view stream, std::string_view consumer);  // ResourceInUse
+ApiError consumer_limit(const Account& a, std::string_view stream, size_t limit);              // LimitExceeded
+ApiError consumer_not_found(const Account& a, std::string_view stream, std::string_view consumer);
+ApiError consumer_arn_not_found(std::string_view consumer_arn);
+ApiError consumer_not_active(const Account& a, std::string_view stream, std::string_view consumer,
+                             int64_t created_s);  // ResourceInUse
+ApiError consumer_needs_arn_or_name();             // InvalidArgument
+ApiError consumer_arn_and_name_differ(std::string_view consumer_arn, std::string_view name);
+ApiError consumer_arn_and_stream_differ(std::string_view consumer_arn, std::string_view stream_arn);
+ApiError stream_has_consumers(const Account& a, std::string_view stream);  // DeleteStream, ResourceInUse
+ApiError subscription_in_use(std::string_view consumer_arn, std::string_view shard);  // ResourceInUse
+ApiError subscribe_rate_exceeded(std::string_view consumer_arn, std::string_view shard);  // LimitExceeded
+
+// ---- resource policies, warm throughput
+ApiError invalid_policy(std::string_view resource_arn);  // InvalidArgument
+ApiError no_policy(std::string_view resource_arn);       // ResourceNotFound
+ApiError warm_throughput_needs_on_demand(const Account& a, std::string_view stream);  // InvalidArgument
+ApiError warm_throughput_needs_commitment();                                          // InvalidArgument
+
 // ---- account limits
 ApiError shard_limit(const Account& a, uint32_t open, uint32_t limit, int64_t additional);
 ApiError on_demand_stream_limit(const Account& a, uint32_t limit);  // CreateStream (names the limit)

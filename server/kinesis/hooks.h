@@ -71,6 +71,10 @@ class KinesisHooks {
   virtual void after_operation(const OperationInfo&, http::Response&) {}
   // No lock. A GetRecords call brought an iterator past its 300 s.
   virtual void on_iterator_expired(const Stream&, uint32_t /*shard*/) {}
+  // No lock. A SubscribeToShard event went out to an enhanced fan-out consumer: `records`
+  // records of `bytes` (partition keys + data) from this shard (EFO data retrieved).
+  virtual void after_subscribe_event(const Stream&, uint32_t /*shard*/, size_t /*records*/, size_t /*bytes*/,
+                                     int64_t /*now_ms*/) {}
   // No lock. The stream's rows are gone (after the delete's write).
   virtual void on_stream_deleted(const std::string& /*name*/) {}
 };

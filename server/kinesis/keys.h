@@ -14,7 +14,9 @@ namespace eddy::kinesis::keys {
 inline constexpr std::string_view kIteratorSecret = "k/iterator-secret";
 // meta: the next stream id, u32.
 inline constexpr std::string_view kNextStreamId = "n/stream-id";
-// meta: `s/<stream name>` -> the stream's JSON. "s0" is the first key past them all.
+// meta: the account's settings (UpdateAccountSettings), JSON.
+inline constexpr std::string_view kAccountSettings = "a/account-settings";
+// meta: `s/<stream name>` -> the stream's JSON (its consumers and resource policies included). "s0" is the first key past them all.
 inline constexpr std::string_view kStreamsBegin = "s/";
 inline constexpr std::string_view kStreamsEnd = "s0";
 

@@ -127,6 +127,8 @@ const Config& KinesisService::config() const { return impl_->config_; }
 ServiceImpl::ServiceImpl(const Config& config, Clock& clock, store::Store& store)
     : config_(config), clock_(clock), store_(store) {
   for (const auto& [name, op] : kOperations) ops_.emplace(name, op);
+  subscriptions_ = make_subscription_hub(clock);
+  hooks_.push_back(subscription_hooks(*subscriptions_));
 }
 
 bool ServiceImpl::load(std::string* error) {
@@ -143,6 +145,7 @@ bool ServiceImpl::load(std::string* error) {
   }
   next_tokens_ = std::make_unique<NextTokenCodec>(*secret);
   iterators_ = std::make_unique<ShardIteratorCodec>(*secret);
+  load_account_settings();
   if (auto v = store_.get(store::Family::meta, keys::kNextStreamId); v && v->size() == 4)
     next_stream_id_ = store::get_u32(*v, 0);
 

@@ -17,6 +17,24 @@ namespace {
 constexpr size_t kMaxGetRecordsBytes = 10 * 1024 * 1024;
 }  // namespace
 
+std::vector<Shard> ServiceImpl::children_of(const Stream& s, uint32_t shard) {
+  std::vector<Shard> out;
+  for (const auto& o : s.shards)
+    if ((o.parent && *o.parent == shard) || (o.adjacent_parent && *o.adjacent_parent == shard)) out.push_back(o);
+  return out;
+}
+
+json ServiceImpl::child_shards_json(const std::vector<Shard>& children) {
+  json cs = json::array();
+  for (const auto& ch : children) {
+    json parents = json::array();
+    if (ch.parent) parents.push_back(Shard::shard_id(*ch.parent));
+    if (ch.adjacent_parent) parents.push_back(Shard::shard_id(*ch.adjacent_parent));
+    cs.push_back(json{{"ShardId", ch.id()}, {"ParentShards", parents}, {"HashKeyRange", hash_range_json(ch.range)}});
+  }
+  return cs;
+}
+
 http::Response ServiceImpl::get_shard_iterator(Call& c) {
   auto shard_id = c.in.string("ShardId");
   auto type = c.in.string("ShardIteratorType");
@@ -152,10 +170,7 @@ http::Response ServiceImpl::get_records(Call& c) {
     }
     shard = *sh;
     retention_ms = static_cast<int64_t>(s->retention_hours) * kHourMs;
-    if (!sh->open())
-      for (const auto& o : s->shards)
-        if ((o.parent && *o.parent == sh->index) || (o.adjacent_parent && *o.adjacent_parent == sh->index))
-          children.push_back(o);
+    if (!sh->open()) children = children_of(*s, sh->index);
   }
   size_t max = static_cast<size_t>(limit.value_or(10000));
   int64_t cutoff = c.now - retention_ms;
@@ -254,14 +269,7 @@ http::Response ServiceImpl::get_records(Call& c) {
   bool finished = !shard.open() && next >= shard.next_counter;
   std::string next_iterator, child_shards;
   if (finished) {
-    json cs = json::array();
-    for (const auto& ch : children) {
-      json parents = json::array();
-      if (ch.parent) parents.push_back(Shard::shard_id(*ch.parent));
-      if (ch.adjacent_parent) parents.push_back(Shard::shard_id(*ch.adjacent_parent));
-      cs.push_back(json{{"ShardId", ch.id()}, {"ParentShards", parents}, {"HashKeyRange", hash_range_json(ch.range)}});
-    }
-    child_shards = encode(c.enc, cs);
+    child_shards = encode(c.enc, child_shards_json(children));
   } else {
     next_iterator = iterators_->encode(ShardIterator{s->id, shard.index, next, c.now});
   }

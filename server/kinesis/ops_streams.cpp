@@ -120,10 +120,15 @@ http::Response ServiceImpl::create_stream(Call& c) {
 
 http::Response ServiceImpl::delete_stream(Call& c) {
   const StreamRef ref(c.in);
-  c.in.boolean("EnforceConsumerDeletion");
+  auto enforce = c.in.boolean("EnforceConsumerDeletion");
   check(c.in);
   Validator v;
   auto s = resolve(c, ref, v);
+  {
+    std::lock_guard lk(s->mu);
+    settle_consumers(*s, c.now);
+    if (!s->consumers.empty() && !enforce.value_or(false)) throw errors::stream_has_consumers(account(), s->name);
+  }
   if (config_.delete_stream_ms <= 0) {
     if (!finish_delete(s)) throw ApiError::internal();
     return ok_empty(c);
@@ -193,7 +198,10 @@ http::Response ServiceImpl::describe_stream_summary(Call& c) {
   d["EncryptionType"] = s->encryption;
   if (s->encryption == "KMS") d["KeyId"] = s->key_id;
   d["OpenShardCount"] = s->open_shard_count();
-  d["ConsumerCount"] = 0;
+  settle_consumers(*s, c.now);
+  d["ConsumerCount"] = s->consumers.size();
+  if (s->mode == StreamMode::on_demand && s->warm_throughput_mibps > 0)
+    d["WarmThroughput"] = json{{"TargetMiBps", s->warm_throughput_mibps}, {"CurrentMiBps", s->warm_throughput_mibps}};
   d["MaxRecordSizeInKiB"] = s->max_record_kib;
   return ok(c, json{{"StreamDescriptionSummary", std::move(d)}});
 }
@@ -247,43 +255,73 @@ http::Response ServiceImpl::describe_limits(Call& c) {
                     {"OnDemandStreamCountLimit", config_.on_demand_stream_limit}});
 }
 
+void ServiceImpl::validate_tags(Validator& v, const json* tags) {
+  if (!tags) {
+    v.not_null("tags", false);
+    return;
+  }
+  for (auto it = tags->begin(); it != tags->end(); ++it)
+    if (!it.value().is_string()) throw ApiError::serialization("Expected map or null");
+  std::string shown = "'{";
+  bool first = true, bad_key = false, bad_value = false;
+  for (auto it = tags->begin(); it != tags->end(); ++it) {
+    shown += (first ? "" : ", ") + it.key() + "=" + it.value().get<std::string>();
+    first = false;
+    if (it.key().empty() || it.key().size() > 128) bad_key = true;
+    if (it.value().get<std::string>().size() > 256) bad_value = true;
+  }
+  shown += "}'";
+  if (tags->empty()) v.add("tags", shown, "Member must have length greater than or equal to 1");
+  if (tags->size() > 200) v.add("tags", shown, "Member must have length less than or equal to 200");
+  if (bad_key)
+    v.add("tags", shown, "Map keys must satisfy constraint: [Member must have length less than or equal to 128, "
+                         "Member must have length greater than or equal to 1]");
+  if (bad_value)
+    v.add("tags", shown, "Map value must satisfy constraint: [Member must have length less than or equal to 256, "
+                         "Member must have length greater than or equal to 0]");
+}
+
+void ServiceImpl::validate_tag_keys(Validator& v, const json* keys) {
+  if (!keys) {
+    v.not_null("tagKeys", false);
+    return;
+  }
+  std::string shown = "'[";
+  bool bad = false;
+  for (size_t i = 0; i < keys->size(); ++i) {
+    if (!(*keys)[i].is_string()) throw ApiError::serialization("class java.math.BigDecimal can not be converted to an String");
+    const auto& k = (*keys)[i].get_ref<const std::string&>();
+    shown += (i ? ", " : "") + k;
+    if (k.empty() || k.size() > 128) bad = true;
+  }
+  shown += "]'";
+  if (keys->empty()) v.add("tagKeys", shown, "Member must have length greater than or equal to 1");
+  if (keys->size() > 50) v.add("tagKeys", shown, "Member must have length less than or equal to 50");
+  if (bad)
+    v.add("tagKeys", shown, "Member must satisfy constraint: [Member must have length less than or equal to 128, "
+                            "Member must have length greater than or equal to 1]");
+}
+
+void ServiceImpl::merge_tags(std::map<std::string, std::string>& into, const json& tags, std::string_view stream) {
+  for (auto it = tags.begin(); it != tags.end(); ++it) {
+    if (!valid_tag_chars(it.key()) || !valid_tag_chars(it.value().get<std::string>()))
+      throw errors::invalid_tag_characters();
+  }
+  auto merged = into;
+  for (auto it = tags.begin(); it != tags.end(); ++it) merged[it.key()] = it.value().get<std::string>();
+  if (merged.size() > 50) throw errors::too_many_tags(account(), stream);
+  into = std::move(merged);
+}
+
 http::Response ServiceImpl::add_tags(Call& c) {
   const json* tags = c.in.object("Tags");
   Validator v;
   const StreamRef ref = stream_ref(c.in);
-  if (!tags) {
-    v.not_null("tags", false);
-  } else {
-    for (auto it = tags->begin(); it != tags->end(); ++it)
-      if (!it.value().is_string()) throw ApiError::serialization("Expected map or null");
-    std::string shown = "'{";
-    bool first = true, bad_key = false, bad_value = false;
-    for (auto it = tags->begin(); it != tags->end(); ++it) {
-      shown += (first ? "" : ", ") + it.key() + "=" + it.value().get<std::string>();
-      first = false;
-      if (it.key().empty() || it.key().size() > 128) bad_key = true;
-      if (it.value().get<std::string>().size() > 256) bad_value = true;
-    }
-    shown += "}'";
-    if (tags->empty()) v.add("tags", shown, "Member must have length greater than or equal to 1");
-    if (tags->size() > 200) v.add("tags", shown, "Member must have length less than or equal to 200");
-    if (bad_key)
-      v.add("tags", shown, "Map keys must satisfy constraint: [Member must have length less than or equal to 128, "
-                           "Member must have length greater than or equal to 1]");
-    if (bad_value)
-      v.add("tags", shown, "Map value must satisfy constraint: [Member must have length less than or equal to 256, "
-                           "Member must have length greater than or equal to 0]");
-  }
+  validate_tags(v, tags);
   auto s = resolve(c, ref, v);
-  for (auto it = tags->begin(); it != tags->end(); ++it) {
-    if (!valid_tag_chars(it.key()) || !valid_tag_chars(it.value().get<std::string>()))
-      throw errors::invalid_tag_characters();
-  }
   std::lock_guard lk(s->mu);
   auto merged = s->tags;
-  for (auto it = tags->begin(); it != tags->end(); ++it) merged[it.key()] = it.value().get<std::string>();
-  if (merged.size() > 50)
-    throw errors::too_many_tags(account(), s->name);
+  merge_tags(merged, *tags, s->name);
   change_stream_or_throw(*s, [&] { s->tags = std::move(merged); });
   return ok_empty(c);
 }
@@ -292,24 +330,7 @@ http::Response ServiceImpl::remove_tags(Call& c) {
   const json* keys = c.in.list("TagKeys");
   Validator v;
   const StreamRef ref = stream_ref(c.in);
-  if (!keys) {
-    v.not_null("tagKeys", false);
-  } else {
-    std::string shown = "'[";
-    bool bad = false;
-    for (size_t i = 0; i < keys->size(); ++i) {
-      if (!(*keys)[i].is_string()) throw ApiError::serialization("class java.math.BigDecimal can not be converted to an String");
-      const auto& k = (*keys)[i].get_ref<const std::string&>();
-      shown += (i ? ", " : "") + k;
-      if (k.empty() || k.size() > 128) bad = true;
-    }
-    shown += "]'";
-    if (keys->empty()) v.add("tagKeys", shown, "Member must have length greater than or equal to 1");
-    if (keys->size() > 50) v.add("tagKeys", shown, "Member must have length less than or equal to 50");
-    if (bad)
-      v.add("tagKeys", shown, "Member must satisfy constraint: [Member must have length less than or equal to 128, "
-                              "Member must have length greater than or equal to 1]");
-  }
+  validate_tag_keys(v, keys);
   auto s = resolve(c, ref, v);
   std::lock_guard lk(s->mu);
   change_stream_or_throw(*s, [&] {

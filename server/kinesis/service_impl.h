@@ -5,12 +5,15 @@
 // split): ops_streams.cpp (streams, tags, limits), ops_shards.cpp (ListShards, resharding),
 // ops_settings.cpp (retention, mode, encryption, monitoring, record size), ops_put.cpp
 // (PutRecord with its group commit, PutRecords), ops_read.cpp (GetShardIterator, GetRecords,
-// retention trims). Adding an operation: declare it below, add it to kOperations, define it
+// retention trims), ops_consumers.cpp (enhanced fan-out consumers), ops_subscribe.cpp
+// (SubscribeToShard's event stream), ops_resources.cpp (TagResource and friends, resource
+// policies, account settings, warm throughput). Adding an operation: declare it below, add it to kOperations, define it
 // in one ops_*.cpp.
 //
 // Control-plane operations may throw ApiError (handle() catches it once and answers it); the
 // data plane (ops_put.cpp, ops_read.cpp) returns its errors as values.
 #include <map>
+#include <mutex>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -38,7 +41,14 @@ namespace eddy::auth { class Authenticator; }
 
 namespace eddy::kinesis {
 
+// SubscribeToShard's live subscriptions (ops_subscribe.cpp): one of the service's own hooks
+// (its after_put pushes new records), and a ticker for what eddy's clock decides.
+struct SubscriptionHub;
+std::shared_ptr<SubscriptionHub> make_subscription_hub(Clock& clock);
+KinesisHooks* subscription_hooks(SubscriptionHub& hub);
+
 inline constexpr int64_t kHourMs = 3600LL * 1000;
+inline constexpr size_t kMaxConsumersPerStream = 20;
 
 // One API call on its way through handle().
 struct Call {
@@ -123,6 +133,13 @@ class ServiceImpl {
   static void check(const Validator& v) {
     if (!v.ok()) throw v.error();
   }
+  // Tags and TagKeys members (AddTagsToStream, TagResource, RegisterStreamConsumer, ...) into
+  // the validation, in AWS's wording; a non-string value is thrown (SerializationException).
+  static void validate_tags(Validator& v, const nlohmann::json* tags);
+  static void validate_tag_keys(Validator& v, const nlohmann::json* keys);
+  // Validated tags into a resource's tags: the characters checked, at most 50 in all (the
+  // message names `stream`). Throws, leaving `into` unchanged.
+  void merge_tags(std::map<std::string, std::string>& into, const nlohmann::json& tags, std::string_view stream);
   // Control plane: StreamName and StreamARN read as the call's last members, then check(in).
   static StreamRef stream_ref(Reader& in) {
     StreamRef ref(in);
@@ -191,6 +208,73 @@ class ServiceImpl {
   http::Response enable_monitoring(Call&);
   http::Response disable_monitoring(Call&);
   http::Response update_max_record_size(Call&);
+  // ops_consumers.cpp
+  http::Response register_consumer(Call&);
+  http::Response describe_consumer(Call&);
+  http::Response list_consumers(Call&);
+  http::Response deregister_consumer(Call&);
+  struct ConsumerArn {
+    std::string stream_arn, name;
+    int64_t created_s = 0;
+  };
+  // "<stream ARN>/consumer/<name>:<seconds>" taken apart; nullopt when it is not one.
+  static std::optional<ConsumerArn> parse_consumer_arn(std::string_view arn);
+  // CREATING consumers whose delay has passed become ACTIVE, DELETING ones go (with s.mu held;
+  // writes the stream's row when something changed). True when something did.
+  bool settle_consumers(Stream& s, int64_t now);
+  struct FoundConsumer {
+    std::shared_ptr<Stream> stream;
+    std::string name;
+  };
+  // The consumer DescribeStreamConsumer and DeregisterStreamConsumer address (their members
+  // read and validated): by ConsumerARN, or by StreamARN and ConsumerName (checked against each
+  // other). Throws the ApiError.
+  FoundConsumer find_consumer(Call& c);
+  // Writes the stream's row now (with s.mu held); when the write fails, runs `undo` (which puts
+  // the stream back as it was) and throws InternalFailure.
+  template <class Undo>
+  void save_or_undo(const Stream& s, Undo&& undo) {
+    if (!save(s)) {
+      undo();
+      throw ApiError::internal();
+    }
+  }
+  // The shards a closed shard was split or merged into, and the ChildShards member listing them
+  // (GetRecords, SubscribeToShard). With the stream's lock held for children_of.
+  static std::vector<Shard> children_of(const Stream& s, uint32_t shard);
+  static nlohmann::json child_shards_json(const std::vector<Shard>& children);
+  // ops_subscribe.cpp
+  http::Response subscribe_to_shard(Call&);
+  // ops_resources.cpp
+  http::Response tag_resource(Call&);
+  http::Response untag_resource(Call&);
+  http::Response list_tags_for_resource(Call&);
+  http::Response put_resource_policy(Call&);
+  http::Response get_resource_policy(Call&);
+  http::Response delete_resource_policy(Call&);
+  http::Response describe_account_settings(Call&);
+  http::Response update_account_settings(Call&);
+  http::Response update_stream_warm_throughput(Call&);
+  // A ResourceARN: a stream's, or a consumer's (then `consumer` names it), with the stream's
+  // lock held.
+  struct Resource {
+    std::shared_ptr<Stream> stream;
+    std::optional<std::string> consumer;
+    std::unique_lock<AdaptiveMutex> lock;
+    std::map<std::string, std::string>& tags() const;
+    std::string& policy() const;
+  };
+  // The ResourceARN member into the validation, the validation's verdict, then the resource
+  // (locked). Throws the ApiError.
+  Resource resolve_resource(Call& c, Validator& v, const std::optional<std::string>& arn);
+  // The account's minimum throughput billing commitment (UpdateAccountSettings), persisted
+  // under keys::kAccountSettings.
+  struct Commitment {
+    std::string status = "DISABLED";  // ENABLED | DISABLED | ENABLED_UNTIL_EARLIEST_ALLOWED_END
+    int64_t started_ms = 0, earliest_end_ms = 0, ended_ms = 0;
+  };
+  nlohmann::json commitment_json(int64_t now);
+  void load_account_settings();
   // ops_put.cpp
   http::Response put_record(Call&);
   http::Response put_records(Call&);
@@ -213,7 +297,11 @@ class ServiceImpl {
   // Names of streams deleted since start, so an old iterator's error can name its stream.
   std::unordered_map<uint32_t, std::string> deleted_names_;
   uint32_t next_stream_id_ = 1;
+  std::mutex account_mu_;  // guards commitment_
+  Commitment commitment_;
   std::unordered_map<std::string_view, Op> ops_;
+  // Last, so that it goes first: its ticker stops before the rest of the service.
+  std::shared_ptr<SubscriptionHub> subscriptions_;
 
  private:
   // Helpers of one family each.
@@ -260,6 +348,20 @@ inline constexpr std::pair<std::string_view, ServiceImpl::Op> kOperations[] = {
     {"PutRecords", &ServiceImpl::put_records},
     {"GetShardIterator", &ServiceImpl::get_shard_iterator},
     {"GetRecords", &ServiceImpl::get_records},
+    {"RegisterStreamConsumer", &ServiceImpl::register_consumer},
+    {"DescribeStreamConsumer", &ServiceImpl::describe_consumer},
+    {"ListStreamConsumers", &ServiceImpl::list_consumers},
+    {"DeregisterStreamConsumer", &ServiceImpl::deregister_consumer},
+    {"SubscribeToShard", &ServiceImpl::subscribe_to_shard},
+    {"TagResource", &ServiceImpl::tag_resource},
+    {"UntagResource", &ServiceImpl::untag_resource},
+    {"ListTagsForResource", &ServiceImpl::list_tags_for_resource},
+    {"PutResourcePolicy", &ServiceImpl::put_resource_policy},
+    {"GetResourcePolicy", &ServiceImpl::get_resource_policy},
+    {"DeleteResourcePolicy", &ServiceImpl::delete_resource_policy},
+    {"DescribeAccountSettings", &ServiceImpl::describe_account_settings},
+    {"UpdateAccountSettings", &ServiceImpl::update_account_settings},
+    {"UpdateStreamWarmThroughput", &ServiceImpl::update_stream_warm_throughput},
 };
 
 }  // namespace eddy::kinesis

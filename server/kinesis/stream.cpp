@@ -37,6 +37,16 @@ std::string Stream::arn(const std::string& region, const std::string& account) c
   return "arn:aws:kinesis:" + region + ":" + account + ":stream/" + name;
 }
 
+std::string Consumer::arn(const std::string& stream_arn) const {
+  return stream_arn + "/consumer/" + name + ":" + std::to_string(created_ms / 1000);
+}
+
+Consumer* Stream::find_consumer(std::string_view n) {
+  for (auto& c : consumers)
+    if (c.name == n) return &c;
+  return nullptr;
+}
+
 uint32_t Stream::open_shard_count() const {
   uint32_t n = 0;
   for (const auto& s : shards) n += s.open() ? 1 : 0;
@@ -82,6 +92,17 @@ void Stream::to_json(json& j) const {
     arr.push_back(std::move(o));
   }
   j["shards"] = std::move(arr);
+  json cs = json::array();
+  for (const auto& c : consumers) {
+    json o{{"name", c.name}, {"created_ms", c.created_ms}, {"status", c.status},
+           {"status_until_ms", c.status_until_ms}};
+    if (!c.tags.empty()) o["tags"] = c.tags;
+    if (!c.policy.empty()) o["policy"] = c.policy;
+    cs.push_back(std::move(o));
+  }
+  if (!cs.empty()) j["consumers"] = std::move(cs);
+  if (!policy.empty()) j["policy"] = policy;
+  if (warm_throughput_mibps) j["warm_throughput_mibps"] = warm_throughput_mibps;
 }
 
 bool Stream::from_json(const json& j, Stream& s) {
@@ -115,6 +136,21 @@ bool Stream::from_json(const json& j, Stream& s) {
       sh.next_counter = o.value("next_counter", uint64_t{1});
       s.shards.push_back(sh);
     }
+    s.consumers.clear();
+    if (auto it = j.find("consumers"); it != j.end()) {
+      for (const auto& o : *it) {
+        Consumer c;
+        c.name = o.at("name").get<std::string>();
+        c.created_ms = o.at("created_ms").get<int64_t>();
+        c.status = o.value("status", std::string("ACTIVE"));
+        c.status_until_ms = o.value("status_until_ms", int64_t{0});
+        c.tags = o.value("tags", std::map<std::string, std::string>{});
+        c.policy = o.value("policy", std::string());
+        s.consumers.push_back(std::move(c));
+      }
+    }
+    s.policy = j.value("policy", std::string());
+    s.warm_throughput_mibps = j.value("warm_throughput_mibps", int64_t{0});
     return true;
   } catch (const std::exception&) {
     return false;

@@ -61,6 +61,19 @@ class AdaptiveMutex {
 
 enum class StreamMode { provisioned, on_demand };
 
+// An enhanced fan-out consumer (RegisterStreamConsumer), persisted with its stream.
+struct Consumer {
+  std::string name;
+  int64_t created_ms = 0;
+  std::string status = "ACTIVE";  // CREATING | ACTIVE | DELETING
+  int64_t status_until_ms = 0;    // when a transitional status ends
+  std::map<std::string, std::string> tags;
+  std::string policy;             // resource policy (PutResourcePolicy), stored only
+
+  // "<stream ARN>/consumer/<name>:<creation epoch seconds>", as AWS forms it.
+  std::string arn(const std::string& stream_arn) const;
+};
+
 struct Stream {
   uint32_t id = 0;
   std::string name;
@@ -78,6 +91,9 @@ struct Stream {
   std::vector<Shard> shards;        // by index; closed shards stay listed
   // Per-stream throttling/limits overrides (owned by limits/; persisted with the stream).
   std::string throttle_json;
+  std::vector<Consumer> consumers;  // in registration order
+  std::string policy;               // resource policy (PutResourcePolicy), stored only
+  int64_t warm_throughput_mibps = 0;  // UpdateStreamWarmThroughput's target (ON_DEMAND)
 
   mutable AdaptiveMutex mu;  // guards everything above once the stream is published
   // False while the status is transitional (CREATING, UPDATING, DELETING), when a lookup must
@@ -98,6 +114,7 @@ struct Stream {
   const Shard* route(wire::u128 key) const;
   Shard* find(uint32_t index);
   const Shard* find(uint32_t index) const;
+  Consumer* find_consumer(std::string_view name);
 
   void to_json(nlohmann::json& j) const;
   static bool from_json(const nlohmann::json& j, Stream& s);

@@ -22,6 +22,15 @@ bool number_at(const json& obj, const char* section, const char* field, double& 
   return true;
 }
 
+// An optional price: 0 when absent.
+bool optional_number_at(const json& obj, const char* section, const char* field, double& out, std::string* error) {
+  if (!obj.contains(field)) {
+    out = 0;
+    return true;
+  }
+  return number_at(obj, section, field, out, error);
+}
+
 bool bytes_at(const json& obj, const char* section, const char* field, uint64_t& out, std::string* error) {
   auto it = obj.find(field);
   if (it == obj.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) {
@@ -56,12 +65,15 @@ void PriceTable::to_json(json& j) const {
               {{"shard_hour", shard_hour},
                {"put_payload_unit_per_million", put_payload_unit_per_million},
                {"put_payload_unit_bytes", put_payload_unit_bytes},
-               {"extended_retention_shard_hour", extended_retention_shard_hour}}},
+               {"extended_retention_shard_hour", extended_retention_shard_hour},
+               {"efo_consumer_shard_hour", efo_consumer_shard_hour},
+               {"efo_retrieval_per_gb", efo_retrieval_per_gb}}},
              {"on_demand",
               {{"stream_hour", on_demand_stream_hour},
                {"ingest_per_gb", on_demand_ingest_per_gb},
                {"retrieval_per_gb", on_demand_retrieval_per_gb},
-               {"record_rounding_bytes", on_demand_record_rounding_bytes}}}}},
+               {"record_rounding_bytes", on_demand_record_rounding_bytes},
+               {"efo_retrieval_per_gb", on_demand_efo_retrieval_per_gb}}}}},
            {"s3",
             {{"class_a_per_thousand", s3_class_a_per_thousand},
              {"class_b_per_thousand", s3_class_b_per_thousand},
@@ -92,6 +104,9 @@ bool parse_price_table(const std::string& text, PriceTable& out, std::string* er
       !number_at(*od, "kinesis.on_demand", "ingest_per_gb", t.on_demand_ingest_per_gb, error) ||
       !number_at(*od, "kinesis.on_demand", "retrieval_per_gb", t.on_demand_retrieval_per_gb, error) ||
       !bytes_at(*od, "kinesis.on_demand", "record_rounding_bytes", t.on_demand_record_rounding_bytes, error) ||
+      !optional_number_at(*prov, "kinesis.provisioned", "efo_consumer_shard_hour", t.efo_consumer_shard_hour, error) ||
+      !optional_number_at(*prov, "kinesis.provisioned", "efo_retrieval_per_gb", t.efo_retrieval_per_gb, error) ||
+      !optional_number_at(*od, "kinesis.on_demand", "efo_retrieval_per_gb", t.on_demand_efo_retrieval_per_gb, error) ||
       !number_at(*s3, "s3", "class_a_per_thousand", t.s3_class_a_per_thousand, error) ||
       !number_at(*s3, "s3", "class_b_per_thousand", t.s3_class_b_per_thousand, error) ||
       !number_at(*s3, "s3", "storage_gb_month", t.s3_storage_gb_month, error))

@@ -15,6 +15,11 @@ struct PriceTable {
   double put_payload_unit_per_million = 0;
   uint64_t put_payload_unit_bytes = 0;
   double extended_retention_shard_hour = 0;
+  // Enhanced fan-out (optional in a table; 0 when absent): each registered consumer is billed
+  // per open shard-hour (provisioned), and the data SubscribeToShard delivers per GB.
+  double efo_consumer_shard_hour = 0;
+  double efo_retrieval_per_gb = 0;
+  double on_demand_efo_retrieval_per_gb = 0;
   // Kinesis, on-demand capacity.
   double on_demand_stream_hour = 0;
   double on_demand_ingest_per_gb = 0;

@@ -22,7 +22,8 @@ constexpr const char* kCounterNames[] = {
     "put_record_calls",  "put_records_calls", "put_records_entries", "records",          "records_failed",
     "records_throttled", "user_records",      "bytes_in",            "payload_units",    "ingest_rounded_bytes",
     "kpl_aggregates",    "kpl_bad_md5",       "kpl_unparseable",     "kpl_misrouted",    "get_records_calls",
-    "get_records_records", "bytes_out",       "iterator_expired"};
+    "get_records_records", "bytes_out",       "iterator_expired",    "efo_events",       "efo_records",
+    "efo_bytes_out"};
 static_assert(std::size(kCounterNames) == kCounterCount);
 
 constexpr const char* kSeriesNames[] = {"records", "user_records", "put_calls", "payload_units", "bytes_in",
@@ -520,6 +521,15 @@ void MetricsRegistry::after_read(const kinesis::Stream& s, const kinesis::Shard&
   ++c[idx(Counter::get_records_calls)];
   c[idx(Counter::get_records_records)] += records;
   c[idx(Counter::bytes_out)] += bytes;
+}
+
+void MetricsRegistry::after_subscribe_event(const kinesis::Stream& s, uint32_t shard, size_t records, size_t bytes,
+                                            int64_t) {
+  std::lock_guard lk(mu_);
+  Counters& c = stream_locked(s.name).counters.shards[shard];
+  ++c[idx(Counter::efo_events)];
+  c[idx(Counter::efo_records)] += records;
+  c[idx(Counter::efo_bytes_out)] += bytes;
 }
 
 void MetricsRegistry::on_iterator_expired(const kinesis::Stream& s, uint32_t shard) {

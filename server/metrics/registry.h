@@ -43,6 +43,9 @@ enum class Counter : uint8_t {
   get_records_records,
   bytes_out,
   iterator_expired,
+  efo_events,           // SubscribeToShard events sent (enhanced fan-out)
+  efo_records,          // records those events carried
+  efo_bytes_out,        // partition key + data of those records (EFO data retrieved)
   count_
 };
 inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count_);
@@ -135,6 +138,8 @@ class MetricsRegistry final : public kinesis::KinesisHooks, public S3Observer {
   void after_read(const kinesis::Stream& s, const kinesis::Shard& shard, size_t records, size_t bytes,
                   int64_t now_ms) override;
   void on_iterator_expired(const kinesis::Stream& s, uint32_t shard) override;
+  void after_subscribe_event(const kinesis::Stream& s, uint32_t shard, size_t records, size_t bytes,
+                             int64_t now_ms) override;
   void on_stream_deleted(const std::string& name) override;
 
   // S3Observer.

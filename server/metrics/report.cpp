@@ -28,7 +28,15 @@ json cost_json(double shard_hours, double put_units, double extended, double od_
   return json{{"shard_hours", shard_hours},          {"put_payload_units", put_units},
               {"extended_retention", extended},      {"on_demand_stream_hours", od_hours},
               {"on_demand_data_in", od_in},          {"on_demand_data_out", od_out},
+              {"efo_consumer_shard_hours", 0.0},     {"efo_data_out", 0.0},
               {"total", shard_hours + put_units + extended + od_hours + od_in + od_out}};
+}
+
+// Enhanced fan-out's two charges added to a cost object.
+void add_efo(json& cost, double consumer_shard_hours, double data_out) {
+  cost["efo_consumer_shard_hours"] = consumer_shard_hours;
+  cost["efo_data_out"] = data_out;
+  cost["total"] = cost["total"].get<double>() + consumer_shard_hours + data_out;
 }
 
 }  // namespace
@@ -43,6 +51,7 @@ std::vector<StreamLayout> stream_layouts(const kinesis::StreamDirectory& kinesis
     l.retention_hours = s->retention_hours;
     l.created_ms = s->created_ms;
     for (const auto& sh : s->shards) l.shards.push_back(ShardLayout{sh.index, sh.created_ms, sh.closed_ms});
+    for (const auto& c : s->consumers) l.consumers_created_ms.push_back(c.created_ms);
     out.push_back(std::move(l));
   }
   return out;
@@ -111,6 +120,25 @@ json build_report(const MetricsRegistry& registry, const std::vector<StreamLayou
                           extended ? month_shard_hours * p.extended_retention_shard_hour : 0, 0, 0, 0);
       }
     }
+    // Enhanced fan-out: consumer-shard-hours (each registered consumer times each shard open
+    // while it was registered; provisioned streams) and the data SubscribeToShard delivered.
+    double consumer_shard_hours = 0;
+    size_t consumers = 0;
+    if (l) {
+      consumers = l->consumers_created_ms.size();
+      for (int64_t c : l->consumers_created_ms)
+        for (const auto& sh : l->shards)
+          consumer_shard_hours += overlap_hours(std::max(from, c), to, sh.created_ms, sh.closed_ms.value_or(to));
+    }
+    const double efo_gb = static_cast<double>(get(t, Counter::efo_bytes_out)) / kGiB;
+    const double efo_price = on_demand ? p.on_demand_efo_retrieval_per_gb : p.efo_retrieval_per_gb;
+    const double csh_price = on_demand ? 0.0 : p.efo_consumer_shard_hour;
+    add_efo(so_far, consumer_shard_hours * csh_price, efo_gb * efo_price);
+    if (!deleted)
+      add_efo(month, static_cast<double>(consumers * open_shards) * kMonthHours * csh_price,
+              efo_gb / rate_s * kMonthSeconds * efo_price);
+    else
+      add_efo(month, 0, 0);
     total_so_far += so_far["total"].get<double>();
     total_month += month["total"].get<double>();
 
@@ -176,6 +204,12 @@ json build_report(const MetricsRegistry& registry, const std::vector<StreamLayou
         {"get_records_records", get(t, Counter::get_records_records)},
         {"bytes_out", get(t, Counter::bytes_out)},
         {"iterator_expired", get(t, Counter::iterator_expired)},
+        {"efo",
+         {{"consumers", consumers},
+          {"consumer_shard_hours", consumer_shard_hours},
+          {"events", get(t, Counter::efo_events)},
+          {"records", get(t, Counter::efo_records)},
+          {"bytes_out", get(t, Counter::efo_bytes_out)}}},
         {"cost",
          {{"so_far", so_far},
           {"projected_month", month},

@@ -27,6 +27,7 @@ struct StreamLayout {
   uint32_t retention_hours = 24;
   int64_t created_ms = 0;
   std::vector<ShardLayout> shards;
+  std::vector<int64_t> consumers_created_ms;  // enhanced fan-out consumers registered now
 };
 
 // Copies every live stream's shape (takes each stream's lock briefly; never call from a hook).

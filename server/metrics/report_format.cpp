@@ -114,6 +114,22 @@ std::string render_text(const json& r) {
     for (const auto& d : drops) out << "  " << d << "\n";
   }
 
+  std::vector<std::vector<std::string>> efo = {{"STREAM", "EFO CONSUMERS", "CONSUMER-SHARD-H", "EVENTS", "RECORDS",
+                                                "BYTES OUT", "EFO COST SO FAR", "EFO MONTH"}};
+  for (const auto& s : r.at("streams")) {
+    const json& e = s.at("efo");
+    if (e.at("consumers").get<uint64_t>() == 0 && e.at("events").get<uint64_t>() == 0) continue;
+    const json& c = s.at("cost");
+    const double so_far = c.at("so_far").at("efo_consumer_shard_hours").get<double>() +
+                          c.at("so_far").at("efo_data_out").get<double>();
+    const double month = c.at("projected_month").at("efo_consumer_shard_hours").get<double>() +
+                         c.at("projected_month").at("efo_data_out").get<double>();
+    efo.push_back({s.at("stream").get<std::string>(), num(e.at("consumers")),
+                   fmt("%.3f", e.at("consumer_shard_hours").get<double>()), num(e.at("events")), num(e.at("records")),
+                   num(e.at("bytes_out")), money(json(so_far)), money(json(month))});
+  }
+  if (efo.size() > 1) out << "\nEnhanced fan-out (SubscribeToShard):\n" << table(efo);
+
   if (!r.at("buckets").empty()) {
     std::vector<std::vector<std::string>> b = {{"BUCKET", "CLASS A REQ", "CLASS B REQ", "BYTES IN", "BYTES OUT",
                                                 "OBJECTS", "STORED BYTES", "COST SO FAR", "MONTH TOTAL"}};
@@ -236,6 +252,11 @@ std::string render_prometheus(const MetricsRegistry& registry, const json& repor
       {Counter::bytes_out, "eddy_kinesis_get_records_bytes_total", "Bytes returned by GetRecords", true},
       {Counter::iterator_expired, "eddy_kinesis_iterator_expired_total",
        "GetRecords calls refused with ExpiredIteratorException", true},
+      {Counter::efo_events, "eddy_kinesis_subscribe_events_total",
+       "SubscribeToShard events sent to enhanced fan-out consumers", true},
+      {Counter::efo_records, "eddy_kinesis_subscribe_records_total", "Records sent in SubscribeToShard events", true},
+      {Counter::efo_bytes_out, "eddy_kinesis_subscribe_bytes_total",
+       "Bytes (partition key + data) sent in SubscribeToShard events (EFO data retrieved)", true},
       {Counter::put_records_entries, "eddy_kinesis_put_records_entries_total",
        "Entries submitted in PutRecords calls", false},
       {Counter::records_failed, "eddy_kinesis_put_records_failed_total",
@@ -288,7 +309,8 @@ std::string render_prometheus(const MetricsRegistry& registry, const json& repor
     shards.samples.emplace_back(sl, value_str(s.at("shards").get<double>()));
     ratio.samples.emplace_back(sl, value_str(s.at("aggregation_ratio").get<double>()));
     for (const char* comp : {"shard_hours", "put_payload_units", "extended_retention", "on_demand_stream_hours",
-                             "on_demand_data_in", "on_demand_data_out", "total"}) {
+                             "on_demand_data_in", "on_demand_data_out", "efo_consumer_shard_hours", "efo_data_out",
+                             "total"}) {
       so_far.samples.emplace_back(sl + ",component=\"" + comp + "\"",
                                   value_str(s.at("cost").at("so_far").at(comp).get<double>()));
       month.samples.emplace_back(sl + ",component=\"" + comp + "\"",

@@ -36,7 +36,7 @@ struct Model : test::InProcessMetrics {
 
 metrics::StreamLayout layout(const std::string& name, uint32_t shards, int64_t created, bool on_demand = false,
                              uint32_t retention = 24) {
-  metrics::StreamLayout l{name, on_demand, retention, created, {}};
+  metrics::StreamLayout l{name, on_demand, retention, created, {}, {}};
   for (uint32_t i = 0; i < shards; ++i) l.shards.push_back({i, created, std::nullopt});
   return l;
 }

@@ -69,7 +69,7 @@ struct Harness : test::InProcessMetrics {
   uint64_t get(Counter c) { return totals()[static_cast<size_t>(c)]; }
 
   json report() {
-    metrics::StreamLayout l{stream.name, false, stream.retention_hours, stream.created_ms, {}};
+    metrics::StreamLayout l{stream.name, false, stream.retention_hours, stream.created_ms, {}, {}};
     for (const auto& sh : stream.shards) l.shards.push_back({sh.index, sh.created_ms, sh.closed_ms});
     return metrics::build_report(*reg, {l}, clock.now_ms());
   }
