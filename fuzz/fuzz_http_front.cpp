@@ -95,6 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ::close(fd);
   static const bool verbose = std::getenv("EDDY_FUZZ_VERBOSE") != nullptr;
   if (verbose) std::fprintf(stderr, "%s, %zu bytes back: %.200s\n", h2 ? "h2" : "http/1.1", got.size(), got.c_str());
-  if (!h2 && !got.empty() && got.rfind("HTTP/1.", 0) != 0) finding("an HTTP/1.1 answer without a status line", got);
+  // Bytes that begin with the preface themselves are HTTP/2 with prior knowledge: h2 frames back.
+  const bool preface_sent = h2 || bytes.compare(0, sizeof kPreface - 1, kPreface) == 0;
+  if (!preface_sent && !got.empty() && got.rfind("HTTP/1.", 0) != 0)
+    finding("an HTTP/1.1 answer without a status line", got);
   return 0;
 }

@@ -22,7 +22,8 @@ constexpr const char* kOps[] = {
 };
 
 test::InProcessKinesis& harness() {
-  static test::InProcessKinesis h;
+  // Never destroyed: at exit RocksDB's own statics may be gone before a static harness's store.
+  static test::InProcessKinesis& h = *new test::InProcessKinesis;
   static const bool ready = [] {
     std::string error;
     if (!h.open(&error)) {

@@ -47,7 +47,8 @@ std::vector<json> tail_lines(const KinesisRecord& rec, const wire::HashRange& ra
 }
 
 TEST(TailVectors, EveryFixtureDecodesToItsUserRecords) {
-  for (const json& v : vectors()["vectors"]) {
+  const json all = vectors();  // kept: a range over a temporary's member would dangle
+  for (const json& v : all["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     KinesisRecord rec;
     rec.sequence_number = "49600000000000000000000000000000000000000000000000000001";
@@ -86,7 +87,8 @@ TEST(TailVectors, EveryFixtureDecodesToItsUserRecords) {
 }
 
 TEST(TailVectors, ReaderAgreesWithWireDecoder) {
-  for (const json& v : vectors()["vectors"]) {
+  const json all = vectors();  // kept: a range over a temporary's member would dangle
+  for (const json& v : all["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
     const std::string bytes = unhex(v["aggregatedHex"]);
     auto full = kpl::decode(bytes);

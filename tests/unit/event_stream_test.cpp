@@ -50,7 +50,8 @@ TEST(EventStream, EncodesAsTheJsSdkCodec) {
 }
 
 TEST(EventStream, DecodesTheJsSdkCodecsBytes) {
-  for (const auto& c : vectors()["vectors"]) {
+  const auto v = vectors();  // kept: a range over a temporary's member would dangle
+  for (const auto& c : v["vectors"]) {
     const std::string bytes = *eddy::wire::base64_decode(c["encoded_b64"].get<std::string>());
     es::Message m;
     size_t used = 0;
