@@ -70,6 +70,11 @@ ApiError consumer_limit(const Account& a, std::string_view stream, size_t limit)
                                   " registered consumers.");
 }
 
+ApiError consumers_creating(const Account& a, size_t limit) {
+  return ApiError::limit_exceeded("Account " + str(a.id) + " already has " + std::to_string(limit) +
+                                  " consumers in CREATING status. Wait until one of them is ACTIVE and retry.");
+}
+
 ApiError consumer_not_found(const Account& a, std::string_view stream, std::string_view consumer) {
   return ApiError::not_found(consumer_of(a, stream, consumer) + " not found.");
 }
@@ -99,9 +104,13 @@ ApiError consumer_arn_and_stream_differ(std::string_view consumer_arn, std::stri
                                     " do not refer to the same stream.");
 }
 
+// AWS's wording, as users quote it (cloud-custodian issue 7260): the stream's ARN, then its name.
 ApiError stream_has_consumers(const Account& a, std::string_view stream) {
-  return ApiError::in_use(stream_of(a, stream) +
-                          " has registered consumers. Deregister them or set EnforceConsumerDeletion to true.");
+  const std::string arn = "arn:aws:kinesis:" + str(a.region) + ":" + str(a.id) + ":stream/" + str(stream);
+  return ApiError::in_use("DeleteStream can't delete " + arn +
+                          " because there are consumers associated with this data stream. To delete " + str(stream) +
+                          " anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all "
+                          "the consumers that are associated with it.");
 }
 
 ApiError subscription_in_use(std::string_view consumer_arn, std::string_view shard) {

@@ -29,6 +29,7 @@ ApiError invalid_tag_characters();
 // consumer's ARN carries it.
 ApiError consumer_exists(const Account& a, std::string_view stream, std::string_view consumer);  // ResourceInUse
 ApiError consumer_limit(const Account& a, std::string_view stream, size_t limit);              // LimitExceeded
+ApiError consumers_creating(const Account& a, size_t limit);                                    // LimitExceeded
 ApiError consumer_not_found(const Account& a, std::string_view stream, std::string_view consumer);
 ApiError consumer_arn_not_found(std::string_view consumer_arn);
 ApiError consumer_not_active(const Account& a, std::string_view stream, std::string_view consumer,
