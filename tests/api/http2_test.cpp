@@ -393,6 +393,7 @@ class PushHandler : public http::Handler {
   std::atomic<size_t> produced{0};
   std::atomic<bool> peer_gone{false};
   std::atomic<size_t> max_ready{0};
+  std::atomic<size_t> buffered{0};
   std::vector<std::thread> threads;
   ~PushHandler() {
     for (auto& t : threads) t.join();
@@ -426,6 +427,23 @@ class PushHandler : public http::Handler {
           loop->post([w] { w->finish(); });
         });
       };
+    } else if (req.path == "/buffer-hold") {
+      // A buffered body (up to 20 MiB) whose answer, a pushed body, never ends: the stream
+      // and the body it buffered stay until the server stops.
+      http::BufferBody b;
+      b.max_bytes = 20 << 20;
+      b.handle = [this](http::Request& r) {
+        buffered = r.body.size();
+        http::Response held;
+        held.push = [](std::shared_ptr<http::BodyWriter> w) { w->write("held"); };
+        return held;
+      };
+      b.too_large = [](http::Request&) {
+        http::Response tl;
+        tl.status = 413;
+        return tl;
+      };
+      return b;
     } else {
       // How many requests were ready on the loop (read together) when this one was dispatched.
       if (req.loop) max_ready = std::max(max_ready.load(), req.loop->ready());
@@ -465,6 +483,29 @@ class Push : public ::testing::Test {
   std::unique_ptr<http::Server> server_;
   uint16_t port_ = 0;
 };
+
+// The 32 MiB a connection holds, request side: a stream whose 17 MiB body is buffered and held
+// (its answer never ends) leaves room for small requests, but a second 17 MiB body is refused
+// (RST_STREAM REFUSED_STREAM) before the connection holds more than 32 MiB; after the refusal
+// the connection takes requests again.
+TEST_F(Push, BufferedBodiesBoundTheConnection) {
+  H2Client c(port_, Mode::prior_knowledge);
+  ASSERT_TRUE(c.ok());
+  const std::string big(17 << 20, 'b');
+  const int32_t first = c.submit("POST", "/buffer-hold", {}, big);
+  ASSERT_TRUE(c.run_until([&] { return c.response(first).body == "held"; }));
+  EXPECT_EQ(handler_.buffered.load(), big.size());
+  const int32_t second = c.submit("POST", "/buffer-hold", {}, big);
+  ASSERT_TRUE(c.run_until([&] { return c.response(second).closed; }));
+  EXPECT_EQ(c.response(second).error_code, 7u);  // REFUSED_STREAM
+  EXPECT_EQ(c.response(second).status, 0);
+  EXPECT_EQ(handler_.buffered.load(), big.size());  // its handler never ran
+  const int32_t small = c.submit("POST", "/buffer-hold", {}, "small");
+  ASSERT_TRUE(c.run_until([&] { return c.response(small).body == "held"; }));
+  EXPECT_EQ(handler_.buffered.load(), 5u);
+  EXPECT_EQ(c.request("GET", "/plain").body, "plain");
+  EXPECT_FALSE(c.response(first).closed);
+}
 
 TEST_F(Push, OverHttp2WithBackpressure) {
   handler_.total = 8 * 1024 * 1024;
