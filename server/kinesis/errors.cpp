@@ -113,9 +113,19 @@ ApiError stream_has_consumers(const Account& a, std::string_view stream) {
                           "the consumers that are associated with it.");
 }
 
-ApiError subscription_in_use(std::string_view consumer_arn, std::string_view shard) {
-  return ApiError::in_use("Another active subscription exists for consumer " + str(consumer_arn) + " on shard " +
-                          str(shard) + ".");
+// AWS's text, as users quote it (daangn/kinesumer issue 16 and PR 19): it names neither the
+// consumer nor the shard.
+ApiError subscription_in_use() {
+  return ApiError::in_use("Another active subscription exists for this consumer");
+}
+
+// SubscribeToShard's own form of "not ACTIVE", as AWS words it (quoted in
+// awslabs/kinesis-hot-shard-advisor issue 37): "under stream: S , account A", unlike the other
+// consumer calls' "under stream S and account A".
+ApiError subscriber_not_active(const Account& a, std::string_view stream, std::string_view consumer,
+                               int64_t created_s) {
+  return ApiError::in_use("Consumer " + str(consumer) + " with creation timestamp " + num(created_s) +
+                          " under stream: " + str(stream) + " , account " + str(a.id) + " is not in ACTIVE status.");
 }
 
 ApiError invalid_policy(std::string_view resource_arn) {
