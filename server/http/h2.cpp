@@ -20,6 +20,7 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <vector>
@@ -36,6 +37,22 @@ constexpr uint32_t kMaxConcurrentStreams = 100;
 // consume bodies as they arrive (as over HTTP/1.1), so this only bounds one read's worth.
 constexpr int32_t kStreamWindow = 1 << 20;
 constexpr int32_t kConnectionWindow = 16 << 20;
+// What one connection may hold in memory at once: request bodies buffered for their handlers
+// plus response bodies the peer has not taken yet (its flow-control window closed). Over it, new
+// streams are refused and a buffered body that would pass it is refused (RST_STREAM
+// REFUSED_STREAM: nothing was processed, the client may retry). One request alone is bounded
+// by its handler's own limit (--max-kinesis-body-bytes, 16 MiB), below this, so one stream
+// always gets through. Without it 100 streams x 16 MiB bodies would be 1.6 GiB a connection.
+constexpr size_t kConnectionHeldBytes = 32 << 20;
+// RST_STREAM floods (CVE-2023-44487 "rapid reset"): nghttp2's token bucket, 1,000 at once and 33
+// a second after that, then GOAWAY. Also nghttp2's bounds on SETTINGS entries (32 a frame),
+// queued SETTINGS/PING acks (1,000) and CONTINUATION frames (8 a header block), set here so
+// that they are eddy's stated limits whatever the library's defaults become.
+constexpr uint64_t kResetBurst = 1000;
+constexpr uint64_t kResetRate = 33;
+constexpr size_t kMaxSettings = 32;
+constexpr size_t kMaxOutboundAcks = 1000;
+constexpr size_t kMaxContinuations = 8;
 constexpr size_t kWriteBatch = 64 * 1024;
 constexpr size_t kReadBytes = 64 * 1024;
 
@@ -61,6 +78,7 @@ struct H2Stream {
   bool ready = false;         // counted as ready on the loop (H2Session::process)
   bool finished = false;      // the handler has its whole body (or has answered early)
   bool responded = false;
+  size_t held = 0;  // its bytes counted in H2Session::held_
   std::vector<std::string> data;  // body pieces not yet handed to the handler
 
   enum class Mode { immediate, buffer, sink, discard } mode = Mode::discard;
@@ -147,6 +165,10 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     // The peer's header blocks are bounded by --max-header-bytes below; nghttp2's own bound
     // on what it decodes is the same.
     nghttp2_option_set_max_send_header_block_length(opt, 256 * 1024);
+    nghttp2_option_set_stream_reset_rate_limit(opt, kResetBurst, kResetRate);
+    nghttp2_option_set_max_settings(opt, kMaxSettings);
+    nghttp2_option_set_max_outbound_ack(opt, kMaxOutboundAcks);
+    nghttp2_option_set_max_continuations(opt, kMaxContinuations);
     const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cbs);
@@ -192,9 +214,13 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     return true;
   }
 
+  // The stream of the last lookup is kept: nghttp2 calls back for every header of a request in
+  // turn (ten and more a request), so the map is searched once a frame, not once a header.
   H2Stream* find(int32_t id) {
+    if (last_ && last_->id == id) return last_;
     auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second.get();
+    if (it == streams_.end()) return nullptr;
+    return last_ = it->second.get();
   }
   void touch(int32_t id) {
     if (touched_.empty() || touched_.back() != id) touched_.push_back(id);
@@ -202,9 +228,15 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
 
   static H2Session* self(void* p) { return static_cast<H2Session*>(p); }
 
-  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  static int on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     auto* s = self(user);
+    if (s->held_ > kConnectionHeldBytes) {
+      // The connection holds its share of memory: no new work until the peer reads (or its
+      // bodies are handled). Its frames are ignored (no H2Stream).
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+      return 0;
+    }
     auto st = std::make_unique<H2Stream>();
     st->id = frame->hd.stream_id;
     Request& req = st->req;
@@ -213,6 +245,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     req.tls = s->ctx_.tls;
     req.local_port = s->ctx_.local_port;
     req.loop = &s->ctx_.loop;
+    req.headers.reserve(16);  // SDK requests carry 10-14 fields: no regrowth
     s->streams_[st->id] = std::move(st);
     return 0;
   }
@@ -281,8 +314,10 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     auto it = s->streams_.find(stream_id);
     if (it == s->streams_.end()) return 0;
     H2Stream& st = *it->second;
+    s->release(st, st.held);
     if (st.pusher) st.pusher->peer_gone();
     if (st.timer) st.timer->cancel();
+    if (s->last_ == &st) s->last_ = nullptr;
     s->streams_.erase(it);
     return 0;
   }
@@ -348,12 +383,20 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     pieces.swap(st.data);
     for (auto& piece : pieces) {
       if (st.mode == H2Stream::Mode::buffer) {
+        if (held_ + piece.size() > kConnectionHeldBytes && held_ > st.held) {
+          // Other streams hold the connection's share: this one is refused, unprocessed.
+          st.finished = true;
+          st.responded = true;
+          nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_REFUSED_STREAM);
+          return;
+        }
         if (st.req.body.size() + piece.size() > st.buffer.max_bytes) {
           st.finished = true;
           respond(st, guard(ctx_.handler, st.req, [&] { return st.buffer.too_large(st.req); }));
           return;
         }
         st.req.body += piece;
+        hold(st, piece.size());
       } else if (st.mode == H2Stream::Mode::sink) {
         if (auto early = guard(ctx_.handler, st.req, [&] { return st.sink->write(piece); })) {
           st.finished = true;
@@ -485,6 +528,15 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     const auto status_end = std::to_chars(status, status + sizeof status, res.status).ptr;
     nv.push_back(nv_of(":status", std::string_view(status, static_cast<size_t>(status_end - status))));
     bool has_length = false;
+    // The per-response ids (x-amzn-RequestId, x-amz-id-2) are sent never-indexed: a value
+    // unique to each response would only churn the peer's HPACK table. Their names, though,
+    // are then sent as literals every time (Huffman-coded: ~600 instructions a response)
+    // unless the table holds them: once a second the ids go indexed, so the table always
+    // holds an entry of each name (Date, the other entry that changes, also does once a
+    // second) and the rest refer to the name by index.
+    const int64_t second =
+        ctx_.options.now_ms ? ctx_.options.now_ms() / 1000 : static_cast<int64_t>(std::time(nullptr));
+    const bool index_ids = second != ids_indexed_s_;
     for (auto& [k, v] : res.headers.items()) {
       if (connection_specific(k)) continue;
       for (char& c : k)
@@ -492,8 +544,9 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
       if (k == "content-length") has_length = true;
       // Values unique to each response would only churn the peer's HPACK table.
       const bool unique = k == "x-amzn-requestid" || k == "x-amz-id-2" || k == "x-amz-request-id";
-      nv.push_back(nv_of(k, v, unique ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE));
+      nv.push_back(nv_of(k, v, unique && !index_ids ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE));
     }
+    if (index_ids) ids_indexed_s_ = second;
     const bool no_body_status = res.status == 204 || res.status == 304 || res.status < 200;
     if (!has_length && !no_body_status && !res.push && (res.content_length || !res.stream)) {
       const uint64_t n = res.content_length ? *res.content_length : res.body.size();
@@ -519,6 +572,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
       } else if (!res.body.empty()) {
         st.body_kind = H2Stream::Body::string;
         st.body = std::move(res.body);
+        hold(st, st.body.size());
       } else {
         has_body = false;
       }
@@ -566,13 +620,14 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   }
 
   static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                           nghttp2_data_source* source, void*) {
+                           nghttp2_data_source* source, void* user) {
     auto& st = *static_cast<H2Stream*>(source->ptr);
     switch (st.body_kind) {
       case H2Stream::Body::string: {
         const size_t n = std::min(length, st.body.size() - st.body_pos);
         std::memcpy(buf, st.body.data() + st.body_pos, n);
         st.body_pos += n;
+        self(user)->release(st, n);
         if (st.body_pos == st.body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
         return static_cast<ssize_t>(n);
       }
@@ -607,6 +662,17 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     }
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     return 0;
+  }
+
+  // The connection's held bytes (kConnectionHeldBytes).
+  void hold(H2Stream& st, size_t n) {
+    st.held += n;
+    held_ += n;
+  }
+  void release(H2Stream& st, size_t n) {
+    n = std::min(n, st.held);
+    st.held -= n;
+    held_ -= n;
   }
 
   // ---- writing --------------------------------------------------------------------------
@@ -714,6 +780,9 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   H2Context ctx_;
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, std::unique_ptr<H2Stream>> streams_;
+  H2Stream* last_ = nullptr;  // find()'s last answer
+  int64_t ids_indexed_s_ = -1;  // the second in which send() last indexed the per-response ids
+  size_t held_ = 0;  // request bodies buffered + response bytes unsent, all streams
   std::vector<int32_t> touched_;  // streams the current read reached, in order
   std::vector<nghttp2_nv> nv_scratch_;  // send()'s header list, reused
   std::vector<int32_t> queued_;   // ... waiting for the posted hand-off (process)

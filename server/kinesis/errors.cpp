@@ -70,6 +70,11 @@ ApiError consumer_limit(const Account& a, std::string_view stream, size_t limit)
                                   " registered consumers.");
 }
 
+ApiError consumers_creating(const Account& a, size_t limit) {
+  return ApiError::limit_exceeded("Account " + str(a.id) + " already has " + std::to_string(limit) +
+                                  " consumers in CREATING status. Wait until one of them is ACTIVE and retry.");
+}
+
 ApiError consumer_not_found(const Account& a, std::string_view stream, std::string_view consumer) {
   return ApiError::not_found(consumer_of(a, stream, consumer) + " not found.");
 }
@@ -99,14 +104,28 @@ ApiError consumer_arn_and_stream_differ(std::string_view consumer_arn, std::stri
                                     " do not refer to the same stream.");
 }
 
+// AWS's wording, as users quote it (cloud-custodian issue 7260): the stream's ARN, then its name.
 ApiError stream_has_consumers(const Account& a, std::string_view stream) {
-  return ApiError::in_use(stream_of(a, stream) +
-                          " has registered consumers. Deregister them or set EnforceConsumerDeletion to true.");
+  const std::string arn = "arn:aws:kinesis:" + str(a.region) + ":" + str(a.id) + ":stream/" + str(stream);
+  return ApiError::in_use("DeleteStream can't delete " + arn +
+                          " because there are consumers associated with this data stream. To delete " + str(stream) +
+                          " anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all "
+                          "the consumers that are associated with it.");
 }
 
-ApiError subscription_in_use(std::string_view consumer_arn, std::string_view shard) {
-  return ApiError::in_use("Another active subscription exists for consumer " + str(consumer_arn) + " on shard " +
-                          str(shard) + ".");
+// AWS's text, as users quote it (daangn/kinesumer issue 16 and PR 19): it names neither the
+// consumer nor the shard.
+ApiError subscription_in_use() {
+  return ApiError::in_use("Another active subscription exists for this consumer");
+}
+
+// SubscribeToShard's own form of "not ACTIVE", as AWS words it (quoted in
+// awslabs/kinesis-hot-shard-advisor issue 37): "under stream: S , account A", unlike the other
+// consumer calls' "under stream S and account A".
+ApiError subscriber_not_active(const Account& a, std::string_view stream, std::string_view consumer,
+                               int64_t created_s) {
+  return ApiError::in_use("Consumer " + str(consumer) + " with creation timestamp " + num(created_s) +
+                          " under stream: " + str(stream) + " , account " + str(a.id) + " is not in ACTIVE status.");
 }
 
 ApiError invalid_policy(std::string_view resource_arn) {

@@ -29,6 +29,7 @@ ApiError invalid_tag_characters();
 // consumer's ARN carries it.
 ApiError consumer_exists(const Account& a, std::string_view stream, std::string_view consumer);  // ResourceInUse
 ApiError consumer_limit(const Account& a, std::string_view stream, size_t limit);              // LimitExceeded
+ApiError consumers_creating(const Account& a, size_t limit);                                    // LimitExceeded
 ApiError consumer_not_found(const Account& a, std::string_view stream, std::string_view consumer);
 ApiError consumer_arn_not_found(std::string_view consumer_arn);
 ApiError consumer_not_active(const Account& a, std::string_view stream, std::string_view consumer,
@@ -37,7 +38,9 @@ ApiError consumer_needs_arn_or_name();             // InvalidArgument
 ApiError consumer_arn_and_name_differ(std::string_view consumer_arn, std::string_view name);
 ApiError consumer_arn_and_stream_differ(std::string_view consumer_arn, std::string_view stream_arn);
 ApiError stream_has_consumers(const Account& a, std::string_view stream);  // DeleteStream, ResourceInUse
-ApiError subscription_in_use(std::string_view consumer_arn, std::string_view shard);  // ResourceInUse
+ApiError subscription_in_use();  // ResourceInUse
+ApiError subscriber_not_active(const Account& a, std::string_view stream, std::string_view consumer,
+                               int64_t created_s);  // SubscribeToShard, ResourceInUse
 ApiError subscribe_rate_exceeded(std::string_view consumer_arn, std::string_view shard);  // LimitExceeded
 
 // ---- resource policies, warm throughput

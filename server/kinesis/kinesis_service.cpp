@@ -271,6 +271,12 @@ http::Response ServiceImpl::handle(http::Request& req, bool authenticate) {
     auto s = a->get<std::string>();
     auto p = s.find(":stream/");
     if (p != std::string::npos) c.stream_name = s.substr(p + 8);
+  } else if (auto k = c.input.find("ConsumerARN"); k != c.input.end() && k->is_string()) {
+    // <stream ARN>/consumer/<name>:<epoch>: the consumer's stream (its per-stream limits).
+    const auto& s = k->get_ref<const std::string&>();
+    auto p = s.find(":stream/");
+    auto e = s.rfind("/consumer/");
+    if (p != std::string::npos && e != std::string::npos && e > p + 8) c.stream_name = s.substr(p + 8, e - p - 8);
   }
   // The shard a call names: GetShardIterator's ShardId, SplitShard's ShardToSplit, MergeShards'
   // ShardToMerge (fault rules' `shard` matcher; docs/throttling.md).

@@ -119,6 +119,19 @@ http::Response ServiceImpl::register_consumer(Call& c) {
   if (tags) validate_tags(v, tags);
   check(v);
   auto s = resolve(c, StreamRef::of_arn(stream_arn));
+  // "Only 5 consumers can be created simultaneously" (the API reference): a sixth while five of
+  // the account's consumers are CREATING is LimitExceededException. Counted before this
+  // stream's lock is taken (one stream lock at a time); only a --register-consumer-delay-ms
+  // keeps consumers CREATING.
+  if (config_.register_consumer_ms > 0) {
+    size_t creating = 0;
+    for (const auto& other : streams_snapshot()) {
+      std::lock_guard lk(other->mu);
+      settle_consumers(*other, c.now);
+      for (const auto& k : other->consumers) creating += k.status == "CREATING";
+    }
+    if (creating >= kMaxCreatingConsumers) throw errors::consumers_creating(account(), kMaxCreatingConsumers);
+  }
   std::lock_guard lk(s->mu);
   settle_consumers(*s, c.now);
   if (s->status != "ACTIVE" && s->status != "UPDATING") throw errors::stream_not_active(account(), s->name, s->status);

@@ -358,7 +358,7 @@ http::Response ServiceImpl::subscribe_to_shard(Call& c) {
     settle_consumers(*s, c.now);
     const Consumer* k = s->find_consumer(parsed->name);
     if (!k || k->created_ms / 1000 != parsed->created_s) throw errors::consumer_arn_not_found(*consumer_arn);
-    if (k->status != "ACTIVE") throw errors::consumer_not_active(account(), s->name, k->name, parsed->created_s);
+    if (k->status != "ACTIVE") throw errors::subscriber_not_active(account(), s->name, k->name, parsed->created_s);
     consumer_created = k->created_ms;
   }
 
@@ -396,7 +396,7 @@ http::Response ServiceImpl::subscribe_to_shard(Call& c) {
   sub->loop = c.req.loop;
   if (sub->throttled && !subscriptions_->admit(sub->key, c.now))
     throw errors::subscribe_rate_exceeded(*consumer_arn, Shard::shard_id(it->shard_index));
-  if (!subscriptions_->add(sub)) throw errors::subscription_in_use(*consumer_arn, Shard::shard_id(it->shard_index));
+  if (!subscriptions_->add(sub)) throw errors::subscription_in_use();
 
   http::Response res;
   res.headers.add("Content-Type", "application/vnd.amazon.eventstream");

@@ -49,6 +49,7 @@ KinesisHooks* subscription_hooks(SubscriptionHub& hub);
 
 inline constexpr int64_t kHourMs = 3600LL * 1000;
 inline constexpr size_t kMaxConsumersPerStream = 20;
+inline constexpr size_t kMaxCreatingConsumers = 5;  // in CREATING at once, per account
 
 // One API call on its way through handle().
 struct Call {

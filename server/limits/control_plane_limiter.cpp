@@ -9,26 +9,38 @@ namespace {
 constexpr int64_t kSecond = 1000;
 constexpr int64_t kDay = 24 * 3600 * 1000;
 
-// From the Kinesis Data Streams developer guide, "Quotas and limits" / API limits. Data-plane
-// calls (PutRecord(s), GetRecords) are limited per shard by ShardLimiter instead.
+// From the Kinesis Data Streams developer guide, "Quotas and limits" / API limits, and each
+// operation's own page in the API reference (the consumer calls: Register 5/s per account,
+// Describe 20/s, List 5/s and Deregister 5/s per stream; Describe/UpdateAccountSettings and
+// UpdateStreamWarmThroughput 5/s per account). Data-plane calls (PutRecord(s), GetRecords) are
+// limited per shard by ShardLimiter instead; SubscribeToShard's one call per second per
+// consumer and shard by the subscription hub (ops_subscribe.cpp). The tagging and resource
+// policy calls document no rate, so none is enforced.
 constexpr OperationLimit kLimits[] = {
     {"AddTagsToStream", 5, kSecond, LimitScope::account},
     {"CreateStream", 5, kSecond, LimitScope::account},
     {"DecreaseStreamRetentionPeriod", 5, kSecond, LimitScope::account},
     {"DeleteStream", 5, kSecond, LimitScope::account},
+    {"DeregisterStreamConsumer", 5, kSecond, LimitScope::stream},
+    {"DescribeAccountSettings", 5, kSecond, LimitScope::account},
     {"DescribeLimits", 1, kSecond, LimitScope::account},
     {"DescribeStream", 10, kSecond, LimitScope::account},
+    {"DescribeStreamConsumer", 20, kSecond, LimitScope::stream},
     {"DescribeStreamSummary", 20, kSecond, LimitScope::account},
     {"DisableEnhancedMonitoring", 5, kSecond, LimitScope::stream},
     {"EnableEnhancedMonitoring", 5, kSecond, LimitScope::stream},
     {"GetShardIterator", 5, kSecond, LimitScope::shard},
     {"IncreaseStreamRetentionPeriod", 5, kSecond, LimitScope::account},
     {"ListShards", 1000, kSecond, LimitScope::stream},
+    {"ListStreamConsumers", 5, kSecond, LimitScope::stream},
     {"ListStreams", 5, kSecond, LimitScope::account},
     {"ListTagsForStream", 5, kSecond, LimitScope::account},
     {"MergeShards", 5, kSecond, LimitScope::account},
+    {"RegisterStreamConsumer", 5, kSecond, LimitScope::account},
     {"RemoveTagsFromStream", 5, kSecond, LimitScope::account},
     {"SplitShard", 5, kSecond, LimitScope::account},
+    {"UpdateAccountSettings", 5, kSecond, LimitScope::account},
+    {"UpdateStreamWarmThroughput", 5, kSecond, LimitScope::account},
     // "Scale more than ten times per rolling 24-hour period per stream" (UpdateShardCount),
     // 25 encryption changes per rolling 24 hours per stream: the calls of the last 24 hours on
     // eddy's clock are counted; the 11th waits until the first is 24 hours old.

@@ -50,6 +50,7 @@ struct H2ClientCallbacks {
     if (frame->hd.type == NGHTTP2_GOAWAY) {
       c->goaway_ = true;
       c->goaway_last_ = frame->goaway.last_stream_id;
+      c->goaway_error_ = frame->goaway.error_code;
     }
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
@@ -77,7 +78,8 @@ struct H2ClientCallbacks {
   }
 };
 
-H2Client::H2Client(uint16_t port, Mode mode) : port_(port), mode_(mode) {
+H2Client::H2Client(uint16_t port, Mode mode, uint32_t assume_peer_streams)
+    : port_(port), mode_(mode), assume_peer_streams_(assume_peer_streams) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -127,6 +129,7 @@ bool H2Client::start_session(bool upgraded, const std::string& settings_payload,
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  if (assume_peer_streams_) nghttp2_option_set_peer_max_concurrent_streams(opt, assume_peer_streams_);
   nghttp2_session_client_new2(&session_, cbs, this, opt);
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
@@ -248,6 +251,12 @@ int32_t H2Client::submit(const std::string& method, const std::string& path, con
   for (auto& [k, v] : all)
     nv.push_back({reinterpret_cast<uint8_t*>(k.data()), reinterpret_cast<uint8_t*>(v.data()), k.size(), v.size(),
                   NGHTTP2_NV_FLAG_NONE});
+  if (leave_open) {
+    const int32_t id = nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, -1, nullptr, nv.data(), nv.size(), nullptr);
+    if (id > 0) responses_[id];
+    if (!defer_send) send_pending();
+    return id;
+  }
   auto owned = std::make_shared<std::string>(std::move(body));
   nghttp2_data_provider prd{};
   prd.source.ptr = owned.get();

@@ -39,7 +39,9 @@ class H2Client {
 
   // Connects; for prior_knowledge and tls the HTTP/2 session starts at once. For upgrade the
   // first request goes through upgrade() below.
-  H2Client(uint16_t port, Mode mode);
+  // `assume_peer_streams`: the server's SETTINGS_MAX_CONCURRENT_STREAMS until its SETTINGS
+  // arrive (nghttp2 assumes 100), so a test can open more streams than the server allows.
+  H2Client(uint16_t port, Mode mode, uint32_t assume_peer_streams = 0);
   ~H2Client();
   H2Client(const H2Client&) = delete;
   H2Client& operator=(const H2Client&) = delete;
@@ -57,6 +59,8 @@ class H2Client {
   // While set, submit() queues requests without sending them; the next run_until() sends all
   // of them in one write (so that the server reads them together).
   bool defer_send = false;
+  // While set, submit() sends HEADERS only, without END_STREAM (the request's body never comes).
+  bool leave_open = false;
 
   // Starts a request; returns its stream id. `authority` defaults to 127.0.0.1:port.
   int32_t submit(const std::string& method, const std::string& path, const Fields& headers = {},
@@ -80,6 +84,7 @@ class H2Client {
 
   bool goaway() const { return goaway_; }
   int32_t goaway_last_stream() const { return goaway_last_; }
+  uint32_t goaway_error() const { return goaway_error_; }
   bool connection_closed() const { return closed_; }
   // Largest number of streams the server allowed at once (SETTINGS_MAX_CONCURRENT_STREAMS).
   uint32_t max_concurrent_streams() const;
@@ -95,6 +100,7 @@ class H2Client {
 
   uint16_t port_;
   Mode mode_;
+  uint32_t assume_peer_streams_ = 0;
   int fd_ = -1;
   ::ssl_ctx_st* ctx_ = nullptr;
   ::ssl_st* ssl_ = nullptr;
@@ -109,6 +115,7 @@ class H2Client {
   std::set<int32_t> stalled_;
   bool goaway_ = false;
   int32_t goaway_last_ = -1;
+  uint32_t goaway_error_ = 0;
   bool closed_ = false;
 };
 

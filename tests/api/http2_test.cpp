@@ -153,6 +153,124 @@ TEST_F(Http2, S3BodiesBothWaysAndAStalledStreamHoldsUpNoOther) {
   EXPECT_TRUE(head.body.empty());
 }
 
+// Bounds (issue 16, "many h2 streams"). A client that opens more streams than
+// SETTINGS_MAX_CONCURRENT_STREAMS (100) before it has read the server's SETTINGS gets the excess
+// refused (RST_STREAM REFUSED_STREAM, retryable) while its first 100 stay open; another client
+// is served meanwhile, and the greedy connection itself still answers.
+TEST_F(Http2, StreamsBeyondTheLimitAreRefusedWhileOthersAreServed) {
+  create_stream("bound", 1);
+  H2Client greedy(app_->port(), Mode::prior_knowledge, 1000);
+  ASSERT_TRUE(greedy.ok());
+  greedy.defer_send = true;
+  greedy.leave_open = true;  // bodies never come: the streams stay open
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 150; ++i) ids.push_back(greedy.submit("POST", "/", kinesis_fields("PutRecord")));
+  ASSERT_TRUE(greedy.run_until([&] {
+    size_t closed = 0;
+    for (int32_t id : ids) closed += greedy.response(id).closed;
+    return closed >= 50;
+  }));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    SCOPED_TRACE(i);
+    if (i < 100) {
+      EXPECT_FALSE(greedy.response(ids[i]).closed);
+    } else {
+      EXPECT_TRUE(greedy.response(ids[i]).closed);
+      EXPECT_EQ(greedy.response(ids[i]).error_code, 7u);  // REFUSED_STREAM
+    }
+  }
+  EXPECT_FALSE(greedy.goaway());
+  H2Client other(app_->port(), Mode::prior_knowledge);
+  int status = 0;
+  call(other, "PutRecord", {{"StreamName", "bound"}, {"PartitionKey", "k"}, {"Data", b64("x")}}, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(http("GET", "/_eddy/health").status, 200);  // and HTTP/1.1
+  greedy.leave_open = false;
+  greedy.reset(ids[0]);  // the client keeps to the 100 streams it now knows of
+  const int32_t more = greedy.submit("GET", "/_eddy/health");
+  ASSERT_TRUE(greedy.run_until([&] { return greedy.response(more).done; }));
+  EXPECT_EQ(greedy.response(more).status, 200);
+}
+
+// Responses a client does not read count against its connection (32 MiB): GetRecords answers of
+// ~5.5 MB on streams whose windows stay shut fill it, and then a new stream is refused
+// (REFUSED_STREAM) instead of another answer held in memory; other connections are served; once
+// the client reads, everything arrives whole and new streams are taken again.
+TEST_F(Http2, UnreadResponsesBoundTheConnection) {
+  create_stream("held", 1);
+  const std::string mib(1000 * 1024, 'r');  // with its key, under the 1 MiB record limit
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(kinesis("PutRecord", {{"StreamName", "held"}, {"PartitionKey", "k"}, {"Data", b64(mib)}}).status, 200)
+        << i;
+  auto it = kinesis("GetShardIterator", {{"StreamName", "held"}, {"ShardId", "shardId-000000000000"},
+                                         {"ShardIteratorType", "TRIM_HORIZON"}});
+  ASSERT_EQ(it.status, 200);
+  const json get = {{"ShardIterator", it.body["ShardIterator"]}};
+  H2Client c(app_->port(), Mode::prior_knowledge);
+  ASSERT_TRUE(c.ok());
+  std::vector<int32_t> slow;
+  for (int i = 0; i < 7; ++i) {
+    const int32_t id = c.submit("POST", "/", kinesis_fields("GetRecords"), get.dump());
+    c.stall(id);
+    slow.push_back(id);
+    ASSERT_TRUE(c.run_until([&] { return c.response(id).status == 200 && c.received(id) > 0; }));
+  }
+  const int32_t refused = c.submit("POST", "/", kinesis_fields("GetRecords"), get.dump());
+  ASSERT_TRUE(c.run_until([&] { return c.response(refused).closed; }));
+  EXPECT_EQ(c.response(refused).error_code, 7u);
+  EXPECT_EQ(c.response(refused).status, 0);
+  for (int32_t id : slow) EXPECT_FALSE(c.response(id).done);
+  H2Client other(app_->port(), Mode::prior_knowledge);
+  int status = 0;
+  call(other, "DescribeStreamSummary", {{"StreamName", "held"}}, &status);
+  EXPECT_EQ(status, 200);
+  for (int32_t id : slow) c.unstall(id);
+  ASSERT_TRUE(c.run_until([&] {
+    for (int32_t id : slow)
+      if (!c.response(id).done) return false;
+    return true;
+  }));
+  for (int32_t id : slow) {
+    auto body = json::parse(c.response(id).body);
+    ASSERT_EQ(body["Records"].size(), 4u);
+    EXPECT_EQ(body["Records"][3]["Data"], b64(mib));
+  }
+  EXPECT_EQ(call(c, "DescribeStreamSummary", {{"StreamName", "held"}}, &status)["StreamDescriptionSummary"]["StreamName"],
+            "held");
+  EXPECT_EQ(status, 200);
+}
+
+// RST_STREAM floods ("rapid reset"): nghttp2's bucket allows 1,000 at once (then 33 a second):
+// 900 opened-and-reset streams leave the connection working, the next thousand end it (GOAWAY
+// ENHANCE_YOUR_CALM, then the close; the client, busy writing, may see only the close). Other
+// clients are served.
+TEST_F(Http2, ResetFloodEndsTheConnection) {
+  H2Client c(app_->port(), Mode::prior_knowledge);
+  ASSERT_TRUE(c.ok());
+  auto flood = [&](int n) {
+    int i = 0;
+    c.leave_open = true;
+    for (; i < n && !c.goaway() && !c.connection_closed(); ++i) {
+      const int32_t id = c.submit("GET", "/_eddy/health");
+      if (id <= 0) break;
+      c.reset(id);
+    }
+    c.leave_open = false;
+    return i;
+  };
+  ASSERT_EQ(flood(900), 900);
+  EXPECT_EQ(c.request("GET", "/_eddy/health").status, 200);
+  EXPECT_FALSE(c.goaway());
+  EXPECT_LT(flood(1000), 1000);
+  c.run_until([&] { return c.connection_closed(); });
+  EXPECT_TRUE(c.connection_closed());
+  if (c.goaway()) {
+    EXPECT_EQ(c.goaway_error(), 11u);  // ENHANCE_YOUR_CALM
+  }
+  H2Client other(app_->port(), Mode::prior_knowledge);
+  EXPECT_EQ(other.request("GET", "/_eddy/health").status, 200);
+}
+
 TEST_F(Http2, OversizedHeadersAre431) {
   H2Client c(app_->port(), Mode::prior_knowledge);
   ASSERT_TRUE(c.ok());
@@ -275,6 +393,7 @@ class PushHandler : public http::Handler {
   std::atomic<size_t> produced{0};
   std::atomic<bool> peer_gone{false};
   std::atomic<size_t> max_ready{0};
+  std::atomic<size_t> buffered{0};
   std::vector<std::thread> threads;
   ~PushHandler() {
     for (auto& t : threads) t.join();
@@ -308,6 +427,23 @@ class PushHandler : public http::Handler {
           loop->post([w] { w->finish(); });
         });
       };
+    } else if (req.path == "/buffer-hold") {
+      // A buffered body (up to 20 MiB) whose answer, a pushed body, never ends: the stream
+      // and the body it buffered stay until the server stops.
+      http::BufferBody b;
+      b.max_bytes = 20 << 20;
+      b.handle = [this](http::Request& r) {
+        buffered = r.body.size();
+        http::Response held;
+        held.push = [](std::shared_ptr<http::BodyWriter> w) { w->write("held"); };
+        return held;
+      };
+      b.too_large = [](http::Request&) {
+        http::Response tl;
+        tl.status = 413;
+        return tl;
+      };
+      return b;
     } else {
       // How many requests were ready on the loop (read together) when this one was dispatched.
       if (req.loop) max_ready = std::max(max_ready.load(), req.loop->ready());
@@ -347,6 +483,29 @@ class Push : public ::testing::Test {
   std::unique_ptr<http::Server> server_;
   uint16_t port_ = 0;
 };
+
+// The 32 MiB a connection holds, request side: a stream whose 17 MiB body is buffered and held
+// (its answer never ends) leaves room for small requests, but a second 17 MiB body is refused
+// (RST_STREAM REFUSED_STREAM) before the connection holds more than 32 MiB; after the refusal
+// the connection takes requests again.
+TEST_F(Push, BufferedBodiesBoundTheConnection) {
+  H2Client c(port_, Mode::prior_knowledge);
+  ASSERT_TRUE(c.ok());
+  const std::string big(17 << 20, 'b');
+  const int32_t first = c.submit("POST", "/buffer-hold", {}, big);
+  ASSERT_TRUE(c.run_until([&] { return c.response(first).body == "held"; }));
+  EXPECT_EQ(handler_.buffered.load(), big.size());
+  const int32_t second = c.submit("POST", "/buffer-hold", {}, big);
+  ASSERT_TRUE(c.run_until([&] { return c.response(second).closed; }));
+  EXPECT_EQ(c.response(second).error_code, 7u);  // REFUSED_STREAM
+  EXPECT_EQ(c.response(second).status, 0);
+  EXPECT_EQ(handler_.buffered.load(), big.size());  // its handler never ran
+  const int32_t small = c.submit("POST", "/buffer-hold", {}, "small");
+  ASSERT_TRUE(c.run_until([&] { return c.response(small).body == "held"; }));
+  EXPECT_EQ(handler_.buffered.load(), 5u);
+  EXPECT_EQ(c.request("GET", "/plain").body, "plain");
+  EXPECT_FALSE(c.response(first).closed);
+}
 
 TEST_F(Push, OverHttp2WithBackpressure) {
   handler_.total = 8 * 1024 * 1024;

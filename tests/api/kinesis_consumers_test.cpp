@@ -119,6 +119,23 @@ TEST_F(KinesisConsumerDelays, CreatingThenActiveThenDeletingThenGone) {
   EXPECT_NE(again["ConsumerARN"], carn);
 }
 
+// "Only 5 consumers can be created simultaneously": the sixth while five are CREATING (on any
+// of the account's streams) is LimitExceededException; once one is ACTIVE the sixth goes in.
+TEST_F(KinesisConsumerDelays, FiveCreatingAtOnce) {
+  create_stream("cr1", 1);
+  create_stream("cr2", 1);
+  for (int i = 0; i < 3; ++i) reg("cr1", "a" + std::to_string(i));
+  clock().advance_ms(1000);
+  for (int i = 0; i < 2; ++i) reg("cr2", "b" + std::to_string(i));
+  fails("RegisterStreamConsumer", {{"StreamARN", arn("cr2")}, {"ConsumerName", "b2"}}, "LimitExceededException",
+        "Account " + account() + " already has 5 consumers in CREATING status. Wait until one of them is ACTIVE and "
+        "retry.");
+  clock().advance_ms(4000);  // cr1's three are ACTIVE (5 s), cr2's two still CREATING
+  for (int i = 2; i < 5; ++i) reg("cr2", "b" + std::to_string(i));
+  fails("RegisterStreamConsumer", {{"StreamARN", arn("cr1")}, {"ConsumerName", "a3"}}, "LimitExceededException");
+  EXPECT_EQ(ok("ListStreamConsumers", {{"StreamARN", arn("cr2")}})["Consumers"].size(), 5u);
+}
+
 TEST_F(KinesisConsumers, TwentyPerStream) {
   create_stream("lim", 1);
   for (int i = 0; i < 20; ++i) reg("lim", "c" + std::to_string(i));
@@ -170,8 +187,10 @@ TEST_F(KinesisConsumers, DeleteStreamNeedsEnforceConsumerDeletion) {
   create_stream("del", 1);
   reg("del", "c");
   fails("DeleteStream", {{"StreamName", "del"}}, "ResourceInUseException",
-        "Stream del under account " + account() +
-            " has registered consumers. Deregister them or set EnforceConsumerDeletion to true.");
+        "DeleteStream can't delete " + arn("del") +
+            " because there are consumers associated with this data stream. To delete del anyway, set the "
+            "EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are "
+            "associated with it.");
   fails("DeleteStream", {{"StreamName", "del"}, {"EnforceConsumerDeletion", false}}, "ResourceInUseException");
   ok("DeleteStream", {{"StreamName", "del"}, {"EnforceConsumerDeletion", true}});
   fails("DescribeStreamSummary", {{"StreamName", "del"}}, "ResourceNotFoundException");

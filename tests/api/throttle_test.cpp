@@ -414,6 +414,28 @@ TEST(ThrottleConfig, InvalidStreamSpecStopsStartUp) {
   EXPECT_NE(error.find("throttle-stream"), std::string::npos) << error;
 }
 
+// A consumer named by its ARN alone spends its stream's budget (DescribeStreamConsumer: 20/s per
+// stream), not another stream's; RegisterStreamConsumer's 5/s is the account's.
+TEST_F(ThrottleAws, ConsumerCallsByArnCountAgainstTheirStream) {
+  create_stream("ca", 1);
+  create_stream("cb", 1);
+  std::vector<std::string> arns;
+  for (int i = 0; i < 5; ++i)
+    arns.push_back(ok("RegisterStreamConsumer", {{"StreamARN", arn(i < 3 ? "ca" : "cb")}, {"ConsumerName", "k" + std::to_string(i)}})
+                       ["Consumer"]["ConsumerARN"]);
+  auto r = kinesis("RegisterStreamConsumer", {{"StreamARN", arn("cb")}, {"ConsumerName", "k5"}});
+  EXPECT_EQ(r.type(), "LimitExceededException");
+  EXPECT_EQ(r.message(), "Rate exceeded for stream cb under account " + account() + ".");
+  for (int i = 0; i < 20; ++i) ok("DescribeStreamConsumer", {{"ConsumerARN", arns[i % 3]}});
+  r = kinesis("DescribeStreamConsumer", {{"ConsumerARN", arns[0]}});
+  EXPECT_EQ(r.type(), "LimitExceededException");
+  EXPECT_EQ(r.message(), "Rate exceeded for stream ca under account " + account() + ".");
+  ok("DescribeStreamConsumer", {{"ConsumerARN", arns[3]}});  // cb's own budget
+  clock().advance_ms(1000);
+  ok("DescribeStreamConsumer", {{"ConsumerARN", arns[0]}});
+  ok("RegisterStreamConsumer", {{"StreamARN", arn("cb")}, {"ConsumerName", "k5"}});
+}
+
 // Every operation in the control-plane table (docs/throttling.md), driven from the table the
 // server enforces: `calls` are allowed at one instant, the next is LimitExceededException, and
 // after `period_ms` on the manual clock the call is allowed again. The scope is checked too: a
@@ -436,7 +458,14 @@ TEST_F(ThrottleAws, EveryControlPlaneLimitInTheTable) {
       {"CreateStream", [](int i, auto& s) { return json{{"StreamName", s + "-new-" + std::to_string(i)}, {"ShardCount", 1}}; }},
       {"DecreaseStreamRetentionPeriod", [](int, auto& s) { return json{{"StreamName", s}, {"RetentionPeriodHours", 24}}; }},
       {"DeleteStream", [](int i, auto& s) { return json{{"StreamName", s + "-absent-" + std::to_string(i)}}; }},
+      {"DeregisterStreamConsumer", [&](int, auto& s) { return json{{"StreamARN", arn(s)}, {"ConsumerName", "absent"}}; }},
+      {"DescribeAccountSettings", [](int, auto&) { return json::object(); }},
       {"DescribeLimits", [](int, auto&) { return json::object(); }},
+      {"DescribeStreamConsumer", [&](int, auto& s) { return json{{"StreamARN", arn(s)}, {"ConsumerName", "absent"}}; }},
+      {"ListStreamConsumers", [&](int, auto& s) { return json{{"StreamARN", arn(s)}}; }},
+      {"RegisterStreamConsumer", [&](int i, auto& s) { return json{{"StreamARN", arn(s)}, {"ConsumerName", "c" + std::to_string(i)}}; }},
+      {"UpdateAccountSettings", [](int, auto&) { return json{{"MinimumThroughputBillingCommitment", {{"Status", "DISABLED"}}}}; }},
+      {"UpdateStreamWarmThroughput", [](int, auto& s) { return json{{"StreamName", s}, {"WarmThroughputMiBps", 10}}; }},
       {"DescribeStream", [](int, auto& s) { return json{{"StreamName", s}}; }},
       {"DescribeStreamSummary", [](int, auto& s) { return json{{"StreamName", s}}; }},
       {"DisableEnhancedMonitoring", [&](int, auto& s) { return json{{"StreamName", s}, {"ShardLevelMetrics", metrics}}; }},
@@ -459,7 +488,7 @@ TEST_F(ThrottleAws, EveryControlPlaneLimitInTheTable) {
 
   size_t n = 0;
   const auto* table = eddy::limits::operation_limits(&n);
-  ASSERT_EQ(n, 20u) << "docs/throttling.md's table lists 20 operations";
+  ASSERT_EQ(n, 27u) << "docs/throttling.md's table lists 27 operations";
   int refused = 0;
   for (size_t k = 0; k < n; ++k) {
     const auto& limit = table[k];
@@ -482,7 +511,8 @@ TEST_F(ThrottleAws, EveryControlPlaneLimitInTheTable) {
       json other = req->second(0, s);
       other["ShardId"] = shard_id(1);
       EXPECT_NE(kinesis(op, other).type(), "LimitExceededException") << "another shard's budget was spent";
-    } else if (op != "DescribeLimits" && op != "ListStreams") {
+    } else if (op != "DescribeLimits" && op != "ListStreams" && op != "DescribeAccountSettings" &&
+               op != "UpdateAccountSettings") {
       auto o = kinesis(op, req->second(static_cast<int>(limit.amount) + 1, s2));
       if (limit.scope == eddy::limits::LimitScope::account) {
         EXPECT_EQ(o.type(), "LimitExceededException") << "an account budget must cover every stream: " << o.raw;
