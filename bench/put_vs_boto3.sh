@@ -17,19 +17,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/eddy-put-bench.XXXXXX")
 pid=""
 cleanup() { [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
-for v in $(compgen -e | grep '^EDDY_' || true); do unset "$v"; done
+. "$here/eddy_server.sh"
 
 # Unthrottled, on disk as eddy runs by default (the --in-memory store keeps its WAL in a growing
 # string and costs the server more per record than the disk does).
-"$eddy" serve --port 0 --data-dir "$tmp/data" --log-level warn >"$tmp/eddy.out" 2>"$tmp/eddy.err" &
-pid=$!
-for ((i = 0; i < 600; i++)); do
-  [[ "$(head -n 1 "$tmp/eddy.out" 2>/dev/null)" =~ ^eddy\ listening\ on\ [^\ ]+:([0-9]+)$ ]] && break
-  sleep 0.05
-done
-url="http://127.0.0.1:${BASH_REMATCH[1]}"
+start_eddy "$tmp" "$tmp/data"
 
 python3 - "$url" "$shards" <<'PY'
 import boto3, sys, time

@@ -197,6 +197,7 @@ Outcome<PutRecordsResult> KinesisClient::put_records(const std::string& stream,
     }
   }
   Outcome<PutRecordsResult> o;
+  o.error.attempts = r.error.attempts;  // transport retries of a successful call
   o.value = std::move(res);
   return o;
 }

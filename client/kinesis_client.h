@@ -16,7 +16,8 @@
 
 namespace eddy::client {
 
-// Either a value or the AWS error of the call.
+// Either a value or the AWS error of the call. error.attempts counts the attempts either way
+// (PutRecords and call() fill it on success too).
 template <typename T>
 struct Outcome {
   std::optional<T> value;

@@ -90,22 +90,58 @@ std::unique_ptr<Session> Session::create(SessionOptions options, std::string* er
     creds = default_credentials_chain(env, options.profile, clock);
   }
   // Retry mode and attempts as the SDKs read them: flag, else AWS_RETRY_MODE / AWS_MAX_ATTEMPTS,
-  // else the mode's default (standard and adaptive 3 attempts, legacy 5).
-  if (options.retry.mode.empty()) options.retry.mode = env("AWS_RETRY_MODE").value_or("standard");
+  // else the profile's retry_mode / max_attempts in the config file, else the mode's default
+  // (standard and adaptive 3 attempts, legacy 5).
+  std::optional<std::vector<std::pair<std::string, std::string>>> profile_kv;
+  std::string profile_where;
+  auto profile_value = [&](std::string_view key) -> std::optional<std::string> {
+    if (!profile_kv) {
+      const std::string profile = options.profile.empty() ? profile_name(env) : options.profile;
+      const std::string path = config_file_path(env);
+      profile_where = "profile " + profile + " in " + path;
+      profile_kv = read_profile(path, profile, true).value_or(std::vector<std::pair<std::string, std::string>>{});
+    }
+    for (const auto& [k, v] : *profile_kv)
+      if (k == key && !v.empty()) return v;
+    return std::nullopt;
+  };
+  if (options.retry.mode.empty()) {
+    if (auto v = env("AWS_RETRY_MODE")) {
+      options.retry.mode = *v;
+      if (options.retry.mode != "standard" && options.retry.mode != "legacy" && options.retry.mode != "adaptive") {
+        if (error) *error = "retry mode '" + options.retry.mode + "' is not standard, legacy or adaptive (AWS_RETRY_MODE)";
+        return nullptr;
+      }
+    } else if (auto p = profile_value("retry_mode")) {
+      options.retry.mode = *p;
+      if (*p != "standard" && *p != "legacy" && *p != "adaptive") {
+        if (error) *error = "retry_mode '" + *p + "' (" + profile_where + ") is not standard, legacy or adaptive";
+        return nullptr;
+      }
+    } else {
+      options.retry.mode = "standard";
+    }
+  }
   if (options.retry.mode != "standard" && options.retry.mode != "legacy" && options.retry.mode != "adaptive") {
-    if (error) *error = "retry mode '" + options.retry.mode + "' is not standard, legacy or adaptive (AWS_RETRY_MODE)";
+    if (error) *error = "retry mode '" + options.retry.mode + "' is not standard, legacy or adaptive";
     return nullptr;
   }
   if (!options.retry.max_attempts_explicit) {
     options.retry.max_attempts = options.retry.mode == "legacy" ? 5 : 3;
+    auto positive = [](const std::string& v, int& n) {
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      return ec == std::errc() && p == v.data() + v.size() && n >= 1;
+    };
     if (auto v = env("AWS_MAX_ATTEMPTS")) {
-      int n = 0;
-      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-      if (ec != std::errc() || p != v->data() + v->size() || n < 1) {
+      if (!positive(*v, options.retry.max_attempts)) {
         if (error) *error = "AWS_MAX_ATTEMPTS must be a positive integer, not '" + *v + "'";
         return nullptr;
       }
-      options.retry.max_attempts = n;
+    } else if (auto p = profile_value("max_attempts")) {
+      if (!positive(*p, options.retry.max_attempts)) {
+        if (error) *error = "max_attempts (" + profile_where + ") must be a positive integer, not '" + *p + "'";
+        return nullptr;
+      }
     }
   }
   auto http = std::make_unique<HttpClient>(options.http);
@@ -121,9 +157,17 @@ Session::Session(SessionOptions options, std::string region, std::unique_ptr<Htt
       http_(std::move(http)),
       credentials_(std::move(credentials)),
       retry_(std::move(retry)),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)) {
+  if (retry_.options().mode == "adaptive") limiter_ = std::make_unique<ClientRateLimiter>();
+}
 
 Session::~Session() = default;
+
+void Session::set_retry(RetryPolicy p) {
+  retry_ = std::move(p);
+  if (retry_.options().mode == "adaptive" && !limiter_) limiter_ = std::make_unique<ClientRateLimiter>();
+  if (retry_.options().mode != "adaptive") limiter_.reset();
+}
 
 bool is_clock_skew_error(int status, const AwsError& e) {
   if (e.code == "RequestTimeTooSkewed" || e.code == "RequestExpired" || e.code == "RequestInTheFuture" ||
@@ -204,25 +248,37 @@ std::optional<HttpResponse> Session::call(std::string_view service, const Url& b
 
     HttpResponse resp;
     TransportError te;
+    if (limiter_) limiter_->acquire();  // adaptive mode: a token per attempt once throttled
     if (!http_->send(base, req, resp, &te, sink)) {
+      if (limiter_) limiter_->on_response(false);
       if (retry_.should_retry(attempt, 0, "")) {
+        retries_.fetch_add(1, std::memory_order_relaxed);
         retry_.sleep(retry_.delay(attempt));
         continue;
       }
       if (error) *error = AwsError{0, "TransportError", te.message, attempt};
       return std::nullopt;
     }
-    if (resp.status >= 200 && resp.status < 300) return resp;
+    if (resp.status >= 200 && resp.status < 300) {
+      if (limiter_) limiter_->on_response(false);
+      if (error) error->attempts = attempt;
+      return resp;
+    }
     AwsError e = parse_error(resp);
     e.attempts = attempt;
+    if (limiter_) limiter_->on_response(is_throttling_error(e.code));
     // Clock skew, as the SDKs correct it: a signature refused for its time, and a Date header
     // more than 4 minutes from our clock, set the offset every later signature uses, and the
     // call is tried again at once (once per call; it counts as an attempt).
     if (!skew_retried && is_clock_skew_error(resp.status, e) && adjust_clock_offset(resp)) {
       skew_retried = true;
-      if (attempt < retry_.options().max_attempts) continue;
+      if (attempt < retry_.options().max_attempts) {
+        retries_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
     }
     if (retry_.should_retry(attempt, resp.status, e.code)) {
+      retries_.fetch_add(1, std::memory_order_relaxed);
       retry_.sleep(retry_.delay(attempt));
       continue;
     }

@@ -4,6 +4,7 @@
 // retry with jittered backoff, parse the AWS error.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,7 @@ struct AwsError {
   int status = 0;
   std::string code;
   std::string message;
+  // Attempts the call took; also set when the call succeeded (attempts - 1 retries).
   int attempts = 1;
   // "ResourceNotFoundException: Stream s under account 0000 not found." (one line)
   std::string str() const;
@@ -54,7 +56,14 @@ class Session {
   HttpClient& http() { return *http_; }
   CredentialsProvider& credentials() { return *credentials_; }
   const RetryPolicy& retry() const { return retry_; }
-  void set_retry(RetryPolicy p) { retry_ = std::move(p); }
+  // A policy in "adaptive" mode brings its ClientRateLimiter (unless one is set already).
+  void set_retry(RetryPolicy p);
+  // The adaptive mode's send-rate limiter (nullptr in the other modes). Tests set one with an
+  // injected clock and sleep.
+  ClientRateLimiter* rate_limiter() { return limiter_.get(); }
+  void set_rate_limiter(std::unique_ptr<ClientRateLimiter> l) { limiter_ = std::move(l); }
+  // Retries made by call() so far, every call and thread together.
+  std::uint64_t retries() const { return retries_.load(std::memory_order_relaxed); }
 
   // Signs req for `service` (signing name: "kinesis", "s3") at the endpoint and sends it,
   // retrying as the policy says. The error code of a non-2xx answer is read by parse_error
@@ -81,8 +90,10 @@ class Session {
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<CredentialsProvider> credentials_;
   RetryPolicy retry_;
+  std::unique_ptr<ClientRateLimiter> limiter_;
   WallClock clock_;
   std::atomic<int64_t> clock_offset_ms_{0};
+  std::atomic<std::uint64_t> retries_{0};
   bool adjust_clock_offset(const HttpResponse& resp);
 };
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -157,22 +158,35 @@ extern "C" void on_stop_signal(int) {
 
 }  // namespace
 
-void append_tail_json(const TailRecord& r, std::string& out) {
+namespace {
+
+void append_head(const TailRecord& r, std::string& out) {
   out += "{\"shardId\":";
   append_json_string(r.shard_id, out);
   out += ",\"sequenceNumber\":";
   append_json_string(r.sequence_number, out);
   out += ",\"subSequenceNumber\":";
-  out += std::to_string(r.sub_sequence_number);
+}
+
+void append_arrival(const TailRecord& r, std::string& out) {
+  out += ",\"arrival\":\"";
+  append_iso8601_ms(std::llround(r.arrival * 1000.0), out);
+  out += '"';
+}
+
+// From subSequenceNumber's value on; head and arrival written by the caller's way.
+template <typename Arrival>
+void append_rest(const TailRecord& r, std::string& out, Arrival&& arrival) {
+  char num[24];
+  const auto [end, ec] = std::to_chars(num, num + sizeof num, r.sub_sequence_number);
+  out.append(num, ec == std::errc() ? end : num);
   out += ",\"partitionKey\":";
   append_text(r.partition_key, out);
   if (r.explicit_hash_key) {
     out += ",\"explicitHashKey\":";
     append_text(*r.explicit_hash_key, out);
   }
-  out += ",\"arrival\":\"";
-  append_iso8601_ms(std::llround(r.arrival * 1000.0), out);
-  out += '"';
+  arrival();
   if (valid_utf8(r.data)) {
     out += ",\"data\":";
     append_json_string(r.data, out);
@@ -182,6 +196,27 @@ void append_tail_json(const TailRecord& r, std::string& out) {
     out += '"';
   }
   out += "}\n";
+}
+
+}  // namespace
+
+void append_tail_json(const TailRecord& r, std::string& out) {
+  append_head(r, out);
+  append_rest(r, out, [&] { append_arrival(r, out); });
+}
+
+void append_tail_json(const TailRecord& r, std::string& out, TailLineCache& cache) {
+  if (cache.arrival != r.arrival || cache.sequence_number != r.sequence_number || cache.shard_id != r.shard_id) {
+    cache.shard_id.assign(r.shard_id);
+    cache.sequence_number.assign(r.sequence_number);
+    cache.arrival = r.arrival;
+    cache.head.clear();
+    append_head(r, cache.head);
+    cache.arrival_text.clear();
+    append_arrival(r, cache.arrival_text);
+  }
+  out += cache.head;
+  append_rest(r, out, [&] { out += cache.arrival_text; });
 }
 
 bool deaggregate(const KinesisRecord& record, std::string_view shard_id, const wire::HashRange& range,
@@ -202,19 +237,14 @@ bool deaggregate(const KinesisRecord& record, std::string_view shard_id, const w
     emit(t);
     return true;
   }
-  // Every sub-record must belong to this shard, else the KCL drops the whole record.
-  for (std::size_t i = 0; i < reader.size(); ++i) {
-    const auto u = reader[i];
-    std::optional<wire::u128> key = u.explicit_hash_key
-                                        ? wire::parse_u128(*u.explicit_hash_key)
-                                        : std::optional(wire::hash_key_of_partition_key(u.partition_key));
-    if (!key || !range.contains(*key)) {
-      if (warning)
-        *warning = "record " + std::string(record.sequence_number) + " of " + std::string(shard_id) + " dropped: sub-record " +
-                   std::to_string(i) + " (partition key '" + std::string(u.partition_key) +
-                   "') has a hash key outside the shard, as the KCL drops it";
-      return false;
-    }
+  // Every sub-record must belong to this shard, else the KCL drops the whole record (each
+  // distinct key hashed once, not each sub-record).
+  if (const auto i = reader.first_outside(range)) {
+    if (warning)
+      *warning = "record " + std::string(record.sequence_number) + " of " + std::string(shard_id) + " dropped: sub-record " +
+                 std::to_string(*i) + " (partition key '" + std::string(reader[*i].partition_key) +
+                 "') has a hash key outside the shard, as the KCL drops it";
+    return false;
   }
   for (std::size_t i = 0; i < reader.size(); ++i) {
     const auto u = reader[i];
@@ -287,6 +317,7 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
   std::string buf;
   buf.reserve(1 << 20);
   wire::kpl::AggregateReader reader;
+  TailLineCache line_cache;
   int64_t printed = 0;
   std::string warning;
   bool stop = false;
@@ -370,7 +401,7 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
             rec, st.info.shard_id, st.info.hash_range, reader,
             [&](const TailRecord& t) {
               if (stop || t.sub_sequence_number <= skip_upto) return;
-              append_tail_json(t, buf);
+              append_tail_json(t, buf, line_cache);
               last_sub = t.sub_sequence_number;
               if (o.max_records > 0 && ++printed >= o.max_records) stop = true;
             },

@@ -46,6 +46,17 @@ struct TailRecord {
 // "dataBase64"} and '\n'.
 void append_tail_json(const TailRecord& r, std::string& out);
 
+// What the lines of one Kinesis record's user records share (shardId, sequenceNumber, arrival),
+// written once per Kinesis record instead of once per user record: pass the same cache for
+// consecutive lines. Compared by content, so any record may follow any other.
+struct TailLineCache {
+  std::string shard_id, sequence_number;
+  double arrival = -1;
+  std::string head;          // {"shardId":…,"sequenceNumber":…,"subSequenceNumber":
+  std::string arrival_text;  // ,"arrival":"…"
+};
+void append_tail_json(const TailRecord& r, std::string& out, TailLineCache& cache);
+
 // The KCL's de-aggregation of one Kinesis record read from a shard with `range`:
 //  - no magic / too short / bad protobuf: the record as is (subSequenceNumber 0);
 //  - bad MD5: the record as is, undecoded;

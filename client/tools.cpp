@@ -40,9 +40,9 @@ void add_session_options(CLI::App& cmd, SessionOptions& o) {
            o.retry.max_attempts = v;
            o.retry.max_attempts_explicit = true;
          },
-         "Tries per call, retries on 5xx/throttling included (else AWS_MAX_ATTEMPTS, else 3; legacy mode 5)")
+         "Tries per call, retries on 5xx/throttling included (else AWS_MAX_ATTEMPTS, else the profile's max_attempts, else 3; legacy mode 5)")
       ->check(CLI::Range(1, 100));
-  cmd.add_option("--retry-mode", o.retry.mode, "standard, legacy or adaptive (else AWS_RETRY_MODE, else standard)")
+  cmd.add_option("--retry-mode", o.retry.mode, "standard, legacy or adaptive (client-side rate limiting once throttled) (else AWS_RETRY_MODE, else the profile's retry_mode, else standard)")
       ->check(CLI::IsMember({"standard", "legacy", "adaptive"}));
 }
 

@@ -15,6 +15,18 @@ constexpr std::array<int8_t, 256> make_reverse() {
   return r;
 }
 constexpr auto kReverse = make_reverse();
+
+// The decoder's tables: character -> its six bits already shifted to their place in the
+// quad's 24 bits, or kBad. One OR of four lookups per quad instead of four lookups, a sign
+// test and three shifts.
+constexpr uint32_t kBad = 0x80000000u;
+constexpr std::array<uint32_t, 256> make_shifted(int shift) {
+  std::array<uint32_t, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[c] = kReverse[c] < 0 ? kBad : static_cast<uint32_t>(kReverse[c]) << shift;
+  return t;
+}
+constexpr auto kD0 = make_shifted(18), kD1 = make_shifted(12), kD2 = make_shifted(6), kD3 = make_shifted(0);
 }  // namespace
 
 void base64_encode_append(std::string_view in, std::string& out) {
@@ -77,12 +89,11 @@ bool base64_decode_append(std::string_view in, std::string& out) {
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   auto* o = reinterpret_cast<unsigned char*>(out.data() + start);
   for (size_t q = 0; q < quads; ++q, p += 4, o += 3) {
-    const int a = kReverse[p[0]], b = kReverse[p[1]], c = kReverse[p[2]], d = kReverse[p[3]];
-    if ((a | b | c | d) < 0) {
+    const uint32_t v = kD0[p[0]] | kD1[p[1]] | kD2[p[2]] | kD3[p[3]];
+    if (v & kBad) {
       out.resize(start);
       return false;
     }
-    const uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
     o[0] = static_cast<unsigned char>(v >> 16);
     o[1] = static_cast<unsigned char>(v >> 8);
     o[2] = static_cast<unsigned char>(v);

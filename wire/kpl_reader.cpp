@@ -115,6 +115,27 @@ DecodeStatus AggregateReader::reset(std::string_view data, DecodeOptions options
   return status_ = DecodeStatus::ok;
 }
 
+std::optional<std::size_t> AggregateReader::first_outside(const HashRange& range) {
+  pk_verdict_.assign(pks_.size(), 0);
+  ehk_verdict_.assign(ehks_.size(), 0);
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    const Entry& e = records_[i];
+    uint8_t* v;
+    if (e.ehk != kNone) {
+      v = &ehk_verdict_[e.ehk];
+      if (*v == 0) {
+        const std::optional<u128> k = parse_u128(ehks_[e.ehk]);
+        *v = k && range.contains(*k) ? 1 : 2;
+      }
+    } else {
+      v = &pk_verdict_[e.pk];
+      if (*v == 0) *v = range.contains(hash_key_of_partition_key(pks_[e.pk])) ? 1 : 2;
+    }
+    if (*v == 2) return i;
+  }
+  return std::nullopt;
+}
+
 UserRecordView AggregateReader::operator[](std::size_t i) const {
   const Entry& e = records_[i];
   UserRecordView v;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wire/hash_key.h"
 #include "wire/kpl_aggregate.h"
 
 namespace eddy::wire::kpl {
@@ -41,6 +42,13 @@ class AggregateReader {
   uint32_t partition_key_index(std::size_t i) const { return records_[i].pk; }
   uint32_t explicit_hash_key_index(std::size_t i) const { return records_[i].ehk; }  // kNone: none
 
+  // The index of the first user record whose effective hash key (its explicit hash key, else
+  // the MD5 of its partition key) lies outside `range` or does not parse: a KCL consumer drops
+  // the whole aggregate then. nullopt when every one lies inside. Each distinct key is looked
+  // at once (aggregates repeat their keys), the verdicts kept in the reader (no allocation once
+  // its capacity is reached).
+  std::optional<std::size_t> first_outside(const HashRange& range);
+
  private:
   struct Entry {
     uint32_t pk;
@@ -51,6 +59,7 @@ class AggregateReader {
   std::vector<std::string_view> pks_;
   std::vector<std::string_view> ehks_;
   std::vector<Entry> records_;
+  std::vector<uint8_t> pk_verdict_, ehk_verdict_;  // 0 not yet known, 1 inside, 2 outside
 };
 
 }  // namespace eddy::wire::kpl

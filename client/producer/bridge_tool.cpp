@@ -57,7 +57,7 @@ class Bridge {
     boost::system::error_code ec;
     const auto addr = asio::ip::make_address(host, ec);
     if (ec) return *error = "bad --listen address: " + host, false;
-    if (!open(acceptor_, tcp::endpoint(addr, port), error)) return false;
+    if (!open(acceptor_, tcp::endpoint(addr, port), error, o_.receive_buffer)) return false;
     err_ << "eddy bridge: listening " << o_.listen.substr(0, o_.listen.rfind(':')) << ":"
          << acceptor_.local_endpoint().port() << std::endl;
     if (o_.metrics_port >= 0) {
@@ -115,9 +115,12 @@ class Bridge {
     counter("eddy_bridge_messages_failed_total", "Messages given up on", st.user_records_failed);
     counter("eddy_bridge_throttled_entries_total", "PutRecords entries refused with ProvisionedThroughputExceededException", st.throttled_entries);
     counter("eddy_bridge_put_records_calls_total", "PutRecords calls", st.put_records_calls);
+    counter("eddy_bridge_record_retries_total", "Kinesis records sent again after a failed entry or request", st.retries);
+    counter("eddy_bridge_request_retries_total", "PutRecords requests the HTTP client sent again (transport error, 5xx, throttling)", st.request_retries);
     counter("eddy_bridge_stalled_seconds_total", "Seconds during which reading stopped because the producer buffer was full", stalled_seconds());
     counter("eddy_bridge_buffered_bytes", "Message bytes buffered in the producer, not yet acknowledged", st.buffered_bytes, "gauge");
     counter("eddy_bridge_max_buffer_bytes", "The producer buffer's limit", producer_.max_buffer_bytes(), "gauge");
+    counter("eddy_bridge_receive_buffer_bytes", "SO_RCVBUF of the last accepted connection (as set; Linux reserves twice that)", receive_buffer_bytes_, "gauge");
     return m.str();
   }
 
@@ -136,10 +139,12 @@ class Bridge {
   using ConnPtr = std::shared_ptr<Conn>;
 
   template <typename Acceptor>
-  bool open(Acceptor& a, const tcp::endpoint& ep, std::string* error) {
+  bool open(Acceptor& a, const tcp::endpoint& ep, std::string* error, std::size_t receive_buffer = 0) {
     boost::system::error_code ec;
     a.open(ep.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && receive_buffer > 0)
+      a.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(receive_buffer)), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
@@ -154,6 +159,16 @@ class Bridge {
       if (ec) return;  // closed: draining
       auto c = std::make_shared<Conn>(io_, framing_);
       c->sock = std::move(s);
+      if (o_.receive_buffer > 0) {
+        boost::system::error_code opt;
+        c->sock.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(o_.receive_buffer)), opt);
+      }
+      {
+        asio::socket_base::receive_buffer_size got;
+        boost::system::error_code opt;
+        c->sock.get_option(got, opt);
+        if (!opt) receive_buffer_bytes_ = static_cast<std::size_t>(got.value());
+      }
       conns_.push_back(c);
       ++connections_total;
       read(c);
@@ -324,6 +339,7 @@ class Bridge {
   asio::steady_timer tick_;
   std::list<ConnPtr> conns_;
   std::size_t paused_count_ = 0;
+  std::size_t receive_buffer_bytes_ = 0;
   SteadyTime stall_start_{};
   double stalled_ = 0;
   bool draining_ = false;
@@ -371,7 +387,9 @@ int run_bridge(const BridgeOptions& o, Transport& transport, std::ostream& out, 
       {"unacknowledged", unacked},
       {"kinesisRecords", st.kinesis_records_acked},
       {"putRecordsCalls", st.put_records_calls},
-      {"retries", st.retries},
+      {"retries", st.retries + st.request_retries},
+      {"recordRetries", st.retries},
+      {"requestRetries", st.request_retries},
       {"throttledEntries", st.throttled_entries},
       {"protocolErrors", bridge.protocol_errors},
       {"unreadBytes", bridge.unread_bytes},
@@ -397,6 +415,11 @@ void register_bridge_command(CLI::App& app) {
   cmd->add_option("--max-buffer-bytes", o->max_buffer_bytes,
                   "Message bytes buffered before the bridge stops reading its sockets")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 40))
+      ->capture_default_str();
+  cmd->add_option("--receive-buffer", o->receive_buffer,
+                  "SO_RCVBUF bytes of each accepted connection (0: the kernel's autotuned default), "
+                  "so backpressure reaches the sender after this much instead of tcp_rmem's maximum")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30))
       ->capture_default_str();
   cmd->add_option("--metrics-port", o->metrics_port, "Serve Prometheus counters on this port (0: any)")
       ->check(CLI::Range(0, 65535));

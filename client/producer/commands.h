@@ -39,6 +39,11 @@ struct BridgeOptions {
   KplFlags kpl;
   std::string listen = "127.0.0.1:5140";
   std::size_t max_buffer_bytes = 8u << 20;
+  // --receive-buffer: SO_RCVBUF of the listening socket (so accepted ones inherit it before the
+  // handshake fixes the window scale) and of each accepted socket. 0: the kernel's default,
+  // which autotunes up to net.ipv4.tcp_rmem's maximum. Linux doubles the value for its own
+  // bookkeeping and caps it at net.core.rmem_max.
+  std::size_t receive_buffer = 0;
   int metrics_port = -1;         // -1: no metrics listener; 0: an ephemeral port
   std::string framing = "auto";  // lf | octet | auto
   double drain_timeout = 30;     // seconds

@@ -22,6 +22,7 @@ PutRecordsOutcome KinesisTransport::put_records(std::span<const PutEntry> entrie
     request[i] = {entries[i].data, entries[i].partition_key, entries[i].explicit_hash_key};
   PutRecordsOutcome out;
   auto r = client_.put_records(stream_, request);
+  out.attempts = r.error.attempts;
   if (!r) {
     out.error_code = r.error.code;
     out.error_message = r.error.message;

@@ -414,6 +414,7 @@ void ProducerCore::requeue(KinesisRecord kr, TimePoint now, TimePoint deadline) 
 
 void ProducerCore::complete(Batch batch, const PutRecordsOutcome& outcome, TimePoint now) {
   --in_flight_;
+  if (outcome.attempts > 1) stats_.request_retries += static_cast<std::uint64_t>(outcome.attempts - 1);
   if (!outcome.ok || outcome.entries.size() != batch.records.size()) {
     const std::string code = outcome.ok ? "RecordCountMismatch" : outcome.error_code;
     const std::string msg =

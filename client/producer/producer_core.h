@@ -39,6 +39,9 @@ struct Stats {
   std::uint64_t kinesis_records_acked = 0;
   std::uint64_t put_records_calls = 0;
   std::uint64_t retries = 0;                // Kinesis records sent again after a failure
+  // PutRecords requests the HTTP layer sent again (transport errors, 5xx, a throttled request)
+  // before the call returned: PutRecordsOutcome::attempts - 1, summed.
+  std::uint64_t request_retries = 0;
   std::uint64_t throttled_entries = 0;      // entries answered ProvisionedThroughputExceeded
   std::uint64_t misroutes = 0;              // entries that landed in another shard than predicted
   std::uint64_t shard_map_updates = 0;

@@ -199,7 +199,8 @@ int run_put(const PutOptions& o, Transport& transport, std::FILE* in, std::ostre
   out << "{\"stream\":" << nlohmann::json(o.stream).dump() << ",\"userRecords\":" << st.user_records_put
       << ",\"acknowledged\":" << st.user_records_acked
       << ",\"kinesisRecords\":" << st.kinesis_records_acked
-      << ",\"putRecordsCalls\":" << st.put_records_calls << ",\"retries\":" << st.retries
+      << ",\"putRecordsCalls\":" << st.put_records_calls << ",\"retries\":" << st.retries + st.request_retries
+      << ",\"recordRetries\":" << st.retries << ",\"requestRetries\":" << st.request_retries
       << ",\"throttledEntries\":" << st.throttled_entries
       << ",\"failed\":" << st.user_records_failed << ",\"expired\":" << st.user_records_expired
       << ",\"invalid\":" << invalid << ",\"elapsedSeconds\":" << json_seconds(elapsed)

@@ -42,6 +42,7 @@ struct PutEntryResult {
 
 struct PutRecordsOutcome {
   bool ok = false;             // the request as a whole; false: every entry is to be retried
+  int attempts = 1;            // HTTP attempts the call took (the client's own retries + 1)
   std::string error_code;      // of the request (after the client's own retries)
   std::string error_message;
   std::vector<PutEntryResult> entries;  // one per entry sent, in order, when ok

@@ -127,42 +127,15 @@ void fill_user(RecentUserRecord& u, std::string_view key, std::optional<std::str
   assign_preview(u.preview, data, 64);
 }
 
-// Per worker thread: the aggregate reader and the per-key verdicts, their capacity kept from one
-// PutRecords to the next (no allocation per user record or per aggregate).
+// Per worker thread: the aggregate reader, its capacity (tables, per-key verdicts of
+// first_outside) kept from one PutRecords to the next (no allocation per user record or per
+// aggregate).
 struct KplScratch {
   kpl::AggregateReader reader;
-  std::vector<uint8_t> pk_verdict, ehk_verdict;  // 0 not yet known, 1 inside the shard, 2 outside
 };
 KplScratch& kpl_scratch() {
   thread_local KplScratch s;
   return s;
-}
-
-// Whether every user record of the aggregate in `r` hashes into `range` (a KCL consumer drops
-// the aggregate otherwise). Each distinct key is looked at once (MD5 of a partition key, or its
-// explicit hash key parsed), not each record: aggregates repeat their keys.
-bool all_in_range(const kpl::AggregateReader& r, const wire::HashRange& range, KplScratch& s) {
-  const auto& pks = r.partition_key_table();
-  const auto& ehks = r.explicit_hash_key_table();
-  s.pk_verdict.assign(pks.size(), 0);
-  s.ehk_verdict.assign(ehks.size(), 0);
-  for (size_t i = 0; i < r.size(); ++i) {
-    const uint32_t e = r.explicit_hash_key_index(i);
-    if (e != kpl::AggregateReader::kNone) {
-      uint8_t& v = s.ehk_verdict[e];
-      if (v == 0) {
-        const std::optional<wire::u128> k = wire::parse_u128(ehks[e]);
-        v = k && range.contains(*k) ? 1 : 2;
-      }
-      if (v == 2) return false;
-    } else {
-      const uint32_t p = r.partition_key_index(i);
-      uint8_t& v = s.pk_verdict[p];
-      if (v == 0) v = range.contains(wire::hash_key_of_partition_key(pks[p])) ? 1 : 2;
-      if (v == 2) return false;
-    }
-  }
-  return true;
 }
 
 // Writes a recent-record slot over its previous contents. An aggregate (status ok) is read again
@@ -437,7 +410,7 @@ void MetricsRegistry::after_put(const kinesis::OperationInfo& op, const kinesis:
       d.status = scratch.reader.reset(e.data);
       if (d.status == kpl::DecodeStatus::ok) {
         d.users = scratch.reader.size();
-        d.misrouted = !all_in_range(scratch.reader, e.shard_range, scratch);
+        d.misrouted = scratch.reader.first_outside(e.shard_range).has_value();
       }
     }
     deltas.push_back(d);

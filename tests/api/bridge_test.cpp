@@ -149,4 +149,62 @@ TEST(Bridge, StopsReadingWhileTheBufferIsFullAndLosesNothing) {
   for (const auto& [data, count] : seen) ASSERT_EQ(count, 1) << data;
 }
 
+// --receive-buffer: accepted sockets get that SO_RCVBUF, so what a
+// stalled bridge lets a sender write is bounded by the flag, not by net.ipv4.tcp_rmem.
+TEST(Bridge, ReceiveBufferBoundsWhatAStalledBridgeAbsorbs) {
+  eddy::test::FakeKinesis kinesis(1);
+  kinesis.always_throttle = true;
+  BridgeOptions o;
+  o.max_buffer_bytes = 1024;
+  o.receive_buffer = 16 * 1024;
+  o.idle_timeout = 0.2;
+  RunningBridge b(kinesis, o);
+  ASSERT_NE(b.port.load(), 0) << b.err.str();
+  const int n = 20000;  // 4 MB
+  std::string payload;
+  for (int i = 0; i < n; ++i) payload += "message-" + std::to_string(i) + std::string(180, '.') + "\n";
+  asio::io_context io;
+  tcp::socket s(io);
+  s.open(tcp::v4());
+  s.set_option(asio::socket_base::send_buffer_size(4096));
+  s.connect({asio::ip::make_address("127.0.0.1"), b.port});
+  s.non_blocking(true);
+  std::size_t written = 0;
+  auto write_until_full = [&] {
+    for (;;) {
+      boost::system::error_code ec;
+      const std::size_t k = s.write_some(asio::buffer(payload.data() + written, payload.size() - written), ec);
+      written += k;
+      if (ec || k == 0) return;
+    }
+  };
+  double stalled = 0, throttled = 0;
+  for (int i = 0; i < 2000 && (stalled <= 0 || throttled <= 0); ++i) {
+    write_until_full();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stalled = b.metric("eddy_bridge_stalled_seconds_total");
+    throttled = b.metric("eddy_bridge_throttled_entries_total");
+  }
+  ASSERT_GT(stalled, 0);
+  write_until_full();
+  // Asio halves what Linux reports (the kernel doubles the value for its bookkeeping).
+  EXPECT_EQ(b.metric("eddy_bridge_receive_buffer_bytes"), 16 * 1024);
+  // The bridge's buffer (1 KiB) and read buffer (64 KiB), both kernels' buffers: far below
+  // the 4 MB offered, and below what tcp_rmem's default (128 KiB, growing) would take.
+  EXPECT_LT(written, 160u * 1024) << "written before the sender blocked";
+  // The throttle lifts: everything written arrives once.
+  kinesis.always_throttle = false;
+  s.non_blocking(false);
+  asio::write(s, asio::buffer(payload.data() + written, payload.size() - written));
+  s.shutdown(tcp::socket::shutdown_send);
+  char c;
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(&c, 1), ec);
+  const auto summary = b.finish();
+  EXPECT_EQ(b.rc, 0) << b.err.str();
+  EXPECT_EQ(summary["messagesRead"], n);
+  EXPECT_EQ(summary["acknowledged"], n);
+  EXPECT_GE(summary["retries"].get<int>(), summary["recordRetries"].get<int>());
+}
+
 }  // namespace

@@ -2,6 +2,11 @@
 // vector), endpoint resolution, AWS error parsing, URLs.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
 #include "client/session.h"
 #include "wire/sigv4.h"
 
@@ -178,6 +183,62 @@ TEST(SessionCreate, RetryModeAndMaxAttemptsFromTheEnvironment) {
   EXPECT_EQ(why, "AWS_MAX_ATTEMPTS must be a positive integer, not '0'");
   EXPECT_FALSE(Session::create(o, &why, map_environment({{"AWS_RETRY_MODE", "fast"}})));
   EXPECT_EQ(why, "retry mode 'fast' is not standard, legacy or adaptive (AWS_RETRY_MODE)");
+}
+
+// The profile's retry_mode and max_attempts in the config file, below the flags and
+// AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (botocore's order); adaptive mode brings its limiter.
+TEST(SessionCreate, RetryModeAndMaxAttemptsFromTheProfile) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("eddy-session-profile-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string config = (dir / "config").string();
+  std::ofstream(config) << "[default]\nretry_mode = adaptive\nmax_attempts = 6\n"
+                           "[profile legacy]\nretry_mode = legacy\n"
+                           "[profile bad]\nmax_attempts = many\n"
+                           "[profile worse]\nretry_mode = eager\n";
+  auto env = [&](std::vector<std::pair<std::string, std::string>> vars) {
+    vars.emplace_back("AWS_CONFIG_FILE", config);
+    return map_environment(std::move(vars));
+  };
+  std::string why;
+  SessionOptions o;
+  o.region = "us-east-1";
+  auto s = Session::create(o, &why, env({}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().mode, "adaptive");
+  EXPECT_EQ(s->retry().options().max_attempts, 6);
+  EXPECT_NE(s->rate_limiter(), nullptr);
+  // A profile with retry_mode alone: that mode's default attempts.
+  s = Session::create(o, &why, env({{"AWS_PROFILE", "legacy"}}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().mode, "legacy");
+  EXPECT_EQ(s->retry().options().max_attempts, 5);
+  EXPECT_EQ(s->rate_limiter(), nullptr);
+  // The environment beats the profile.
+  s = Session::create(o, &why, env({{"AWS_RETRY_MODE", "standard"}, {"AWS_MAX_ATTEMPTS", "2"}}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().mode, "standard");
+  EXPECT_EQ(s->retry().options().max_attempts, 2);
+  // The flags beat both; --profile picks the section.
+  SessionOptions f = o;
+  f.retry.mode = "standard";
+  f.retry.max_attempts = 4;
+  f.retry.max_attempts_explicit = true;
+  s = Session::create(f, &why, env({}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().mode, "standard");
+  EXPECT_EQ(s->retry().options().max_attempts, 4);
+  f = o;
+  f.profile = "legacy";
+  s = Session::create(f, &why, env({}));
+  ASSERT_TRUE(s) << why;
+  EXPECT_EQ(s->retry().options().mode, "legacy");
+  // Bad values in the profile: one line naming the profile and the file.
+  EXPECT_FALSE(Session::create(o, &why, env({{"AWS_PROFILE", "bad"}})));
+  EXPECT_EQ(why, "max_attempts (profile bad in " + config + ") must be a positive integer, not 'many'");
+  EXPECT_FALSE(Session::create(o, &why, env({{"AWS_PROFILE", "worse"}})));
+  EXPECT_EQ(why, "retry_mode 'eager' (profile worse in " + config + ") is not standard, legacy or adaptive");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(AwsErrors, ClockSkewErrorsAreRecognised) {

@@ -11,6 +11,7 @@
 #include "wire/checksum.h"
 #include "wire/kpl_aggregate.h"
 #include "wire/kpl_reader.h"
+#include "wire/text.h"
 
 namespace eddy::client {
 namespace {
@@ -221,6 +222,106 @@ TEST(TailJson, EscapesTextAndBase64ForBinary) {
     t.data = bad;
     append_tail_json(t, out);
     EXPECT_TRUE(json::parse(out).contains("dataBase64"));
+  }
+}
+
+// The shared JSON string writer (its eight-bytes-at-a-time path): every ASCII byte at every
+// position of strings long enough for several words escapes as nlohmann's dump does; bytes of
+// UTF-8 pass through.
+TEST(TailJson, JsonStringEscapesEveryByteAtEveryPosition) {
+  for (int c = 0; c < 0x80; ++c) {
+    for (std::size_t len : {1u, 7u, 8u, 9u, 16u, 23u}) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string s(len, 'x');
+        s[at] = static_cast<char>(c);
+        std::string out;
+        wire::text::append_json_string(out, s);
+        ASSERT_EQ(out, json(s).dump()) << "byte " << c << " at " << at << " of " << len;
+      }
+    }
+  }
+  std::string out;
+  wire::text::append_json_string(out, "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 and \"quotes\" over eight bytes");
+  EXPECT_EQ(out, "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 and \\\"quotes\\\" over eight bytes\"");
+}
+
+// Lines written through a TailLineCache are the lines written without one, whatever record
+// follows which (the cache compares content: same sequence number, other shard or arrival).
+TEST(TailJson, LineCacheWritesTheSameLines) {
+  std::vector<TailRecord> recs;
+  for (int i = 0; i < 12; ++i) {
+    TailRecord t;
+    t.shard_id = i % 3 == 0 ? "shardId-000000000001" : "shardId-000000000002";
+    t.sequence_number = i < 6 ? "4960000000000000000000000000000000000001" : "4960000000000000000000000000000000000002";
+    t.sub_sequence_number = i;
+    t.partition_key = "pk";
+    if (i % 4 == 1) t.explicit_hash_key = "17";
+    t.arrival = 1700000000.125 + (i % 5 == 0 ? 1 : 0);
+    t.data = "some data";
+    recs.push_back(t);
+  }
+  std::string plain, cached;
+  TailLineCache cache;
+  for (const TailRecord& t : recs) {
+    append_tail_json(t, plain);
+    append_tail_json(t, cached, cache);
+  }
+  EXPECT_EQ(cached, plain);
+}
+
+// AggregateReader::first_outside: the first sub-record whose hash key lies outside the range
+// (explicit hash keys and partition keys, each distinct key judged once).
+TEST(KplReader, FirstOutsideFindsTheFirstSubRecordOutsideTheRange) {
+  const wire::u128 half = wire::kMaxHashKey / 2;
+  const wire::HashRange low{0, half};
+  std::vector<kpl::UserRecord> users;
+  for (int i = 0; i < 5; ++i) users.push_back({"k", std::string("1"), "d" + std::to_string(i)});
+  std::string agg = kpl::encode(users);
+  kpl::AggregateReader reader(agg);
+  ASSERT_EQ(reader.status(), kpl::DecodeStatus::ok);
+  EXPECT_FALSE(reader.first_outside(low));
+  users[3].explicit_hash_key = wire::to_decimal(half + 1);
+  agg = kpl::encode(users);
+  ASSERT_EQ(reader.reset(agg), kpl::DecodeStatus::ok);
+  EXPECT_EQ(reader.first_outside(low), 3u);
+  EXPECT_FALSE(reader.first_outside(kAll));
+  users[3].explicit_hash_key = "not a number";
+  agg = kpl::encode(users);
+  ASSERT_EQ(reader.reset(agg), kpl::DecodeStatus::ok);
+  EXPECT_EQ(reader.first_outside(kAll), 3u);
+  // Partition keys: the MD5 of each decides.
+  std::string inside_pk, outside_pk;
+  for (int i = 0; inside_pk.empty() || outside_pk.empty(); ++i) {
+    const std::string k = "key-" + std::to_string(i);
+    (low.contains(wire::hash_key_of_partition_key(k)) ? inside_pk : outside_pk) = k;
+  }
+  std::vector<kpl::UserRecord> by_pk = {{inside_pk, std::nullopt, "a"}, {inside_pk, std::nullopt, "b"},
+                                        {outside_pk, std::nullopt, "c"}, {inside_pk, std::nullopt, "d"}};
+  agg = kpl::encode(by_pk);
+  ASSERT_EQ(reader.reset(agg), kpl::DecodeStatus::ok);
+  EXPECT_EQ(reader.first_outside(low), 2u);
+}
+
+// The shared base64 decoder (the tail decodes every record's Data with it): every length round
+// trips, and a character outside the alphabet at any position is refused.
+TEST(TailBase64, DecodesEveryLengthAndRefusesEveryBadCharacter) {
+  std::string bytes;
+  for (int i = 0; i < 64; ++i) bytes.push_back(static_cast<char>((i * 151 + 7) & 0xFF));
+  for (std::size_t len = 0; len <= bytes.size(); ++len) {
+    const std::string raw = bytes.substr(0, len);
+    const std::string b64 = wire::base64_encode(raw);
+    auto back = wire::base64_decode(b64);
+    ASSERT_TRUE(back) << len;
+    EXPECT_EQ(*back, raw) << len;
+    for (std::size_t at = 0; at < b64.size() && b64[at] != '='; ++at) {
+      for (char bad : {'*', '\0', '\x80', '-', '_', ' '}) {
+        std::string broken = b64;
+        broken[at] = bad;
+        std::string out = "kept";
+        EXPECT_FALSE(wire::base64_decode_append(broken, out)) << len << " at " << at;
+        EXPECT_EQ(out, "kept");
+      }
+    }
   }
 }
 
