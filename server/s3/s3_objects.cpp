@@ -458,7 +458,7 @@ class ObjectSink final : public http::BodySink {
   bool failed_ = false;
 };
 
-http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& req, bool part) {
+http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& req, bool part, bool form) {
   Ctx& c = *ctx;
   auto fail = [&](const S3Error& e) { return http::Dispatch{http::Immediate{error_response(c, e)}}; };
   auto b = find_bucket(c.bucket);
@@ -499,8 +499,8 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
   ChecksumRequest checksum = checksum_request(c.headers);
   if (checksum.error) return fail(*checksum.error);
 
-  const bool chunked = c.headers.get("Content-Encoding").find("aws-chunked") != std::string_view::npos ||
-                       c.headers.get("x-amz-content-sha256").rfind("STREAMING-", 0) == 0;
+  const bool chunked = !form && (c.headers.get("Content-Encoding").find("aws-chunked") != std::string_view::npos ||
+                                 c.headers.get("x-amz-content-sha256").rfind("STREAMING-", 0) == 0);
   std::optional<uint64_t> expected;
   auto parse_len = [](std::string_view v) -> std::optional<uint64_t> {
     if (v.empty() || v.size() > 19) return std::nullopt;
@@ -518,6 +518,8 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
         return fail(invalid_argument("x-amz-decoded-content-length is not a number", "x-amz-decoded-content-length",
                                      std::string(c.headers.get("x-amz-decoded-content-length"))));
     }
+  } else if (form) {
+    // A form's file part ends where its delimiter is: no length to check it against.
   } else if (c.headers.has("Content-Length")) {
     expected = parse_len(c.headers.get("Content-Length"));
   } else if (!http::iequals(c.headers.get("Transfer-Encoding"), "chunked")) {

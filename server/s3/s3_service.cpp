@@ -638,7 +638,9 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
     case Op::head_bucket: return imm(head_bucket(c));
     case Op::delete_bucket_cors: return imm(delete_cors(c));
     case Op::delete_bucket: return imm(delete_bucket(c));
-    default: break;
+    default:
+      if (c.method == "POST" && c.operation == "PostObject") return post_object(ctx);
+      break;
   }
   return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
                                    {{"Method", c.method}, {"ResourceType", "BUCKET"}})));
