@@ -148,19 +148,22 @@ void read_metadata(const http::Headers& h, Pairs& content, Pairs& user) {
     std::string v(h.get(name));
     if (name == "Content-Encoding") {
       // aws-chunked is the transfer framing, not the object's encoding.
+      // A value without it is kept as sent ("deflate, gzip").
       std::string kept;
+      bool framing = false;
       size_t start = 0;
       while (start <= v.size()) {
         size_t comma = v.find(',', start);
         std::string part = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         while (!part.empty() && part.front() == ' ') part.erase(0, 1);
         while (!part.empty() && part.back() == ' ') part.pop_back();
-        if (!part.empty() && lower(part) != "aws-chunked") kept += (kept.empty() ? "" : ",") + part;
+        if (lower(part) == "aws-chunked") framing = true;
+        else if (!part.empty()) kept += (kept.empty() ? "" : ", ") + part;
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
       if (kept.empty()) continue;
-      v = kept;
+      if (framing) v = kept;
     }
     content.emplace_back(std::string(name), v);
   }
@@ -1425,6 +1428,8 @@ http::Response S3Service::get_object_attributes(Ctx& c) {
   http::Response refusal;
   auto m = read_version(c, *b, &refusal);
   if (!m) return refusal;
+  // An SSE-C object's attributes need its key, as its data does.
+  if (auto e = sse::for_read(c.headers, m->sse, false)) return error_response(c, *e);
   XmlOut x("GetObjectAttributesResponse");
   auto r = x.root();
   if (wanted.count("ETag")) XmlOut::add(r, "ETag", m->etag);

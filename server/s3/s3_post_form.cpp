@@ -303,7 +303,7 @@ std::optional<std::pair<uint64_t, uint64_t>> Policy::length_range() const {
 
 std::optional<PolicyError> parse_policy(std::string_view policy_b64, Policy& out) {
   const auto text = wire::base64_decode(trim(policy_b64));
-  if (!text) return invalid_policy("Invalid Policy document: not base64.");
+  if (!text) return invalid_policy("Policy is not base64.");
   const json doc = json::parse(*text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return invalid_policy("Invalid JSON.");
   const auto exp = doc.find("expiration");
