@@ -1201,10 +1201,14 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
       }
       m.checksum_value = ck::digest_base64(a, raw_all) + "-" + std::to_string(chosen.size());
     }
-    // A full-object checksum sent with the request must agree.
-    if (c.headers.has(ck::header_name(a)) && m.checksum_type == "FULL_OBJECT" &&
-        c.headers.get(ck::header_name(a)) != m.checksum_value)
-      return error_response(c, bad_checksum(a));
+    // A checksum sent with the request must agree: the full-object one, or the composite one
+    // (the checksum of the parts' checksums, with or without its "-<parts>" suffix).
+    if (c.headers.has(ck::header_name(a))) {
+      const std::string_view sent = c.headers.get(ck::header_name(a));
+      const std::string_view ours = m.checksum_value;
+      const bool agrees = sent == ours || (m.checksum_type != "FULL_OBJECT" && sent == ours.substr(0, ours.rfind('-')));
+      if (!agrees) return error_response(c, bad_checksum(a));
+    }
   }
 
   if (auto e = lock_from_request(c, *b, m)) return error_response(c, *e);

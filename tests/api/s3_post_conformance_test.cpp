@@ -1,10 +1,13 @@
 // Smaller S3 behaviours found by the s3-tests conformance run next to POST uploads:
 // ListBuckets paging (max-buckets, continuation-token), Content-Encoding kept as sent unless
-// aws-chunked is removed from it (that case: S3Api.AwsChunkedUploadsWithTrailers), and GetObjectAttributes of an SSE-C object needing its key.
+// aws-chunked is removed from it (that case: S3Api.AwsChunkedUploadsWithTrailers), a
+// composite checksum sent with CompleteMultipartUpload checked, and GetObjectAttributes of an SSE-C object needing its key.
 #include <gtest/gtest.h>
 
 #include "tests/api/s3_test_util.h"
 #include "tests/support/server_fixture.h"
+#include "wire/base64.h"
+#include "wire/checksum.h"
 
 namespace eddy::test {
 namespace {
@@ -71,6 +74,33 @@ TEST_F(S3Fixes, ObjectAttributesOfAnSseCObjectNeedItsKey) {
   auto r = http("GET", "/ssec/k?attributes", with);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(xml_text(r.body, "ObjectSize"), "6");
+}
+
+TEST_F(S3Fixes, CompositeChecksumOnCompleteMustAgree) {
+  namespace ck = wire::checksum;
+  ASSERT_EQ(http("PUT", "/mpu").status, 200);
+  const std::string part = "part-one";
+  const std::string part_sum = wire::base64_encode(ck::digest(ck::Algorithm::sha256, part));
+  const std::string composite = ck::digest_base64(ck::Algorithm::sha256, ck::digest(ck::Algorithm::sha256, part));
+  auto upload = [&]() {
+    auto r = http("POST", "/mpu/k?uploads", {{"x-amz-checksum-algorithm", "SHA256"}});
+    const std::string id = xml_text(r.body, "UploadId");
+    r = http("PUT", "/mpu/k?partNumber=1&uploadId=" + id, {{"x-amz-checksum-sha256", part_sum}}, part);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return std::pair{id, r.header("etag")};
+  };
+  auto complete = [&](const std::pair<std::string, std::string>& u, const std::string& sent) {
+    return http("POST", "/mpu/k?uploadId=" + u.first, {{"x-amz-checksum-sha256", sent}},
+                "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + u.second +
+                    "</ETag></Part></CompleteMultipartUpload>");
+  };
+  auto u = upload();
+  expect_error(complete(u, "bad"), 400, "BadDigest", "The SHA256 you specified did not match the calculated checksum.");
+  auto r = complete(u, composite + "-1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(xml_text(r.body, "ChecksumSHA256"), composite + "-1");
+  r = complete(upload(), composite);  // without the parts suffix
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 }  // namespace
