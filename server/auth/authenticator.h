@@ -94,6 +94,20 @@ struct AuthResult {
   bool verify_chunks = false;
 };
 
+// The signature fields of a browser-form upload (S3 PostObject): the form's policy field signed
+// with the secret of the form's access key. SigV2: AWSAccessKeyId and signature (base64
+// HMAC-SHA1 of the policy field). SigV4: x-amz-credential, x-amz-date and x-amz-signature (hex
+// HMAC-SHA256 of the policy field with the key derived for the credential's scope).
+struct PostSignature {
+  bool v4 = false;
+  std::string access_key;      // v2: AWSAccessKeyId
+  std::string credential;      // v4: x-amz-credential (AKID/date/region/s3/aws4_request)
+  std::string amz_date;        // v4: x-amz-date
+  std::string signature;       // v2: signature; v4: x-amz-signature
+  std::string security_token;  // x-amz-security-token ("" none)
+  std::string policy;          // the policy field as sent (base64)
+};
+
 class Authenticator {
  public:
   // default_account: the account of credentials that name none (--account-id).
@@ -108,8 +122,14 @@ class Authenticator {
   // mode a Kinesis verdict carries no access key either: the header is only checked for form.
   AuthResult check(const http::Request& req, std::string_view service) const;
   const std::string& default_account() const { return default_account_; }
+  // A form upload's policy signature (mode verify: the key known, its token and the signature
+  // right; mode any: the form only) with the signer's identity as authenticate() gives it.
+  // Failures are S3's: InvalidAccessKeyId, SignatureDoesNotMatch (403), InvalidArgument (400).
+  AuthResult verify_post(const PostSignature& sig) const;
 
  private:
+  // Fills account, principal and display_name of a verdict for r.access_key.
+  void identify(AuthResult& r) const;
   Mode mode_;
   CredentialStore& credentials_;
   Clock& clock_;

@@ -148,19 +148,22 @@ void read_metadata(const http::Headers& h, Pairs& content, Pairs& user) {
     std::string v(h.get(name));
     if (name == "Content-Encoding") {
       // aws-chunked is the transfer framing, not the object's encoding.
+      // A value without it is kept as sent ("deflate, gzip").
       std::string kept;
+      bool framing = false;
       size_t start = 0;
       while (start <= v.size()) {
         size_t comma = v.find(',', start);
         std::string part = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         while (!part.empty() && part.front() == ' ') part.erase(0, 1);
         while (!part.empty() && part.back() == ' ') part.pop_back();
-        if (!part.empty() && lower(part) != "aws-chunked") kept += (kept.empty() ? "" : ",") + part;
+        if (lower(part) == "aws-chunked") framing = true;
+        else if (!part.empty()) kept += (kept.empty() ? "" : ", ") + part;
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
       if (kept.empty()) continue;
-      v = kept;
+      if (framing) v = kept;
     }
     content.emplace_back(std::string(name), v);
   }
@@ -458,7 +461,7 @@ class ObjectSink final : public http::BodySink {
   bool failed_ = false;
 };
 
-http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& req, bool part) {
+http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& req, bool part, bool form) {
   Ctx& c = *ctx;
   auto fail = [&](const S3Error& e) { return http::Dispatch{http::Immediate{error_response(c, e)}}; };
   auto b = find_bucket(c.bucket);
@@ -499,8 +502,8 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
   ChecksumRequest checksum = checksum_request(c.headers);
   if (checksum.error) return fail(*checksum.error);
 
-  const bool chunked = c.headers.get("Content-Encoding").find("aws-chunked") != std::string_view::npos ||
-                       c.headers.get("x-amz-content-sha256").rfind("STREAMING-", 0) == 0;
+  const bool chunked = !form && (c.headers.get("Content-Encoding").find("aws-chunked") != std::string_view::npos ||
+                                 c.headers.get("x-amz-content-sha256").rfind("STREAMING-", 0) == 0);
   std::optional<uint64_t> expected;
   auto parse_len = [](std::string_view v) -> std::optional<uint64_t> {
     if (v.empty() || v.size() > 19) return std::nullopt;
@@ -518,6 +521,8 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
         return fail(invalid_argument("x-amz-decoded-content-length is not a number", "x-amz-decoded-content-length",
                                      std::string(c.headers.get("x-amz-decoded-content-length"))));
     }
+  } else if (form) {
+    // A form's file part ends where its delimiter is: no length to check it against.
   } else if (c.headers.has("Content-Length")) {
     expected = parse_len(c.headers.get("Content-Length"));
   } else if (!http::iequals(c.headers.get("Transfer-Encoding"), "chunked")) {
@@ -1196,10 +1201,14 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
       }
       m.checksum_value = ck::digest_base64(a, raw_all) + "-" + std::to_string(chosen.size());
     }
-    // A full-object checksum sent with the request must agree.
-    if (c.headers.has(ck::header_name(a)) && m.checksum_type == "FULL_OBJECT" &&
-        c.headers.get(ck::header_name(a)) != m.checksum_value)
-      return error_response(c, bad_checksum(a));
+    // A checksum sent with the request must agree: the full-object one, or the composite one
+    // (the checksum of the parts' checksums, with or without its "-<parts>" suffix).
+    if (c.headers.has(ck::header_name(a))) {
+      const std::string_view sent = c.headers.get(ck::header_name(a));
+      const std::string_view ours = m.checksum_value;
+      const bool agrees = sent == ours || (m.checksum_type != "FULL_OBJECT" && sent == ours.substr(0, ours.rfind('-')));
+      if (!agrees) return error_response(c, bad_checksum(a));
+    }
   }
 
   if (auto e = lock_from_request(c, *b, m)) return error_response(c, *e);
@@ -1423,6 +1432,8 @@ http::Response S3Service::get_object_attributes(Ctx& c) {
   http::Response refusal;
   auto m = read_version(c, *b, &refusal);
   if (!m) return refusal;
+  // An SSE-C object's attributes need its key, as its data does.
+  if (auto e = sse::for_read(c.headers, m->sse, false)) return error_response(c, *e);
   XmlOut x("GetObjectAttributesResponse");
   auto r = x.root();
   if (wanted.count("ETag")) XmlOut::add(r, "ETag", m->etag);

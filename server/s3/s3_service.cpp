@@ -638,7 +638,9 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
     case Op::head_bucket: return imm(head_bucket(c));
     case Op::delete_bucket_cors: return imm(delete_cors(c));
     case Op::delete_bucket: return imm(delete_bucket(c));
-    default: break;
+    default:
+      if (c.method == "POST" && c.operation == "PostObject") return post_object(ctx);
+      break;
   }
   return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
                                    {{"Method", c.method}, {"ResourceType", "BUCKET"}})));
@@ -816,15 +818,44 @@ http::Response S3Service::list_buckets(Ctx& c) {
   add_owner(x.root(), c.account, c.display_name);
   auto list = XmlOut::add(x.root(), "Buckets");
   std::string prefix = c.q("prefix");
+  // Paging (max-buckets 1..10000; the continuation token is the last name listed, base64).
+  size_t max = 10000;
+  if (c.has("max-buckets")) {
+    const std::string v = c.q("max-buckets");
+    char* end = nullptr;
+    const long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 1 || n > 10000)
+      return error_response(c, invalid_argument("Argument max-buckets must be an integer between 1 and 10000.",
+                                                "max-buckets", v));
+    max = static_cast<size_t>(n);
+  }
+  std::string after;
+  if (c.has("continuation-token")) {
+    auto decoded = wire::base64_decode(c.q("continuation-token"));
+    if (!decoded || decoded->empty())
+      return error_response(c, invalid_argument("The continuation token provided is incorrect", "continuation-token",
+                                                c.q("continuation-token")));
+    after = *decoded;
+  }
+  std::string next, last;
+  size_t listed = 0;
   std::lock_guard lk(buckets_mu_);
-  for (auto& [name, b] : buckets_) {
+  for (auto it = after.empty() ? buckets_.begin() : buckets_.upper_bound(after); it != buckets_.end(); ++it) {
+    const auto& [name, b] = *it;
     if (!prefix.empty() && name.rfind(prefix, 0) != 0) continue;
     if (c.auth_checked && !owns(c, b.owner_key)) continue;  // S3 lists the requester's buckets
+    if (listed == max) {
+      next = wire::base64_encode(last);
+      break;
+    }
     auto n = XmlOut::add(list, "Bucket");
     XmlOut::add(n, "Name", name);
     XmlOut::add(n, "CreationDate", iso8601(b.created_ms));
     XmlOut::add(n, "BucketRegion", b.region.empty() ? "us-east-1" : b.region);
+    last = name;
+    ++listed;
   }
+  if (!next.empty()) XmlOut::add(x.root(), "ContinuationToken", next);
   if (!prefix.empty()) XmlOut::add(x.root(), "Prefix", prefix);
   return xml_response(c, 200, x.str());
 }

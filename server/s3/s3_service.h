@@ -31,6 +31,7 @@ namespace eddy::s3 {
 struct Ctx;      // one request's parsed addressing, query and authentication (s3_internal.h)
 class ObjectSink;
 class ObjectWriter;
+class PostSink;
 
 // An S3 error before it becomes XML: code, message, status and extra elements.
 struct S3Error {
@@ -88,6 +89,7 @@ class S3Service {
  private:
   friend class ObjectSink;
   friend class ObjectWriter;
+  friend class PostSink;
 
   http::Dispatch bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req);
   // An XML request body (at most 2 MiB), aws-chunked decoded and its payload hash checked, for fn.
@@ -119,8 +121,11 @@ class S3Service {
   http::Response delete_objects(Ctx& c, const std::string& body);
   http::Response list_multipart_uploads(Ctx& c);
 
-  // Object operations (s3_objects.cpp).
-  http::Dispatch put_object(std::shared_ptr<Ctx> ctx, http::Request& req, bool part);
+  // Object operations (s3_objects.cpp). form: the body is a POST form's file part
+  // (PostObject): its length is not known up front and no payload hash covers it.
+  http::Dispatch put_object(std::shared_ptr<Ctx> ctx, http::Request& req, bool part, bool form = false);
+  // PostObject (s3_post.cpp): a browser-form upload to the bucket.
+  http::Dispatch post_object(std::shared_ptr<Ctx> ctx);
   http::Response get_object(Ctx& c, bool head);
   http::Response delete_object(Ctx& c);
   http::Response copy_object(Ctx& c, bool part);
