@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/app.h"
+#include "server/http/server.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/router.h"
 
@@ -31,6 +32,10 @@ void register_endpoints(Router& router, App& app) {
               {"clock", app.clock().is_manual() ? "manual" : "system"},
               {"now_ms", app.clock().now_ms()},
               {"streams", app.kinesis().streams_snapshot().size()}};
+    if (const http::Server* server = app.server())
+      j["connections"] = {{"open", server->open_connections()},
+                          {"max", app.max_connections()},
+                          {"refused", server->refused_connections()}};
     return http::Immediate{json_response(200, j.dump() + "\n")};
   });
 }
