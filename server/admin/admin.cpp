@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/app.h"
+#include "server/http/server.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/router.h"
 #include "server/store/store.h"
@@ -37,6 +38,10 @@ void register_endpoints(Router& router, App& app) {
               {"streams", app.kinesis().streams_snapshot().size()}};
     if (!sh.ok) j["reason"] = sh.reason;
     if (sh.errors) j["storage_errors"] = {{"errors", sh.errors}, {"recoveries", sh.recoveries}};
+    if (const http::Server* server = app.server())
+      j["connections"] = {{"open", server->open_connections()},
+                          {"max", app.max_connections()},
+                          {"refused", server->refused_connections()}};
     return http::Immediate{json_response(200, j.dump() + "\n")};
   });
 }
