@@ -65,7 +65,7 @@ bool write_file(const std::string& path, const std::string& data, std::string* e
 }  // namespace
 
 bool http_get(const std::string& endpoint, const std::string& target, int& status, std::string& body,
-              std::string* error) {
+              std::string* error, const std::string& bearer) {
   Endpoint ep;
   if (!parse_endpoint(endpoint, ep, error)) return false;
   try {
@@ -78,6 +78,7 @@ bool http_get(const std::string& endpoint, const std::string& target, int& statu
     req.set(bhttp::field::host, ep.host + ":" + ep.port);
     req.set(bhttp::field::user_agent, "eddy-report/" EDDY_VERSION);
     req.set(bhttp::field::connection, "close");
+    if (!bearer.empty()) req.set(bhttp::field::authorization, "Bearer " + bearer);
     bhttp::write(stream, req);
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
@@ -102,8 +103,15 @@ int run_report(const ReportOptions& o) {
   auto fetch_json = [&](const std::string& target, json& out) {
     int status = 0;
     std::string body, error;
-    if (!http_get(o.endpoint, target, status, body, &error)) {
+    if (!http_get(o.endpoint, target, status, body, &error, o.admin_token)) {
       std::cerr << "eddy report: " << error << "\n";
+      return false;
+    }
+    if (status == 401) {
+      std::cerr << "eddy report: GET " << target << " answered 401: eddy asks for its admin token; "
+                << (o.admin_token.empty() ? "give it with --admin-token or EDDY_ADMIN_TOKEN"
+                                          : "the one given (--admin-token or EDDY_ADMIN_TOKEN) is not it")
+                << "\n";
       return false;
     }
     if (status != 200) {

@@ -13,6 +13,9 @@ struct ReportOptions {
   std::string output;           // file; empty: stdout
   std::string svg_file;         // chart; empty: none
   int64_t seconds = 3600;       // chart window
+  // The admin API's token (--admin-token of eddy serve; docs/reliability.md, "Security"), sent as
+  // Authorization: Bearer TOKEN; empty: none sent.
+  std::string admin_token;
 };
 
 // Returns the process exit code (0 ok, 1 failure with a message on stderr).
@@ -22,8 +25,9 @@ int run_report(const ReportOptions& options);
 // /_eddy/metrics/series document: one <path> per stream per series, with a legend.
 std::string render_throughput_svg(const nlohmann::json& series);
 
-// GET http://host:port/target with Boost.Beast. False with a message on a transport error.
+// GET http://host:port/target with Boost.Beast (with `bearer`, as Authorization: Bearer). False
+// with a message on a transport error.
 bool http_get(const std::string& endpoint, const std::string& target, int& status, std::string& body,
-              std::string* error);
+              std::string* error, const std::string& bearer = {});
 
 }  // namespace eddy::client

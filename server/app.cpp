@@ -1,6 +1,5 @@
 #include "server/app.h"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -10,6 +9,7 @@
 #include <thread>
 
 #include "server/admin/admin.h"
+#include "server/admin_token.h"
 #include "server/admin/localstack.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/imds.h"
@@ -57,23 +57,6 @@ rlim_t raise_fd_limit() {
       rl.rlim_cur = before;
   }
   return rl.rlim_cur;
-}
-
-// Loopback only: 127.0.0.0/8, ::1, localhost.
-bool is_loopback_host(const std::string& host) {
-  return host.rfind("127.", 0) == 0 || host == "::1" || host == "[::1]" || host == "localhost";
-}
-
-std::string random_token() {
-  unsigned char raw[16];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
 }
 
 }  // namespace
@@ -187,19 +170,17 @@ bool App::start(std::string* error) {
   init_scripts_->discover();
   // Beyond loopback anyone who reaches the port reaches the admin API (clock, faults,
   // throttles): it then asks for a token.
-  admin_token_ = config_.admin_token;
-  if (!is_loopback_host(config_.host)) {
+  const AdminTokenChoice admin = choose_admin_token(config_.host, config_.admin_token, random_admin_token);
+  admin_token_ = admin.token;
+  if (admin.beyond_loopback)
     spdlog::warn("listening on {}, not loopback: other machines can reach eddy{} (docs/reliability.md, \"Security\")",
                  config_.host,
                  config_.auth == "verify" ? "; signatures are verified (--auth verify)"
                                           : ", and --auth " + config_.auth + " checks no signature (--auth verify does)");
-    if (admin_token_.empty()) {
-      admin_token_ = random_token();
-      spdlog::warn("admin API token (generated; --admin-token sets one): {}  (send Authorization: Bearer TOKEN or "
-                   "X-Eddy-Admin-Token: TOKEN; /_eddy/health needs none)",
-                   admin_token_);
-    }
-  }
+  if (admin.generated)
+    spdlog::warn("admin API token (generated; --admin-token sets one): {}  (send Authorization: Bearer TOKEN or "
+                 "X-Eddy-Admin-Token: TOKEN; /_eddy/health needs none)",
+                 admin_token_);
   router_->set_admin_token(admin_token_);
   {
     // Every connection holds a descriptor; RocksDB, logs and the listeners need some too.

@@ -73,6 +73,10 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync, boo
       ->capture_default_str();
   serve.add_option("--idle-timeout", c.idle_timeout_s, "Seconds a keep-alive connection may sit idle")
       ->capture_default_str();
+  serve.add_option("--max-header-bytes", c.max_header_bytes,
+                   "Largest request head (request line and headers; HTTP/2 header list) in bytes; larger: 431")
+      ->check(CLI::Range(size_t{1024}, size_t{16} * 1024 * 1024))
+      ->capture_default_str();
   serve.add_option("--header-timeout", c.header_timeout_s,
                    "Seconds a request head may take to arrive, from its first byte (slow clients)")
       ->check(CLI::Range(1, 86400))
@@ -191,6 +195,9 @@ int main(int argc, char** argv) {
   report->add_option("--seconds", report_options.seconds, "Chart window in seconds (per-second history, up to 3600)")
       ->check(CLI::Range(int64_t{1}, int64_t{3600}))
       ->capture_default_str();
+  report->add_option("--admin-token", report_options.admin_token,
+                     "The admin token eddy serve asks for (its --admin-token, or the one it generated and logged)")
+      ->envname("EDDY_ADMIN_TOKEN");
 
   eddy::client::register_client_commands(app);  // tail, fetch, put, bridge (client/tools.cpp)
   CLI11_PARSE(app, argc, argv);

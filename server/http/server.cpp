@@ -195,8 +195,10 @@ struct Server::Impl {
   template <class Stream>
   Task<void> session(Stream stream, Handler& handler, bool tls, Loop& loop);
 
-  // A connection over max_connections: answered 503 and closed (see accept_loop).
+  // A connection over max_connections: answered 503 and closed (see accept_loop); over TLS
+  // after the handshake (HTTP/2 by ALPN: SETTINGS and GOAWAY REFUSED_STREAM instead).
   Task<void> refuse(Socket socket);
+  Task<void> refuse_tls(Socket socket, std::shared_ptr<asio::ssl::context> ctx);
   // True at most once per `every` for the given clock slot: a flood logs one line, not one per
   // connection.
   static bool log_due(std::atomic<int64_t>& last, std::chrono::seconds every);
@@ -495,8 +497,9 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     std::shared_ptr<Connection> c;
     ~Unregister() {
       c->alive = false;
-      self->remove(c);
+      // The cap's count first: once open_connections() no longer lists it, it holds no place.
       self->live.fetch_sub(1);
+      self->remove(c);
     }
   } unregister{this, conn};
 
@@ -850,12 +853,15 @@ Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler
         spdlog::warn("connection from {} refused: {} connections open, --max-connections is {} ({} refused since start)",
                      rec ? std::string("?") : ep.address().to_string(), live.load(), options.max_connections, n);
       }
-      if (!tls && refusing.load() < kMaxRefusing) {
+      if (refusing.load() < kMaxRefusing) {
         refusing.fetch_add(1);
-        asio::co_spawn(socket.get_executor(), refuse(std::move(socket)), asio::detached);
+        auto ex = socket.get_executor();
+        if (tls)
+          asio::co_spawn(ex, refuse_tls(std::move(socket), tls), asio::detached);
+        else
+          asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
       } else {
-        // Over TLS a plain-text answer would be noise; past kMaxRefusing answers in flight, a
-        // flood is only closed.
+        // Past kMaxRefusing answers in flight (handshakes included), a flood is only closed.
         beast::error_code cec;
         socket.close(cec);
       }
@@ -894,6 +900,46 @@ bool Server::Impl::log_due(std::atomic<int64_t>& last, std::chrono::seconds ever
   return last.compare_exchange_strong(prev, now);
 }
 
+namespace {
+
+const std::string kRefusalText = "eddy is at its connection limit (--max-connections); retry later\n";
+
+const std::string& refusal_503() {
+  static const std::string r = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+                               "Connection: close\r\nContent-Length: " +
+                               std::to_string(kRefusalText.size()) + "\r\n\r\n" + kRefusalText;
+  return r;
+}
+
+// HTTP/2's refusal (RFC 9113): the server's preface (an empty SETTINGS frame), then GOAWAY with
+// last-stream-id 0 (no stream processed: safe to retry) and REFUSED_STREAM, the text as debug data.
+const std::string& refusal_h2() {
+  static const std::string r = [] {
+    std::string f("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);
+    const size_t len = 8 + kRefusalText.size();
+    f += static_cast<char>((len >> 16) & 0xff);
+    f += static_cast<char>((len >> 8) & 0xff);
+    f += static_cast<char>(len & 0xff);
+    f += std::string("\x07\x00\x00\x00\x00\x00", 6);        // GOAWAY, no flags, stream 0
+    f += std::string("\x00\x00\x00\x00\x00\x00\x00\x07", 8);  // last stream 0, REFUSED_STREAM
+    return f + kRefusalText;
+  }();
+  return r;
+}
+
+// Reads and drops what the client sends, until it closes or 64 KiB have come.
+template <class Stream>
+Task<void> drain(Stream& s) {
+  std::array<char, 4096> sink;
+  for (size_t drained = 0; drained < 64 * 1024;) {
+    auto [rec, r] = co_await s.async_read_some(asio::buffer(sink), use_nothrow);
+    if (rec) break;
+    drained += r;
+  }
+}
+
+}  // namespace
+
 Task<void> Server::Impl::refuse(Socket socket) {
   struct Done {
     Impl* self;
@@ -902,11 +948,6 @@ Task<void> Server::Impl::refuse(Socket socket) {
   // The answer, then the request (if any) is read and dropped until the client closes: closing
   // with its bytes unread would reset the connection, and the client might lose the 503. All
   // of it within 2 s and 64 KiB.
-  static const std::string k503 = [] {
-    const std::string body = "eddy is at its connection limit (--max-connections); retry later\n";
-    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
-           "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  }();
   // Shared with the deadline's handler, which may run after this frame is gone.
   auto sock = std::make_shared<Socket>(std::move(socket));
   asio::steady_timer deadline(co_await asio::this_coro::executor);
@@ -916,18 +957,41 @@ Task<void> Server::Impl::refuse(Socket socket) {
     if (!ec) sock->close(cec);
   });
   beast::error_code ec;
-  auto [wec, w] = co_await asio::async_write(*sock, asio::buffer(k503), use_nothrow);
+  auto [wec, w] = co_await asio::async_write(*sock, asio::buffer(refusal_503()), use_nothrow);
   if (!wec) {
     sock->shutdown(Socket::shutdown_send, ec);
-    std::array<char, 4096> sink;
-    for (size_t drained = 0; drained < 64 * 1024;) {
-      auto [rec, r] = co_await sock->async_read_some(asio::buffer(sink), use_nothrow);
-      if (rec) break;
-      drained += r;
-    }
+    co_await drain(*sock);
   }
   deadline.cancel();
   sock->close(ec);
+}
+
+Task<void> Server::Impl::refuse_tls(Socket socket, std::shared_ptr<asio::ssl::context> ctx) {
+  struct Done {
+    Impl* self;
+    ~Done() { self->refusing.fetch_sub(1); }
+  } done{this};
+  // As refuse(), after the handshake, and all of it (handshake included) within the same 2 s.
+  auto stream = std::make_shared<TlsStream>(std::move(socket), *ctx);
+  asio::steady_timer deadline(co_await asio::this_coro::executor);
+  deadline.expires_after(2s);
+  deadline.async_wait([stream, ctx](const beast::error_code& ec) {
+    beast::error_code cec;
+    if (!ec) stream->next_layer().close(cec);
+  });
+  beast::error_code ec;
+  auto [hec] = co_await stream->async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  if (!hec) {
+    const unsigned char* proto = nullptr;
+    unsigned int proto_len = 0;
+    SSL_get0_alpn_selected(stream->native_handle(), &proto, &proto_len);
+    const bool h2 = proto_len == 2 && proto[0] == 'h' && proto[1] == '2';
+    auto [wec, w] = co_await asio::async_write(*stream, asio::buffer(h2 ? refusal_h2() : refusal_503()), use_nothrow);
+    // What the client sends (its request, or its preface) is read and dropped until it closes.
+    if (!wec) co_await drain(*stream);
+  }
+  deadline.cancel();
+  stream->next_layer().close(ec);
 }
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(options)) {}

@@ -18,6 +18,7 @@
 #include "server/http/server.h"
 #include "tests/api/http2_client.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/tls_cert.h"
 #include "wire/base64.h"
 
 namespace eddy::test {
@@ -341,13 +342,7 @@ class Http2Tls : public Http2 {
  protected:
   void configure(Config& c) override {
     Http2::configure(c);
-    const auto dir = temp_dir("h2tls");
-    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
-                            (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " 2>/dev/null";
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
-    c.tls_cert = (dir / "cert.pem").string();
-    c.tls_key = (dir / "key.pem").string();
-    c.tls_port = 0;
+    use_self_signed_tls(temp_dir("h2tls"), c);
   }
 };
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "server/http/server.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/tls_cert.h"
 
 namespace eddy::test {
 namespace {
@@ -52,6 +54,7 @@ class RawSocket {
   RawSocket& operator=(const RawSocket&) = delete;
 
   bool ok() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
   bool send_all(const std::string& bytes) {
     for (size_t sent = 0; sent < bytes.size();) {
       const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -232,6 +235,81 @@ TEST_F(GreedyClients, CapHoldsWithA503AndOthersAreServed) {
   // The idle timeout (10 s) frees the idle ones; then new connections are served again.
   EXPECT_TRUE(eventually([&] { return open() <= 1; }, 30s)) << open() << " still open";
   EXPECT_EQ(http("GET", "/_eddy/health").status, 200);
+}
+
+// Over the cap on the TLS listener: the handshake, then the same 503 (HTTP/1.1), or for a client
+// that chose h2 by ALPN the server's SETTINGS and a GOAWAY with REFUSED_STREAM.
+class GreedyTlsClients : public ServerFixture {
+ protected:
+  static constexpr size_t kCap = 2;
+  void configure(Config& c) override {
+    c.auth = "off";
+    c.idle_timeout_s = 60;
+    c.max_connections = kCap;
+    use_self_signed_tls(temp_dir("greedy-tls"), c);
+  }
+  size_t open() const { return app_->server()->open_connections(); }
+
+  // One TLS connection (ALPN `alpn`, wire format), `send` after the handshake, then everything
+  // until the server closes or the refusal is complete (bounded): what it answered. Empty if the handshake failed.
+  std::string tls_exchange(const std::string& alpn, const std::string& send) {
+    RawSocket sock(app_->tls_port());
+    if (!sock.ok()) return "";
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(alpn.data()),
+                            static_cast<unsigned>(alpn.size()));
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, sock.fd());
+    std::string got;
+    if (SSL_connect(ssl) == 1) {
+      got = "handshake\n";
+      SSL_write(ssl, send.data(), static_cast<int>(send.size()));
+      char buf[4096];
+      for (int i = 0; i < 100; ++i) {
+        const int n = SSL_read(ssl, buf, sizeof buf);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+        // The refusal's text ends both refusals (the server would wait for our close).
+        if (got.find("retry later\n") != std::string::npos) break;
+      }
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return got;
+  }
+};
+
+TEST_F(GreedyTlsClients, RefusedAfterTheHandshakeWithA503OrAGoaway) {
+  // The cap filled by plain connections (both listeners count against it).
+  std::vector<RawSocket> idle;
+  for (size_t i = 0; i < kCap; ++i) {
+    idle.emplace_back(app_->port());
+    ASSERT_TRUE(idle.back().ok());
+  }
+  ASSERT_TRUE(eventually([&] { return open() == kCap; })) << open();
+
+  const std::string http11 = tls_exchange(std::string("\x08http/1.1", 9), kHealth);
+  ASSERT_EQ(http11.rfind("handshake\nHTTP/1.1 503", 0), 0u) << http11.substr(0, 200);
+  EXPECT_NE(http11.find("Retry-After: 1\r\n"), std::string::npos);
+  EXPECT_NE(http11.find("--max-connections"), std::string::npos);
+
+  const std::string h2 = tls_exchange(std::string("\x02h2", 3), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  ASSERT_EQ(h2.rfind("handshake\n", 0), 0u) << h2;
+  const std::string frames = h2.substr(10);
+  // SETTINGS (empty), then GOAWAY: last stream 0, REFUSED_STREAM (7), the text.
+  ASSERT_GE(frames.size(), 9u + 9u + 8u);
+  EXPECT_EQ(frames.substr(0, 9), std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9));
+  EXPECT_EQ(frames[12], '\x07');  // GOAWAY
+  EXPECT_EQ(frames.substr(18, 8), std::string("\x00\x00\x00\x00\x00\x00\x00\x07", 8));
+  EXPECT_NE(frames.find("--max-connections"), std::string::npos);
+  EXPECT_GE(app_->server()->refused_connections(), 2u);
+
+  // Below the cap again, TLS connections are served.
+  idle.clear();
+  ASSERT_TRUE(eventually([&] { return open() == 0; })) << open();
+  const std::string served = tls_exchange(std::string("\x08http/1.1", 9),
+                                          "GET /_eddy/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(served.rfind("handshake\nHTTP/1.1 200", 0), 0u) << served.substr(0, 200);
 }
 
 }  // namespace

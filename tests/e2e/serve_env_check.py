@@ -69,7 +69,7 @@ def value_for(name, typ):
     if m := re.match(r"TEXT:\{(.*)\}", kind):
         choices = [c for c in m.group(1).split(",") if c != default]
         return choices[-1], '"%s"' % choices[-1]
-    if m := re.match(r"INT:INT in \[(-?\d+) - (-?\d+)\]", kind):
+    if m := re.match(r"U?INT:U?INT in \[(-?\d+) - (-?\d+)\]", kind):
         v = m.group(2) if m.group(2) != default else m.group(1)
         return v, v
     if kind in ("INT", "UINT"):

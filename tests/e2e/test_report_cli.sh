@@ -35,4 +35,22 @@ set -e
 ((rc == 1)) || fail "eddy report against a stopped eddy exited with $rc, want 1"
 [[ $(wc -l <"$E2E_TMP/down.err") -eq 1 ]] || fail "expected one line on stderr, got: $(cat "$E2E_TMP/down.err")"
 [[ ! -s "$E2E_TMP/down.out" ]] || fail "printed a report anyway: $(head -c 200 "$E2E_TMP/down.out")"
+
+# An eddy that asks for an admin token: refused without it (the message names both ways to give
+# it), served with --admin-token or EDDY_ADMIN_TOKEN (the variable eddy serve reads too).
+start_eddy --in-memory --admin-token e2e-admin-token
+set +e
+"$EDDY_BIN" report --endpoint "$EDDY_URL" >"$E2E_TMP/tok.out" 2>"$E2E_TMP/tok.err"
+rc=$?
+set -e
+((rc == 1)) || fail "eddy report without the admin token exited with $rc, want 1"
+grep -q 'answered 401' "$E2E_TMP/tok.err" && grep -q 'EDDY_ADMIN_TOKEN' "$E2E_TMP/tok.err" ||
+  fail "the 401 message does not say how to give the token: $(cat "$E2E_TMP/tok.err")"
+"$EDDY_BIN" report --endpoint "$EDDY_URL" --admin-token e2e-admin-token --format csv >"$E2E_TMP/tok.csv" ||
+  fail "eddy report --admin-token exited with status $?"
+grep -q '^kind,name,mode,shards,' "$E2E_TMP/tok.csv" || fail "no CSV with --admin-token: $(head -3 "$E2E_TMP/tok.csv")"
+EDDY_ADMIN_TOKEN=e2e-admin-token "$EDDY_BIN" report --endpoint "$EDDY_URL" --format csv >"$E2E_TMP/tok-env.csv" ||
+  fail "EDDY_ADMIN_TOKEN=... eddy report exited with status $?"
+grep -q '^kind,name,mode,shards,' "$E2E_TMP/tok-env.csv" || fail "no CSV with EDDY_ADMIN_TOKEN: $(head -3 "$E2E_TMP/tok-env.csv")"
+stop_eddy || fail "eddy (admin token) exited with status $? after SIGTERM"
 echo "PASS: eddy report"
