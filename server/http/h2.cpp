@@ -461,31 +461,24 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   void respond(H2Stream& st, Response res) {
     if (st.responded) return;
     st.responded = true;
-    if (res.pending) {
-      std::shared_ptr<Pending> pending = std::move(res.pending);
-      if (pending->done()) {
-        res = pending->take();
-      } else {
-        // The handler keeps the Pending until it completes it (see the HTTP/1.1 session).
-        Pending* p = pending.get();
-        p->on_complete([self = this->weak_from_this(), id = st.id, p] {
-          auto s = self.lock();
-          if (!s) return;
-          H2Stream* st = s->find(id);
-          if (!st) return;
-          s->send(*st, p->take());
-          s->kick();
-        });
-        return;
-      }
+    if (std::shared_ptr<Pending> pending = unfinished(res)) {
+      // The handler keeps the Pending until it completes it (see the HTTP/1.1 session).
+      Pending* p = pending.get();
+      p->on_complete([self = this->weak_from_this(), id = st.id, p] {
+        auto s = self.lock();
+        if (!s) return;
+        H2Stream* st = s->find(id);
+        if (!st) return;
+        s->send(*st, p->take());
+        s->kick();
+      });
+      return;
     }
     send(st, std::move(res));
   }
 
   void send(H2Stream& st, Response res) {
-    if (!res.headers.has("x-amzn-RequestId")) res.headers.add("x-amzn-RequestId", st.req.request_id);
-    if (!res.headers.has("Date")) res.headers.add("Date", http_date(ctx_.options.now_ms));
-    if (st.req.method == "HEAD") res.head = true;
+    add_session_headers(res, st.req, ctx_.options.now_ms);
     if (res.delay_ms > 0) {
       const uint32_t delay = res.delay_ms;
       res.delay_ms = 0;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,23 @@ inline Socket& tcp_layer(TlsStream& s) { return s.next_layer(); }
 
 std::string make_request_id();
 std::string http_date(const std::function<int64_t()>& now_ms);
+
+// A handler's Pending response (see http::Pending): none, or one that has already finished and
+// whose response now stands in res, gives null; otherwise the Pending, still to be waited for.
+inline std::shared_ptr<Pending> unfinished(Response& res) {
+  if (!res.pending) return nullptr;
+  std::shared_ptr<Pending> pending = std::move(res.pending);
+  if (!pending->done()) return pending;
+  res = pending->take();
+  return nullptr;
+}
+// What the session adds to every response: x-amzn-RequestId and Date unless the handler set
+// them, and no body for HEAD.
+inline void add_session_headers(Response& res, const Request& req, const std::function<int64_t()>& now_ms) {
+  if (!res.headers.has("x-amzn-RequestId")) res.headers.add("x-amzn-RequestId", req.request_id);
+  if (!res.headers.has("Date")) res.headers.add("Date", http_date(now_ms));
+  if (req.method == "HEAD") res.head = true;
+}
 
 // One live connection, registered so that stop() can close the idle ones and the sweep can
 // close the ones past their deadline.

@@ -766,36 +766,29 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     }
     ready.leave();
     if (read_failed) break;
-    if (res.pending) {
-      // Finished later on this loop (see http::Pending), unless it already is.
-      std::shared_ptr<Pending> pending = std::move(res.pending);
-      if (pending->done()) {
-        res = pending->take();
-      } else {
-        // The handler keeps the Pending until it completes it; the session holds only a
-        // pointer, so an abandoned Pending takes the waiting coroutine with it instead of
-        // the two keeping each other alive. The initiation captures nothing with a
-        // destructor: GCC 12 may destroy a co_await operand's temporaries twice.
-        Pending* p = pending.get();
-        pending.reset();
-        Response* out = &res;
-        auto init = [p, out](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          p->on_complete([h, out, p] {
-            *out = p->take();
-            // Resumed here, on this loop, inside the handler that finished it: the session
-            // goes on to write at once (a post would cost one more round of the loop, and
-            // with it one more epoll_wait).
-            (*h)();
-          });
-        };
-        co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&, void()>(init,
-                                                                                      asio::use_awaitable_t<Executor>{});
-      }
+    if (std::shared_ptr<Pending> pending = unfinished(res)) {
+      // Finished later on this loop (see http::Pending). The handler keeps the Pending until
+      // it completes it; the session holds only a pointer, so an abandoned Pending takes the
+      // waiting coroutine with it instead of the two keeping each other alive. The initiation
+      // captures nothing with a destructor: GCC 12 may destroy a co_await operand's
+      // temporaries twice.
+      Pending* p = pending.get();
+      pending.reset();
+      Response* out = &res;
+      auto init = [p, out](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        p->on_complete([h, out, p] {
+          *out = p->take();
+          // Resumed here, on this loop, inside the handler that finished it: the session
+          // goes on to write at once (a post would cost one more round of the loop, and
+          // with it one more epoll_wait).
+          (*h)();
+        });
+      };
+      co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&, void()>(init,
+                                                                                    asio::use_awaitable_t<Executor>{});
     }
-    if (!res.headers.has("x-amzn-RequestId")) res.headers.add("x-amzn-RequestId", req.request_id);
-    if (!res.headers.has("Date")) res.headers.add("Date", http_date(options.now_ms));
-    if (req.method == "HEAD") res.head = true;
+    add_session_headers(res, req, options.now_ms);
     if (stopping.load()) keep_alive = false;
     if (!inline_small_stream(req, res)) break;
     bool again = false;

@@ -9,6 +9,7 @@ namespace eddy::s3 {
 
 namespace {
 
+using wire::text::hex_value;
 using wire::text::lower;
 using wire::text::trim;
 
@@ -106,11 +107,8 @@ std::optional<ChunkedError> AwsChunkedDecoder::on_size_line() {
   if (size_text.empty() || size_text.size() > 16) return fail("IncompleteBody", std::string(kBadFrameMessage));
   uint64_t size = 0;
   for (char c : size_text) {
-    int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return fail("IncompleteBody", std::string(kBadFrameMessage));
+    const int d = hex_value(c);
+    if (d < 0) return fail("IncompleteBody", std::string(kBadFrameMessage));
     size = size * 16 + static_cast<uint64_t>(d);
   }
   if (size > kMaxChunkBytes) return fail("IncompleteBody", std::string(kBadFrameMessage));

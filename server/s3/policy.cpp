@@ -1,5 +1,7 @@
 #include "server/s3/policy.h"
 
+#include "server/s3/utc_time.h"
+
 #include <arpa/inet.h>
 
 #include <nlohmann/json.hpp>
@@ -87,14 +89,7 @@ std::optional<double> date(std::string_view s) {
   std::string t(s);
   int got = std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec);
   if (got != 3 && got != 6) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<double>(timegm(&tm));
+  return static_cast<double>(s3::utc_seconds(y, mo, d, h, mi, sec));
 }
 
 // An IPv4 or IPv6 address, or a CIDR block of them.

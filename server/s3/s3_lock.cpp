@@ -9,6 +9,7 @@
 
 #include "server/s3/s3_internal.h"
 #include "server/s3/s3_service.h"
+#include "server/s3/utc_time.h"
 #include "wire/text.h"
 
 namespace eddy::s3 {
@@ -69,14 +70,7 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view v) {
   } else {
     return std::nullopt;
   }
-  std::tm tm{};
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  tm.tm_sec = s;
-  return (static_cast<int64_t>(timegm(&tm)) - offset_s) * 1000 + ms;
+  return (utc_seconds(Y, M, D, h, m, s) - offset_s) * 1000 + ms;
 }
 
 std::optional<S3Error> S3Service::lock_forbids_delete(const Ctx& c, const ObjectMeta& m) const {

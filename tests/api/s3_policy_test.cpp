@@ -18,6 +18,7 @@ namespace eddy::test {
 namespace {
 
 using Headers = s3util::Headers;
+using s3util::expect_error;
 using s3util::xml_text;
 
 struct Key {
@@ -55,12 +56,6 @@ class S3Policy : public ServerFixture {
     return R"({"Version":"2012-10-17","Statement":[)" + statements + "]}";
   }
 };
-
-void expect_error(const HttpResult& r, int status, const std::string& code, const std::string& message) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(xml_text(r.body, "Code"), code) << r.body;
-  EXPECT_EQ(xml_text(r.body, "Message"), message) << r.body;
-}
 
 TEST_F(S3Policy, PutGetDeletePolicyAndItsErrors) {
   ASSERT_EQ(as(kOwner, "PUT", "/pol").status, 200);

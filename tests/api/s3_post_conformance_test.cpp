@@ -13,18 +13,13 @@ namespace eddy::test {
 namespace {
 
 using Headers = s3util::Headers;
+using s3util::expect_error;
 using s3util::xml_text;
 
 class S3Fixes : public ServerFixture {
  protected:
   void configure(Config& c) override { c.auth = "off"; }
 };
-
-void expect_error(const HttpResult& r, int status, const std::string& code, const std::string& message) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(xml_text(r.body, "Code"), code) << r.body;
-  EXPECT_EQ(xml_text(r.body, "Message"), message) << r.body;
-}
 
 TEST_F(S3Fixes, ListBucketsPages) {
   for (const char* b : {"/aaa", "/bbb", "/ccc"}) ASSERT_EQ(http("PUT", b).status, 200);

@@ -20,6 +20,7 @@ namespace eddy::test {
 namespace {
 
 using Headers = s3util::Headers;
+using s3util::expect_error;
 using s3util::xml_text;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 namespace s4 = wire::sigv4;
@@ -72,12 +73,6 @@ class S3Post : public ServerFixture {
     return a;
   }
 };
-
-void expect_error(const HttpResult& r, int status, const std::string& code, const std::string& message) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(xml_text(r.body, "Code"), code) << r.body;
-  EXPECT_EQ(xml_text(r.body, "Message"), message) << r.body;
-}
 
 TEST_F(S3Post, AnonymousFormIntoAPublicWriteBucket) {
   make_bucket("pub", "public-read-write");

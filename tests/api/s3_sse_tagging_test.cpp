@@ -13,6 +13,7 @@ namespace {
 
 using Headers = s3util::Headers;
 using s3util::xml_all;
+using s3util::expect_error;
 using s3util::xml_text;
 
 const std::string kKey1 = "pO3upElrwuEXSoFwCfnZPdSsmt/xWeFa0N9KgDijwVs=";
@@ -39,12 +40,6 @@ class S3Sse : public S3Fixture {
     return out;
   }
 };
-
-void expect_error(const HttpResult& r, int status, const std::string& code, const std::string& message) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(xml_text(r.body, "Code"), code) << r.body;
-  EXPECT_EQ(xml_text(r.body, "Message"), message) << r.body;
-}
 
 TEST_F(S3Sse, SseS3AndKmsAreRecordedAndEchoed) {
   ASSERT_EQ(s3("PUT", "/enc").status, 200);

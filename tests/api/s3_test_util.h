@@ -58,6 +58,11 @@ template <class Answer>
                                        << ", got " << r.status << ": " << r.body;
 }
 
+// The same as expectations on an HttpResult, with the <Message> required.
+inline void expect_error(const HttpResult& r, int status, const std::string& code, const std::string& message) {
+  EXPECT_TRUE(s3_error(r, status, code, message));
+}
+
 // Signs an S3 request with SigV4 now (region us-east-1, the body's SHA-256 unless
 // payload_hash is given; x-amz-security-token when a session token is given) for eddy on 127.0.0.1:port; returns the headers to send (Host is
 // the client's) and what was signed.

@@ -234,6 +234,22 @@ require_cmd() {
   command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed (${2:-see docs/testing.md})"
 }
 
+require_boto3() {
+  require_cmd python3
+  python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
+}
+
+# run_python_check NAME [eddy serve flags...]: the whole of a test whose checks are in
+# $E2E_DIR/NAME.py: starts eddy with the flags, runs NAME.py with $EDDY_URL as its argument,
+# stops eddy.
+run_python_check() {
+  local name=$1
+  shift
+  start_eddy "$@"
+  python3 "$E2E_DIR/$name.py" "$EDDY_URL" || fail "$name.py failed (see above)"
+  stop_eddy || fail "eddy exited with status $? after SIGTERM"
+}
+
 # e2e_npm_deps: make tests/e2e/node_modules hold exactly the versions package.json pins, running
 # `npm ci` (from the committed package-lock.json) only when one is missing or differs. Serialised
 # with flock, since `npm ci` first deletes node_modules and tests may run in parallel (ctest -j).

@@ -3,8 +3,7 @@
 # openssl, the admin endpoint over curl, and boto3 signing Kinesis calls over https in
 # --auth verify mode.
 . "$(dirname "$0")/lib.sh"
-require_cmd python3
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
+require_boto3
 
 start_eddy_tls --in-memory --auth verify
 

@@ -2,8 +2,7 @@
 # boto3 against eddy's enhanced fan-out over HTTP/1.1 (see test_boto3_efo.py): botocore's own
 # event-stream parser reads SubscribeToShard.
 . "$(dirname "$0")/lib.sh"
-require_cmd python3
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
+require_boto3
 
 start_eddy --in-memory
 timeout 120 python3 "$E2E_DIR/test_boto3_efo.py" || fail "test_boto3_efo.py failed (see above)"

@@ -8,8 +8,7 @@
 # upload is completed and the other aborted. Client side: crash_client.py (boto3).
 # (test_durability.sh covers each --fsync mode with Kinesis alone.)
 . "$(dirname "$0")/lib.sh"
-require_cmd python3
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
+require_boto3
 CLIENT="$E2E_DIR/crash_client.py"
 dir="$E2E_TMP/data"
 logs="$E2E_TMP/client"

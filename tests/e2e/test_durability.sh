@@ -4,8 +4,7 @@
 # handed out before the kill still work, and new sequence numbers keep increasing.
 # Client side: durability_client.py (boto3).
 . "$(dirname "$0")/lib.sh"
-require_cmd python3
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
+require_boto3
 CLIENT="$E2E_DIR/durability_client.py"
 
 # Records acknowledged, then SIGKILL with the server idle.

@@ -3,8 +3,7 @@
 # full answer, eddy exits 0, and after a restart every record of that request is there.
 # Client side: durability_client.py slowput / verify.
 . "$(dirname "$0")/lib.sh"
-require_cmd python3
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
+require_boto3
 CLIENT="$E2E_DIR/durability_client.py"
 
 for mode in default always; do

@@ -6,9 +6,8 @@
 # and only while they are valid: once eddy's manual clock passes their expiry they get
 # ExpiredToken / ExpiredTokenException, and the SDKs' next fetch from the IMDS gets rotated ones.
 . "$(dirname "$0")/lib.sh"
-require_cmd python3
+require_boto3
 require_cmd aws
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
 
 # No static key at all: only IMDS-issued credentials can pass.
 # Credentials live 120 s on a clock that stands still until the test moves it: moving it 180 s

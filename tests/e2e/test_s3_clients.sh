@@ -6,8 +6,7 @@
 require_cmd s3cmd "apt-get install s3cmd"
 require_cmd rclone "apt-get install rclone"
 require_cmd openssl
-require_cmd python3
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not installed (pip install boto3)"
+require_boto3
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 1 \
   -subj /CN=localhost 2>/dev/null || fail "openssl could not make a certificate"

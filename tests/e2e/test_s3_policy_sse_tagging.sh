@@ -6,8 +6,7 @@
 # cp --sse-c / --sse-c-key and --sse aws:kms).
 . "$(dirname "$0")/lib.sh"
 require_cmd aws "pip install awscli"
-require_cmd python3
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
+require_boto3
 
 O="$E2E_TMP/pst"
 mkdir -p "$O"

@@ -7,8 +7,7 @@
 # a URL used with another method are refused.
 . "$(dirname "$0")/lib.sh"
 require_cmd curl
-require_cmd python3
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not installed (pip install boto3)"
+require_boto3
 
 start_eddy --in-memory --auth verify --access-key test --secret-key test --clock manual
 O="$E2E_TMP/presign"

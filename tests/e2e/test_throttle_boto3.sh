@@ -3,10 +3,9 @@
 # record exactly once while eddy counts what it throttled (test_throttle_boto3.py); the AWS CLI
 # shows FailedRecordCount for a throttled put-records; the clock and fault endpoints answer.
 . "$(dirname "$0")/lib.sh"
-require_cmd python3
+require_boto3
 require_cmd curl
 require_cmd aws "pip install awscli"
-python3 -c 'import boto3' 2>/dev/null || fail "boto3 is not importable by python3 (pip install boto3)"
 
 start_eddy --in-memory --throttle aws
 python3 "$E2E_DIR/test_throttle_boto3.py" || fail "test_throttle_boto3.py failed (see above)"
