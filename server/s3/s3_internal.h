@@ -112,6 +112,9 @@ void add_lock_headers(const ObjectMeta& m, http::Response& res);
 std::optional<int64_t> parse_iso8601_ms(std::string_view v);
 // A request body's XML document whose root is `root` (else MalformedXML).
 std::optional<S3Error> parse_xml_body(const std::string& body, std::string_view root, pugi::xml_document& doc);
+// A decimal integer in [lo, hi] from a query parameter or header (strtoll's syntax, the
+// whole value), else nullopt.
+std::optional<long long> parse_int(const std::string& v, long long lo, long long hi);
 // A listing's max-keys (default and cap 1000) and encoding-type=url.
 std::optional<S3Error> listing_params(const Ctx& c, size_t* max_keys, bool* url);
 // Whether an If-Match / If-None-Match list names the ETag ("*" names any).
