@@ -122,6 +122,9 @@ struct XmlPut {
 // the body's XML document (root `root`) into put.doc, else nullopt with put.refusal the error.
 std::optional<Bucket> with_xml_body(std::optional<Bucket> b, const Ctx& c, std::string_view body, std::string_view root,
                                     XmlPut& put);
+// A decimal integer in [lo, hi] from a query parameter or header (strtoll's syntax, the
+// whole value), else nullopt.
+std::optional<long long> parse_int(const std::string& v, long long lo, long long hi);
 // A listing's max-keys (default and cap 1000) and encoding-type=url.
 std::optional<S3Error> listing_params(const Ctx& c, size_t* max_keys, bool* url);
 // Whether an If-Match / If-None-Match list names the ETag ("*" names any).

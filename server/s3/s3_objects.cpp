@@ -472,11 +472,9 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
   uint32_t part_number = 0;
   if (part) {
     const std::string pn = c.q("partNumber");
-    char* end = nullptr;
-    long n = std::strtol(pn.c_str(), &end, 10);
-    if (pn.empty() || *end != '\0' || n < 1 || n > static_cast<long>(kMaxPartNumber))
-      return fail(invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn));
-    part_number = static_cast<uint32_t>(n);
+    const auto n = parse_int(pn, 1, kMaxPartNumber);
+    if (!n) return fail(invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn));
+    part_number = static_cast<uint32_t>(*n);
     upload = load_upload(c.q("uploadId"));
     if (!upload || upload->bucket != c.bucket || upload->key != c.key) return fail(no_such_upload(c.q("uploadId")));
     if (auto e = sse::for_part(c.headers, upload->sse)) return fail(*e);
@@ -696,22 +694,21 @@ http::Response S3Service::get_object(Ctx& c, bool head) {
   std::string content_range;
   if (c.has("partNumber")) {
     const std::string pn = c.q("partNumber");
-    char* e = nullptr;
-    long n = std::strtol(pn.c_str(), &e, 10);
-    if (pn.empty() || *e != '\0' || n < 1 || n > static_cast<long>(kMaxPartNumber))
+    const auto n = parse_int(pn, 1, kMaxPartNumber);
+    if (!n)
       return error_response(c, invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn));
     uint32_t parts = m->parts ? m->parts : 1;
-    if (!m->parts && n > 1)
+    if (!m->parts && *n > 1)
       return error_response(c, err("InvalidPart", "The requested partnumber is not satisfiable", 400,
                                    {{"PartNumberRequested", pn}, {"ActualPartCount", "1"}}));
-    if (static_cast<uint32_t>(n) > parts)
+    if (static_cast<uint32_t>(*n) > parts)
       return error_response(c, err("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
                                    {{"PartNumberRequested", pn}, {"ActualPartCount", std::to_string(parts)}}));
     if (m->parts) {
       uint64_t off = 0;
-      for (long i = 0; i < n - 1; ++i) off += m->segments[static_cast<size_t>(i)].size;
+      for (long i = 0; i < *n - 1; ++i) off += m->segments[static_cast<size_t>(i)].size;
       begin = off;
-      end = off + m->segments[static_cast<size_t>(n - 1)].size;
+      end = off + m->segments[static_cast<size_t>(*n - 1)].size;
       partial = true;
     }
   } else if (c.headers.has("Range")) {
@@ -866,9 +863,8 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
 
   if (part) {
     const std::string pn = c.q("partNumber");
-    char* e = nullptr;
-    long n = std::strtol(pn.c_str(), &e, 10);
-    if (pn.empty() || *e != '\0' || n < 1 || n > static_cast<long>(kMaxPartNumber))
+    const auto n = parse_int(pn, 1, kMaxPartNumber);
+    if (!n)
       return error_response(c, invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn));
     auto upload = load_upload(c.q("uploadId"));
     if (!upload || upload->bucket != c.bucket || upload->key != c.key) return error_response(c, no_such_upload(c.q("uploadId")));
@@ -912,7 +908,7 @@ http::Response S3Service::copy_object(Ctx& c, bool part) {
     ObjectWriter w(store_, next_blob_id(), algs);
     if (auto e2 = copy_range(*src, begin, end, w)) return error_response(c, *e2);
     Part p;
-    p.number = static_cast<uint32_t>(n);
+    p.number = static_cast<uint32_t>(*n);
     p.blob_id = w.blob_id();
     p.size = w.size();
     p.md5 = w.md5();
@@ -1091,11 +1087,9 @@ http::Response S3Service::complete_multipart(Ctx& c, const std::string& body) {
   };
   std::vector<Wanted> wanted;
   for (auto p : children(root, "Part")) {
-    std::string pn = child_text(p, "PartNumber");
-    char* e = nullptr;
-    long n = std::strtol(pn.c_str(), &e, 10);
-    if (pn.empty() || *e != '\0' || n < 1 || n > static_cast<long>(kMaxPartNumber)) return error_response(c, malformed_xml());
-    Wanted w{static_cast<uint32_t>(n), unquote_etag(child_text(p, "ETag")), {}};
+    const auto n = parse_int(child_text(p, "PartNumber"), 1, kMaxPartNumber);
+    if (!n) return error_response(c, malformed_xml());
+    Wanted w{static_cast<uint32_t>(*n), unquote_etag(child_text(p, "ETag")), {}};
     for (auto a : ck::kAllAlgorithms)
       if (a != ck::Algorithm::md5) {
         std::string v = child_text(p, ck::xml_element_name(a));
@@ -1280,21 +1274,18 @@ http::Response S3Service::list_parts(Ctx& c) {
   size_t max = 1000;
   if (c.has("max-parts")) {
     const std::string v = c.q("max-parts");
-    char* e = nullptr;
-    long long n = std::strtoll(v.c_str(), &e, 10);
-    if (v.empty() || *e != '\0' || n < 0 || n > INT32_MAX)
-      return error_response(c, invalid_argument("Provided max-parts not an integer or within integer range", "max-parts", v));
-    max = static_cast<size_t>(std::min<long long>(n, 1000));
+    const auto n = parse_int(v, 0, INT32_MAX);
+    if (!n) return error_response(c, invalid_argument("Provided max-parts not an integer or within integer range", "max-parts", v));
+    max = static_cast<size_t>(std::min<long long>(*n, 1000));
   }
   uint32_t marker = 0;
   if (c.has("part-number-marker")) {
     const std::string v = c.q("part-number-marker");
-    char* e = nullptr;
-    long long n = std::strtoll(v.c_str(), &e, 10);
-    if (v.empty() || *e != '\0' || n < 0 || n > INT32_MAX)
+    const auto n = parse_int(v, 0, INT32_MAX);
+    if (!n)
       return error_response(c, invalid_argument("Provided part-number-marker not an integer or within integer range",
                                                 "part-number-marker", v));
-    marker = static_cast<uint32_t>(n);
+    marker = static_cast<uint32_t>(*n);
   }
   auto parts = load_parts(store_, upload_id);
   XmlOut x("ListPartsResult");
@@ -1419,11 +1410,9 @@ http::Response S3Service::get_object_attributes(Ctx& c) {
       *out = def;
       return true;
     }
-    const std::string v(c.headers.get(name));
-    char* e = nullptr;
-    long long n = std::strtoll(v.c_str(), &e, 10);
-    if (v.empty() || *e != '\0' || n < 0 || n > INT32_MAX) return false;
-    *out = n;
+    const auto n = parse_int(std::string(c.headers.get(name)), 0, INT32_MAX);
+    if (!n) return false;
+    *out = *n;
     return true;
   };
   long long max_parts = 1000, marker = 0;

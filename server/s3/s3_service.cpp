@@ -169,6 +169,13 @@ std::string unquote_etag(std::string_view etag) {
 
 std::string url_encode_key(std::string_view key) { return wire::sigv4::uri_encode(key, false); }
 
+std::optional<long long> parse_int(const std::string& v, long long lo, long long hi) {
+  char* end = nullptr;
+  const long long n = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < lo || n > hi) return std::nullopt;
+  return n;
+}
+
 // ---- service ------------------------------------------------------------------------------
 
 S3Service::S3Service(const Config& config, Clock& clock, store::Store& store)
@@ -825,12 +832,11 @@ http::Response S3Service::list_buckets(Ctx& c) {
   size_t max = 10000;
   if (c.has("max-buckets")) {
     const std::string v = c.q("max-buckets");
-    char* end = nullptr;
-    const long n = std::strtol(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < 1 || n > 10000)
+    const auto n = parse_int(v, 1, 10000);
+    if (!n)
       return error_response(c, invalid_argument("Argument max-buckets must be an integer between 1 and 10000.",
                                                 "max-buckets", v));
-    max = static_cast<size_t>(n);
+    max = static_cast<size_t>(*n);
   }
   std::string after;
   if (c.has("continuation-token")) {
@@ -1240,11 +1246,10 @@ http::Response S3Service::list_multipart_uploads(Ctx& c) {
   size_t max = 1000;
   if (c.has("max-uploads")) {
     const std::string v = c.q("max-uploads");
-    char* end = nullptr;
-    long long n = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < 0 || n > INT32_MAX)
+    const auto n = parse_int(v, 0, INT32_MAX);
+    if (!n)
       return error_response(c, invalid_argument("Provided max-uploads not an integer or within integer range", "max-uploads", v));
-    max = static_cast<size_t>(std::min<long long>(n, 1000));
+    max = static_cast<size_t>(std::min<long long>(*n, 1000));
   }
   const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter");
   const std::string key_marker = c.q("key-marker"), id_marker = c.q("upload-id-marker");
