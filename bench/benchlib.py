@@ -1,5 +1,7 @@
 """Helpers shared by bench/run.py and bench/scale.py."""
+import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -25,3 +27,13 @@ def wait_port(port, timeout=60):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def terminate(p, timeout=30):
+    """SIGTERM a subprocess.Popen, wait for it, SIGKILL it when it does not end in time."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()

@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from benchlib import free_port, log, wait_port  # noqa: E402
+from benchlib import free_port, log, terminate, wait_port  # noqa: E402
 
 MiB = 1 << 20
 
@@ -170,12 +169,7 @@ class Bench:
     def stop(self, server, proc):
         p, pid = proc
         if p:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            terminate(p)
         else:
             subprocess.run(["bash", self.peers, "stop", server], capture_output=True)
         # Data is removed now, so its dirty pages are not written back during the next run.

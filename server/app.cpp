@@ -1,6 +1,8 @@
 #include "server/app.h"
 
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <map>
@@ -38,6 +40,43 @@ struct App::Maintenance {
       : trim("kinesis retention trim", std::chrono::seconds(30), [&k] { k.trim_expired(); }) {}
   PeriodicTask trim;
 };
+
+namespace {
+
+// Raises the soft file-descriptor limit to the hard one (each connection is one descriptor;
+// a soft limit of 1,024 is common) and returns the soft limit in force.
+rlim_t raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    const rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+      spdlog::info("file descriptor limit raised from {} to {} (the hard limit)", before, rl.rlim_cur);
+    else
+      rl.rlim_cur = before;
+  }
+  return rl.rlim_cur;
+}
+
+// Loopback only: 127.0.0.0/8, ::1, localhost.
+bool is_loopback_host(const std::string& host) {
+  return host.rfind("127.", 0) == 0 || host == "::1" || host == "[::1]" || host == "localhost";
+}
+
+std::string random_token() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace
 
 App::App(Config config)
     : config_(std::move(config)), init_scripts_(std::make_unique<InitScripts>(config_.init_ready_dirs)) {
@@ -146,6 +185,31 @@ bool App::start(std::string* error) {
   admin::register_metrics_endpoints(*router_, *this);
   admin::register_localstack_endpoints(*router_, *this);
   init_scripts_->discover();
+  // Beyond loopback anyone who reaches the port reaches the admin API (clock, faults,
+  // throttles): it then asks for a token.
+  admin_token_ = config_.admin_token;
+  if (!is_loopback_host(config_.host)) {
+    spdlog::warn("listening on {}, not loopback: other machines can reach eddy{} (docs/reliability.md, \"Security\")",
+                 config_.host,
+                 config_.auth == "verify" ? "; signatures are verified (--auth verify)"
+                                          : ", and --auth " + config_.auth + " checks no signature (--auth verify does)");
+    if (admin_token_.empty()) {
+      admin_token_ = random_token();
+      spdlog::warn("admin API token (generated; --admin-token sets one): {}  (send Authorization: Bearer TOKEN or "
+                   "X-Eddy-Admin-Token: TOKEN; /_eddy/health needs none)",
+                   admin_token_);
+    }
+  }
+  router_->set_admin_token(admin_token_);
+  {
+    // Every connection holds a descriptor; RocksDB, logs and the listeners need some too.
+    const rlim_t fds = raise_fd_limit();
+    const size_t fit = static_cast<size_t>(std::max<rlim_t>(64, fds - std::min<rlim_t>(1024, fds / 4)));
+    max_connections_ = config_.max_connections == 0 ? fit : std::min(config_.max_connections, fit);
+    if (config_.max_connections > fit)
+      spdlog::warn("--max-connections {} lowered to {}: the file-descriptor limit is {} (raise ulimit -n)",
+                   config_.max_connections, fit, fds);
+  }
 
   http::ServerOptions ho;
   ho.threads = config_.threads;
@@ -153,6 +217,9 @@ bool App::start(std::string* error) {
   ho.idle_timeout_s = config_.idle_timeout_s;
   ho.request_timeout_s = config_.request_timeout_s;
   ho.shutdown_grace_s = config_.shutdown_grace_s;
+  ho.header_timeout_s = config_.header_timeout_s;
+  ho.body_min_rate = config_.body_min_rate;
+  ho.max_connections = max_connections_;
   ho.now_ms = [this] { return clock_->now_ms(); };
   server_ = std::make_unique<http::Server>(ho);
   try {
@@ -195,6 +262,7 @@ void App::start_ready_scripts(std::function<void()> on_done) {
   set_default("AWS_SECRET_ACCESS_KEY", config_.secret_key.empty() ? "test" : config_.secret_key);
   set_default("AWS_DEFAULT_REGION", config_.region);
   set_default("AWS_REGION", config_.region);
+  if (!admin_token_.empty()) env["EDDY_ADMIN_TOKEN"] = admin_token_;
   ready_thread_ = std::make_unique<ReadyThread>();
   ready_thread_->thread = std::thread([this, env = std::move(env), on_done = std::move(on_done)] {
     if (init_scripts_->run(env) && on_done) on_done();

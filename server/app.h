@@ -61,6 +61,13 @@ class App {
   // Null unless started with imds_port >= 0.
   auth::Imds* imds() { return imds_.get(); }
   uint16_t imds_port() const { return imds_port_; }
+  // The front end (open and refused connections for /_eddy/health); null before start().
+  const http::Server* server() const { return server_.get(); }
+  // The token the admin API asks for: --admin-token, or the one generated because eddy listens
+  // beyond loopback; empty when none is asked.
+  const std::string& admin_token() const { return admin_token_; }
+  // The connection cap in force: --max-connections, lowered to fit the file-descriptor limit.
+  size_t max_connections() const { return max_connections_; }
   uint16_t tls_port() const { return tls_port_; }
 
  private:
@@ -79,6 +86,8 @@ class App {
   std::unique_ptr<Router> router_;
   std::unique_ptr<http::Server> server_;
   uint16_t port_ = 0;
+  std::string admin_token_;
+  size_t max_connections_ = 0;
   bool running_ = false;
   struct Maintenance;
   std::unique_ptr<Maintenance> maintenance_;

@@ -39,6 +39,17 @@ struct Config {
   int idle_timeout_s = 120;
   int request_timeout_s = 300;
   int shutdown_grace_s = 10;
+  // Slow and greedy clients (docs/reliability.md): a request head must arrive within
+  // header_timeout_s of its first byte; a body must keep up body_min_rate bytes/s after
+  // request_timeout_s of grace (0: no minimum); past max_connections open connections a new
+  // one is answered 503 and closed (0: no cap; either way no more than the file-descriptor
+  // limit allows).
+  int header_timeout_s = 20;
+  uint64_t body_min_rate = 1024;
+  size_t max_connections = 10000;
+  // The admin API's token (/_eddy/*): required when set, and generated when eddy listens on
+  // anything but loopback without one (docs/reliability.md, "Security").
+  std::string admin_token;
 
   // Clock: "system" or "manual" (issue: clock control via /_eddy/clock).
   std::string clock = "system";

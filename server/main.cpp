@@ -73,6 +73,25 @@ void add_serve_options(CLI::App& serve, eddy::Config& c, std::string& fsync, boo
       ->capture_default_str();
   serve.add_option("--idle-timeout", c.idle_timeout_s, "Seconds a keep-alive connection may sit idle")
       ->capture_default_str();
+  serve.add_option("--header-timeout", c.header_timeout_s,
+                   "Seconds a request head may take to arrive, from its first byte (slow clients)")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  serve.add_option("--request-timeout", c.request_timeout_s,
+                   "Seconds within which each read of a request body and each write of a response must progress")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  serve.add_option("--body-min-rate", c.body_min_rate,
+                   "Bytes per second a request body must average after --request-timeout seconds of grace (0: no "
+                   "minimum)")
+      ->capture_default_str();
+  serve.add_option("--max-connections", c.max_connections,
+                   "Open connections beyond which a new one is answered 503 and closed (0: as many as the "
+                   "file-descriptor limit allows)")
+      ->capture_default_str();
+  serve.add_option("--admin-token", c.admin_token,
+                   "Token the admin API (/_eddy/*, not /_eddy/health) requires (Authorization: Bearer TOKEN); "
+                   "generated and printed when --host is not loopback and none is given");
   serve.add_option("--pricing", c.pricing_file,
                    "Price table JSON for cost reports (default: the embedded fixtures/pricing/us-east-1.json)");
   serve.add_option("--auth", c.auth,

@@ -21,6 +21,11 @@ class Router final : public http::Handler {
   void add_admin(std::string prefix, Route route);
   // The S3 handler (until set, S3 requests get a 501 NotImplemented error in S3's XML).
   void set_s3(Route route) { s3_ = std::move(route); }
+  // With a token, every admin request but the health checks (GET/HEAD /_eddy/health,
+  // /_localstack/health) and the dashboard's static files must carry it (Authorization:
+  // Bearer TOKEN, X-Eddy-Admin-Token: TOKEN, or ?token=TOKEN for a browser), else 401.
+  // Empty: no token asked (docs/reliability.md, "Security").
+  void set_admin_token(std::string token) { admin_token_ = std::move(token); }
 
   http::Dispatch dispatch(http::Request& req) override;
   // The exception barrier's answer in the shape of the service the request went to: Kinesis'
@@ -31,6 +36,8 @@ class Router final : public http::Handler {
   kinesis::KinesisService& kinesis_;
   std::vector<std::pair<std::string, Route>> admin_;
   Route s3_;
+  std::string admin_token_;
+  bool admin_allowed(const http::Request& req) const;
   http::Dispatch dispatch_s3(http::Request& req);
 };
 

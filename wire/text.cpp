@@ -28,6 +28,20 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+std::vector<std::string_view> split(std::string_view s, char sep, bool trim_items) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(sep, start);
+    std::string_view item = s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (trim_items) item = trim(item);
+    if (!item.empty()) out.push_back(item);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string percent_decode(std::string_view s, bool plus_as_space) {
   std::string out;
   out.reserve(s.size());

@@ -4,6 +4,7 @@
 // through unchanged.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace eddy::wire::text {
 
@@ -13,6 +14,10 @@ bool iequals(std::string_view a, std::string_view b);
 
 // Spaces, tabs, CR and LF removed from both ends.
 std::string_view trim(std::string_view s);
+
+// The pieces of s between the separators, empty ones left out; with trim_items, each trimmed
+// first ("a, b,,c" -> a, b, c): query strings, header lists, key=value lists.
+std::vector<std::string_view> split(std::string_view s, char sep, bool trim_items = false);
 
 // 0-15 for a hex digit, -1 otherwise.
 constexpr int hex_value(char c) {

@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "server/app.h"
+#include "server/http/server.h"
 #include "server/kinesis/kinesis_service.h"
 #include "server/router.h"
+#include "server/store/store.h"
 
 namespace eddy::admin {
 
@@ -25,12 +27,21 @@ void register_endpoints(Router& router, App& app) {
     if (req.path != "/_eddy/health") return http::Immediate{json_response(404, "{\"error\":\"no such admin endpoint\"}\n")};
     if (req.method != "GET" && req.method != "HEAD")
       return http::Immediate{json_response(405, "{\"error\":\"use GET\"}\n")};
-    json j = {{"status", "ok"},
+    // "degraded": eddy answers, but storage is in error (a full disk: writes are refused,
+    // reads go on) - docs/reliability.md, "Full disk".
+    const auto sh = app.store().health();
+    json j = {{"status", sh.ok ? "ok" : "degraded"},
               {"version", EDDY_VERSION},
               {"storage", app.config().in_memory ? "memory" : "rocksdb"},
               {"clock", app.clock().is_manual() ? "manual" : "system"},
               {"now_ms", app.clock().now_ms()},
               {"streams", app.kinesis().streams_snapshot().size()}};
+    if (!sh.ok) j["reason"] = sh.reason;
+    if (sh.errors) j["storage_errors"] = {{"errors", sh.errors}, {"recoveries", sh.recoveries}};
+    if (const http::Server* server = app.server())
+      j["connections"] = {{"open", server->open_connections()},
+                          {"max", app.max_connections()},
+                          {"refused", server->refused_connections()}};
     return http::Immediate{json_response(200, j.dump() + "\n")};
   });
 }

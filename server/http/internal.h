@@ -64,6 +64,8 @@ struct Connection {
     deadline_ns.store(now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(within).count(),
                       std::memory_order_relaxed);
   }
+  // The same at an absolute steady-clock time (Connection::now_ns() scale).
+  void arm_until(int64_t ns) { deadline_ns.store(ns, std::memory_order_relaxed); }
   void disarm() { deadline_ns.store(0, std::memory_order_relaxed); }
   bool expired(int64_t now) const {
     const int64_t d = deadline_ns.load(std::memory_order_relaxed);

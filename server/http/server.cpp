@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cerrno>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -103,6 +104,8 @@ namespace {
 
 constexpr size_t kReadBufferBytes = 16 * 1024;
 constexpr size_t kLargeReadBufferBytes = 64 * 1024;
+// 503 answers to connections over max_connections written at once; beyond, they are closed.
+constexpr int kMaxRefusing = 256;
 // The most of an h2c upgrade request's body read before switching (a bigger body is served
 // over HTTP/1.1, the upgrade ignored, as RFC 9113 allows).
 constexpr size_t kMaxUpgradeBody = 1024 * 1024;
@@ -156,6 +159,13 @@ struct Server::Impl {
   std::condition_variable cv;
   std::set<std::shared_ptr<Connection>> connections;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // Sessions accepted and not yet ended (counted at accept, before the session registers on its
+  // loop): what max_connections holds against.
+  std::atomic<size_t> live{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<int> refusing{0};  // 503 answers being written (bounded by kMaxRefusing)
+  std::atomic<int64_t> last_refusal_log_ns{0};
+  std::atomic<int64_t> last_accept_error_log_ns{0};
 
   static ServerOptions settled(ServerOptions o) {
     if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
@@ -185,6 +195,12 @@ struct Server::Impl {
   template <class Stream>
   Task<void> session(Stream stream, Handler& handler, bool tls, Loop& loop);
 
+  // A connection over max_connections: answered 503 and closed (see accept_loop).
+  Task<void> refuse(Socket socket);
+  // True at most once per `every` for the given clock slot: a flood logs one line, not one per
+  // connection.
+  static bool log_due(std::atomic<int64_t>& last, std::chrono::seconds every);
+
   template <class Stream>
   Task<bool> write_response(Stream& stream, Connection& conn, Response& res, unsigned version, bool keep_alive);
 
@@ -203,7 +219,8 @@ Task<void> Server::Impl::sweep() {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   // A quarter of the shortest timeout, within [50 ms, 1 s]: a connection is closed at most
   // that long after its deadline.
-  const int shortest_s = std::max(1, std::min(options.idle_timeout_s, options.request_timeout_s));
+  const int shortest_s =
+      std::max(1, std::min({options.idle_timeout_s, options.request_timeout_s, options.header_timeout_s}));
   const auto period = std::clamp(std::chrono::milliseconds(shortest_s * 250), 50ms, 1000ms);
   while (!stopping.load()) {
     timer.expires_after(period);
@@ -479,6 +496,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     ~Unregister() {
       c->alive = false;
       self->remove(c);
+      self->live.fetch_sub(1);
     }
   } unregister{this, conn};
 
@@ -527,15 +545,34 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
     if (ec) co_return;
     buffer.commit(r);
   }
-  std::vector<char> chunk(64 * 1024);
+  // Body pieces are read into `chunk`, allocated at the first body: an idle connection holds
+  // only its read buffer.
+  std::vector<char> chunk;
+  constexpr size_t kChunkBytes = 64 * 1024;
   for (;;) {
     if (stopping.load()) break;
     bhttp::request_parser<bhttp::empty_body> header_parser;
     header_parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
     header_parser.body_limit(boost::none);
-    conn->arm(std::chrono::seconds(options.idle_timeout_s));
     {
-      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, use_nothrow);
+      // Waiting for a request is idle time (--idle-timeout); once its first byte is in, the
+      // whole head must follow within --header-timeout (a slowloris client sends a byte now
+      // and then to hold the connection). What is buffered is parsed here, without the post
+      // with which Beast completes a read that needed no I/O.
+      beast::error_code ec;
+      if (buffer.size() == 0) {
+        conn->arm(std::chrono::seconds(options.idle_timeout_s));
+        auto [rec, r] = co_await stream.async_read_some(buffer.prepare(kReadBufferBytes), use_nothrow);
+        if (rec) break;
+        buffer.commit(r);
+      }
+      conn->arm(std::chrono::seconds(options.header_timeout_s));
+      buffer.consume(header_parser.put(buffer.data(), ec));
+      if (ec == bhttp::error::need_more) ec = {};
+      if (!ec && !header_parser.is_header_done()) {
+        auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, use_nothrow);
+        ec = rec;
+      }
       if (ec) {
         if (ec == bhttp::error::header_limit || ec == bhttp::error::bad_target ||
             ec == bhttp::error::bad_method || ec == bhttp::error::bad_field ||
@@ -582,6 +619,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
           header_parser.content_length().value_or(0) <= kMaxUpgradeBody && !stopping.load()) {
         bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(header_parser)};
         bool failed = false;
+        if (chunk.empty()) chunk.resize(kChunkBytes);
         if (expect_continue && !body_parser.is_done()) {
           static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
           auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1), use_nothrow);
@@ -628,16 +666,32 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
       co_return !ec;
     };
     // A read of the next piece of the body into `chunk`: arm_piece() before the read,
-    // piece_size() after it gives the byte count, or -1 on error.
+    // piece_size() after it gives the byte count, or -1 on error. Each piece must come within
+    // --request-timeout, and the body as a whole must keep up --body-min-rate after a first
+    // --request-timeout of grace (a trickling client cannot hold the connection forever).
+    const int64_t body_start_ns = Connection::now_ns();
+    uint64_t body_received = 0;
     auto arm_piece = [&] {
+      if (chunk.empty()) chunk.resize(kChunkBytes);
       body_parser.get().body().data = chunk.data();
       body_parser.get().body().size = chunk.size();
-      conn->arm(std::chrono::seconds(options.request_timeout_s));
+      const int64_t grace_ns = int64_t{options.request_timeout_s} * 1'000'000'000;
+      int64_t deadline = Connection::now_ns() + grace_ns;
+      if (const uint64_t rate = options.body_min_rate; rate > 0) {
+        const uint64_t credit_s = body_received / rate;
+        const uint64_t credit_ns = credit_s >= (uint64_t{1} << 32)
+                                       ? (uint64_t{1} << 62)
+                                       : credit_s * 1'000'000'000 + (body_received % rate) * 1'000'000'000 / rate;
+        deadline = std::min(deadline, body_start_ns + grace_ns + static_cast<int64_t>(credit_ns));
+      }
+      conn->arm_until(deadline);
     };
     auto piece_size = [&](beast::error_code ec) -> int64_t {
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) return -1;
-      return static_cast<int64_t>(chunk.size() - body_parser.get().body().size);
+      const size_t n = chunk.size() - body_parser.get().body().size;
+      body_received += n;
+      return static_cast<int64_t>(n);
     };
 
     if (auto* imm = std::get_if<Immediate>(&dispatch)) {
@@ -775,9 +829,39 @@ Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler
     auto [ec, socket] = co_await acc->async_accept(loops[li]->get_executor(), use_nothrow);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of file descriptors: accepting again at once would spin (the pending connection
+      // stays in the backlog); pause a little, log once in a while.
+      const bool no_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+      if (!no_fds || log_due(last_accept_error_log_ns, 10s))
+        spdlog::warn("accept failed: {}{}", ec.message(),
+                     no_fds ? " (file descriptors exhausted: lower --max-connections or raise ulimit -n)" : "");
+      if (no_fds) {
+        asio::steady_timer pause(co_await asio::this_coro::executor);
+        pause.expires_after(100ms);
+        co_await pause.async_wait(use_nothrow);
+      }
       continue;
     }
+    if (options.max_connections > 0 && live.load() >= options.max_connections) {
+      const uint64_t n = refused.fetch_add(1) + 1;
+      if (log_due(last_refusal_log_ns, 10s)) {
+        beast::error_code rec;
+        auto ep = socket.remote_endpoint(rec);
+        spdlog::warn("connection from {} refused: {} connections open, --max-connections is {} ({} refused since start)",
+                     rec ? std::string("?") : ep.address().to_string(), live.load(), options.max_connections, n);
+      }
+      if (!tls && refusing.load() < kMaxRefusing) {
+        refusing.fetch_add(1);
+        asio::co_spawn(socket.get_executor(), refuse(std::move(socket)), asio::detached);
+      } else {
+        // Over TLS a plain-text answer would be noise; past kMaxRefusing answers in flight, a
+        // flood is only closed.
+        beast::error_code cec;
+        socket.close(cec);
+      }
+      continue;
+    }
+    live.fetch_add(1);
     socket.set_option(tcp::no_delay(true), ec);
     auto ex = socket.get_executor();
     // What escapes a session (handlers' exceptions are answered inside it, see http::guard;
@@ -800,6 +884,50 @@ Task<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acc, Handler
       asio::co_spawn(ex, session(std::move(socket), handler, false, *handles[li]), escaped);
     }
   }
+}
+
+bool Server::Impl::log_due(std::atomic<int64_t>& last, std::chrono::seconds every) {
+  const int64_t now = Connection::now_ns();
+  int64_t prev = last.load();
+  const int64_t every_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(every).count();
+  if (prev != 0 && now - prev < every_ns) return false;
+  return last.compare_exchange_strong(prev, now);
+}
+
+Task<void> Server::Impl::refuse(Socket socket) {
+  struct Done {
+    Impl* self;
+    ~Done() { self->refusing.fetch_sub(1); }
+  } done{this};
+  // The answer, then the request (if any) is read and dropped until the client closes: closing
+  // with its bytes unread would reset the connection, and the client might lose the 503. All
+  // of it within 2 s and 64 KiB.
+  static const std::string k503 = [] {
+    const std::string body = "eddy is at its connection limit (--max-connections); retry later\n";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+           "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  // Shared with the deadline's handler, which may run after this frame is gone.
+  auto sock = std::make_shared<Socket>(std::move(socket));
+  asio::steady_timer deadline(co_await asio::this_coro::executor);
+  deadline.expires_after(2s);
+  deadline.async_wait([sock](const beast::error_code& ec) {
+    beast::error_code cec;
+    if (!ec) sock->close(cec);
+  });
+  beast::error_code ec;
+  auto [wec, w] = co_await asio::async_write(*sock, asio::buffer(k503), use_nothrow);
+  if (!wec) {
+    sock->shutdown(Socket::shutdown_send, ec);
+    std::array<char, 4096> sink;
+    for (size_t drained = 0; drained < 64 * 1024;) {
+      auto [rec, r] = co_await sock->async_read_some(asio::buffer(sink), use_nothrow);
+      if (rec) break;
+      drained += r;
+    }
+  }
+  deadline.cancel();
+  sock->close(ec);
 }
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(options)) {}
@@ -909,5 +1037,7 @@ size_t Server::open_connections() const {
   std::lock_guard lk(impl_->mu);
   return impl_->connections.size();
 }
+
+uint64_t Server::refused_connections() const { return impl_->refused.load(); }
 
 }  // namespace eddy::http

@@ -14,7 +14,14 @@ struct ServerOptions {
   unsigned threads = 0;                 // 0: std::thread::hardware_concurrency()
   size_t max_header_bytes = 64 * 1024;
   int idle_timeout_s = 120;             // keep-alive connection with no request
-  int request_timeout_s = 300;          // reading one request / writing one response
+  int request_timeout_s = 300;          // each read of a body / write of a response must progress within
+  // Slow and greedy clients (docs/reliability.md, "Slow and greedy clients"):
+  int header_timeout_s = 20;            // a whole request head, from its first byte (slowloris)
+  // A body must keep up this average rate (bytes/s) after a first request_timeout_s of grace:
+  // its deadline is start + request_timeout_s + received / body_min_rate. 0: no minimum.
+  uint64_t body_min_rate = 1024;
+  // Open connections beyond which a new one is answered 503 and closed (TLS: closed). 0: no cap.
+  size_t max_connections = 0;
   int shutdown_grace_s = 10;
   // The time the Date header tells (epoch ms); unset: the system clock. eddy passes its one
   // clock, so under --clock manual an SDK that corrects its skew from Date signs with it.
@@ -47,6 +54,8 @@ class Server {
   void wait_for_signal();
 
   size_t open_connections() const;
+  // Connections refused at max_connections since start.
+  uint64_t refused_connections() const;
 
  private:
   struct Impl;

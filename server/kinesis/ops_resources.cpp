@@ -54,40 +54,44 @@ std::string& ServiceImpl::Resource::policy() const {
 
 http::Response ServiceImpl::tag_resource(Call& c) {
   const json* tags = c.in.object("Tags");
-  auto arn = c.in.string("ResourceARN");
-  c.in.string("StreamId");
-  check(c.in);
-  Validator v;
-  validate_tags(v, tags);
-  auto r = resolve_resource(c, v, arn);
-  auto& t = r.tags();
-  const auto before = t;
-  merge_tags(t, *tags, r.stream->name);
-  save_or_undo(*r.stream, [&] { t = before; });
-  return ok_empty(c);
+  return change_resource_tags(c, tags, true);
 }
 
 http::Response ServiceImpl::untag_resource(Call& c) {
   const json* keys = c.in.list("TagKeys");
-  auto arn = c.in.string("ResourceARN");
+  return change_resource_tags(c, keys, false);
+}
+
+ServiceImpl::Resource ServiceImpl::resolve_resource(Call& c, std::optional<std::string>& arn,
+                                                   const std::function<void(Validator&)>& rules) {
+  arn = c.in.string("ResourceARN");
   c.in.string("StreamId");
   check(c.in);
   Validator v;
-  validate_tag_keys(v, keys);
-  auto r = resolve_resource(c, v, arn);
+  if (rules) rules(v);
+  return resolve_resource(c, v, arn);
+}
+
+http::Response ServiceImpl::change_resource_tags(Call& c, const json* input, bool add) {
+  std::optional<std::string> arn;
+  auto r = resolve_resource(c, arn, [&](Validator& v) {
+    if (add) validate_tags(v, input);
+    else validate_tag_keys(v, input);
+  });
   auto& t = r.tags();
   const auto before = t;
-  for (const auto& k : *keys) t.erase(k.get<std::string>());
+  if (add) {
+    merge_tags(t, *input, r.stream->name);
+  } else {
+    for (const auto& k : *input) t.erase(k.get<std::string>());
+  }
   save_or_undo(*r.stream, [&] { t = before; });
   return ok_empty(c);
 }
 
 http::Response ServiceImpl::list_tags_for_resource(Call& c) {
-  auto arn = c.in.string("ResourceARN");
-  c.in.string("StreamId");
-  check(c.in);
-  Validator v;
-  auto r = resolve_resource(c, v, arn);
+  std::optional<std::string> arn;
+  auto r = resolve_resource(c, arn);
   json tags = json::array();
   for (const auto& [k, val] : r.tags()) tags.push_back(json{{"Key", k}, {"Value", val}});
   return ok(c, json{{"Tags", std::move(tags)}});
@@ -114,21 +118,15 @@ http::Response ServiceImpl::put_resource_policy(Call& c) {
 }
 
 http::Response ServiceImpl::get_resource_policy(Call& c) {
-  auto arn = c.in.string("ResourceARN");
-  c.in.string("StreamId");
-  check(c.in);
-  Validator v;
-  auto r = resolve_resource(c, v, arn);
+  std::optional<std::string> arn;
+  auto r = resolve_resource(c, arn);
   const std::string& p = r.policy();
   return ok(c, json{{"Policy", p.empty() ? std::string("{}") : p}});
 }
 
 http::Response ServiceImpl::delete_resource_policy(Call& c) {
-  auto arn = c.in.string("ResourceARN");
-  c.in.string("StreamId");
-  check(c.in);
-  Validator v;
-  auto r = resolve_resource(c, v, arn);
+  std::optional<std::string> arn;
+  auto r = resolve_resource(c, arn);
   std::string& p = r.policy();
   if (p.empty()) throw errors::no_policy(*arn);
   const std::string before = p;

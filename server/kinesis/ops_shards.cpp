@@ -22,6 +22,35 @@ void ServiceImpl::shard_json(const Stream& s, const Shard& sh, json& o) const {
   o["SequenceNumberRange"] = std::move(seq);
 }
 
+json ServiceImpl::shard_page(const Stream& s, size_t max, const std::function<bool(const Shard&)>& listed, bool* more,
+                             std::string* last) const {
+  json shards = json::array();
+  *more = false;
+  for (const auto& sh : s.shards) {
+    if (!listed(sh)) continue;
+    if (shards.size() >= max) {
+      *more = true;
+      break;
+    }
+    json o;
+    shard_json(s, sh, o);
+    shards.push_back(std::move(o));
+    if (last) *last = sh.id();
+  }
+  return shards;
+}
+
+ServiceImpl::Position ServiceImpl::read_position(const json* in, Encoding enc, const char* member) {
+  Position p;
+  if (!in) return p;
+  Reader r{*in, enc};
+  p.type = r.string("Type");
+  p.member = r.string(member);
+  p.timestamp = r.timestamp("Timestamp");
+  check(r);
+  return p;
+}
+
 http::Response ServiceImpl::list_shards(Call& c) {
   auto start = c.in.string("ExclusiveStartShardId");
   auto max_results = c.in.integer("MaxResults");
@@ -30,15 +59,10 @@ http::Response ServiceImpl::list_shards(Call& c) {
   StreamRef ref(c.in);
   const json* filter = c.in.object("ShardFilter");
   check(c.in);
-  std::optional<std::string> ftype, fshard;
-  std::optional<int64_t> fts;
-  if (filter) {
-    Reader r{*filter, c.enc};
-    ftype = r.string("Type");
-    fshard = r.string("ShardId");
-    fts = r.timestamp("Timestamp");
-    check(r);
-  }
+  Position f = read_position(filter, c.enc, "ShardId");
+  auto& ftype = f.type;
+  auto& fshard = f.member;
+  auto& fts = f.timestamp;
   Validator v;
   v.string("exclusiveStartShardId", start, false, 1, 128, Validator::kNamePattern);
   v.integer("maxResults", max_results, false, 1, 10000);
@@ -102,21 +126,10 @@ http::Response ServiceImpl::list_shards(Call& c) {
     if (*ftype == "AT_TIMESTAMP") return opened <= *fts && (sh.open() || *sh.closed_ms >= *fts);
     return sh.open() || *sh.closed_ms >= ts;  // FROM_TIMESTAMP
   };
-  json shards = json::array();
   bool more = false;
   std::string last;
-  for (const auto& sh : s->shards) {
-    if (after && sh.id() <= *after) continue;
-    if (!included(sh)) continue;
-    if (shards.size() >= max) {
-      more = true;
-      break;
-    }
-    json o;
-    shard_json(*s, sh, o);
-    shards.push_back(std::move(o));
-    last = sh.id();
-  }
+  json shards = shard_page(
+      *s, max, [&](const Shard& sh) { return !(after && sh.id() <= *after) && included(sh); }, &more, &last);
   json out = json{{"Shards", std::move(shards)}};
   if (more) {
     json t = json{{"s", s->name}, {"t", c.now}, {"a", last}};
@@ -238,11 +251,10 @@ http::Response ServiceImpl::merge_shards(Call& c) {
 http::Response ServiceImpl::update_shard_count(Call& c) {
   auto target = c.in.integer("TargetShardCount");
   auto scaling = c.in.string("ScalingType");
-  Validator v;
-  const StreamRef ref = stream_ref(c.in);
-  v.integer("targetShardCount", target, true, 1, std::nullopt);
-  v.enumeration("scalingType", scaling, true, {"UNIFORM_SCALING"});
-  auto s = resolve(c, ref, v);
+  auto s = resolve(c, [&](Validator& v) {
+    v.integer("targetShardCount", target, true, 1, std::nullopt);
+    v.enumeration("scalingType", scaling, true, {"UNIFORM_SCALING"});
+  });
   uint32_t account_open = account_open_shards();
   std::lock_guard lk(s->mu);
   if (s->mode == StreamMode::on_demand)

@@ -15,10 +15,43 @@ namespace {
 
 constexpr uint32_t kOnDemandShards = 4;
 
+// A page of one stream's parts (DescribeStream's shards, ListTagsForStream's tags): "limit"
+// (1..max_limit) and the exclusive start member `start_path` (1..128 characters, `pattern`)
+// validated with the stream's name, the stream resolved.
+std::shared_ptr<Stream> resolve_page(ServiceImpl& svc, Call& c, const std::optional<int64_t>& limit, int64_t max_limit,
+                                     std::string_view start_path, const std::optional<std::string>& start,
+                                     std::string_view pattern = {}) {
+  return svc.resolve(c, [&](Validator& v) {
+    v.integer("limit", limit, false, 1, max_limit);
+    v.string(start_path, start, false, 1, 128, pattern);
+  });
+}
+
 const char* mode_name(StreamMode m) { return m == StreamMode::on_demand ? "ON_DEMAND" : "PROVISIONED"; }
 
 json enhanced_monitoring(const Stream& s) {
   return json::array({json{{"ShardLevelMetrics", s.shard_level_metrics}}});
+}
+
+// The members DescribeStream and DescribeStreamSummary share (with the stream's lock held).
+json description(const Stream& s, const std::string& region, const std::string& account) {
+  json d = json::object();
+  d["StreamName"] = s.name;
+  d["StreamARN"] = s.arn(region, account);
+  d["StreamStatus"] = s.status;
+  d["StreamModeDetails"] = json{{"StreamMode", mode_name(s.mode)}};
+  d["RetentionPeriodHours"] = s.retention_hours;
+  d["StreamCreationTimestamp"] = timestamp_value(s.created_ms);
+  d["EnhancedMonitoring"] = enhanced_monitoring(s);
+  d["EncryptionType"] = s.encryption;
+  if (s.encryption == "KMS") d["KeyId"] = s.key_id;
+  return d;
+}
+
+// A map or list member's count outside 1..max: AWS's length messages, the member `shown`.
+void count_constraints(Validator& v, std::string_view path, const std::string& shown, size_t count, size_t max) {
+  if (count == 0) v.add(path, shown, "Member must have length greater than or equal to 1");
+  if (count > max) v.add(path, shown, "Member must have length less than or equal to " + std::to_string(max));
 }
 
 bool valid_tag_chars(std::string_view s) {
@@ -142,61 +175,26 @@ http::Response ServiceImpl::delete_stream(Call& c) {
 http::Response ServiceImpl::describe_stream(Call& c) {
   auto limit = c.in.integer("Limit");
   auto start = c.in.string("ExclusiveStartShardId");
-  Validator v;
-  const StreamRef ref = stream_ref(c.in);
-  v.integer("limit", limit, false, 1, 10000);
-  v.string("exclusiveStartShardId", start, false, 1, 128, Validator::kNamePattern);
-  auto s = resolve(c, ref, v);
+  auto s = resolve_page(*this, c, limit, 10000, "exclusiveStartShardId", start, Validator::kNamePattern);
   size_t max = static_cast<size_t>(limit.value_or(100));
   std::optional<uint32_t> after;
   if (start) after = Shard::parse_id(*start);
 
   std::lock_guard lk(s->mu);
-  json d = json::object();
-  d["StreamName"] = s->name;
-  d["StreamARN"] = s->arn(config_.region, config_.account_id);
-  d["StreamStatus"] = s->status;
-  d["StreamModeDetails"] = json{{"StreamMode", mode_name(s->mode)}};
-  json shards = json::array();
+  json d = description(*s, config_.region, config_.account_id);
   bool more = false;
-  for (const auto& sh : s->shards) {
-    if (start && (!after || sh.index <= *after)) {
-      if (!after && sh.id() <= *start) continue;
-      if (after) continue;
-    }
-    if (shards.size() >= max) {
-      more = true;
-      break;
-    }
-    json o;
-    shard_json(*s, sh, o);
-    shards.push_back(std::move(o));
-  }
-  d["Shards"] = std::move(shards);
+  // After the ExclusiveStartShardId: by index when it parses as a shard id, else by name.
+  d["Shards"] = shard_page(
+      *s, max,
+      [&](const Shard& sh) { return !start || (after ? sh.index > *after : sh.id() > *start); }, &more);
   d["HasMoreShards"] = more;
-  d["RetentionPeriodHours"] = s->retention_hours;
-  d["StreamCreationTimestamp"] = timestamp_value(s->created_ms);
-  d["EnhancedMonitoring"] = enhanced_monitoring(*s);
-  d["EncryptionType"] = s->encryption;
-  if (s->encryption == "KMS") d["KeyId"] = s->key_id;
   return ok(c, json{{"StreamDescription", std::move(d)}});
 }
 
 http::Response ServiceImpl::describe_stream_summary(Call& c) {
-  Validator v;
-  const StreamRef ref = stream_ref(c.in);
-  auto s = resolve(c, ref, v);
+  auto s = resolve(c, [](Validator&) {});
   std::lock_guard lk(s->mu);
-  json d = json::object();
-  d["StreamName"] = s->name;
-  d["StreamARN"] = s->arn(config_.region, config_.account_id);
-  d["StreamStatus"] = s->status;
-  d["StreamModeDetails"] = json{{"StreamMode", mode_name(s->mode)}};
-  d["RetentionPeriodHours"] = s->retention_hours;
-  d["StreamCreationTimestamp"] = timestamp_value(s->created_ms);
-  d["EnhancedMonitoring"] = enhanced_monitoring(*s);
-  d["EncryptionType"] = s->encryption;
-  if (s->encryption == "KMS") d["KeyId"] = s->key_id;
+  json d = description(*s, config_.region, config_.account_id);
   d["OpenShardCount"] = s->open_shard_count();
   settle_consumers(*s, c.now);
   d["ConsumerCount"] = s->consumers.size();
@@ -271,8 +269,7 @@ void ServiceImpl::validate_tags(Validator& v, const json* tags) {
     if (it.value().get<std::string>().size() > 256) bad_value = true;
   }
   shown += "}'";
-  if (tags->empty()) v.add("tags", shown, "Member must have length greater than or equal to 1");
-  if (tags->size() > 200) v.add("tags", shown, "Member must have length less than or equal to 200");
+  count_constraints(v, "tags", shown, tags->size(), 200);
   if (bad_key)
     v.add("tags", shown, "Map keys must satisfy constraint: [Member must have length less than or equal to 128, "
                          "Member must have length greater than or equal to 1]");
@@ -295,8 +292,7 @@ void ServiceImpl::validate_tag_keys(Validator& v, const json* keys) {
     if (k.empty() || k.size() > 128) bad = true;
   }
   shown += "]'";
-  if (keys->empty()) v.add("tagKeys", shown, "Member must have length greater than or equal to 1");
-  if (keys->size() > 50) v.add("tagKeys", shown, "Member must have length less than or equal to 50");
+  count_constraints(v, "tagKeys", shown, keys->size(), 50);
   if (bad)
     v.add("tagKeys", shown, "Member must satisfy constraint: [Member must have length less than or equal to 128, "
                             "Member must have length greater than or equal to 1]");
@@ -315,10 +311,9 @@ void ServiceImpl::merge_tags(std::map<std::string, std::string>& into, const jso
 
 http::Response ServiceImpl::add_tags(Call& c) {
   const json* tags = c.in.object("Tags");
-  Validator v;
-  const StreamRef ref = stream_ref(c.in);
-  validate_tags(v, tags);
-  auto s = resolve(c, ref, v);
+  auto s = resolve(c, [&](Validator& v) {
+    validate_tags(v, tags);
+  });
   std::lock_guard lk(s->mu);
   auto merged = s->tags;
   merge_tags(merged, *tags, s->name);
@@ -328,10 +323,9 @@ http::Response ServiceImpl::add_tags(Call& c) {
 
 http::Response ServiceImpl::remove_tags(Call& c) {
   const json* keys = c.in.list("TagKeys");
-  Validator v;
-  const StreamRef ref = stream_ref(c.in);
-  validate_tag_keys(v, keys);
-  auto s = resolve(c, ref, v);
+  auto s = resolve(c, [&](Validator& v) {
+    validate_tag_keys(v, keys);
+  });
   std::lock_guard lk(s->mu);
   change_stream_or_throw(*s, [&] {
     for (const auto& k : *keys) s->tags.erase(k.get<std::string>());
@@ -342,11 +336,7 @@ http::Response ServiceImpl::remove_tags(Call& c) {
 http::Response ServiceImpl::list_tags(Call& c) {
   auto start = c.in.string("ExclusiveStartTagKey");
   auto limit = c.in.integer("Limit");
-  Validator v;
-  const StreamRef ref = stream_ref(c.in);
-  v.integer("limit", limit, false, 1, 50);
-  v.string("exclusiveStartTagKey", start, false, 1, 128);
-  auto s = resolve(c, ref, v);
+  auto s = resolve_page(*this, c, limit, 50, "exclusiveStartTagKey", start);
   std::lock_guard lk(s->mu);
   size_t max = static_cast<size_t>(limit.value_or(50));
   json tags = json::array();

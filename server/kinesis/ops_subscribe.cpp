@@ -322,16 +322,9 @@ http::Response ServiceImpl::subscribe_to_shard(Call& c) {
   auto shard_id = c.in.string("ShardId");
   const json* pos = c.in.object("StartingPosition");
   check(c.in);
-  std::optional<std::string> type, seq;
-  std::optional<int64_t> ts;
-  std::optional<ApiError> pos_error;
-  if (pos) {
-    Reader r{*pos, c.enc};
-    type = r.string("Type");
-    seq = r.string("SequenceNumber");
-    ts = r.timestamp("Timestamp");
-    check(r);
-  }
+  const Position p = read_position(pos, c.enc, "SequenceNumber");
+  const auto& type = p.type;
+  const auto& seq = p.member;
   Validator v;
   v.string("consumerARN", consumer_arn, true, 1, 2048,
            "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+");

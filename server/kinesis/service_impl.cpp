@@ -184,6 +184,13 @@ std::shared_ptr<Stream> ServiceImpl::resolve(Call& c, const StreamRef& ref, Vali
   return resolve(c, ref);
 }
 
+std::shared_ptr<Stream> ServiceImpl::resolve(Call& c, const std::function<void(Validator&)>& rules) {
+  Validator v;
+  const StreamRef ref = stream_ref(c.in);
+  rules(v);
+  return resolve(c, ref, v);
+}
+
 std::optional<std::string> ServiceImpl::stream_mode(const json* details, Encoding enc) {
   if (!details) return std::nullopt;
   Reader r{*details, enc};

@@ -12,6 +12,7 @@
 //
 // Control-plane operations may throw ApiError (handle() catches it once and answers it); the
 // data plane (ops_put.cpp, ops_read.cpp) returns its errors as values.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -127,6 +128,9 @@ class ServiceImpl {
   std::shared_ptr<Stream> resolve(Call& c, const StreamRef& ref);
   // Control plane: `ref`'s members into the validation, the validation's verdict, resolve.
   std::shared_ptr<Stream> resolve(Call& c, const StreamRef& ref, Validator& v);
+  // Control plane, the usual start: the call's stream name/ARN read, `rules` add the operation's
+  // own constraints (listed before the name's, as AWS lists them), then resolve as above.
+  std::shared_ptr<Stream> resolve(Call& c, const std::function<void(Validator&)>& rules);
   // Control plane: a member read with the wrong type, or the validation's errors, thrown.
   static void check(const Reader& in) {
     if (in.failed()) throw *in.error;
@@ -268,6 +272,12 @@ class ServiceImpl {
   // The ResourceARN member into the validation, the validation's verdict, then the resource
   // (locked). Throws the ApiError.
   Resource resolve_resource(Call& c, Validator& v, const std::optional<std::string>& arn);
+  // The usual start of a resource operation: "ResourceARN" read into `arn` ("StreamId" accepted),
+  // `rules` add the operation's own constraints, then resolve_resource as above.
+  Resource resolve_resource(Call& c, std::optional<std::string>& arn, const std::function<void(Validator&)>& rules = {});
+  // TagResource (`add`: the "Tags" object) and UntagResource (the "TagKeys" list): validated,
+  // applied to the resource's tags, undone if the store refuses.
+  http::Response change_resource_tags(Call& c, const nlohmann::json* input, bool add);
   // The account's minimum throughput billing commitment (UpdateAccountSettings), persisted
   // under keys::kAccountSettings.
   struct Commitment {
@@ -307,6 +317,19 @@ class ServiceImpl {
  private:
   // Helpers of one family each.
   void shard_json(const Stream& s, const Shard& sh, nlohmann::json& out) const;
+  // With the stream's lock held: a page of shard_json()s (DescribeStream, ListShards), at most
+  // `max`, of the shards `listed` admits, in order; *more when some were left, *last the id of
+  // the last one on the page.
+  nlohmann::json shard_page(const Stream& s, size_t max, const std::function<bool(const Shard&)>& listed, bool* more,
+                            std::string* last = nullptr) const;
+  // A nested {Type, <member>, Timestamp} structure (ListShards' ShardFilter: ShardId,
+  // SubscribeToShard's StartingPosition: SequenceNumber), read in the call's encoding; a
+  // member of the wrong type thrown. All empty when `in` is null.
+  struct Position {
+    std::optional<std::string> type, member;
+    std::optional<int64_t> timestamp;
+  };
+  static Position read_position(const nlohmann::json* in, Encoding enc, const char* member);
   // Persists a resharded stream (UPDATING for the configured time). A failed write restores
   // the shard map and the status and throws InternalFailure.
   void commit_shard_map(Call& c, Stream& s, std::vector<Shard> before);

@@ -236,16 +236,27 @@ FaultEngine::S3Fault FaultEngine::s3_fault(const http::Request& req, const s3::S
 
 // ---- Kinesis -----------------------------------------------------------------------------
 
-std::optional<FaultDecision> KinesisFaultHooks::evaluate(const kinesis::OperationInfo& info) {
+namespace {
+
+// A Kinesis call (or one PutRecords entry, `entry`) as the matcher sees it; `resource` is the
+// stream the call resolved to.
+FaultContext kinesis_context(const kinesis::OperationInfo& info, std::string_view resource, bool entry) {
   FaultContext ctx;
   ctx.service = "kinesis";
   ctx.operation = info.operation;
-  ctx.resource = info.stream;
+  ctx.resource = resource;
   ctx.key = info.partition_key;
   ctx.shard = info.shard;
   ctx.request_id = info.request_id;
   ctx.now_ms = info.now_ms;
-  return engine_.evaluate(ctx);
+  ctx.entry = entry;
+  return ctx;
+}
+
+}  // namespace
+
+std::optional<FaultDecision> KinesisFaultHooks::evaluate(const kinesis::OperationInfo& info) {
+  return engine_.evaluate(kinesis_context(info, info.stream, false));
 }
 
 kinesis::ApiError KinesisFaultHooks::to_error(const FaultDecision& d, const kinesis::OperationInfo& info) const {
@@ -314,16 +325,7 @@ void KinesisFaultHooks::after_operation(const kinesis::OperationInfo& info, http
 bool KinesisFaultHooks::fail_entry(const kinesis::OperationInfo& info, const kinesis::Stream& s,
                                    const kinesis::Shard& sh) {
   (void)sh;
-  FaultContext ctx;
-  ctx.service = "kinesis";
-  ctx.operation = info.operation;
-  ctx.resource = s.name;
-  ctx.key = info.partition_key;
-  ctx.shard = info.shard;
-  ctx.request_id = info.request_id;
-  ctx.now_ms = info.now_ms;
-  ctx.entry = true;
-  return engine_.evaluate(ctx).has_value();
+  return engine_.evaluate(kinesis_context(info, s.name, true)).has_value();
 }
 
 }  // namespace eddy::limits

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <set>
+#include <tuple>
 
 #include "server/http/message.h"
 #include "server/kinesis/stream.h"
@@ -186,21 +187,15 @@ bool FaultRule::from_json(const json& j, int64_t now_ms, uint64_t default_seed, 
     if (error) *error = "a rule names a stream or a bucket, not both";
     return false;
   }
-  if (!stream.empty()) {
-    if (r.service == "s3") {
-      if (error) *error = "\"stream\" applies to service kinesis";
+  // "stream" and "bucket" name the resource and imply the service.
+  for (const auto& [field, name, service] : {std::tuple{"stream", &stream, "kinesis"}, std::tuple{"bucket", &bucket, "s3"}}) {
+    if (name->empty()) continue;
+    if (!r.service.empty() && r.service != service) {
+      if (error) *error = std::string("\"") + field + "\" applies to service " + service;
       return false;
     }
-    r.service = "kinesis";
-    r.resource = stream;
-  }
-  if (!bucket.empty()) {
-    if (r.service == "kinesis") {
-      if (error) *error = "\"bucket\" applies to service s3";
-      return false;
-    }
-    r.service = "s3";
-    r.resource = bucket;
+    r.service = service;
+    r.resource = *name;
   }
   if (auto it = j.find("shard"); it != j.end() && !it->is_null()) {
     std::optional<uint32_t> idx;
@@ -366,15 +361,10 @@ bool FaultRule::fire(const FaultContext& ctx) {
 
 FaultDecision FaultRule::decision() {
   FaultDecision d;
+  static_cast<FaultEffect&>(d) = *this;
   d.rule_id = id;
-  d.action = action;
-  d.error_code = error_code;
-  d.message = message;
   d.message_set = message_set || !message.empty();
   d.status = status;
-  d.trickle_bytes = trickle_bytes;
-  d.trickle_interval_ms = trickle_interval_ms;
-  d.apply = apply;
   if (action == FaultAction::latency) {
     d.delay_ms = latency_ms;
     if (latency_max_ms > latency_ms) d.delay_ms += static_cast<uint32_t>(rng() % (latency_max_ms - latency_ms + 1));

@@ -27,21 +27,25 @@ struct FaultContext {
   bool entry = false;           // a PutRecords entry rather than a whole request
 };
 
-// What a fired rule asks for.
-struct FaultDecision {
-  std::string rule_id;
+// What a rule does when it fires: configured on the rule, handed on in its decision.
+struct FaultEffect {
   FaultAction action = FaultAction::error;
   std::string error_code;
   std::string message;
   bool message_set = false;
-  int status = 500;
-  uint32_t delay_ms = 0;
   uint32_t trickle_bytes = 1;
   uint32_t trickle_interval_ms = 100;
   bool apply = false;  // close/reset: run the request first, then drop the answer
 };
 
-struct FaultRule {
+// What a fired rule asks for.
+struct FaultDecision : FaultEffect {
+  std::string rule_id;
+  int status = 500;
+  uint32_t delay_ms = 0;
+};
+
+struct FaultRule : FaultEffect {
   // --- matching (empty: any)
   std::string id;
   std::string service;
@@ -56,17 +60,10 @@ struct FaultRule {
   uint64_t first_n = 0;
   std::optional<int64_t> from_ms;
   std::optional<int64_t> until_ms;
-  // --- effect
-  FaultAction action = FaultAction::error;
-  std::string error_code;
+  // --- effect (and FaultEffect's members)
   int status = 0;
-  std::string message;
-  bool message_set = false;
   uint32_t latency_ms = 0;
   uint32_t latency_max_ms = 0;
-  uint32_t trickle_bytes = 1;
-  uint32_t trickle_interval_ms = 100;
-  bool apply = false;
   // --- state
   uint64_t matched = 0;
   uint64_t fired = 0;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wire/text.h"
+
 namespace eddy::limits {
 
 using nlohmann::json;
@@ -81,13 +83,8 @@ bool parse_stream_spec(const std::string& spec, std::string& name, ThrottleOverr
   }
   json j = json::object();
   if (colon != std::string::npos) {
-    std::string rest = spec.substr(colon + 1);
-    size_t pos = 0;
-    while (pos < rest.size()) {
-      size_t comma = rest.find(',', pos);
-      std::string item = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      pos = comma == std::string::npos ? rest.size() : comma + 1;
-      if (item.empty()) continue;
+    for (std::string_view piece : wire::text::split(std::string_view(spec).substr(colon + 1), ',')) {
+      const std::string item(piece);
       auto eq = item.find('=');
       if (eq == std::string::npos) {
         if (error) *error = "--throttle-stream \"" + spec + "\": \"" + item + "\" is not key=value";

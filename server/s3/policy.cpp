@@ -280,19 +280,19 @@ constexpr std::string_view kRestrictingKeys[] = {"aws:sourceip", "aws:sourcevpc"
 
 }  // namespace
 
-bool wildcard_match(std::string_view pattern, std::string_view s, bool ignore_case) {
+bool wildcard_match(std::string_view pattern, std::string_view s, bool ignore_case, bool question_mark) {
   auto eq = [&](char a, char b) {
     return ignore_case ? std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b))
                        : a == b;
   };
   size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
   while (i < s.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || eq(pattern[p], s[i]))) {
-      ++p;
-      ++i;
-    } else if (p < pattern.size() && pattern[p] == '*') {
+    if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       mark = i;
+    } else if (p < pattern.size() && ((question_mark && pattern[p] == '?') || eq(pattern[p], s[i]))) {
+      ++p;
+      ++i;
     } else if (star != std::string_view::npos) {
       p = star + 1;
       i = ++mark;
@@ -354,25 +354,25 @@ std::variant<std::shared_ptr<const Document>, std::string> Document::parse(std::
       return std::string("Invalid principal in policy");
     }
 
-    const bool has_a = st.contains("Action"), has_na = st.contains("NotAction");
-    if (has_a == has_na) return std::string(has_a ? "Statement has both Action and NotAction" : "Missing required field Action");
-    s.not_action = has_na;
-    auto actions = strings(st[has_a ? "Action" : "NotAction"]);
-    if (!actions || actions->empty()) return std::string("Policy has invalid action");
-    for (auto& a : *actions) {
-      if (!action_ok(a)) return std::string("Policy has invalid action");
-      s.actions.push_back(lower(a));
-    }
-
-    const bool has_r = st.contains("Resource"), has_nr = st.contains("NotResource");
-    if (has_r == has_nr) return std::string(has_r ? "Statement has both Resource and NotResource" : "Missing required field Resource");
-    s.not_resource = has_nr;
-    auto resources = strings(st[has_r ? "Resource" : "NotResource"]);
-    if (!resources || resources->empty()) return std::string("Policy has invalid resource");
-    for (auto& r : *resources) {
-      if (!resource_ok(r)) return std::string("Policy has invalid resource");
-      s.resources.push_back(r);
-    }
+    // "Action"/"NotAction" and "Resource"/"NotResource": exactly one of the two, a non-empty list
+    // of valid patterns.
+    auto patterns = [&](const std::string& field, const std::string& what, const Check& valid, bool& negated,
+                        std::vector<std::string>& out, bool lowercase) -> std::optional<std::string> {
+      const std::string not_field = "Not" + field;
+      const bool has = st.contains(field), has_not = st.contains(not_field);
+      if (has == has_not)
+        return has ? "Statement has both " + field + " and " + not_field : "Missing required field " + field;
+      negated = has_not;
+      auto list = strings(st[has ? field : not_field]);
+      if (!list || list->empty()) return "Policy has invalid " + what;
+      for (auto& v : *list) {
+        if (!valid(v)) return "Policy has invalid " + what;
+        out.push_back(lowercase ? lower(v) : v);
+      }
+      return std::nullopt;
+    };
+    if (auto e = patterns("Action", "action", action_ok, s.not_action, s.actions, true)) return *e;
+    if (auto e = patterns("Resource", "resource", resource_ok, s.not_resource, s.resources, false)) return *e;
 
     if (st.contains("Condition")) {
       const json& conds = st["Condition"];

@@ -68,7 +68,8 @@ class Document {
   std::vector<Statement> statements_;
 };
 
-// '*' matches any run of characters, '?' one character.
-bool wildcard_match(std::string_view pattern, std::string_view s, bool ignore_case = false);
+// '*' matches any run of characters, '?' one character (unless `question_mark` is false: CORS
+// patterns know only '*').
+bool wildcard_match(std::string_view pattern, std::string_view s, bool ignore_case = false, bool question_mark = true);
 
 }  // namespace eddy::policy

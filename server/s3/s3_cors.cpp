@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdint>
 
+#include "server/s3/policy.h"
 #include "server/s3/s3_internal.h"
 #include "server/s3/s3_service.h"
 #include "wire/base64.h"
@@ -18,41 +19,9 @@ constexpr size_t kMaxCorsRules = 100;
 
 bool cors_method(std::string_view m) { return m == "GET" || m == "PUT" || m == "POST" || m == "DELETE" || m == "HEAD"; }
 
-char fold(char ch, bool icase) { return icase ? wire::text::lower(ch) : ch; }
-
-// '*' matches any run of characters (S3 allows one per origin or header pattern).
-bool wildcard_match(std::string_view pattern, std::string_view text, bool icase) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && fold(pattern[p], icase) == fold(text[t], icase)) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 std::vector<std::string> split_header_list(std::string_view v) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= v.size()) {
-    size_t comma = v.find(',', start);
-    std::string_view item = v.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
+  for (std::string_view item : wire::text::split(v, ',', true)) out.emplace_back(item);
   return out;
 }
 
@@ -68,11 +37,11 @@ const CorsRule* match_rule(const std::vector<CorsRule>& rules, std::string_view 
   for (const CorsRule& r : rules) {
     if (std::find(r.methods.begin(), r.methods.end(), method) == r.methods.end()) continue;
     if (std::none_of(r.origins.begin(), r.origins.end(),
-                     [&](const std::string& o) { return wildcard_match(o, origin, false); }))
+                     [&](const std::string& o) { return policy::wildcard_match(o, origin, false, false); }))
       continue;
     const bool headers_ok = std::all_of(request_headers.begin(), request_headers.end(), [&](const std::string& h) {
       return std::any_of(r.headers.begin(), r.headers.end(),
-                         [&](const std::string& allowed) { return wildcard_match(allowed, h, true); });
+                         [&](const std::string& allowed) { return policy::wildcard_match(allowed, h, true, false); });
     });
     if (headers_ok) return &r;
   }

@@ -111,7 +111,17 @@ void stamp(const Ctx& c, http::Response& res);
 void add_lock_headers(const ObjectMeta& m, http::Response& res);
 std::optional<int64_t> parse_iso8601_ms(std::string_view v);
 // A request body's XML document whose root is `root` (else MalformedXML).
-std::optional<S3Error> parse_xml_body(const std::string& body, std::string_view root, pugi::xml_document& doc);
+std::optional<S3Error> parse_xml_body(std::string_view body, std::string_view root, pugi::xml_document& doc);
+// A configuration or lock PUT: its XML body and, when refused, the answer.
+struct XmlPut {
+  http::Response refusal;
+  pugi::xml_document doc;
+  pugi::xml_node root() const { return doc.document_element(); }
+};
+// A configuration or lock PUT once its bucket is found (`b`, else put.refusal is already set):
+// the body's XML document (root `root`) into put.doc, else nullopt with put.refusal the error.
+std::optional<Bucket> with_xml_body(std::optional<Bucket> b, const Ctx& c, std::string_view body, std::string_view root,
+                                    XmlPut& put);
 // A listing's max-keys (default and cap 1000) and encoding-type=url.
 std::optional<S3Error> listing_params(const Ctx& c, size_t* max_keys, bool* url);
 // Whether an If-Match / If-None-Match list names the ETag ("*" names any).

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include "server/s3/s3_internal.h"
 #include "server/s3/s3_service.h"
@@ -57,6 +58,15 @@ int64_t next_midnight(int64_t ms) { return (ms + kDayMs - 1) / kDayMs * kDayMs; 
 
 bool has(pugi::xml_node n, std::string_view name) { return !children(n, name).empty(); }
 
+// An action's day count `field` (under `action`): a positive integer, else InvalidArgument.
+std::variant<int64_t, S3Error> positive_days(pugi::xml_node e, const char* field, const char* action) {
+  const std::string text = child_text(e, field);
+  auto n = non_negative(text);
+  if (!n || *n == 0)
+    return invalid_argument(std::string("'") + field + "' for " + action + " action must be a positive integer", field, text);
+  return *n;
+}
+
 // Validates a configuration into rules (filling in missing IDs in the document).
 std::optional<S3Error> parse_rules(pugi::xml_node root, std::vector<Rule>* out, bool fill_ids) {
   auto rules = children(root, "Rule");
@@ -101,10 +111,9 @@ std::optional<S3Error> parse_rules(pugi::xml_node root, std::vector<Rule>* out, 
       const int kinds = int(has(e, "Days")) + int(has(e, "Date")) + int(has(e, "ExpiredObjectDeleteMarker"));
       if (kinds != 1) return malformed_xml();
       if (has(e, "Days")) {
-        auto n = non_negative(child_text(e, "Days"));
-        if (!n || *n == 0)
-          return invalid_argument("'Days' for Expiration action must be a positive integer", "Days", child_text(e, "Days"));
-        rule.days = *n;
+        auto n = positive_days(e, "Days", "Expiration");
+        if (auto* bad = std::get_if<S3Error>(&n)) return *bad;
+        rule.days = std::get<int64_t>(n);
       } else if (has(e, "Date")) {
         auto t = parse_iso8601_ms(child_text(e, "Date"));
         if (!t || *t % kDayMs != 0) return invalid_argument("'Date' must be at midnight GMT", "Date", child_text(e, "Date"));
@@ -118,11 +127,9 @@ std::optional<S3Error> parse_rules(pugi::xml_node root, std::vector<Rule>* out, 
     if (has(r, "NoncurrentVersionExpiration")) {
       action = true;
       auto e = children(r, "NoncurrentVersionExpiration").front();
-      auto n = non_negative(child_text(e, "NoncurrentDays"));
-      if (!n || *n == 0)
-        return invalid_argument("'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer",
-                                "NoncurrentDays", child_text(e, "NoncurrentDays"));
-      rule.noncurrent_days = *n;
+      auto n = positive_days(e, "NoncurrentDays", "NoncurrentVersionExpiration");
+      if (auto* bad = std::get_if<S3Error>(&n)) return *bad;
+      rule.noncurrent_days = std::get<int64_t>(n);
       if (has(e, "NewerNoncurrentVersions")) {
         auto k = non_negative(child_text(e, "NewerNoncurrentVersions"));
         if (!k || *k == 0 || *k > 100)
@@ -134,12 +141,10 @@ std::optional<S3Error> parse_rules(pugi::xml_node root, std::vector<Rule>* out, 
     }
     if (has(r, "AbortIncompleteMultipartUpload")) {
       action = true;
-      auto e = children(r, "AbortIncompleteMultipartUpload").front();
-      auto n = non_negative(child_text(e, "DaysAfterInitiation"));
-      if (!n || *n == 0)
-        return invalid_argument("'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer",
-                                "DaysAfterInitiation", child_text(e, "DaysAfterInitiation"));
-      rule.abort_days = *n;
+      auto n = positive_days(children(r, "AbortIncompleteMultipartUpload").front(), "DaysAfterInitiation",
+                             "AbortIncompleteMultipartUpload");
+      if (auto* bad = std::get_if<S3Error>(&n)) return *bad;
+      rule.abort_days = std::get<int64_t>(n);
     }
     for (const char* name : {"Transition", "NoncurrentVersionTransition"}) {
       for (auto t : children(r, name)) {
@@ -164,17 +169,16 @@ std::optional<S3Error> parse_rules(pugi::xml_node root, std::vector<Rule>* out, 
 }  // namespace
 
 http::Response S3Service::put_lifecycle(Ctx& c, const std::string& body) {
-  http::Response refusal;
-  if (!owned_bucket(c, &refusal)) return refusal;
-  pugi::xml_document doc;
-  if (auto e = parse_xml_body(body, "LifecycleConfiguration", doc)) return error_response(c, *e);
-  auto root = doc.document_element();
+  XmlPut put;
+  if (!with_xml_body(owned_bucket(c, &put.refusal), c, body, "LifecycleConfiguration", put))
+    return std::move(put.refusal);
+  auto root = put.root();
   std::vector<Rule> rules;
   if (auto e = parse_rules(root, &rules, true)) return error_response(c, *e);
   root.remove_attribute("xmlns");
   root.prepend_attribute("xmlns") = std::string(kNamespace).c_str();
   std::ostringstream os;
-  doc.save(os, "", pugi::format_raw);
+  put.doc.save(os, "", pugi::format_raw);
   return change_bucket(c, [&](Bucket& nb) { nb.lifecycle = os.str(); });
 }
 

@@ -132,12 +132,10 @@ void add_lock_headers(const ObjectMeta& m, http::Response& res) {
 // ---- bucket configuration -----------------------------------------------------------------
 
 http::Response S3Service::put_object_lock(Ctx& c, const std::string& body) {
-  http::Response refusal;
-  auto b = owned_bucket(c, &refusal);
-  if (!b) return refusal;
-  pugi::xml_document doc;
-  if (auto e = parse_xml_body(body, "ObjectLockConfiguration", doc)) return error_response(c, *e);
-  auto root = doc.document_element();
+  XmlPut put;
+  auto b = with_xml_body(owned_bucket(c, &put.refusal), c, body, "ObjectLockConfiguration", put);
+  if (!b) return std::move(put.refusal);
+  auto root = put.root();
   if (child_text(root, "ObjectLockEnabled") != "Enabled") return error_response(c, malformed_xml());
   std::string mode;
   uint32_t days = 0, years = 0;
@@ -221,13 +219,28 @@ http::Response S3Service::change_version(Ctx& c, const Bucket& b,
   return res;
 }
 
-http::Response S3Service::put_retention(Ctx& c, const std::string& body) {
+std::optional<Bucket> S3Service::lock_bucket(Ctx& c, http::Response* refusal) {
+  auto b = find_bucket(c.bucket);
+  if (!b) *refusal = error_response(c, no_such_bucket(c.bucket));
+  else if (!b->object_lock) *refusal = error_response(c, missing_lock_configuration());
+  else return b;
+  return std::nullopt;
+}
+
+http::Response S3Service::read_lock(Ctx& c, const std::function<http::Response(const ObjectMeta&)>& answer) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (!b->object_lock) return error_response(c, missing_lock_configuration());
-  pugi::xml_document doc;
-  if (auto e = parse_xml_body(body, "Retention", doc)) return error_response(c, *e);
-  auto root = doc.document_element();
+  std::optional<S3Error> e;
+  auto v = lock_target(c, *b, Perm::read, &e);
+  if (!v) return error_response(c, *e);
+  return answer(v->meta);
+}
+
+http::Response S3Service::put_retention(Ctx& c, const std::string& body) {
+  XmlPut put;
+  auto b = with_xml_body(lock_bucket(c, &put.refusal), c, body, "Retention", put);
+  if (!b) return std::move(put.refusal);
+  auto root = put.root();
   const std::string mode = child_text(root, "Mode");
   const std::string until_text = child_text(root, "RetainUntilDate");
   if (!mode.empty() && !valid_mode(mode)) return error_response(c, malformed_xml());
@@ -253,27 +266,22 @@ http::Response S3Service::put_retention(Ctx& c, const std::string& body) {
 }
 
 http::Response S3Service::get_retention(Ctx& c) {
-  auto b = find_bucket(c.bucket);
-  if (!b) return error_response(c, no_such_bucket(c.bucket));
-  std::optional<S3Error> e;
-  auto v = lock_target(c, *b, Perm::read, &e);
-  if (!v) return error_response(c, *e);
-  if (v->meta.lock_mode.empty())
-    return error_response(c, err("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration",
-                                 404));
-  XmlOut x("Retention");
-  XmlOut::add(x.root(), "Mode", v->meta.lock_mode);
-  XmlOut::add(x.root(), "RetainUntilDate", iso8601(v->meta.lock_until_ms));
-  return xml_response(c, 200, x.str());
+  return read_lock(c, [&](const ObjectMeta& m) {
+    if (m.lock_mode.empty())
+      return error_response(c, err("NoSuchObjectLockConfiguration",
+                                   "The specified object does not have a ObjectLock configuration", 404));
+    XmlOut x("Retention");
+    XmlOut::add(x.root(), "Mode", m.lock_mode);
+    XmlOut::add(x.root(), "RetainUntilDate", iso8601(m.lock_until_ms));
+    return xml_response(c, 200, x.str());
+  });
 }
 
 http::Response S3Service::put_legal_hold(Ctx& c, const std::string& body) {
-  auto b = find_bucket(c.bucket);
-  if (!b) return error_response(c, no_such_bucket(c.bucket));
-  if (!b->object_lock) return error_response(c, missing_lock_configuration());
-  pugi::xml_document doc;
-  if (auto e = parse_xml_body(body, "LegalHold", doc)) return error_response(c, *e);
-  const std::string status = child_text(doc.document_element(), "Status");
+  XmlPut put;
+  auto b = with_xml_body(lock_bucket(c, &put.refusal), c, body, "LegalHold", put);
+  if (!b) return std::move(put.refusal);
+  const std::string status = child_text(put.root(), "Status");
   if (status != "ON" && status != "OFF") return error_response(c, malformed_xml());
   return change_version(c, *b, [&](ObjectMeta& m) -> std::optional<S3Error> {
     m.legal_hold = status == "ON";
@@ -282,14 +290,11 @@ http::Response S3Service::put_legal_hold(Ctx& c, const std::string& body) {
 }
 
 http::Response S3Service::get_legal_hold(Ctx& c) {
-  auto b = find_bucket(c.bucket);
-  if (!b) return error_response(c, no_such_bucket(c.bucket));
-  std::optional<S3Error> e;
-  auto v = lock_target(c, *b, Perm::read, &e);
-  if (!v) return error_response(c, *e);
-  XmlOut x("LegalHold");
-  XmlOut::add(x.root(), "Status", v->meta.legal_hold ? "ON" : "OFF");
-  return xml_response(c, 200, x.str());
+  return read_lock(c, [&](const ObjectMeta& m) {
+    XmlOut x("LegalHold");
+    XmlOut::add(x.root(), "Status", m.legal_hold ? "ON" : "OFF");
+    return xml_response(c, 200, x.str());
+  });
 }
 
 }  // namespace eddy::s3

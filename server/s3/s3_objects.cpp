@@ -502,8 +502,12 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
   ChecksumRequest checksum = checksum_request(c.headers);
   if (checksum.error) return fail(*checksum.error);
 
-  const bool chunked = !form && (c.headers.get("Content-Encoding").find("aws-chunked") != std::string_view::npos ||
-                                 c.headers.get("x-amz-content-sha256").rfind("STREAMING-", 0) == 0);
+  // aws-chunked framing: a STREAMING-* payload hash, or Content-Encoding naming aws-chunked with
+  // the decoded length S3 requires of it (a plain body whose Content-Encoding merely names
+  // aws-chunked is stored as it is, without that token).
+  const bool chunked = !form && (c.headers.get("x-amz-content-sha256").rfind("STREAMING-", 0) == 0 ||
+                                 (c.headers.get("Content-Encoding").find("aws-chunked") != std::string_view::npos &&
+                                  c.headers.has("x-amz-decoded-content-length")));
   std::optional<uint64_t> expected;
   auto parse_len = [](std::string_view v) -> std::optional<uint64_t> {
     if (v.empty() || v.size() > 19) return std::nullopt;

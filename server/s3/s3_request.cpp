@@ -48,34 +48,35 @@ struct Classifier {
   bool has(const char* name) const { return query.count(name) != 0; }
 };
 
+// Bucket sub-resources the service implements, by method (Op::other: not for that method), in
+// the order the service checks them.
+struct Typed {
+  const char* param;
+  Op get, put, del;
+};
+constexpr Typed kBucketTyped[] = {
+    {"acl", Op::get_bucket_acl, Op::put_bucket_acl, Op::other},
+    {"location", Op::get_bucket_location, Op::other, Op::other},
+    {"cors", Op::get_bucket_cors, Op::put_bucket_cors, Op::delete_bucket_cors},
+    {"versions", Op::list_object_versions, Op::other, Op::other},
+    {"uploads", Op::list_multipart_uploads, Op::other, Op::other},
+    {"versioning", Op::get_bucket_versioning, Op::put_bucket_versioning, Op::other},
+    {"object-lock", Op::get_object_lock_configuration, Op::put_object_lock_configuration, Op::other},
+    {"lifecycle", Op::get_bucket_lifecycle, Op::put_bucket_lifecycle, Op::delete_bucket_lifecycle},
+};
+
 // The order of the checks is the service's: the first that applies names the operation.
 std::pair<Op, std::string_view> bucket_op(const Classifier& q) {
   const std::string& m = q.method;
-  if (m == "PUT") {
-    if (q.has("acl")) return {Op::put_bucket_acl, {}};
-    if (q.has("cors")) return {Op::put_bucket_cors, {}};
-    if (q.has("versioning")) return {Op::put_bucket_versioning, {}};
-    if (q.has("object-lock")) return {Op::put_object_lock_configuration, {}};
-    if (q.has("lifecycle")) return {Op::put_bucket_lifecycle, {}};
-  } else if (m == "POST") {
+  if (m == "POST") {
     if (q.has("delete")) return {Op::delete_objects, {}};
     return {Op::other, "PostObject"};
-  } else if (m == "GET") {
-    if (q.has("acl")) return {Op::get_bucket_acl, {}};
-    if (q.has("location")) return {Op::get_bucket_location, {}};
-    if (q.has("cors")) return {Op::get_bucket_cors, {}};
-    if (q.has("versions")) return {Op::list_object_versions, {}};
-    if (q.has("uploads")) return {Op::list_multipart_uploads, {}};
-    if (q.has("versioning")) return {Op::get_bucket_versioning, {}};
-    if (q.has("object-lock")) return {Op::get_object_lock_configuration, {}};
-    if (q.has("lifecycle")) return {Op::get_bucket_lifecycle, {}};
-  } else if (m == "DELETE") {
-    if (q.has("cors")) return {Op::delete_bucket_cors, {}};
-    if (q.has("lifecycle")) return {Op::delete_bucket_lifecycle, {}};
-  } else if (m == "HEAD") {
-    return {Op::head_bucket, {}};
-  } else {
-    return {Op::other, {}};
+  }
+  if (m == "HEAD") return {Op::head_bucket, {}};
+  if (m != "GET" && m != "PUT" && m != "DELETE") return {Op::other, {}};
+  for (const Typed& t : kBucketTyped) {
+    const Op op = m == "GET" ? t.get : m == "PUT" ? t.put : t.del;
+    if (op != Op::other && q.has(t.param)) return {op, {}};
   }
   for (const Named& n : kBucketNamed) {
     if (!q.has(n.param)) continue;

@@ -492,6 +492,12 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// 405 for a method the addressed resource (SERVICE, BUCKET, OBJECT) does not take.
+S3Error method_not_allowed(const Ctx& c, const char* resource) {
+  return err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+             {{"Method", c.method}, {"ResourceType", resource}});
+}
+
 // Sub-resources eddy does not implement: answered 501 instead of being mistaken for a plain
 // GET/PUT of the bucket or object.
 constexpr std::string_view kUnsupported[] = {
@@ -589,8 +595,7 @@ http::Dispatch S3Service::operate(std::shared_ptr<Ctx> ctx, http::Request& req) 
 
   if (c.bucket.empty()) {
     if (c.op != Op::list_buckets)
-      return fail(err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
-                      {{"Method", c.method}, {"ResourceType", "SERVICE"}}));
+      return fail(method_not_allowed(c, "SERVICE"));
     if (c.anonymous) return fail(access_denied());
     return http::Immediate{list_buckets(c)};
   }
@@ -649,8 +654,7 @@ http::Dispatch S3Service::bucket_op(std::shared_ptr<Ctx> ctx, http::Request& req
       if (c.method == "POST" && c.operation == "PostObject") return post_object(ctx);
       break;
   }
-  return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
-                                   {{"Method", c.method}, {"ResourceType", "BUCKET"}})));
+  return imm(error_response(c, method_not_allowed(c, "BUCKET")));
 }
 
 http::Dispatch S3Service::object_op(std::shared_ptr<Ctx> ctx, http::Request& req) {
@@ -687,8 +691,7 @@ http::Dispatch S3Service::object_op(std::shared_ptr<Ctx> ctx, http::Request& req
       return xml_body(ctx, [this](Ctx& cx, std::string& b) { return complete_multipart(cx, b); });
     default: break;
   }
-  return imm(error_response(c, err("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
-                                   {{"Method", c.method}, {"ResourceType", "OBJECT"}})));
+  return imm(error_response(c, method_not_allowed(c, "OBJECT")));
 }
 
 // ---- buckets ------------------------------------------------------------------------------

@@ -237,6 +237,10 @@ class S3Service {
   // The x-amz-object-lock-* headers of a write (else the bucket's default retention) into m.
   std::optional<S3Error> lock_from_request(const Ctx& c, const Bucket& b, ObjectMeta& m) const;
   std::optional<Version> lock_target(Ctx& c, const Bucket& b, Perm p, std::optional<S3Error>* e);
+  // The bucket of a retention / legal-hold request, with object lock on (else *refusal).
+  std::optional<Bucket> lock_bucket(Ctx& c, http::Response* refusal);
+  // Get{ObjectRetention,ObjectLegalHold}: the addressed version's lock fields, read-checked, to `answer`.
+  http::Response read_lock(Ctx& c, const std::function<http::Response(const ObjectMeta&)>& answer);
   // Changes the lock fields of the version a request addresses and stores it (200 or the error).
   http::Response change_version(Ctx& c, const Bucket& b, const std::function<std::optional<S3Error>(ObjectMeta&)>& change);
   http::Response put_object_lock(Ctx& c, const std::string& body);

@@ -68,10 +68,20 @@ http::Response S3Service::change_bucket(Ctx& c, const std::function<void(Bucket&
   return res;
 }
 
-std::optional<S3Error> parse_xml_body(const std::string& body, std::string_view root, pugi::xml_document& doc) {
+std::optional<S3Error> parse_xml_body(std::string_view body, std::string_view root, pugi::xml_document& doc) {
   if (body.empty() || !doc.load_buffer(body.data(), body.size(), kXmlParse)) return malformed_xml();
   if (local_name(doc.document_element().name()) != root) return malformed_xml();
   return std::nullopt;
+}
+
+std::optional<Bucket> with_xml_body(std::optional<Bucket> b, const Ctx& c, std::string_view body, std::string_view root,
+                                    XmlPut& put) {
+  if (!b) return std::nullopt;
+  if (auto e = parse_xml_body(body, root, put.doc)) {
+    put.refusal = error_response(c, *e);
+    return std::nullopt;
+  }
+  return b;
 }
 
 std::optional<S3Error> listing_params(const Ctx& c, size_t* out, bool* url) {
@@ -334,12 +344,10 @@ std::optional<S3Error> S3Service::delete_key(const Ctx& c, const Bucket& b, cons
 // ---- Put/GetBucketVersioning --------------------------------------------------------------
 
 http::Response S3Service::put_versioning(Ctx& c, const std::string& body) {
-  http::Response refusal;
-  auto b = owned_bucket(c, &refusal);
-  if (!b) return refusal;
-  pugi::xml_document doc;
-  if (auto e = parse_xml_body(body, "VersioningConfiguration", doc)) return error_response(c, *e);
-  auto root = doc.document_element();
+  XmlPut put;
+  auto b = with_xml_body(owned_bucket(c, &put.refusal), c, body, "VersioningConfiguration", put);
+  if (!b) return std::move(put.refusal);
+  auto root = put.root();
   const std::string status = child_text(root, "Status");
   const std::string mfa = child_text(root, "MfaDelete");
   if (!children(root, "Status").empty() && status != "Enabled" && status != "Suspended")

@@ -187,10 +187,8 @@ void add_headers(const Encryption& e, http::Headers& out) {
 
 std::variant<Encryption, S3Error> parse_bucket_encryption(std::string_view body) {
   pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return malformed_xml();
-  auto root = doc.document_element();
-  if (local_name(root.name()) != "ServerSideEncryptionConfiguration") return malformed_xml();
-  auto rules = children(root, "Rule");
+  if (auto e = parse_xml_body(body, "ServerSideEncryptionConfiguration", doc)) return *e;
+  auto rules = children(doc.document_element(), "Rule");
   if (rules.size() != 1) return malformed_xml();
   auto by_default = children(rules.front(), "ApplyServerSideEncryptionByDefault");
   if (by_default.size() != 1) return malformed_xml();

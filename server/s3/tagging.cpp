@@ -43,10 +43,8 @@ std::optional<S3Error> validate(const Pairs& tags, size_t max_tags) {
 
 std::variant<Pairs, S3Error> parse_xml(std::string_view body, size_t max_tags) {
   pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size(), kXmlParse)) return malformed_xml();
-  auto root = doc.document_element();
-  if (local_name(root.name()) != "Tagging") return malformed_xml();
-  auto sets = children(root, "TagSet");
+  if (auto e = parse_xml_body(body, "Tagging", doc)) return *e;
+  auto sets = children(doc.document_element(), "TagSet");
   if (sets.size() != 1) return malformed_xml();
   Pairs tags;
   for (auto t : children(sets.front(), "Tag")) {
@@ -65,12 +63,7 @@ std::variant<Pairs, S3Error> parse_header(std::string_view header) {
       "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name "
       "duplicates.",
       "x-amz-tagging", std::string(header));
-  size_t start = 0;
-  while (start < header.size()) {
-    size_t amp = header.find('&', start);
-    std::string_view item = header.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
-    start = amp == std::string_view::npos ? header.size() : amp + 1;
-    if (item.empty()) continue;
+  for (std::string_view item : wire::text::split(header, '&')) {
     auto eq = item.find('=');
     std::string k = wire::text::percent_decode(item.substr(0, eq), true);
     std::string v = eq == std::string_view::npos ? std::string() : wire::text::percent_decode(item.substr(eq + 1), true);

@@ -2,14 +2,20 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <vector>
@@ -23,6 +29,169 @@ constexpr const char* kFamilyNames[] = {"default", "records", "objects", "blobs"
 
 rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+// Free bytes for an unprivileged writer on the filesystem holding `path` (max when unknown).
+uint64_t free_bytes(const std::string& path) {
+  struct statvfs st {};
+  if (statvfs(path.c_str(), &st) != 0) return UINT64_MAX;
+  return uint64_t(st.f_bavail) * st.f_frsize;
+}
+
+// Below this much free space the periodic WAL sync goes through RocksDB's write queue (an
+// empty synced write) instead of SyncWAL() beside the writers: in the queue it is ordered after
+// any append that fails, sees the background error that append raised and touches no file,
+// where SyncWAL() could reach a WAL writer that has just failed an append and abort.
+constexpr uint64_t kLowSpaceBytes = 1ull << 30;
+// A resume flushes the memtables (up to 8 MiB for one family) and opens a new WAL and
+// MANIFEST: with less free than this it is not tried, so that a failed flush that leaves a few
+// MiB behind does not make the store flap between resumed and full.
+constexpr uint64_t kResumeMinBytes = 16ull << 20;
+
+const char* reason_name(rocksdb::BackgroundErrorReason r) {
+  switch (r) {
+    case rocksdb::BackgroundErrorReason::kFlush: return "flush";
+    case rocksdb::BackgroundErrorReason::kCompaction: return "compaction";
+    case rocksdb::BackgroundErrorReason::kWriteCallback: return "write";
+    case rocksdb::BackgroundErrorReason::kMemTable: return "memtable";
+    case rocksdb::BackgroundErrorReason::kManifestWrite: return "manifest write";
+    case rocksdb::BackgroundErrorReason::kFlushNoWAL: return "flush";
+    case rocksdb::BackgroundErrorReason::kManifestWriteNoWAL: return "manifest write";
+  }
+  return "background work";
+}
+
+// The store's fault state, shared with RocksDB's event listener (which may outlive nothing but
+// is called from RocksDB's threads). `stopped` is the one flag the WAL sync reads: RocksDB
+// accepts no writes (a hard error or worse), so nothing may touch the WAL.
+struct Faults {
+  std::string path;
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> any{false};
+  mutable std::mutex mu;
+  StoreHealth health;  // under mu
+  std::chrono::steady_clock::time_point since;
+
+  void set(const rocksdb::Status& s, const char* where) {
+    const bool no_space = s.IsNoSpace() || s.ToString().find("No space left") != std::string::npos;
+    const bool hard = s.severity() >= rocksdb::Status::Severity::kHardError || where == std::string_view("write");
+    std::lock_guard lk(mu);
+    const bool first = health.ok;
+    if (first) {
+      ++health.errors;
+      since = std::chrono::steady_clock::now();
+    }
+    if (!first && (stopped || !hard)) return;  // the first reason stays (later writes repeat it)
+    health.ok = false;
+    health.no_space = health.no_space || no_space;
+    health.reason = std::string(no_space ? "disk full: " : "storage error: ") + where + " failed under " +
+                    path + ": " + s.ToString() +
+                    (hard ? "; writes are refused until eddy resumes (it retries every second once there is room)"
+                          : "; writes go on");
+    if (hard) stopped = true;
+    any = true;
+    if (first) spdlog::error("store: {}", health.reason);
+  }
+  StoreHealth health_copy() const {
+    std::lock_guard lk(mu);
+    return health;
+  }
+  void clear(const char* how) {
+    std::lock_guard lk(mu);
+    if (health.ok) return;
+    auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+    spdlog::warn("store: resumed ({}) after {:.1f} s in error: {}", how, secs, health.reason);
+    ++health.recoveries;
+    health.ok = true;
+    health.no_space = false;
+    health.reason.clear();
+    stopped = false;
+    any = false;
+  }
+};
+
+// The WAL fault seam (StoreOptions::wal_fault_seam): appends to *.log files fail with ENOSPC
+// while `fail` is set, below RocksDB's WritableFileWriter, exactly where a full disk fails them.
+class SeamWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  SeamWalFile(std::unique_ptr<rocksdb::FSWritableFile> f, std::shared_ptr<std::atomic<bool>> fail)
+      : FSWritableFileOwnerWrapper(std::move(f)), fail_(std::move(fail)) {}
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* d) override {
+    if (*fail_) return injected();
+    return target()->Append(data, o, d);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* d) override {
+    if (*fail_) return injected();
+    return target()->Append(data, o, v, d);
+  }
+
+ private:
+  static rocksdb::IOStatus injected() {
+    return rocksdb::IOStatus::NoSpace("injected: No space left on device (Store::fail_wal_appends)");
+  }
+  std::shared_ptr<std::atomic<bool>> fail_;
+};
+
+class SeamFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  SeamFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base, std::shared_ptr<std::atomic<bool>> fail)
+      : FileSystemWrapper(base), fail_(std::move(fail)) {}
+  const char* Name() const override { return "EddyWalFaultSeam"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* d) override {
+    auto s = target()->NewWritableFile(f, o, r, d);
+    if (s.ok() && f.size() > 4 && f.compare(f.size() - 4, 4, ".log") == 0)
+      *r = std::make_unique<SeamWalFile>(std::move(*r), fail_);
+    return s;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> fail_;
+};
+
+// RocksDB's own log lines go to eddy's log instead of a LOG file in the data dir: on a full
+// disk an append to that file fails, and Debian's librocksdb then aborts on the next line it
+// logs there (the same assertion as for the WAL, from EnvLogger, during the flush error's
+// "waiting after background flush error"). Warnings and errors only; the options header
+// RocksDB prints at open is left out.
+class SpdLogger final : public rocksdb::Logger {
+ public:
+  SpdLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < rocksdb::InfoLogLevel::WARN_LEVEL || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char buf[1024];
+    std::vsnprintf(buf, sizeof buf, format, ap);
+    if (level == rocksdb::InfoLogLevel::WARN_LEVEL)
+      spdlog::warn("rocksdb: {}", buf);
+    else
+      spdlog::error("rocksdb: {}", buf);
+  }
+};
+
+class FaultListener final : public rocksdb::EventListener {
+ public:
+  explicit FaultListener(std::shared_ptr<Faults> f) : f_(std::move(f)) {}
+  const char* Name() const override { return "eddy-faults"; }
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
+    if (error && !error->ok()) f_->set(*error, reason_name(reason));
+  }
+  // RocksDB's own recovery from a full disk (its SstFileManager polling every 5 s) would
+  // hold the error handler and make every Resume() in between answer Busy: the store's
+  // recovery task resumes instead, every recover_interval_ms, and tests drive it directly.
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
+    if (auto_recovery) *auto_recovery = false;
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) f_->clear("recovery");
+  }
+
+ private:
+  std::shared_ptr<Faults> f_;
+};
 }  // namespace
 
 const char* family_name(Family f) {
@@ -49,11 +218,57 @@ uint64_t get_u64(std::string_view in, size_t pos) {
 struct Store::Impl {
   StoreOptions options;
   std::unique_ptr<rocksdb::Env> mem_env;
+  std::unique_ptr<rocksdb::Env> seam_env;  // wal_fault_seam
+  std::shared_ptr<std::atomic<bool>> seam_wal_fail = std::make_shared<std::atomic<bool>>(false);
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   // fsync=interval: the WAL is synced this often when something was written.
   std::unique_ptr<PeriodicTask> syncer;
   std::atomic<bool> dirty{false};
+  // Background errors (a full disk) and the task that resumes from them.
+  std::shared_ptr<Faults> faults = std::make_shared<Faults>();
+  std::unique_ptr<PeriodicTask> recoverer;
+  std::atomic<int> sync_failures{0};
+  int resume_failures = 0;  // the recovery task's thread (and run_now(), never at the same time)
+
+  void sync_wal() {
+    // No WAL sync while RocksDB refuses writes: a WAL writer that failed an append keeps its
+    // error until a resume, and syncing it trips Debian's librocksdb assertion
+    // `sync_without_flush_called_` (WritableFileWriter::AssertFalseAndGetStatusForPrevError;
+    // RocksDB 9.3 turned it into an error). `dirty` stays set for after the resume.
+    if (faults->stopped) return;
+    if (!dirty.exchange(false)) return;
+    rocksdb::Status s;
+    if (free_bytes(options.path) < kLowSpaceBytes) {
+      rocksdb::WriteBatch empty;
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = db->Write(wo, &empty);
+    } else {
+      s = db->SyncWAL();
+    }
+    if (!s.ok()) {
+      dirty = true;  // again next period
+      if (sync_failures++ % 60 == 0) spdlog::error("store: WAL sync failed: {}", s.ToString());
+      if (s.IsIOError()) faults->set(s, "WAL sync");
+    } else {
+      sync_failures = 0;
+    }
+  }
+
+  bool recover() {
+    if (!faults->any) return true;
+    if (free_bytes(options.path) < kResumeMinBytes) return false;
+    rocksdb::Status s = db->Resume();
+    if (s.ok()) {
+      faults->clear("Resume()");
+      dirty = true;
+      resume_failures = 0;
+      return true;
+    }
+    if (resume_failures++ % 60 == 0) spdlog::warn("store: resume failed (tried every second): {}", s.ToString());
+    return false;
+  }
   // The test seam (fail_next_writes): `armed` keeps the write path to one relaxed load.
   std::atomic<bool> seam_armed{false};
   std::mutex seam_mu;
@@ -61,13 +276,20 @@ struct Store::Impl {
 
   ~Impl() {
     syncer.reset();
-    if (db) {
-      if (auto s = db->FlushWAL(!options.in_memory); !s.ok())
-        spdlog::error("store: WAL flush at close failed: {}", s.ToString());
-      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-      db->Close();
-      delete db;
+    recoverer.reset();
+    if (!db) return;
+    if (faults->stopped) {
+      // In error: no WAL sync and no memtable flush at close (either would touch the failed
+      // WAL writer). Every acknowledged write is in the WAL and is replayed at the next open.
+      spdlog::warn("store: closing while in error, without flush: {}", faults->health_copy().reason);
+      if (auto s = db->SetDBOptions({{"avoid_flush_during_shutdown", "true"}}); !s.ok())
+        spdlog::error("store: cannot skip the flush at close: {}", s.ToString());
+    } else if (auto s = db->FlushWAL(!options.in_memory); !s.ok()) {
+      spdlog::error("store: WAL flush at close failed: {}", s.ToString());
     }
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    if (auto s = db->Close(); !s.ok()) spdlog::warn("store: close: {}", s.ToString());
+    delete db;
   }
 };
 
@@ -158,13 +380,21 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
   db_options.keep_log_file_num = 3;
   db_options.max_total_wal_size = 256ull << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.info_log = std::make_shared<SpdLogger>();
   db_options.db_write_buffer_size = 24 << 20;
+  impl.faults->path = options.in_memory ? "memory" : options.path;
+  db_options.listeners.push_back(std::make_shared<FaultListener>(impl.faults));
   std::string path = options.path;
   if (options.in_memory) {
     impl.mem_env.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
     db_options.env = impl.mem_env.get();
     path = "/eddy-in-memory";
   } else {
+    if (options.wal_fault_seam) {
+      impl.seam_env = rocksdb::NewCompositeEnv(
+          std::make_shared<SeamFileSystem>(rocksdb::FileSystem::Default(), impl.seam_wal_fail));
+      db_options.env = impl.seam_env.get();
+    }
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) {
@@ -224,14 +454,14 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
   }
   if (options.fsync == FsyncMode::interval && !options.in_memory) {
     impl.syncer = std::make_unique<PeriodicTask>(
-        "store: WAL sync", std::chrono::milliseconds(impl.options.fsync_interval_ms), [&impl] {
-          if (!impl.dirty.exchange(false)) return;
-          if (auto s = impl.db->SyncWAL(); !s.ok()) {
-            impl.dirty = true;  // again next period
-            spdlog::error("store: WAL sync failed: {}", s.ToString());
-          }
-        });
+        "store: WAL sync", std::chrono::milliseconds(impl.options.fsync_interval_ms), [&impl] { impl.sync_wal(); });
     impl.syncer->start();
+  }
+  if (!options.in_memory) {
+    impl.recoverer = std::make_unique<PeriodicTask>(
+        "store: recovery", std::chrono::milliseconds(std::max(1, impl.options.recover_interval_ms)),
+        [&impl] { (void)impl.recover(); });
+    impl.recoverer->start();
   }
   if (status) *status = Status::good();
   return store;
@@ -254,7 +484,13 @@ Status Store::write(WriteBatch& batch) {
   wo.sync = impl.options.fsync == FsyncMode::always && !impl.options.in_memory;
   rocksdb::Status s = impl.db->Write(wo, &wb);
   wb.Clear();
-  if (!s.ok()) return Status::error(s.ToString());
+  if (!s.ok()) {
+    // RocksDB reports a failed WAL append to the listener (a background error) before it
+    // returns; an I/O error is recorded here too in case it did not.
+    if (s.IsIOError()) impl.faults->set(s, "write");
+    if (impl.faults->stopped) return Status::error(impl.faults->health_copy().reason);
+    return Status::error(s.ToString());
+  }
   impl.dirty = true;
   return Status::good();
 }
@@ -285,6 +521,7 @@ std::unique_ptr<Iterator> Store::iterate(Family f, std::string_view lower, std::
 
 Status Store::flush() {
   auto& impl = *impl_;
+  if (impl.faults->stopped) return Status::error("not flushed: " + health().reason);
   rocksdb::Status s = impl.db->FlushWAL(!impl.options.in_memory);
   if (!s.ok()) return Status::error(s.ToString());
   rocksdb::FlushOptions fo;
@@ -300,6 +537,22 @@ void Store::compact_range(Family f, std::string_view begin, std::string_view end
 }
 
 bool Store::in_memory() const { return impl_->options.in_memory; }
+
+StoreHealth Store::health() const { return impl_->faults->health_copy(); }
+
+bool Store::recover_now() {
+  if (impl_->recoverer) {
+    impl_->recoverer->run_now();
+    return health().ok;
+  }
+  return impl_->recover();
+}
+
+void Store::sync_now() {
+  if (impl_->syncer) impl_->syncer->run_now();
+}
+
+void Store::fail_wal_appends(bool on) { *impl_->seam_wal_fail = on; }
 
 void Store::fail_next_writes(int n, int after) {
   std::lock_guard lk(impl_->seam_mu);

@@ -71,6 +71,20 @@ struct StoreOptions {
   bool in_memory = false;    // RocksDB on an in-memory Env: nothing touches the disk
   FsyncMode fsync = FsyncMode::interval;
   int fsync_interval_ms = 1000;
+  // While the store is in a background error (a full disk), how often it tries to resume.
+  int recover_interval_ms = 1000;
+  // Test seam (store_faults_test): WAL files go through a wrapper whose appends fail with
+  // ENOSPC while Store::fail_wal_appends(true). On-disk stores only.
+  bool wal_fault_seam = false;
+};
+
+// What /_eddy/health reports about storage: ok, or degraded with the reason.
+struct StoreHealth {
+  bool ok = true;
+  bool no_space = false;     // the error is a full disk (ENOSPC)
+  std::string reason;        // empty when ok
+  uint64_t errors = 0;       // times the store went into error since open
+  uint64_t recoveries = 0;   // times it resumed
 };
 
 class Store {
@@ -93,9 +107,23 @@ class Store {
   void compact_range(Family f, std::string_view begin, std::string_view end);
   bool in_memory() const;
 
+  // Storage faults (docs/reliability.md, "Full disk"). A failed WAL append or flush (ENOSPC,
+  // EIO) puts RocksDB in a background error: it refuses every write (deletes too) until it
+  // resumes, while reads go on. Meanwhile the store syncs nothing (a WAL sync after a failed
+  // append aborts Debian's librocksdb) and tries to resume every recover_interval_ms.
+  StoreHealth health() const;
+  // One recovery attempt now (the recovery task's run; a test hook): RocksDB's Resume() when
+  // the store is in error. Returns whether the store is healthy afterwards.
+  bool recover_now();
+  // One run of the WAL sync task now (fsync=interval; a test hook).
+  void sync_now();
+
   // Test seam (storage_failure_test): after `after` more successful calls of write(), the
   // next `n` fail, each with an "injected" I/O error, without reaching RocksDB. n = 0 ends it.
   void fail_next_writes(int n, int after = 0);
+  // Test seam (needs StoreOptions::wal_fault_seam): while on, every append to a WAL file fails
+  // inside RocksDB with "No space left on device", as on a full disk.
+  void fail_wal_appends(bool on);
 
  private:
   friend class WriteBatch;

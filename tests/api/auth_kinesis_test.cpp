@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/auth/authenticator.h"
+#include "tests/support/fixture_config.h"
 #include "tests/support/server_fixture.h"
 #include "tests/support/signing.h"
 #include "wire/sigv4.h"
@@ -50,18 +51,10 @@ class KinesisVerifyTest : public ServerFixture {
   void configure(Config& c) override {
     c.auth = "verify";
     c.clock = "manual";
-    // Per process: two api_tests runs on one host (two build dirs, CI jobs) must not share it.
-    credentials_path_ = ::testing::TempDir() + "eddy_auth_api_credentials." + std::to_string(::getpid());
-    std::ofstream f(credentials_path_);
-    f << "[ci]\naws_access_key_id = AKIDFROMFILE\naws_secret_access_key = file/secret\n";
-    c.credentials_file = credentials_path_;
-  }
-  void TearDown() override {
-    ServerFixture::TearDown();
-    std::remove(credentials_path_.c_str());
+    write_credentials(c, temp_dir("eddy-credentials"),
+                      "[ci]\naws_access_key_id = AKIDFROMFILE\naws_secret_access_key = file/secret\n");
   }
   SignedCaller caller() { return SignedCaller{*app_, *client_}; }
-  std::string credentials_path_;
 };
 
 TEST_F(KinesisVerifyTest, GoodSignatureIsServed) {

@@ -39,6 +39,17 @@ class ClientTail : public KinesisFixture {
         client::RetryOptions{}, [] { return 0.5; }, [this](std::chrono::milliseconds d) { slept_.push_back(d); }));
     kinesis_ = std::make_unique<client::KinesisClient>(*session_);
   }
+  // A fault rule: Kinesis `operation` answers `code` with `status` (its first `first_n` calls; 0: all).
+  static json error_rule(const std::string& operation, const std::string& code, int status, int first_n = 0) {
+    json r{{"service", "kinesis"}, {"operation", operation}, {"action", "error"}, {"error_code", code}, {"status", status}};
+    if (first_n > 0) r["first_n"] = first_n;
+    return r;
+  }
+  // Sets the fault rules (PUT: replace) or adds one (POST).
+  void faults(const std::string& method, const json& rules) {
+    auto r = http(method, "/_eddy/faults", {{"Content-Type", "application/json"}}, rules.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
 
   struct TailRun {
     int rc = 0;
@@ -109,28 +120,14 @@ TEST_F(ClientTail, KinesisClientCalls) {
 
 TEST_F(ClientTail, RetriesServerErrorsWithBackoff) {
   create_stream("r", 1);
-  auto rule = http("POST", "/_eddy/faults", {{"Content-Type", "application/json"}},
-                   json({{"service", "kinesis"},
-                         {"operation", "ListShards"},
-                         {"action", "error"},
-                         {"error_code", "InternalFailure"},
-                         {"status", 500},
-                         {"first_n", 2}})
-                       .dump());
-  ASSERT_EQ(rule.status, 200) << rule.body;
+  faults("POST", error_rule("ListShards", "InternalFailure", 500, 2));
   auto shards = kinesis_->list_shards("r");
   ASSERT_TRUE(shards) << shards.error.str();
   EXPECT_EQ(slept_,
             (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(500), std::chrono::milliseconds(1000)}));
   // A third failure in a row is the caller's: three attempts in all.
   slept_.clear();
-  http("PUT", "/_eddy/faults", {{"Content-Type", "application/json"}},
-       json::array({{{"service", "kinesis"},
-                     {"operation", "ListShards"},
-                     {"action", "error"},
-                     {"error_code", "InternalFailure"},
-                     {"status", 500}}})
-           .dump());
+  faults("PUT", json::array({error_rule("ListShards", "InternalFailure", 500)}));
   shards = kinesis_->list_shards("r");
   ASSERT_FALSE(shards);
   EXPECT_EQ(shards.error.code, "InternalFailure");
@@ -285,15 +282,7 @@ TEST_F(ClientTail, FromLatestAndAtTimestamp) {
 TEST_F(ClientTail, ThrottledGetRecordsAreRetried) {
   create_stream("thr", 1);
   put_plain("thr", {{"a", "one"}, {"b", "two"}});
-  auto rule = http("POST", "/_eddy/faults", {{"Content-Type", "application/json"}},
-                   json({{"service", "kinesis"},
-                         {"operation", "GetRecords"},
-                         {"action", "error"},
-                         {"error_code", "ProvisionedThroughputExceededException"},
-                         {"status", 400},
-                         {"first_n", 2}})
-                       .dump());
-  ASSERT_EQ(rule.status, 200) << rule.body;
+  faults("POST", error_rule("GetRecords", "ProvisionedThroughputExceededException", 400, 2));
   auto run = tail(options("thr"));
   ASSERT_EQ(run.rc, 0) << run.err;
   ASSERT_EQ(run.lines.size(), 2u);

@@ -6,6 +6,7 @@
 
 #include <regex>
 
+#include "tests/support/fixture_config.h"
 #include "tests/support/kinesis_fixture.h"
 
 using namespace eddy::test;
@@ -212,8 +213,7 @@ TEST_F(KinesisConsumers, CborShapes) {
 class KinesisConsumersRestart : public KinesisConsumers {
  protected:
   void tune(eddy::Config& c) override {
-    c.in_memory = false;
-    c.data_dir = temp_dir("eddy-consumers").string();
+    use_disk_store(c, temp_dir("eddy-consumers"));
     c.register_consumer_ms = 1000;
   }
 };

@@ -1,6 +1,7 @@
 // Streams, records, sequence numbers and iterators survive a restart on the same data dir.
 #include <gtest/gtest.h>
 
+#include "tests/support/fixture_config.h"
 #include "tests/support/kinesis_fixture.h"
 
 using namespace eddy::test;
@@ -9,8 +10,7 @@ using nlohmann::json;
 class KinesisRestart : public KinesisFixture {
  protected:
   void tune(eddy::Config& c) override {
-    c.in_memory = false;
-    c.data_dir = temp_dir("eddy-kin-restart").string();
+    use_disk_store(c, temp_dir("eddy-kin-restart"));
     c.fsync = eddy::FsyncMode::always;
   }
 };

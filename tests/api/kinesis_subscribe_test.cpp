@@ -138,6 +138,13 @@ class KinesisSubscribe : public KinesisFixture {
   static json sub_input(const std::string& carn, int shard, json pos) {
     return json{{"ConsumerARN", carn}, {"ShardId", shard_id(shard)}, {"StartingPosition", std::move(pos)}};
   }
+  // SubscribeToShard on shard 0 from `type` over h2, run until the initial response and the first
+  // event have come; the stream id.
+  int32_t subscribe(H2Client& h2, const std::string& carn, const std::string& type) {
+    const int32_t id = h2.submit("POST", "/", fields("SubscribeToShard"), sub_input(carn, 0, {{"Type", type}}).dump());
+    EXPECT_TRUE(h2.run_until([&] { return events_of(h2.response(id).body).size() >= 2; }));
+    return id;
+  }
 };
 
 TEST_F(KinesisSubscribe, Http2PushesRecordsAsTheyArriveAndEndsAfterFiveMinutes) {
@@ -148,9 +155,7 @@ TEST_F(KinesisSubscribe, Http2PushesRecordsAsTheyArriveAndEndsAfterFiveMinutes) 
 
   H2Client h2(app_->port(), H2Client::Mode::prior_knowledge);
   ASSERT_TRUE(h2.ok());
-  const int32_t id = h2.submit("POST", "/", fields("SubscribeToShard"),
-                               sub_input(carn, 0, {{"Type", "TRIM_HORIZON"}}).dump());
-  ASSERT_TRUE(h2.run_until([&] { return events_of(h2.response(id).body).size() >= 2; }));
+  const int32_t id = subscribe(h2, carn, "TRIM_HORIZON");
   EXPECT_EQ(h2.response(id).status, 200);
   EXPECT_EQ(h2.response(id).header("content-type"), "application/vnd.amazon.eventstream");
   EXPECT_FALSE(h2.response(id).header("x-amzn-requestid").empty());
@@ -239,8 +244,7 @@ TEST_F(KinesisSubscribe, SplitWhileSubscribedDeliversChildShards) {
   create_stream("r", 1);
   const std::string carn = reg("r", "kcl");
   H2Client h2(app_->port(), H2Client::Mode::prior_knowledge);
-  const int32_t id = h2.submit("POST", "/", fields("SubscribeToShard"), sub_input(carn, 0, {{"Type", "LATEST"}}).dump());
-  ASSERT_TRUE(h2.run_until([&] { return events_of(h2.response(id).body).size() >= 2; }));
+  const int32_t id = subscribe(h2, carn, "LATEST");
   const std::string last = put("r", "k", "before-split")["SequenceNumber"];
   ASSERT_TRUE(h2.run_until([&] { return record_count(events_of(h2.response(id).body)) >= 1; }));
   ok("SplitShard", {{"StreamName", "r"}, {"ShardToSplit", shard_id(0)}, {"NewStartingHashKey", "170141183460469231731687303715884105728"}});
@@ -267,8 +271,7 @@ TEST_F(KinesisSubscribe, DeregisteringTheConsumerEndsWithAnExceptionEvent) {
   create_stream("x", 1);
   const std::string carn = reg("x", "gone");
   H2Client h2(app_->port(), H2Client::Mode::prior_knowledge);
-  const int32_t id = h2.submit("POST", "/", fields("SubscribeToShard"), sub_input(carn, 0, {{"Type", "LATEST"}}).dump());
-  ASSERT_TRUE(h2.run_until([&] { return events_of(h2.response(id).body).size() >= 2; }));
+  const int32_t id = subscribe(h2, carn, "LATEST");
   ok("DeregisterStreamConsumer", {{"ConsumerARN", carn}});
   ASSERT_TRUE(h2.run_until([&] { return h2.response(id).done; }));
   auto evs = events_of(h2.response(id).body);
@@ -333,8 +336,7 @@ TEST_F(KinesisSubscribeThrottled, OneSubscribeToShardPerSecondPerConsumerAndShar
   create_stream("r", 2);
   const std::string carn = reg("r", "eager");
   H2Client h2(app_->port(), H2Client::Mode::prior_knowledge);
-  const int32_t id = h2.submit("POST", "/", fields("SubscribeToShard"), sub_input(carn, 0, {{"Type", "LATEST"}}).dump());
-  ASSERT_TRUE(h2.run_until([&] { return events_of(h2.response(id).body).size() >= 2; }));
+  const int32_t id = subscribe(h2, carn, "LATEST");
   h2.reset(id);
   // Within the same second: refused by the rate, however far the reset has got.
   auto again = h2.request("POST", "/", fields("SubscribeToShard"), sub_input(carn, 0, {{"Type", "LATEST"}}).dump());

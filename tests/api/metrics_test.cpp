@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "server/app.h"
+#include "tests/support/fixture_config.h"
 #include "tests/support/prometheus.h"
 #include "tests/support/server_fixture.h"
 #include "wire/kpl_aggregate.h"
@@ -163,8 +164,7 @@ TEST_F(MetricsApi, DashboardIsServed) {
 class MetricsRestart : public ServerFixture {
  protected:
   void configure(eddy::Config& c) override {
-    c.in_memory = false;
-    c.data_dir = temp_dir("eddy-metrics").string();
+    use_disk_store(c, temp_dir("eddy-metrics"));
   }
 };
 

@@ -15,6 +15,7 @@
 #include "server/app.h"
 #include "server/http/message.h"
 #include "tests/api/s3_test_util.h"
+#include "tests/support/fixture_config.h"
 #include "tests/support/server_fixture.h"
 #include "tests/support/signing.h"
 #include "wire/checksum.h"
@@ -28,6 +29,7 @@ namespace s4 = wire::sigv4;
 using Headers = s3util::Headers;
 
 using s3util::xml_all;
+using s3util::s3_error;
 using s3util::xml_text;
 
 struct User {
@@ -45,17 +47,12 @@ class S3Access : public ServerFixture {
  protected:
   void configure(Config& c) override {
     c.auth = mode_;
-    creds_ = std::filesystem::temp_directory_path() / ("eddy-s3-access-" + std::to_string(::getpid()) + ".ini");
-    std::ofstream(creds_) << "AKIDDAN dan-secret Dan\n"
-                             "[bob]\naws_access_key_id = AKIDBOB\naws_secret_access_key = bob-secret\n"
-                             "display_name = Bob\naccount_id = 111122223333\n"
-                             "[carol]\naws_access_key_id = AKIDCAROL\naws_secret_access_key = carol-secret\n"
-                             "account_id = 444455556666\n";
-    c.credentials_file = creds_.string();
-  }
-  void TearDown() override {
-    ServerFixture::TearDown();
-    std::filesystem::remove(creds_);
+    write_credentials(c, temp_dir("eddy-credentials"),
+                      "AKIDDAN dan-secret Dan\n"
+                      "[bob]\naws_access_key_id = AKIDBOB\naws_secret_access_key = bob-secret\n"
+                      "display_name = Bob\naccount_id = 111122223333\n"
+                      "[carol]\naws_access_key_id = AKIDCAROL\naws_secret_access_key = carol-secret\n"
+                      "account_id = 444455556666\n");
   }
 
   HttpResult as(const User& u, const std::string& method, const std::string& target, Headers headers = {},
@@ -80,7 +77,6 @@ class S3Access : public ServerFixture {
   std::string owner_id(const User& u) { return xml_text(as(u, "GET", "/").body, "Owner/ID"); }
 
   std::string mode_ = "verify";
-  std::filesystem::path creds_;
   s4::SigningResult last_;
 };
 
@@ -124,8 +120,7 @@ TEST_F(S3Access, EachAccountIsItsOwnCanonicalUser) {
   // Creating a bucket that exists: someone else's is BucketAlreadyExists; your own, in
   // us-east-1, succeeds again.
   r = as(kAlice, "PUT", "/bobs");
-  EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BucketAlreadyExists");
+  EXPECT_TRUE(s3_error(r, 409, "BucketAlreadyExists"));
   EXPECT_EQ(as(kBob, "PUT", "/bobs").status, 200);
   // Only the owner deletes a bucket or reads its location.
   EXPECT_EQ(xml_text(as(kAlice, "DELETE", "/bobs").body, "Code"), "AccessDenied");
@@ -164,8 +159,7 @@ TEST_F(S3Access, KeysOfOneAccountShareItsBuckets) {
   EXPECT_EQ(as(kBob, "GET", "/shared/a").status, 403);
   EXPECT_EQ(as(kBob, "GET", "/shared?list-type=2").status, 403);
   r = as(kBob, "PUT", "/shared");
-  EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BucketAlreadyExists");
+  EXPECT_TRUE(s3_error(r, 409, "BucketAlreadyExists"));
   EXPECT_EQ(xml_text(as(kBob, "DELETE", "/shared").body, "Code"), "AccessDenied");
 
   // Any key of the account deletes.
@@ -268,8 +262,7 @@ TEST_F(S3Access, CannedAclsGrantAsS3Does) {
       "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>_foo</ID>"
       "</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>";
   r = as(kAlice, "PUT", "/b-pr?acl", {}, policy);
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidArgument"));
   // An empty grant list revokes everything (the owner keeps the right to change the ACL).
   const std::string none = "<AccessControlPolicy><Owner><ID>" + owner_id(kAlice) +
                            "</ID></Owner><AccessControlList/></AccessControlPolicy>";
@@ -360,11 +353,9 @@ TEST_F(S3Access, ExplicitGrantsToUsersAndGroups) {
   r = as(kAlice, "PUT", "/explicit?acl", {},
          policy(alice, {"<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"AmazonCustomerByEmail\">"
                         "<EmailAddress>nobody@example.com</EmailAddress></Grantee><Permission>READ</Permission>"}));
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "UnresolvableGrantByEmailAddress");
+  EXPECT_TRUE(s3_error(r, 400, "UnresolvableGrantByEmailAddress"));
   r = as(kAlice, "PUT", "/explicit?acl", {}, policy(alice, {group("http://example.com/group", "READ")}));
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidArgument"));
 }
 
 TEST_F(S3Access, SigV2HeaderAuthOnBucketRequests) {
@@ -376,16 +367,14 @@ TEST_F(S3Access, SigV2HeaderAuthOnBucketRequests) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(xml_text(r.body, "Owner/DisplayName"), "Bob");
   r = as_v2(kBob, "GET", "/v2bucket", "acl", "/v2bucket/");  // the sub-resource was not signed
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "SignatureDoesNotMatch");
+  EXPECT_TRUE(s3_error(r, 403, "SignatureDoesNotMatch"));
   EXPECT_EQ(xml_text(r.body, "StringToSign").substr(xml_text(r.body, "StringToSign").rfind('\n') + 1), "/v2bucket/?acl");
 }
 
 TEST_F(S3Access, AuthFailuresCarryTheAuthenticatorsDetails) {
   ASSERT_EQ(as(kAlice, "PUT", "/det").status, 200);
   auto r = as(User{"test", "wrong"}, "GET", "/det?list-type=2");
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "SignatureDoesNotMatch");
+  EXPECT_TRUE(s3_error(r, 403, "SignatureDoesNotMatch"));
   EXPECT_EQ(xml_text(r.body, "AWSAccessKeyId"), "test");
   EXPECT_EQ(xml_text(r.body, "StringToSign"), last_.string_to_sign);
   EXPECT_EQ(xml_text(r.body, "CanonicalRequest"), last_.canonical_request);
@@ -395,9 +384,7 @@ TEST_F(S3Access, AuthFailuresCarryTheAuthenticatorsDetails) {
   EXPECT_NE(xml_text(r.body, "RequestId"), "<missing>");
 
   r = as(User{"AKIDNOBODY", "x"}, "GET", "/det");
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidAccessKeyId");
-  EXPECT_EQ(xml_text(r.body, "Message"), "The AWS Access Key Id you provided does not exist in our records.");
+  EXPECT_TRUE(s3_error(r, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."));
   EXPECT_EQ(xml_text(r.body, "AWSAccessKeyId"), "AKIDNOBODY");
 }
 
@@ -405,9 +392,7 @@ TEST_F(S3Access, CorsPreflights) {
   ASSERT_EQ(as(kAlice, "PUT", "/cors").status, 200);
   // No Origin: 400, signed, unsigned or presigned alike (preflights are not authenticated).
   auto r = http("OPTIONS", "/cors/foo");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BadRequest");
-  EXPECT_EQ(xml_text(r.body, "Message"), "Insufficient information. Origin request header needed.");
+  EXPECT_TRUE(s3_error(r, 400, "BadRequest", "Insufficient information. Origin request header needed."));
   s4::Request req;
   req.method = "GET";
   req.path = "/cors/foo";
@@ -418,9 +403,7 @@ TEST_F(S3Access, CorsPreflights) {
 
   // With an Origin: no CORS configuration, so 403.
   r = http("OPTIONS", "/cors/foo", {{"Origin", "http://example.com"}, {"Access-Control-Request-Method", "GET"}});
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "AccessForbidden");
-  EXPECT_EQ(xml_text(r.body, "Message"), "CORSResponse: CORS is not enabled for this bucket.");
+  EXPECT_TRUE(s3_error(r, 403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket."));
   EXPECT_EQ(xml_text(r.body, "Method"), "GET");
   EXPECT_EQ(xml_text(r.body, "ResourceType"), "OBJECT");
   r = http("OPTIONS", "/cors", {{"Origin", "http://example.com"}, {"Access-Control-Request-Method", "PUT"}});
@@ -439,9 +422,7 @@ TEST_F(S3Access, CorsConfigurationAndRequests) {
   ASSERT_EQ(as(kAlice, "PUT", "/corsy", {{"x-amz-acl", "public-read"}}).status, 200);
   ASSERT_EQ(as(kAlice, "PUT", "/corsy/foo", {{"x-amz-acl", "public-read"}}, "foo").status, 200);
   auto r = as(kAlice, "GET", "/corsy?cors");
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchCORSConfiguration");
-  EXPECT_EQ(xml_text(r.body, "Message"), "The CORS configuration does not exist");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchCORSConfiguration", "The CORS configuration does not exist"));
   auto config = [](const std::string& rules) { return "<CORSConfiguration>" + rules + "</CORSConfiguration>"; };
   const std::string good = config(
       "<CORSRule><ID>web</ID><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
@@ -481,8 +462,7 @@ TEST_F(S3Access, CorsConfigurationAndRequests) {
   EXPECT_EQ(r.header("access-control-expose-headers"), "ETag");
   EXPECT_EQ(r.header("access-control-allow-credentials"), "true");
   r = http("OPTIONS", "/corsy/foo", {{"Origin", origin}, {"Access-Control-Request-Method", "DELETE"}});
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "AccessForbidden");
+  EXPECT_TRUE(s3_error(r, 403, "AccessForbidden"));
   EXPECT_EQ(xml_text(r.body, "Message").rfind("CORSResponse: This CORS request is not allowed.", 0), 0u);
   EXPECT_EQ(r.header("access-control-allow-origin"), "");
   r = http("OPTIONS", "/corsy/foo",
@@ -529,8 +509,7 @@ TEST_F(S3Access, CompleteWithAPartListedTwiceIsInvalidPartOrder) {
   };
   r = as(kAlice, "POST", "/mpu/k?uploadId=" + id, {},
          "<CompleteMultipartUpload>" + part(1, etag1) + part(1, etag1) + part(2, etag2) + "</CompleteMultipartUpload>");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidPartOrder");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidPartOrder"));
   EXPECT_EQ(xml_text(r.body, "UploadId"), id);
   EXPECT_EQ(as(kAlice, "HEAD", "/mpu/k").status, 404);  // nothing was completed
   // The upload is intact and completes with a proper list.
@@ -544,9 +523,7 @@ TEST_F(S3Access, CompleteWithAPartListedTwiceIsInvalidPartOrder) {
 TEST_F(S3Access, KeysThatAreNotUtf8AreInvalidUris) {
   ASSERT_EQ(as(kAlice, "PUT", "/uri").status, 200);
   auto r = as(kAlice, "GET", "/uri/%FF%FEx");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidURI");
-  EXPECT_EQ(xml_text(r.body, "Message"), "Couldn't parse the specified URI.");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI."));
   EXPECT_EQ(as(kAlice, "PUT", "/uri/%C3%28", {}, "x").status, 400);
   // Valid multi-byte keys are fine.
   EXPECT_EQ(as(kAlice, "PUT", "/uri/%C2%AE%E2%82%AC%F0%9F%98%80", {}, "x").status, 200);

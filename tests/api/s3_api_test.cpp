@@ -12,6 +12,7 @@
 #include "server/app.h"
 #include "server/s3/s3_service.h"
 #include "tests/api/s3_test_util.h"
+#include "tests/support/fixture_config.h"
 #include "tests/support/server_fixture.h"
 #include "tests/support/signing.h"
 #include "wire/base64.h"
@@ -28,6 +29,7 @@ std::string md5_hex(const std::string& s) { return ck::digest_hex(ck::Algorithm:
 std::string md5_b64(const std::string& s) { return ck::digest_base64(ck::Algorithm::md5, s); }
 
 using s3util::xml_all;
+using s3util::s3_error;
 using s3util::xml_text;
 
 std::string random_bytes(size_t n, uint64_t seed) {
@@ -40,14 +42,8 @@ std::string random_bytes(size_t n, uint64_t seed) {
   return s;
 }
 
-class S3Api : public ServerFixture {
+class S3Api : public S3Fixture {
  protected:
-  void configure(Config& c) override { c.auth = "off"; }
-  HttpResult s3(const std::string& method, const std::string& target, const Headers& headers = {},
-                const std::string& body = {}) {
-    return http(method, target, headers, body);
-  }
-  void make_bucket(const std::string& b) { ASSERT_EQ(s3("PUT", "/" + b).status, 200); }
   void put(const std::string& target, const std::string& body, const Headers& h = {}) {
     auto r = s3("PUT", target, h, body);
     ASSERT_EQ(r.status, 200) << r.body;
@@ -67,8 +63,7 @@ TEST_F(S3Api, BucketLifecycle) {
                              "<LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>");
   EXPECT_EQ(r.status, 200);
   r = s3("PUT", "/beta", {}, "<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>");
-  EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BucketAlreadyOwnedByYou");
+  EXPECT_TRUE(s3_error(r, 409, "BucketAlreadyOwnedByYou"));
   r = s3("GET", "/beta?location");
   EXPECT_EQ(xml_text(r.body, ""), "eu-west-1");
   r = s3("GET", "/alpha?location");
@@ -99,13 +94,11 @@ TEST_F(S3Api, BucketLifecycle) {
 
   put("/alpha/k", "v");
   r = s3("DELETE", "/alpha");
-  EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BucketNotEmpty");
+  EXPECT_TRUE(s3_error(r, 409, "BucketNotEmpty"));
   EXPECT_EQ(s3("DELETE", "/alpha/k").status, 204);
   EXPECT_EQ(s3("DELETE", "/alpha").status, 204);
   r = s3("DELETE", "/alpha");
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchBucket");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchBucket"));
   EXPECT_EQ(xml_text(r.body, "BucketName"), "alpha");
 }
 
@@ -139,8 +132,7 @@ TEST_F(S3Api, PutGetHeadWithMetadata) {
   EXPECT_TRUE(r.body.empty());
 
   r = s3("GET", "/bkt/dir/missing");
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchKey");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchKey"));
   EXPECT_EQ(xml_text(r.body, "Key"), "dir/missing");
   EXPECT_EQ(xml_text(r.body, "RequestId"), r.header("x-amz-request-id"));
   r = s3("HEAD", "/bkt/dir/missing");
@@ -151,8 +143,7 @@ TEST_F(S3Api, PutGetHeadWithMetadata) {
 
   // Conditional writes.
   r = s3("PUT", "/bkt/dir/a%20b.txt", {{"If-Match", "\"nope\""}}, "x");
-  EXPECT_EQ(r.status, 412);
-  EXPECT_EQ(xml_text(r.body, "Code"), "PreconditionFailed");
+  EXPECT_TRUE(s3_error(r, 412, "PreconditionFailed"));
   EXPECT_EQ(s3("PUT", "/bkt/dir/a%20b.txt", {{"If-None-Match", "*"}}, "x").status, 412);
   EXPECT_EQ(xml_text(s3("PUT", "/bkt/nothing", {{"If-Match", "*"}}, "x").body, "Code"), "NoSuchKey");
   EXPECT_EQ(s3("PUT", "/bkt/fresh", {{"If-None-Match", "*"}}, "x").status, 200);
@@ -188,8 +179,7 @@ TEST_F(S3Api, RangesAndConditions) {
   EXPECT_EQ(r.body, "abcdefghij");
   EXPECT_EQ(r.header("content-range"), "bytes 10-19/20");
   r = s3("GET", "/bkt/r", {{"Range", "bytes=20-"}});
-  EXPECT_EQ(r.status, 416);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRange");
+  EXPECT_TRUE(s3_error(r, 416, "InvalidRange"));
   EXPECT_EQ(xml_text(r.body, "ActualObjectSize"), "20");
   r = s3("GET", "/bkt/r", {{"Range", "bytes=5-2"}});  // invalid syntax: ignored
   EXPECT_EQ(r.status, 200);
@@ -198,8 +188,7 @@ TEST_F(S3Api, RangesAndConditions) {
   const std::string etag = "\"" + md5_hex(body) + "\"";
   EXPECT_EQ(s3("GET", "/bkt/r", {{"If-Match", etag}}).status, 200);
   r = s3("GET", "/bkt/r", {{"If-Match", "\"nope\""}});
-  EXPECT_EQ(r.status, 412);
-  EXPECT_EQ(xml_text(r.body, "Code"), "PreconditionFailed");
+  EXPECT_TRUE(s3_error(r, 412, "PreconditionFailed"));
   EXPECT_EQ(xml_text(r.body, "Condition"), "If-Match");
   r = s3("GET", "/bkt/r", {{"If-None-Match", etag}});
   EXPECT_EQ(r.status, 304);
@@ -227,8 +216,7 @@ TEST_F(S3Api, IntegrityChecks) {
   make_bucket("bkt");
   const std::string body = "checked body";
   auto r = s3("PUT", "/bkt/k", {{"Content-MD5", md5_b64("other")}}, body);
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BadDigest");
+  EXPECT_TRUE(s3_error(r, 400, "BadDigest"));
   r = s3("PUT", "/bkt/k", {{"Content-MD5", "notbase64!"}}, body);
   EXPECT_EQ(xml_text(r.body, "Code"), "InvalidDigest");
   EXPECT_EQ(s3("GET", "/bkt/k").status, 404);  // nothing became visible
@@ -236,9 +224,7 @@ TEST_F(S3Api, IntegrityChecks) {
 
   const std::string crc = ck::digest_base64(ck::Algorithm::crc32, body);
   r = s3("PUT", "/bkt/c", {{"x-amz-checksum-crc32", ck::digest_base64(ck::Algorithm::crc32, "x")}}, body);
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BadDigest");
-  EXPECT_EQ(xml_text(r.body, "Message"), "The CRC32 you specified did not match the calculated checksum.");
+  EXPECT_TRUE(s3_error(r, 400, "BadDigest", "The CRC32 you specified did not match the calculated checksum."));
   r = s3("PUT", "/bkt/c", {{"x-amz-checksum-crc32", crc}}, body);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.header("x-amz-checksum-crc32"), crc);
@@ -295,8 +281,7 @@ TEST_F(S3Api, AwsChunkedUploadsWithTrailers) {
   EXPECT_TRUE(r.header("content-encoding").empty());  // aws-chunked is framing, not stored
 
   r = s3("PUT", "/bkt/chunked2", h, frame(data) + "x-amz-checksum-crc32:AAAAAA==\r\n\r\n");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BadDigest");
+  EXPECT_TRUE(s3_error(r, 400, "BadDigest"));
   EXPECT_EQ(s3("GET", "/bkt/chunked2").status, 404);
 
   // Fewer bytes than x-amz-decoded-content-length.
@@ -304,8 +289,7 @@ TEST_F(S3Api, AwsChunkedUploadsWithTrailers) {
   r = s3("PUT", "/bkt/chunked3", h, frame(data) + "x-amz-checksum-crc32:" + crc + "\r\n\r\n");
   EXPECT_EQ(xml_text(r.body, "Code"), "IncompleteBody");
   r = s3("PUT", "/bkt/chunked3", h, "zz\r\nabc");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "IncompleteBody");
+  EXPECT_TRUE(s3_error(r, 400, "IncompleteBody"));
 }
 
 TEST_F(S3Api, DeleteObjectsAndIdempotentDelete) {
@@ -315,8 +299,7 @@ TEST_F(S3Api, DeleteObjectsAndIdempotentDelete) {
   EXPECT_EQ(s3("DELETE", "/bkt/a").status, 204);
   const std::string body = "<Delete><Object><Key>b</Key></Object><Object><Key>zz</Key></Object></Delete>";
   auto r = s3("POST", "/bkt?delete", {}, body);
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRequest");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidRequest"));
   r = s3("POST", "/bkt?delete", {{"Content-MD5", md5_b64(body)}}, body);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(xml_all(r.body, "Deleted", "Key"), (std::vector<std::string>{"b", "zz"}));
@@ -356,15 +339,13 @@ TEST_F(S3Api, CopyObject) {
   EXPECT_TRUE(r.header("x-amz-meta-a").empty());
 
   r = s3("PUT", "/dst/c3", {{"x-amz-copy-source", "/src/my%20key"}, {"x-amz-copy-source-if-match", "\"bad\""}});
-  EXPECT_EQ(r.status, 412);
-  EXPECT_EQ(xml_text(r.body, "Code"), "PreconditionFailed");
+  EXPECT_TRUE(s3_error(r, 412, "PreconditionFailed"));
   r = s3("PUT", "/dst/c3", {{"x-amz-copy-source", "/src/my%20key"}, {"x-amz-copy-source-if-none-match", "\"" + md5_hex("copy me") + "\""}});
   EXPECT_EQ(r.status, 412);
   r = s3("PUT", "/dst/c3", {{"x-amz-copy-source", "/src/missing"}});
   EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchKey");
   r = s3("PUT", "/src/my%20key", {{"x-amz-copy-source", "/src/my%20key"}});
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRequest");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidRequest"));
   r = s3("PUT", "/src/my%20key", {{"x-amz-copy-source", "/src/my%20key"}, {"x-amz-metadata-directive", "REPLACE"}});
   EXPECT_EQ(r.status, 200);
 }
@@ -403,8 +384,7 @@ TEST_F(S3Api, CannedAcls) {
   std::string bad = policy;
   bad.replace(bad.find(owner, bad.find("<Grant>")), owner.size(), "_foo");
   r = s3("PUT", "/bkt?acl", {}, bad);
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidArgument"));
   EXPECT_EQ(xml_text(r.body, "ArgumentValue"), "_foo");
 }
 
@@ -663,8 +643,7 @@ TEST_F(S3Api, VirtualHostAddressingAndOddities) {
   r = s3("GET", "/?list-type=2", {{"Host", "vhb.localhost:" + port}});
   EXPECT_EQ(xml_all(r.body, "Contents", "Key"), (std::vector<std::string>{"key.txt"}));
   r = s3("GET", "/vhb/key.txt?torrent");
-  EXPECT_EQ(r.status, 501);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NotImplemented");
+  EXPECT_TRUE(s3_error(r, 501, "NotImplemented"));
   r = s3("GET", "/vhb/key.txt?versionId=123");
   EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchVersion");
   EXPECT_EQ(s3("GET", "/vhb/key.txt?versionId=null").status, 200);
@@ -746,8 +725,7 @@ TEST_F(S3Api, PutObjectIsStreamedThroughABodySink) {
   ASSERT_FALSE(std::get<http::StreamBody>(d3).sink->write("hello").has_value());
   ASSERT_EQ(s3("DELETE", "/gone-soon").status, 204);
   auto late = std::get<http::StreamBody>(d3).sink->finish();
-  EXPECT_EQ(late.status, 404);
-  EXPECT_EQ(xml_text(late.body, "Code"), "NoSuchBucket");
+  EXPECT_TRUE(s3_error(late, 404, "NoSuchBucket"));
   make_bucket("gone-soon");
   EXPECT_EQ(s3("GET", "/gone-soon/late").status, 404);
 }
@@ -787,8 +765,7 @@ class S3SeededOnDisk : public S3Seeded {
  protected:
   void configure(Config& c) override {
     S3Seeded::configure(c);
-    c.in_memory = false;
-    c.data_dir = temp_dir("eddy-seed-data").string();
+    use_disk_store(c, temp_dir("eddy-seed-data"));
     std::filesystem::create_directories(dir_ / "mixed");
     std::ofstream(dir_ / "mixed" / "obj.txt") << "m";
     std::ofstream(dir_ / "mixed.json") << R"({"acl": "public-read", "object_acl": "private"})";
@@ -853,8 +830,7 @@ TEST_F(S3AnyAuth, AnonymousRequestsGetOnlyWhatCannedAclsGrant) {
   ASSERT_EQ(send("PUT", "/pub/private-obj", {}, "secret").status, 200);
 
   auto r = http("GET", "/");
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "AccessDenied");
+  EXPECT_TRUE(s3_error(r, 403, "AccessDenied"));
   r = http("GET", "/priv/public-obj");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hello");
@@ -891,8 +867,7 @@ TEST_F(S3Verify, SignedRequestsAndStreamingChunkSignatures) {
   EXPECT_EQ(send("GET", "/signed/k", {}, "").body, "payload");
 
   r = send("GET", "/signed/k", {}, "", "wrong-secret");
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "SignatureDoesNotMatch");
+  EXPECT_TRUE(s3_error(r, 403, "SignatureDoesNotMatch"));
   EXPECT_EQ(xml_text(r.body, "StringToSign"), last_.string_to_sign);
 
   // STREAMING-AWS4-HMAC-SHA256-PAYLOAD: every chunk signature is checked.
@@ -929,8 +904,7 @@ TEST_F(S3Verify, SignedRequestsAndStreamingChunkSignatures) {
       ASSERT_EQ(r.status, 200) << r.body;
       EXPECT_TRUE(send("GET", "/signed/streamed", {}, "").body == data);
     } else {
-      EXPECT_EQ(r.status, 403);
-      EXPECT_EQ(xml_text(r.body, "Code"), "SignatureDoesNotMatch");
+      EXPECT_TRUE(s3_error(r, 403, "SignatureDoesNotMatch"));
       EXPECT_EQ(send("GET", "/signed/tampered", {}, "").status, 404);
     }
   }

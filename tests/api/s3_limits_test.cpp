@@ -5,6 +5,7 @@
 
 #include "server/s3/s3_model.h"
 #include "server/store/store.h"
+#include "tests/support/fixture_config.h"
 #include "tests/api/limits_test_support.h"
 #include "tests/support/server_fixture.h"
 
@@ -15,8 +16,7 @@ class S3Limits : public ServerFixture {
  protected:
   void configure(Config& c) override {
     c.auth = "off";
-    c.in_memory = false;
-    c.data_dir = temp_dir("eddy-s3-limits").string();
+    use_disk_store(c, temp_dir("eddy-s3-limits"));
   }
 
   size_t blob_chunks(uint64_t blob_id) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "server/app.h"
+#include "tests/support/fixture_config.h"
 #include "tests/support/prometheus.h"
 #include "tests/support/server_fixture.h"
 #include "wire/checksum.h"
@@ -196,8 +197,7 @@ class S3MetricsRestart : public S3Metrics {
  protected:
   void configure(Config& c) override {
     S3Metrics::configure(c);
-    c.in_memory = false;
-    c.data_dir = temp_dir("eddy-s3-metrics").string();
+    use_disk_store(c, temp_dir("eddy-s3-metrics"));
   }
 };
 

@@ -11,6 +11,7 @@
 
 #include "server/app.h"
 #include "tests/api/s3_test_util.h"
+#include "tests/support/fixture_config.h"
 #include "tests/support/server_fixture.h"
 
 namespace eddy::test {
@@ -29,14 +30,9 @@ class S3Policy : public ServerFixture {
  protected:
   void configure(Config& c) override {
     c.auth = "verify";
-    creds_ = std::filesystem::temp_directory_path() / ("eddy-s3-policy-" + std::to_string(::getpid()) + ".ini");
-    std::ofstream(creds_) << "[other]\naws_access_key_id = AKIDPOLICYOTHER\naws_secret_access_key = other-secret\n"
-                             "account_id = 111122223333\n";
-    c.credentials_file = creds_.string();
-  }
-  void TearDown() override {
-    ServerFixture::TearDown();
-    std::filesystem::remove(creds_);
+    write_credentials(c, temp_dir("eddy-credentials"),
+                      "[other]\naws_access_key_id = AKIDPOLICYOTHER\naws_secret_access_key = other-secret\n"
+                      "account_id = 111122223333\n");
   }
   HttpResult as(const Key& k, const std::string& method, const std::string& target, Headers headers = {},
                 const std::string& body = {}) {
@@ -58,7 +54,6 @@ class S3Policy : public ServerFixture {
   static std::string policy(const std::string& statements) {
     return R"({"Version":"2012-10-17","Statement":[)" + statements + "]}";
   }
-  std::filesystem::path creds_;
 };
 
 void expect_error(const HttpResult& r, int status, const std::string& code, const std::string& message) {

@@ -58,6 +58,12 @@ TEST_F(S3Fixes, ContentEncodingKeptAsSent) {
   EXPECT_EQ(head("deflate, gzip"), "deflate, gzip");
   EXPECT_EQ(head("deflate,gzip"), "deflate,gzip");
   EXPECT_EQ(head("gzip"), "gzip");
+  // A plain body (no STREAMING-* hash, no decoded length) whose Content-Encoding names
+  // aws-chunked is stored as sent, without that token.
+  EXPECT_EQ(head("gzip, aws-chunked"), "gzip");
+  EXPECT_EQ(http("GET", "/enc/k").body, "x");
+  EXPECT_EQ(head("aws-chunked, deflate,gzip"), "deflate, gzip");
+  EXPECT_EQ(head("aws-chunked"), "");
 }
 
 TEST_F(S3Fixes, ObjectAttributesOfAnSseCObjectNeedItsKey) {

@@ -24,13 +24,8 @@ Headers sse_c(const std::string& key, const std::string& md5, const std::string&
   return {{prefix + "algorithm", "AES256"}, {prefix + "key", key}, {prefix + "key-MD5", md5}};
 }
 
-class S3Sse : public ServerFixture {
+class S3Sse : public S3Fixture {
  protected:
-  void configure(Config& c) override { c.auth = "off"; }
-  HttpResult s3(const std::string& method, const std::string& target, const Headers& headers = {},
-                const std::string& body = {}) {
-    return http(method, target, headers, body);
-  }
   // CreateMultipartUpload, one part, Complete; returns the three answers.
   std::vector<HttpResult> multipart(const std::string& target, const Headers& create, const Headers& part) {
     std::vector<HttpResult> out;

@@ -2,12 +2,16 @@
 // Helpers shared by the S3 API tests: reading XML answers and signing requests as an SDK would.
 #include <pugixml.hpp>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "server/http/message.h"
+#include "tests/support/server_fixture.h"
 #include "tests/support/signing.h"
 #include "wire/checksum.h"
 #include "wire/sigv4.h"
@@ -42,6 +46,18 @@ inline std::vector<std::string> xml_all(const std::string& body, const std::stri
   return out;
 }
 
+// An S3 error answer (an HttpResult or an http::Response): the status, <Code> and, when given,
+// <Message>. EXPECT_TRUE(s3_error(...)) keeps the caller's line in a failure.
+template <class Answer>
+::testing::AssertionResult s3_error(const Answer& r, int status, const std::string& code,
+                                    const std::optional<std::string>& message = std::nullopt) {
+  const std::string got_code = xml_text(r.body, "Code");
+  if (r.status == status && got_code == code && (!message || xml_text(r.body, "Message") == *message))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "expected " << status << " " << code << (message ? " \"" + *message + "\"" : "")
+                                       << ", got " << r.status << ": " << r.body;
+}
+
 // Signs an S3 request with SigV4 now (region us-east-1, the body's SHA-256 unless
 // payload_hash is given; x-amz-security-token when a session token is given) for eddy on 127.0.0.1:port; returns the headers to send (Host is
 // the client's) and what was signed.
@@ -67,3 +83,21 @@ inline std::pair<Headers, wire::sigv4::SigningResult> sign_s3(const std::string&
 }
 
 }  // namespace eddy::test::s3util
+
+namespace eddy::test {
+
+// The S3 API tests' server: in process, auth off (override configure() and call this one to add
+// settings); requests go unsigned.
+class S3Fixture : public ServerFixture {
+ protected:
+  void configure(Config& c) override { c.auth = "off"; }
+  HttpResult s3(const std::string& method, const std::string& target, const s3util::Headers& headers = {},
+                const std::string& body = {}) {
+    return http(method, target, headers, body);
+  }
+  void make_bucket(const std::string& b, const s3util::Headers& h = {}) {
+    ASSERT_EQ(s3("PUT", "/" + b, h).status, 200);
+  }
+};
+
+}  // namespace eddy::test

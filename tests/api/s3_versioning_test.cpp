@@ -7,6 +7,7 @@
 #include "server/app.h"
 #include "server/s3/s3_service.h"
 #include "tests/api/s3_test_util.h"
+#include "tests/support/fixture_config.h"
 #include "tests/support/server_fixture.h"
 #include "wire/checksum.h"
 
@@ -16,6 +17,7 @@ namespace {
 namespace ck = wire::checksum;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 using s3util::xml_all;
+using s3util::s3_error;
 using s3util::xml_text;
 
 constexpr int64_t kDay = 24LL * 3600 * 1000;
@@ -26,21 +28,16 @@ constexpr int64_t kStart = 1767225600000LL;  // 2026-01-01T00:00:00Z
 const char* kEnabled = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
 const char* kSuspended = "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
 
-class S3Versioning : public ServerFixture {
+class S3Versioning : public S3Fixture {
  protected:
   void configure(Config& c) override {
-    c.auth = "off";
+    S3Fixture::configure(c);
     c.clock = "manual";
   }
   void SetUp() override {
-    ServerFixture::SetUp();
+    S3Fixture::SetUp();
     app_->manual_clock()->set_ms(kStart);
   }
-  HttpResult s3(const std::string& method, const std::string& target, const Headers& headers = {},
-                const std::string& body = {}) {
-    return http(method, target, headers, body);
-  }
-  void make_bucket(const std::string& b, const Headers& h = {}) { ASSERT_EQ(s3("PUT", "/" + b, h).status, 200); }
   void enable(const std::string& b, const char* conf = kEnabled) {
     auto r = s3("PUT", "/" + b + "?versioning", {}, conf);
     ASSERT_EQ(r.status, 200) << r.body;
@@ -68,16 +65,13 @@ TEST_F(S3Versioning, BucketVersioningConfiguration) {
   EXPECT_EQ(xml_text(s3("GET", "/cfg?versioning").body, "Status"), "Suspended");
 
   r = s3("PUT", "/cfg?versioning", {}, "<VersioningConfiguration><Status>enabled</Status></VersioningConfiguration>");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "MalformedXML");
+  EXPECT_TRUE(s3_error(r, 400, "MalformedXML"));
   EXPECT_EQ(xml_text(r.body, "Message"),
             "The XML you provided was not well-formed or did not validate against our published schema");
   r = s3("PUT", "/cfg?versioning", {}, "<Nope/>");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "MalformedXML");
+  EXPECT_TRUE(s3_error(r, 400, "MalformedXML"));
   r = s3("PUT", "/missing-bucket?versioning", {}, kEnabled);
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchBucket");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchBucket"));
 }
 
 TEST_F(S3Versioning, VersionsDeleteMarkersAndAddressingById) {
@@ -100,9 +94,7 @@ TEST_F(S3Versioning, VersionsDeleteMarkersAndAddressingById) {
   EXPECT_EQ(r.header("content-length"), "9");
 
   r = s3("GET", "/ver/k?versionId=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchVersion");
-  EXPECT_EQ(xml_text(r.body, "Message"), "The specified version does not exist.");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchVersion", "The specified version does not exist."));
 
   r = s3("GET", "/ver?versions");
   EXPECT_EQ(r.status, 200);
@@ -116,14 +108,11 @@ TEST_F(S3Versioning, VersionsDeleteMarkersAndAddressingById) {
   const std::string marker = r.header("x-amz-version-id");
   EXPECT_EQ(marker.size(), 32u);
   r = s3("GET", "/ver/k");
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchKey");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchKey"));
   EXPECT_EQ(r.header("x-amz-delete-marker"), "true");
   EXPECT_EQ(r.header("x-amz-version-id"), marker);
   r = s3("GET", "/ver/k?versionId=" + marker);
-  EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(xml_text(r.body, "Code"), "MethodNotAllowed");
-  EXPECT_EQ(xml_text(r.body, "Message"), "The specified method is not allowed against this resource.");
+  EXPECT_TRUE(s3_error(r, 405, "MethodNotAllowed", "The specified method is not allowed against this resource."));
   EXPECT_EQ(r.header("x-amz-delete-marker"), "true");
   EXPECT_EQ(xml_all(s3("GET", "/ver").body, "Contents", "Key").size(), 0u);
   r = s3("GET", "/ver?versions");
@@ -151,8 +140,7 @@ TEST_F(S3Versioning, VersionsDeleteMarkersAndAddressingById) {
   // A bucket holding only noncurrent versions is not empty.
   EXPECT_EQ(s3("DELETE", "/ver/k").status, 204);
   r = s3("DELETE", "/ver");
-  EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(xml_text(r.body, "Code"), "BucketNotEmpty");
+  EXPECT_TRUE(s3_error(r, 409, "BucketNotEmpty"));
 }
 
 TEST_F(S3Versioning, NullVersionBeforeAndUnderSuspension) {
@@ -216,9 +204,7 @@ TEST_F(S3Versioning, ListObjectVersionsPages) {
   r = s3("GET", "/pgs?versions&prefix=b/&max-keys=1000");
   EXPECT_EQ(xml_all(r.body, "Version", "Key").size(), 6u);
   r = s3("GET", "/pgs?versions&version-id-marker=x");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
-  EXPECT_EQ(xml_text(r.body, "Message"), "A version-id marker cannot be specified without a key marker.");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidArgument", "A version-id marker cannot be specified without a key marker."));
 }
 
 TEST_F(S3Versioning, CopyMultipartAndDeleteObjectsMakeVersions) {
@@ -232,13 +218,10 @@ TEST_F(S3Versioning, CopyMultipartAndDeleteObjectsMakeVersions) {
   EXPECT_EQ(r.header("x-amz-version-id").size(), 32u);
   EXPECT_EQ(s3("GET", "/cpy/dst").body, "first");
   r = s3("PUT", "/cpy/dst", {{"x-amz-copy-source", "/cpy/src?versionId=nope"}});
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchVersion");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchVersion"));
   const std::string marker = s3("DELETE", "/cpy/src").header("x-amz-version-id");
   r = s3("PUT", "/cpy/dst", {{"x-amz-copy-source", "/cpy/src?versionId=" + marker}});
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRequest");
-  EXPECT_EQ(xml_text(r.body, "Message"), "The source of a copy request may not specifically refer to a delete marker by version id.");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id."));
 
   r = s3("POST", "/cpy/mp?uploads");
   const std::string upload = xml_text(r.body, "UploadId");
@@ -261,8 +244,7 @@ TEST_F(S3Versioning, CopyMultipartAndDeleteObjectsMakeVersions) {
 }
 
 TEST_F(S3Versioning, VersionsSurviveRestart) {
-  config_.in_memory = false;
-  config_.data_dir = temp_dir("s3v").string();
+  use_disk_store(config_, temp_dir("s3v"));
   restart();
   app_->manual_clock()->set_ms(kStart);
   make_bucket("dur");
@@ -318,8 +300,7 @@ TEST_F(S3Versioning, ConditionalWritesAndDeletes) {
   put("/cond/src", "src");
   failed(s3("PUT", "/cond/k", {{"x-amz-copy-source", "/cond/src"}, {"If-None-Match", "*"}}), "If-None-Match");
   r = s3("PUT", "/cond/new", {{"x-amz-copy-source", "/cond/src"}, {"If-Match", "*"}});
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchKey");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchKey"));
   EXPECT_EQ(s3("PUT", "/cond/new", {{"x-amz-copy-source", "/cond/src"}, {"If-None-Match", "*"}}).status, 200);
   // DeleteObject.
   failed(s3("DELETE", "/cond/src", {{"If-Match", "\"other\""}}), "If-Match");
@@ -342,20 +323,16 @@ TEST_F(S3Versioning, ObjectLockConfigurationAndRetention) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(xml_text(r.body, "ObjectLockEnabled"), "Enabled");
   r = s3("PUT", "/lkb?versioning", {}, kSuspended);
-  EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidBucketState");
+  EXPECT_TRUE(s3_error(r, 409, "InvalidBucketState"));
 
   auto conf = [](const std::string& retention) {
     return "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>" + retention +
            "</DefaultRetention></Rule></ObjectLockConfiguration>";
   };
   r = s3("PUT", "/lkb?object-lock", {}, conf("<Mode>GOVERNANCE</Mode><Days>0</Days>"));
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRetentionPeriod");
-  EXPECT_EQ(xml_text(r.body, "Message"), "Default retention period must be a positive integer value.");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidRetentionPeriod", "Default retention period must be a positive integer value."));
   r = s3("PUT", "/lkb?object-lock", {}, conf("<Mode>GOVERNANCE</Mode><Days>1</Days><Years>1</Years>"));
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "MalformedXML");
+  EXPECT_TRUE(s3_error(r, 400, "MalformedXML"));
   r = s3("PUT", "/lkb?object-lock", {}, conf("<Mode>governance</Mode><Days>1</Days>"));
   EXPECT_EQ(xml_text(r.body, "Code"), "MalformedXML");
   r = s3("PUT", "/lkb?object-lock", {}, conf("<Mode>GOVERNANCE</Mode><Days>1</Days>"));
@@ -370,9 +347,7 @@ TEST_F(S3Versioning, ObjectLockConfigurationAndRetention) {
   EXPECT_EQ(r.header("x-amz-object-lock-mode"), "GOVERNANCE");
   EXPECT_EQ(r.header("x-amz-object-lock-retain-until-date"), "2026-01-02T00:00:00.000Z");
   r = s3("DELETE", "/lkb/k?versionId=" + v);
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "AccessDenied");
-  EXPECT_EQ(xml_text(r.body, "Message"), "Access Denied because object protected by object lock.");
+  EXPECT_TRUE(s3_error(r, 403, "AccessDenied", "Access Denied because object protected by object lock."));
   // A delete marker is still allowed.
   EXPECT_EQ(s3("DELETE", "/lkb/k").header("x-amz-delete-marker"), "true");
   app_->manual_clock()->advance_ms(kDay + 1);
@@ -388,8 +363,7 @@ TEST_F(S3Versioning, ObjectLockConfigurationAndRetention) {
   EXPECT_EQ(xml_text(r.body, "RetainUntilDate"), "2030-01-01T00:00:00.000Z");
   const std::string shorter = "<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2029-01-01T00:00:00Z</RetainUntilDate></Retention>";
   r = s3("PUT", "/lkb/g?retention", {}, shorter);
-  EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(xml_text(r.body, "Code"), "AccessDenied");
+  EXPECT_TRUE(s3_error(r, 403, "AccessDenied"));
   EXPECT_EQ(s3("PUT", "/lkb/g?retention", {{"x-amz-bypass-governance-retention", "true"}}, shorter).status, 200);
   EXPECT_EQ(s3("DELETE", "/lkb/g?versionId=" + v2).status, 403);
   EXPECT_EQ(s3("DELETE", "/lkb/g?versionId=" + v2, {{"x-amz-bypass-governance-retention", "true"}}).status, 204);
@@ -403,34 +377,26 @@ TEST_F(S3Versioning, ObjectLockConfigurationAndRetention) {
   EXPECT_EQ(s3("DELETE", "/lkb/c?versionId=" + v3).status, 204);
 
   r = s3("PUT", "/lkb/g?retention", {}, "<Retention><Mode>abc</Mode><RetainUntilDate>2040-01-01T00:00:00Z</RetainUntilDate></Retention>");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "MalformedXML");
+  EXPECT_TRUE(s3_error(r, 400, "MalformedXML"));
 }
 
 TEST_F(S3Versioning, LegalHoldAndLockErrorsOnPlainBuckets) {
   make_bucket("plain");
   put("/plain/k", "x");
   auto r = s3("PUT", "/plain/k?legal-hold", {}, "<LegalHold><Status>ON</Status></LegalHold>");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRequest");
-  EXPECT_EQ(xml_text(r.body, "Message"), "Bucket is missing Object Lock Configuration");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration"));
   r = s3("GET", "/plain?object-lock");
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "ObjectLockConfigurationNotFoundError");
-  EXPECT_EQ(xml_text(r.body, "Message"), "Object Lock configuration does not exist for this bucket");
+  EXPECT_TRUE(s3_error(r, 404, "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"));
   r = s3("PUT", "/plain?object-lock", {},
          "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>");
-  EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidBucketState");
+  EXPECT_TRUE(s3_error(r, 409, "InvalidBucketState"));
   r = s3("PUT", "/plain/k2", {{"x-amz-object-lock-legal-hold", "ON"}}, "x");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRequest");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidRequest"));
 
   make_bucket("held", {{"x-amz-bucket-object-lock-enabled", "true"}});
   const std::string v = put("/held/k", "x");
   r = s3("GET", "/held/k?retention");
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchObjectLockConfiguration");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchObjectLockConfiguration"));
   r = s3("PUT", "/held/k?legal-hold", {}, "<LegalHold><Status>abc</Status></LegalHold>");
   EXPECT_EQ(xml_text(r.body, "Code"), "MalformedXML");
   EXPECT_EQ(s3("PUT", "/held/k?legal-hold", {}, "<LegalHold><Status>ON</Status></LegalHold>").status, 200);
@@ -448,19 +414,14 @@ TEST_F(S3Versioning, LegalHoldAndLockErrorsOnPlainBuckets) {
 TEST_F(S3Versioning, LifecycleConfigurationIsValidatedStoredAndReturned) {
   make_bucket("lcy");
   auto r = s3("GET", "/lcy?lifecycle");
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchLifecycleConfiguration");
-  EXPECT_EQ(xml_text(r.body, "Message"), "The lifecycle configuration does not exist");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"));
   EXPECT_EQ(s3("DELETE", "/lcy?lifecycle").status, 204);
 
   auto rule = [](const std::string& inner) { return "<LifecycleConfiguration><Rule>" + inner + "</Rule></LifecycleConfiguration>"; };
   r = s3("PUT", "/lcy?lifecycle", {}, rule("<ID>r</ID><Prefix>a/</Prefix><Status>enabled</Status><Expiration><Days>1</Days></Expiration>"));
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "MalformedXML");
+  EXPECT_TRUE(s3_error(r, 400, "MalformedXML"));
   r = s3("PUT", "/lcy?lifecycle", {}, rule("<ID>r</ID><Prefix>a/</Prefix><Status>Enabled</Status><Expiration><Days>0</Days></Expiration>"));
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
-  EXPECT_EQ(xml_text(r.body, "Message"), "'Days' for Expiration action must be a positive integer");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidArgument", "'Days' for Expiration action must be a positive integer"));
   r = s3("PUT", "/lcy?lifecycle", {}, rule("<ID>" + std::string(256, 'a') + "</ID><Prefix>a/</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>"));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(xml_text(r.body, "Message"), "ID length should not exceed allowed limit of 255");
@@ -473,8 +434,7 @@ TEST_F(S3Versioning, LifecycleConfigurationIsValidatedStoredAndReturned) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(xml_text(r.body, "Message"), "'Date' must be at midnight GMT");
   r = s3("PUT", "/lcy?lifecycle", {}, rule("<ID>r</ID><Prefix>a/</Prefix><Status>Enabled</Status>"));
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidRequest");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidRequest"));
 
   const std::string good = rule("<Prefix>a/</Prefix><Status>Enabled</Status><Expiration><Days>31</Days></Expiration>");
   EXPECT_EQ(s3("PUT", "/lcy?lifecycle", {}, good).status, 200);
@@ -540,9 +500,7 @@ TEST_F(S3Versioning, GetObjectAttributes) {
   EXPECT_EQ(xml_text(r.body, "ObjectParts"), "<missing>");
   EXPECT_EQ(r.header("x-amz-version-id"), "");
   r = s3("GET", "/attr/k?attributes", {{"x-amz-object-attributes", "Bogus"}});
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(xml_text(r.body, "Code"), "InvalidArgument");
-  EXPECT_EQ(xml_text(r.body, "Message"), "Invalid attribute name specified.");
+  EXPECT_TRUE(s3_error(r, 400, "InvalidArgument", "Invalid attribute name specified."));
   // A multipart object lists its parts, paged.
   r = s3("POST", "/attr/mp?uploads");
   const std::string upload = xml_text(r.body, "UploadId");
@@ -562,8 +520,7 @@ TEST_F(S3Versioning, GetObjectAttributes) {
   EXPECT_EQ(xml_text(r.body, "ObjectParts/Part/PartNumber"), "2");
   EXPECT_EQ(xml_text(r.body, "ObjectParts/Part/Size"), std::to_string(big.size()));
   r = s3("GET", "/attr/none?attributes", {{"x-amz-object-attributes", "ETag"}});
-  EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(xml_text(r.body, "Code"), "NoSuchKey");
+  EXPECT_TRUE(s3_error(r, 404, "NoSuchKey"));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "server/kinesis/kinesis_service.h"
 #include "server/limits/control_plane_limiter.h"
+#include "tests/support/fixture_config.h"
 #include "tests/api/limits_test_support.h"
 
 using namespace eddy::test;
@@ -33,8 +34,7 @@ class ThrottleAwsOnDisk : public ThrottleAws {
  protected:
   void tune(eddy::Config& c) override {
     c.throttle = "aws";
-    c.in_memory = false;
-    c.data_dir = temp_dir("eddy-throttle-restart").string();
+    use_disk_store(c, temp_dir("eddy-throttle-restart"));
     auto rules = temp_dir("eddy-throttle-faults") / "faults.json";
     std::ofstream(rules) << R"({"seed": 3, "rules": [{"id": "hot", "bucket": "b", "action": "error", "error_code": "SlowDown"}]})";
     c.faults_file = rules.string();
@@ -181,14 +181,9 @@ TEST_F(ThrottleAws, ATenMiBResponseBlocksTheShardForFiveSeconds) {
   create_stream("big", 1);
   // Let the 10 MiB in quickly: a per-stream override raises the write limit.
   admin("PUT", "/_eddy/throttle/streams/big", {{"write_bytes_per_sec", 20 * 1024 * 1024}});
-  for (int call = 0; call < 2; ++call) {
-    json recs = json::array();
-    for (int i = 0; i < 5; ++i) recs.push_back({{"PartitionKey", "k"}, {"Data", b64(std::string(1024 * 1024 - 1, 'z'))}});
-    ASSERT_EQ(ok("PutRecords", {{"StreamName", "big"}, {"Records", recs}})["FailedRecordCount"], 0);
-  }
-  auto it = ok("GetShardIterator", {{"StreamName", "big"}, {"ShardId", shard_id(0)}, {"ShardIteratorType", "TRIM_HORIZON"}})
-                ["ShardIterator"]
-                    .get<std::string>();
+  for (int call = 0; call < 2; ++call)  // 1 MiB records: a 1-byte key and 1 MiB - 1 of data
+    ASSERT_EQ(ok("PutRecords", {{"StreamName", "big"}, {"Records", entries(5, "k", 1024 * 1024 - 1)}})["FailedRecordCount"], 0);
+  auto it = iterator("big", 0, "TRIM_HORIZON");
   auto r = ok("GetRecords", {{"ShardIterator", it}});
   ASSERT_EQ(r["Records"].size(), 10u);  // exactly 10 MiB of key + data
   it = r["NextShardIterator"].get<std::string>();
@@ -203,12 +198,8 @@ TEST_F(ThrottleAws, ATenMiBResponseBlocksTheShardForFiveSeconds) {
 TEST_F(ThrottleAws, ReadBytesBudgetIsTwoMiBPerSecond) {
   create_stream("rb", 1);
   admin("PUT", "/_eddy/throttle/streams/rb", {{"write_bytes_per_sec", 8 * 1024 * 1024}});
-  json recs = json::array();
-  for (int i = 0; i < 3; ++i) recs.push_back({{"PartitionKey", "k"}, {"Data", b64(std::string(1024 * 1024 - 1, 'r'))}});
-  ASSERT_EQ(ok("PutRecords", {{"StreamName", "rb"}, {"Records", recs}})["FailedRecordCount"], 0);
-  auto it = ok("GetShardIterator", {{"StreamName", "rb"}, {"ShardId", shard_id(0)}, {"ShardIteratorType", "TRIM_HORIZON"}})
-                ["ShardIterator"]
-                    .get<std::string>();
+  ASSERT_EQ(ok("PutRecords", {{"StreamName", "rb"}, {"Records", entries(3, "k", 1024 * 1024 - 1)}})["FailedRecordCount"], 0);
+  auto it = iterator("rb", 0, "TRIM_HORIZON");
   auto r = ok("GetRecords", {{"ShardIterator", it}});  // 3 MiB: 1 MiB over the budget
   ASSERT_EQ(r["Records"].size(), 3u);
   it = r["NextShardIterator"].get<std::string>();

@@ -14,21 +14,30 @@ using std::chrono::milliseconds;
 TEST(RetryPolicy, RetriesThrottlingTransientAndServerErrorsOnly) {
   RetryPolicy p(
       RetryOptions{}, [] { return 0.5; }, [](milliseconds) {});
-  EXPECT_TRUE(p.should_retry(1, 400, "ProvisionedThroughputExceededException"));
-  EXPECT_TRUE(p.should_retry(1, 400, "LimitExceededException"));
-  EXPECT_TRUE(p.should_retry(1, 503, "SlowDown"));
-  EXPECT_TRUE(p.should_retry(1, 400, "ThrottlingException"));
-  EXPECT_TRUE(p.should_retry(1, 500, "InternalFailure"));
-  EXPECT_TRUE(p.should_retry(1, 502, ""));
-  EXPECT_TRUE(p.should_retry(1, 504, ""));
-  EXPECT_TRUE(p.should_retry(1, 0, ""));  // transport error
-  EXPECT_FALSE(p.should_retry(1, 400, "ResourceNotFoundException"));
-  EXPECT_FALSE(p.should_retry(1, 400, "ValidationException"));
-  EXPECT_FALSE(p.should_retry(1, 403, "AccessDenied"));
-  EXPECT_FALSE(p.should_retry(1, 404, "NoSuchKey"));
-  // Three attempts in all (the SDKs' standard mode).
-  EXPECT_TRUE(p.should_retry(2, 503, ""));
-  EXPECT_FALSE(p.should_retry(3, 503, ""));
+  struct Case {
+    int attempt, status;
+    const char* code;
+    bool retried;
+  };
+  const Case cases[] = {
+      {1, 400, "ProvisionedThroughputExceededException", true},
+      {1, 400, "LimitExceededException", true},
+      {1, 503, "SlowDown", true},
+      {1, 400, "ThrottlingException", true},
+      {1, 500, "InternalFailure", true},
+      {1, 502, "", true},
+      {1, 504, "", true},
+      {1, 0, "", true},  // transport error
+      {1, 400, "ResourceNotFoundException", false},
+      {1, 400, "ValidationException", false},
+      {1, 403, "AccessDenied", false},
+      {1, 404, "NoSuchKey", false},
+      // Three attempts in all (the SDKs' standard mode).
+      {2, 503, "", true},
+      {3, 503, "", false},
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(p.should_retry(c.attempt, c.status, c.code), c.retried) << c.attempt << " " << c.status << " " << c.code;
 }
 
 TEST(RetryPolicy, FullJitterExponentialBackoffCapped) {

@@ -47,16 +47,27 @@ std::vector<json> tail_lines(const KinesisRecord& rec, const wire::HashRange& ra
   return lines;
 }
 
+// A record as GetRecords returns it (its data given in hex) and the text its views point at.
+struct HexRecord {
+  HexRecord(std::string sequence_number, std::string partition_key, const std::string& hex)
+      : seq(std::move(sequence_number)), key(std::move(partition_key)), bytes(unhex(hex)) {
+    rec.sequence_number = seq;
+    rec.partition_key = key;
+    rec.data = bytes;
+  }
+  HexRecord(const HexRecord&) = delete;
+  HexRecord& operator=(const HexRecord&) = delete;
+  const std::string seq, key, bytes;
+  KinesisRecord rec;
+};
+
 TEST(TailVectors, EveryFixtureDecodesToItsUserRecords) {
   const json all = vectors();  // kept: a range over a temporary's member would dangle
   for (const json& v : all["vectors"]) {
     SCOPED_TRACE(v["name"].get<std::string>());
-    KinesisRecord rec;
-    rec.sequence_number = "49600000000000000000000000000000000000000000000000000001";
-    const std::string data = unhex(v["aggregatedHex"]);
-    const std::string outer = v["outerPartitionKey"];
-    rec.partition_key = outer;
-    rec.data = data;
+    HexRecord hr("49600000000000000000000000000000000000000000000000000001", v["outerPartitionKey"],
+                 v["aggregatedHex"]);
+    KinesisRecord& rec = hr.rec;
     rec.approximate_arrival = 1700000000.123;
     std::string warning;
     auto lines = tail_lines(rec, kAll, &warning);
@@ -110,11 +121,8 @@ TEST(TailVectors, ReaderAgreesWithWireDecoder) {
 TEST(TailVectors, BadMd5IsPassedOnAsOneRawRecord) {
   const json& neg = vectors()["negative"][0];
   ASSERT_EQ(neg["name"], "bad-md5-trailer");
-  KinesisRecord rec;
-  rec.sequence_number = "1";
-  rec.partition_key = "outer";
-  const std::string data = unhex(neg["aggregatedHex"]);
-  rec.data = data;
+  HexRecord hr("1", "outer", neg["aggregatedHex"]);
+  KinesisRecord& rec = hr.rec;
   std::string warning;
   auto lines = tail_lines(rec, kAll, &warning);
   ASSERT_EQ(lines.size(), 1u);
@@ -131,11 +139,8 @@ TEST(TailVectors, BadMd5IsPassedOnAsOneRawRecord) {
 TEST(TailVectors, PlainRecordIsOneUserRecord) {
   const json& neg = vectors()["negative"][1];
   ASSERT_EQ(neg["name"], "no-magic");
-  KinesisRecord rec;
-  rec.sequence_number = "7";
-  rec.partition_key = "p";
-  const std::string data = unhex(neg["dataHex"]);
-  rec.data = data;
+  HexRecord hr("7", "p", neg["dataHex"]);
+  KinesisRecord& rec = hr.rec;
   std::string warning;
   auto lines = tail_lines(rec, kAll, &warning);
   ASSERT_EQ(lines.size(), 1u);
@@ -147,11 +152,8 @@ TEST(TailDeaggregation, SubRecordOutsideTheShardDropsTheWholeRecord) {
   // Hash keys 0 and 2^128-1 can not both lie in one half of the key space.
   const json& v = vectors()["vectors"][2];
   ASSERT_EQ(v["name"], "explicit-hash-keys");
-  KinesisRecord rec;
-  rec.sequence_number = "9";
-  rec.partition_key = "pk-a";
-  const std::string data = unhex(v["aggregatedHex"]);
-  rec.data = data;
+  HexRecord hr("9", "pk-a", v["aggregatedHex"]);
+  KinesisRecord& rec = hr.rec;
   const auto halves = wire::even_split(2);
   std::string warning;
   bool kept = true;

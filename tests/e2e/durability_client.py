@@ -20,19 +20,11 @@ import os
 import sys
 import time
 
-import boto3
-from botocore.config import Config
+from boto_e2e import kinesis_client
 
 STREAM = "durable"
 
-kinesis = boto3.client(
-    "kinesis",
-    endpoint_url=os.environ["EDDY_URL"],
-    region_name="us-east-1",
-    aws_access_key_id="test",
-    aws_secret_access_key="test",
-    config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60),
-)
+kinesis = kinesis_client(os.environ["EDDY_URL"], read_timeout=60)
 
 
 def fail(msg):

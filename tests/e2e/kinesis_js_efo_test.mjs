@@ -8,15 +8,13 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { createRequire } from "node:module";
 import {
-  KinesisClient,
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
   RegisterStreamConsumerCommand,
   DescribeStreamConsumerCommand,
   PutRecordCommand,
   SubscribeToShardCommand,
   ResourceInUseException,
 } from "@aws-sdk/client-kinesis";
+import { createActiveStream, kinesisClient as client, sleep } from "./kinesis_e2e.mjs";
 
 const require = createRequire(import.meta.url);
 // parse(buffer) decodes one message (checking both CRCs). Its streaming Parser is not used: it
@@ -25,16 +23,6 @@ const { parse } = require("lifion-aws-event-stream");
 
 const urls = (process.env.EDDY_URLS || "").split(" ").filter(Boolean);
 assert.ok(urls.length > 0, "EDDY_URLS is not set");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function client(url) {
-  return new KinesisClient({
-    endpoint: url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    maxAttempts: 1,
-  });
-}
 
 async function register(c, streamArn, name) {
   const { Consumer } = await c.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: name }));
@@ -49,14 +37,7 @@ async function register(c, streamArn, name) {
 }
 
 async function setup(c, stream) {
-  await c.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
-  let summary;
-  for (let i = 0; ; i++) {
-    summary = (await c.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary;
-    if (summary.StreamStatus === "ACTIVE") break;
-    assert.ok(i < 100, "stream never became ACTIVE");
-    await sleep(100);
-  }
+  const summary = await createActiveStream(c, stream, 1);
   return { streamArn: summary.StreamARN, consumerArn: await register(c, summary.StreamARN, "efo-app") };
 }
 

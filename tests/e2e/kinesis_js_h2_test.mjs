@@ -5,38 +5,24 @@
 import crypto from "node:crypto";
 import assert from "node:assert/strict";
 import {
-  KinesisClient,
-  CreateStreamCommand,
   DescribeStreamSummaryCommand,
   ListShardsCommand,
   PutRecordCommand,
   PutRecordsCommand,
-  GetShardIteratorCommand,
-  GetRecordsCommand,
   ResourceNotFoundException,
 } from "@aws-sdk/client-kinesis";
+import { createActiveStream, kinesisClient, readShard } from "./kinesis_e2e.mjs";
 
 const urls = (process.env.EDDY_URLS || "").split(" ").filter(Boolean);
 assert.ok(urls.length > 0, "EDDY_URLS is not set");
 
 async function run(url, n) {
   // No requestHandler: the client's default, which for Kinesis is HTTP/2.
-  const client = new KinesisClient({
-    endpoint: url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    maxAttempts: 1,
-  });
+  const client = kinesisClient(url);
   const handler = client.config.requestHandler;
   assert.equal(handler?.constructor?.name, "NodeHttp2Handler", "the default handler is not NodeHttp2Handler");
   const stream = `js-h2-${n}`;
-  await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 }));
-  for (let i = 0; ; i++) {
-    const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
-    if (s.StreamDescriptionSummary.StreamStatus === "ACTIVE") break;
-    assert.ok(i < 100, "stream never became ACTIVE");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await createActiveStream(client, stream, 2);
   const { Shards: shards } = await client.send(new ListShardsCommand({ StreamName: stream }));
   assert.equal(shards.length, 2);
 
@@ -64,18 +50,10 @@ async function run(url, n) {
 
   let got = 0;
   for (const s of shards) {
-    let it = (
-      await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: s.ShardId, ShardIteratorType: "TRIM_HORIZON" }))
-    ).ShardIterator;
-    for (let i = 0; i < 100; i++) {
-      const r = await client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 1000 }));
-      for (const rec of r.Records) {
-        assert.ok(sent.has(rec.SequenceNumber), `unknown record ${rec.SequenceNumber}`);
-        assert.ok(Buffer.from(rec.Data).equals(sent.get(rec.SequenceNumber)), "record data differs");
-        got++;
-      }
-      it = r.NextShardIterator;
-      if (r.Records.length === 0 && r.MillisBehindLatest === 0) break;
+    for (const rec of await readShard(client, stream, s.ShardId, { limit: 1000, maxCalls: 100 })) {
+      assert.ok(sent.has(rec.SequenceNumber), `unknown record ${rec.SequenceNumber}`);
+      assert.ok(Buffer.from(rec.Data).equals(sent.get(rec.SequenceNumber)), "record data differs");
+      got++;
     }
   }
   assert.equal(got, 300, "not every record read back");

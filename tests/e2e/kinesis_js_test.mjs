@@ -5,29 +5,22 @@ import http from "node:http";
 import crypto from "node:crypto";
 import assert from "node:assert/strict";
 import {
-  KinesisClient,
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
   DescribeStreamCommand,
   ListShardsCommand,
   PutRecordCommand,
   PutRecordsCommand,
-  GetShardIteratorCommand,
-  GetRecordsCommand,
   ResourceNotFoundException,
 } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { createActiveStream, kinesisClient, readShard, runMain } from "./kinesis_e2e.mjs";
 
 const url = process.env.EDDY_URL;
 assert.ok(url, "EDDY_URL is not set");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-const client = new KinesisClient({
-  endpoint: url,
-  region: "us-east-1",
-  credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  maxAttempts: 1,
-  requestHandler: new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 5000, requestTimeout: 30000 }),
-});
+const client = kinesisClient(
+  url,
+  new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 5000, requestTimeout: 30000 }),
+);
 
 const STREAM = "js-sdk-e2e";
 const MAX_HASH = (1n << 128n) - 1n;
@@ -41,35 +34,8 @@ function shardFor(shards, key) {
   return owners[0].ShardId;
 }
 
-async function waitActive(name) {
-  for (let i = 0; i < 100; i++) {
-    const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (s.StreamDescriptionSummary.StreamStatus === "ACTIVE") return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`stream ${name} never became ACTIVE`);
-}
-
-async function readShard(shardId) {
-  let it = (
-    await client.send(
-      new GetShardIteratorCommand({ StreamName: STREAM, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }),
-    )
-  ).ShardIterator;
-  const out = [];
-  for (let i = 0; i < 1000; i++) {
-    const r = await client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 100 }));
-    out.push(...r.Records);
-    assert.ok(r.NextShardIterator, `open shard ${shardId} returned no NextShardIterator`);
-    it = r.NextShardIterator;
-    if (r.Records.length === 0 && r.MillisBehindLatest === 0) return out;
-  }
-  throw new Error(`reading ${shardId} never caught up`);
-}
-
 async function main() {
-  await client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 4 }));
-  await waitActive(STREAM);
+  await createActiveStream(client, STREAM, 4);
   const { Shards: shards } = await client.send(new ListShardsCommand({ StreamName: STREAM }));
   assert.deepEqual(
     shards.map((s) => s.ShardId),
@@ -131,7 +97,7 @@ async function main() {
   const returned = new Set();
   const perShard = {};
   for (const s of shards) {
-    const recs = await readShard(s.ShardId);
+    const recs = await readShard(client, STREAM, s.ShardId);
     perShard[s.ShardId] = recs.length;
     assert.deepEqual(
       recs.map((r) => r.SequenceNumber),
@@ -167,12 +133,4 @@ async function main() {
   console.log(`PASS: js sdk v3: ${sent.size} records over ${JSON.stringify(perShard)}`);
 }
 
-main()
-  .then(() => {
-    agent.destroy();
-    client.destroy();
-  })
-  .catch((e) => {
-    console.error("FAIL:", e);
-    process.exit(1);
-  });
+runMain(main, agent, client);

@@ -31,6 +31,7 @@ import {
   NotFound,
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { runMain } from "./kinesis_e2e.mjs";
 
 const url = process.env.EDDY_URL;
 const tmp = process.env.E2E_TMP;
@@ -345,12 +346,4 @@ async function main() {
   console.log(`PASS: js sdk v3 s3: ${sent.length} requests, ${sent.filter((s) => s.headers["content-encoding"] === "aws-chunked").length} aws-chunked`);
 }
 
-main()
-  .then(() => {
-    s3.destroy();
-    agent.destroy();
-  })
-  .catch((e) => {
-    console.error("FAIL:", e);
-    process.exit(1);
-  });
+runMain(main, s3, agent);

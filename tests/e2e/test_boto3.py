@@ -12,27 +12,15 @@ import random
 import sys
 import time
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from boto_e2e import check, kinesis_client
 
 URL = os.environ["EDDY_URL"]
 SHARED = os.environ["EDDY_SHARED_DIR"]
 MAX_HASH = 2**128 - 1
 
-kinesis = boto3.client(
-    "kinesis",
-    endpoint_url=URL,
-    region_name="us-east-1",
-    aws_access_key_id="test",
-    aws_secret_access_key="test",
-    config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30),
-)
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+kinesis = kinesis_client(URL)
 
 
 def wait_active(name):

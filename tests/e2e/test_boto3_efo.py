@@ -11,30 +11,18 @@ import json
 import os
 import threading
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from boto_e2e import check, kinesis_client
 
 URL = os.environ["EDDY_URL"]
 
 
 def client():
-    return boto3.client(
-        "kinesis",
-        endpoint_url=URL,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30),
-    )
+    return kinesis_client(URL)
 
 
 kinesis = client()
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 kinesis.create_stream(StreamName="efo", ShardCount=1)

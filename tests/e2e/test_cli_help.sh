@@ -100,6 +100,7 @@ grep -q 'listening on http' "$EDDY_ERR" || fail "--log-level info on the command
   --fsync always --fsync-interval-ms 250 --log-level debug --threads 3 --create-stream-delay-ms 11 \
   --delete-stream-delay-ms 12 --update-stream-delay-ms 13 --shard-limit 9 --on-demand-stream-limit 4 \
   --account-id 111122223333 --region eu-west-1 --clock manual --throttle aws --fault-seed 42 --idle-timeout 33 \
+  --header-timeout 7 --request-timeout 8 --body-min-rate 99 --max-connections 77 --admin-token tok \
   --pricing "$EDDY_SOURCE_DIR/fixtures/pricing/us-east-1.json" --auth verify --access-key AKIAX --secret-key sx \
   --imds-port 0 --imds-v2-only --imds-role builder --imds-credential-lifetime 900 --tls-port 4443 \
   --seed "$EDDY_SOURCE_DIR/fixtures/seed" --init-ready-dir "$E2E_TMP/ready" >"$E2E_TMP/custom.toml" ||

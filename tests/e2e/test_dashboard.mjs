@@ -6,34 +6,20 @@ import path from "node:path";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import {
-  KinesisClient,
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
   PutRecordCommand,
   PutRecordsCommand,
 } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { createActiveStream, kinesisClient } from "./kinesis_e2e.mjs";
 
 const url = process.env.EDDY_URL;
 assert.ok(url, "EDDY_URL is not set");
 const shared = process.env.EDDY_SHARED_DIR;
-const client = new KinesisClient({
-  endpoint: url,
-  region: "us-east-1",
-  credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  maxAttempts: 1,
-  requestHandler: new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true }), requestTimeout: 30000 }),
-});
-
-async function createStream(name, shards) {
-  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  for (let i = 0; i < 100; i++) {
-    const d = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (d.StreamDescriptionSummary.StreamStatus === "ACTIVE") return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(name + " never became ACTIVE");
-}
+const client = kinesisClient(
+  url,
+  new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true }), requestTimeout: 30000 }),
+);
+const createStream = (name, shards) => createActiveStream(client, name, shards);
 
 async function putOrders(calls) {
   for (let c = 0; c < calls; c++) {

@@ -110,11 +110,7 @@ namespace {
 
 namespace sv4 = wire::sigv4;
 
-using testutil::detail;
-using testutil::kSecret;
-using testutil::kSignedAtMs;
-using testutil::make;
-using testutil::Vector;
+using namespace testutil;  // Vector, make, detail, kSecret, kSignedAtMs
 
 // kS3Get
 const Vector kS3Get{"GET", "/jars/lib/a%20b%2Bc.jar", "", {

@@ -66,11 +66,7 @@ namespace {
 
 namespace sv4 = wire::sigv4;
 
-using testutil::detail;
-using testutil::kSecret;
-using testutil::kSignedAtMs;
-using testutil::make;
-using testutil::Vector;
+using namespace testutil;  // Vector, make, detail, kSecret, kSignedAtMs
 
 // kV2CreateBucket
 const Vector kV2CreateBucket{"PUT", "/jars", "", {

@@ -45,6 +45,12 @@ TEST(Policy, WildcardMatch) {
   EXPECT_TRUE(wildcard_match("*", ""));
   EXPECT_FALSE(wildcard_match("arn:aws:s3:::b", "arn:aws:s3:::b/x"));
   EXPECT_TRUE(wildcard_match("A*", "abc", true));
+  // A '*' in the text is matched by the pattern's '*' like any other character.
+  EXPECT_TRUE(wildcard_match("*b", "*ab"));
+  // CORS patterns (the same matcher, shared with s3_cors.cpp) know only '*': '?' is itself.
+  EXPECT_FALSE(wildcard_match("a?c", "abc", false, false));
+  EXPECT_TRUE(wildcard_match("a?c", "a?c", false, false));
+  EXPECT_TRUE(wildcard_match("https://*.example.com", "https://app.example.com", false, false));
 }
 
 TEST(Policy, MalformedDocumentsSayWhy) {

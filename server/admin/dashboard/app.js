@@ -201,8 +201,12 @@
     }
   }
 
+  // The admin token, when eddy asks for one (it listens beyond loopback): open the dashboard as
+  // /_eddy/?token=TOKEN and its data requests carry it.
+  const adminToken = new URLSearchParams(window.location.search).get('token');
+
   async function getJSON(url) {
-    const res = await fetch(url, { cache: 'no-store' });
+    const res = await fetch(url, { cache: 'no-store', headers: adminToken ? { 'X-Eddy-Admin-Token': adminToken } : {} });
     if (!res.ok) throw new Error(url + ' answered ' + res.status);
     return res.json();
   }
