@@ -4,6 +4,12 @@ same load generator (eddy_load, plus wrk for plain anonymous GETs). Prints Markd
 
   bench/run.py [--build DIR] [--seconds 5] [--rounds 3] [--suites kinesis,s3] [--full]
                [--servers eddy,kinesalite,...] [--workloads putrecord,...] [--eddy-arg=--flag ...]
+               [--scale-records 10000000] [--scale-objects 100000] [--scale-tmp DIR]
+
+--suites scale (opt-in, never in the default run) runs bench/scale.py after the other suites:
+eddy alone as the store grows (start-up, PutRecords with the store full, one deep shard,
+retention trimming under load, disk bytes per record); --scale-records 200000
+--scale-objects 5000 is a quick version.
 
 Every server runs on fresh processes, one suite (Kinesis or S3) at a time. The small-request
 workloads run in ROUNDS alternating rounds (eddy first, then each peer, then the ceiling) and
@@ -428,16 +434,30 @@ def main():
     p.add_argument("--full", action="store_true", help="add 1 GiB objects and list 100,000 keys (long)")
     p.add_argument("--list-keys", type=int, default=10000)
     p.add_argument("--eddy-arg", action="append", default=[], help="an extra `eddy serve` argument (repeatable)")
+    p.add_argument("--scale-records", type=int, default=10_000_000, help="scale suite: records in the data set")
+    p.add_argument("--scale-objects", type=int, default=100_000, help="scale suite: objects for start-up")
+    p.add_argument("--scale-tmp", default=None, help="scale suite: where its data sets go (default $TMPDIR)")
     a = p.parse_args()
     a.suites = [s for s in a.suites.split(",") if s]
+    scale = "scale" in a.suites
+    a.suites = [s for s in a.suites if s != "scale"]
     a.servers = set(filter(None, a.servers.split(",")))
     a.workloads = set(filter(None, a.workloads.split(",")))
-    b = Bench(a)
-    try:
-        b.run()
-        b.report()
-    finally:
-        shutil.rmtree(b.tmp, ignore_errors=True)
+    if a.suites:
+        b = Bench(a)
+        try:
+            b.run()
+            b.report()
+        finally:
+            shutil.rmtree(b.tmp, ignore_errors=True)
+    if scale:
+        cmd = [sys.executable, os.path.join(HERE, "scale.py"), "--build", a.build, "--records", str(a.scale_records),
+               "--objects", str(a.scale_objects), "--seconds", str(a.seconds)]
+        if a.scale_tmp:
+            cmd += ["--tmp", a.scale_tmp]
+        sys.stdout.flush()
+        if subprocess.call(cmd) != 0:
+            sys.exit("scale suite FAILED")
 
 
 if __name__ == "__main__":
