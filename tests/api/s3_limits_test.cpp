@@ -5,20 +5,14 @@
 
 #include "server/s3/s3_model.h"
 #include "server/store/store.h"
-#include "tests/support/fixture_config.h"
 #include "tests/api/limits_test_support.h"
-#include "tests/support/server_fixture.h"
+#include "tests/support/on_disk_fixture.h"
 
 namespace eddy::test {
 namespace {
 
-class S3Limits : public ServerFixture {
+class S3Limits : public OnDiskFixture {
  protected:
-  void configure(Config& c) override {
-    c.auth = "off";
-    use_disk_store(c, temp_dir("eddy-s3-limits"));
-  }
-
   size_t blob_chunks(uint64_t blob_id) {
     size_t n = 0;
     auto lo = s3::blob_key(blob_id, 0), hi = s3::blob_key(blob_id + 1, 0);

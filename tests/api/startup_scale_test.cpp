@@ -8,18 +8,13 @@
 
 #include "server/s3/s3_model.h"
 #include "server/store/store.h"
-#include "tests/support/server_fixture.h"
+#include "tests/support/on_disk_fixture.h"
 
 namespace eddy::test {
 namespace {
 
-class StartupOnDisk : public ServerFixture {
+class StartupOnDisk : public OnDiskFixture {
  protected:
-  void configure(Config& c) override {
-    c.auth = "off";
-    c.in_memory = false;
-    c.data_dir = temp_dir("eddy-startup").string();
-  }
   // Blob reads (object data) while the server restarts; the stop flushes the memtables, so
   // every object's data is in a blob file by then.
   uint64_t blob_reads_at_restart() {
