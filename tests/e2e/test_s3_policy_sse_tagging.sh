@@ -3,7 +3,8 @@
 # accounts: boto3 (a policy granting the other account GetObject and denying a prefix,
 # PolicyStatus, object and bucket tagging, SSE-C put/get/copy/head with the right and a wrong
 # key, SSE-KMS echoed) and the AWS CLI (put/get-bucket-policy, put/get-object-tagging,
-# cp --sse-c / --sse-c-key and --sse aws:kms).
+# cp --sse-c / --sse-c-key and --sse aws:kms, versioning: versions, GET by version, delete
+# marker, list-object-versions).
 . "$(dirname "$0")/lib.sh"
 require_cmd aws "pip install awscli"
 require_boto3
@@ -113,6 +114,22 @@ s3 s3api head-object --bucket cli-pol --key k.txt >"$O/head.json" || fail "head-
 [ "$(pyjson 'j["SSEKMSKeyId"]' <"$O/head.json")" = cli-key ] || fail "KMS key not echoed: $(cat "$O/head.json")"
 s3 s3api delete-bucket-policy --bucket cli-pol || fail "delete-bucket-policy failed"
 curl -s -o /dev/null -w '%{http_code}' "$EDDY_URL/cli-pol/f.txt" | grep -q 403 || fail "anonymous GET still allowed"
+
+log "AWS CLI: versioning (versions, GET by version, delete marker, list-object-versions)"
+s3 s3 mb s3://cli-ver >/dev/null || fail "mb cli-ver failed"
+s3 s3api put-bucket-versioning --bucket cli-ver --versioning-configuration Status=Enabled || fail "put-bucket-versioning failed"
+[ "$(s3 s3api get-bucket-versioning --bucket cli-ver | pyjson 'j["Status"]')" = Enabled ] || fail "versioning not Enabled"
+echo one >"$O/v1.txt"
+echo two >"$O/v2.txt"
+V1=$(s3 s3api put-object --bucket cli-ver --key k --body "$O/v1.txt" | pyjson 'j["VersionId"]') || fail "put v1 failed"
+s3 s3api put-object --bucket cli-ver --key k --body "$O/v2.txt" >/dev/null || fail "put v2 failed"
+s3 s3api get-object --bucket cli-ver --key k --version-id "$V1" "$O/got1.txt" >/dev/null || fail "get by version failed"
+cmp "$O/v1.txt" "$O/got1.txt" || fail "version $V1 has other content"
+[ "$(s3 s3api delete-object --bucket cli-ver --key k | pyjson 'j["DeleteMarker"]')" = true ] || fail "no delete marker"
+s3 s3api list-object-versions --bucket cli-ver >"$O/versions.json" || fail "list-object-versions failed"
+[ "$(pyjson 'len(j["Versions"]), len(j["DeleteMarkers"])' <"$O/versions.json")" = "[2, 1]" ] ||
+  fail "versions: $(cat "$O/versions.json")"
+if s3 s3api head-object --bucket cli-ver --key k >/dev/null 2>&1; then fail "deleted key still readable"; fi
 
 stop_eddy || fail "eddy exited with status $? after SIGTERM"
 echo "PASS"
