@@ -126,7 +126,13 @@ std::optional<Bucket> with_xml_body(std::optional<Bucket> b, const Ctx& c, std::
 // whole value), else nullopt.
 std::optional<long long> parse_int(const std::string& v, long long lo, long long hi);
 // A listing's max-keys (default and cap 1000) and encoding-type=url.
-std::optional<S3Error> listing_params(const Ctx& c, size_t* max_keys, bool* url);
+struct Listing {
+  size_t max = 1000;
+  bool url = false;
+  // A key or prefix as the listing returns it (URL-encoded under encoding-type=url).
+  std::string enc(const std::string& s) const;
+};
+std::optional<S3Error> listing_params(const Ctx& c, Listing* out);
 // Whether an If-Match / If-None-Match list names the ETag ("*" names any).
 bool etag_matches(std::string_view header, const std::string& etag);
 

@@ -954,10 +954,8 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
   if (!bucket_allows(c, *b, Perm::read)) return error_response(c, access_denied());
-  size_t max = 1000;
-  bool url = false;
-  if (auto e = listing_params(c, &max, &url)) return error_response(c, *e);
-  auto enc = [&](const std::string& s) { return url ? url_encode_key(s) : s; };
+  Listing l;
+  if (auto e = listing_params(c, &l)) return error_response(c, *e);
   const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter");
   std::string after;
   if (v2) {
@@ -973,33 +971,33 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
   } else {
     after = c.q("marker");
   }
-  ListPage page = list_page(store_, b->id, prefix, delimiter, after, max);
+  ListPage page = list_page(store_, b->id, prefix, delimiter, after, l.max);
 
   XmlOut x("ListBucketResult");
   auto r = x.root();
   XmlOut::add(r, "Name", c.bucket);
   // ListObjects v1 echoes the prefix as sent (clients decode only Marker, NextMarker,
   // Delimiter and the keys/prefixes below).
-  XmlOut::add(r, "Prefix", v2 ? enc(prefix) : prefix);
+  XmlOut::add(r, "Prefix", v2 ? l.enc(prefix) : prefix);
   if (v2) {
-    if (c.has("start-after")) XmlOut::add(r, "StartAfter", enc(c.q("start-after")));
+    if (c.has("start-after")) XmlOut::add(r, "StartAfter", l.enc(c.q("start-after")));
     if (c.has("continuation-token")) XmlOut::add(r, "ContinuationToken", c.q("continuation-token"));
     XmlOut::add(r, "KeyCount", std::to_string(page.keys.size() + page.prefixes.size()));
   } else {
-    XmlOut::add(r, "Marker", enc(after));
+    XmlOut::add(r, "Marker", l.enc(after));
   }
   XmlOut::add(r, "MaxKeys", c.has("max-keys") ? c.q("max-keys") : "1000");
-  if (!delimiter.empty()) XmlOut::add(r, "Delimiter", enc(delimiter));
-  if (url) XmlOut::add(r, "EncodingType", "url");
+  if (!delimiter.empty()) XmlOut::add(r, "Delimiter", l.enc(delimiter));
+  if (l.url) XmlOut::add(r, "EncodingType", "url");
   XmlOut::add(r, "IsTruncated", page.truncated ? "true" : "false");
   if (page.truncated) {
     if (v2) XmlOut::add(r, "NextContinuationToken", wire::base64_encode(page.last));
-    else if (!delimiter.empty()) XmlOut::add(r, "NextMarker", enc(page.last));
+    else if (!delimiter.empty()) XmlOut::add(r, "NextMarker", l.enc(page.last));
   }
   const bool owner = !v2 || c.q("fetch-owner") == "true";
   for (auto& [key, m] : page.keys) {
     auto n = XmlOut::add(r, "Contents");
-    XmlOut::add(n, "Key", enc(key));
+    XmlOut::add(n, "Key", l.enc(key));
     XmlOut::add(n, "LastModified", iso8601(m.mtime_ms));
     XmlOut::add(n, "ETag", quote_etag(m.etag));
     if (!m.checksum_algorithm.empty()) {
@@ -1010,7 +1008,7 @@ http::Response S3Service::list_objects(Ctx& c, bool v2) {
     if (owner) add_owner(n, m.owner, m.owner_name);
     XmlOut::add(n, "StorageClass", m.storage_class);
   }
-  for (auto& p : page.prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
+  for (auto& p : page.prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", l.enc(p));
   return xml_response(c, 200, x.str());
 }
 

@@ -84,19 +84,18 @@ std::optional<Bucket> with_xml_body(std::optional<Bucket> b, const Ctx& c, std::
   return b;
 }
 
-std::optional<S3Error> listing_params(const Ctx& c, size_t* out, bool* url) {
-  *out = 1000;
+std::string Listing::enc(const std::string& s) const { return url ? url_encode_key(s) : s; }
+
+std::optional<S3Error> listing_params(const Ctx& c, Listing* out) {
   const std::string encoding = c.q("encoding-type");
   if (c.has("encoding-type") && encoding != "url")
     return invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding);
-  *url = encoding == "url";
+  out->url = encoding == "url";
   if (!c.has("max-keys")) return std::nullopt;
   const std::string v = c.q("max-keys");
-  char* end = nullptr;
-  long long n = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n < 0 || n > INT32_MAX)
-    return invalid_argument("Provided max-keys not an integer or within integer range", "max-keys", v);
-  *out = static_cast<size_t>(std::min<long long>(n, 1000));
+  auto n = parse_int(v, 0, INT32_MAX);
+  if (!n) return invalid_argument("Provided max-keys not an integer or within integer range", "max-keys", v);
+  out->max = static_cast<size_t>(std::min<long long>(*n, 1000));
   return std::nullopt;
 }
 
@@ -441,10 +440,8 @@ http::Response S3Service::list_object_versions(Ctx& c) {
   auto b = find_bucket(c.bucket);
   if (!b) return error_response(c, no_such_bucket(c.bucket));
   if (!bucket_allows(c, *b, Perm::read)) return error_response(c, access_denied());
-  size_t max = 1000;
-  bool url = false;
-  if (auto e = listing_params(c, &max, &url)) return error_response(c, *e);
-  auto enc = [&](const std::string& s) { return url ? url_encode_key(s) : s; };
+  Listing l;
+  if (auto e = listing_params(c, &l)) return error_response(c, *e);
   const std::string prefix = c.q("prefix"), delimiter = c.q("delimiter"), key_marker = c.q("key-marker");
   const std::string version_marker = c.q("version-id-marker");
   if (!version_marker.empty() && key_marker.empty())
@@ -454,14 +451,14 @@ http::Response S3Service::list_object_versions(Ctx& c) {
   XmlOut x("ListVersionsResult");
   auto r = x.root();
   XmlOut::add(r, "Name", c.bucket);
-  XmlOut::add(r, "Prefix", enc(prefix));
-  XmlOut::add(r, "KeyMarker", enc(key_marker));
+  XmlOut::add(r, "Prefix", l.enc(prefix));
+  XmlOut::add(r, "KeyMarker", l.enc(key_marker));
   XmlOut::add(r, "VersionIdMarker", version_marker);
   auto next_key_node = XmlOut::add(r, "NextKeyMarker");
   auto next_version_node = XmlOut::add(r, "NextVersionIdMarker");
   XmlOut::add(r, "MaxKeys", c.has("max-keys") ? c.q("max-keys") : "1000");
-  if (!delimiter.empty()) XmlOut::add(r, "Delimiter", enc(delimiter));
-  if (url) XmlOut::add(r, "EncodingType", "url");
+  if (!delimiter.empty()) XmlOut::add(r, "Delimiter", l.enc(delimiter));
+  if (l.url) XmlOut::add(r, "EncodingType", "url");
   auto truncated_node = XmlOut::add(r, "IsTruncated");
 
   VersionWalk walk(store_, b->id, prefix);
@@ -482,7 +479,7 @@ http::Response S3Service::list_object_versions(Ctx& c) {
           walk.seek(next);
           continue;
         }
-        if (count == max) {
+        if (count == l.max) {
           truncated = true;
           break;
         }
@@ -505,13 +502,13 @@ http::Response S3Service::list_object_versions(Ctx& c) {
         if (shown_version(versions[i].version_id) == version_marker) start = i + 1;
     }
     for (size_t i = start; i < versions.size(); ++i) {
-      if (count == max) {
+      if (count == l.max) {
         truncated = true;
         break;
       }
       const ObjectMeta& m = versions[i];
       auto n = XmlOut::add(r, m.delete_marker ? "DeleteMarker" : "Version");
-      XmlOut::add(n, "Key", enc(key));
+      XmlOut::add(n, "Key", l.enc(key));
       XmlOut::add(n, "VersionId", shown_version(m.version_id));
       XmlOut::add(n, "IsLatest", i == 0 ? "true" : "false");
       XmlOut::add(n, "LastModified", iso8601(m.mtime_ms));
@@ -530,10 +527,10 @@ http::Response S3Service::list_object_versions(Ctx& c) {
       ++count;
     }
   }
-  for (auto& p : prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", enc(p));
+  for (auto& p : prefixes) XmlOut::add(XmlOut::add(r, "CommonPrefixes"), "Prefix", l.enc(p));
   truncated_node.text().set(truncated ? "true" : "false");
   if (truncated) {
-    next_key_node.text().set(enc(last_key).c_str());
+    next_key_node.text().set(l.enc(last_key).c_str());
     if (!last_version.empty()) next_version_node.text().set(last_version.c_str());
     else r.remove_child(next_version_node);
   } else {
