@@ -23,7 +23,8 @@ load has stopped (growth = after - before), and the load runs that failed. With 
 1 when sockets or other non-file fds grew by more than --max-fd-growth, an fd points to a
 deleted file, there are more data-dir fds than files, a load run failed, eddy died, or (with
 --max-rss-slope) the slope is above that many MiB per minute or (with --max-rss) RSS went above
-that many MiB.
+that many MiB, or (with --max-heap-growth) eddy's own heap (malloc's bytes in use less what
+RocksDB accounts for) grew by more than that many MiB from warm-up to the end.
 """
 import argparse
 import json
@@ -139,6 +140,9 @@ def main():
     ap.add_argument("--max-fd-growth", type=int, default=4)
     ap.add_argument("--max-rss-slope", type=float, default=None, help="MiB per minute")
     ap.add_argument("--max-rss", type=float, default=None, help="MiB at any sample")
+    ap.add_argument("--max-heap-growth", type=float, default=None,
+                    help="MiB eddy's own heap (malloc in use less RocksDB's memtables, table readers and "
+                         "block cache) may grow from warm-up to the end")
     ap.add_argument("--json", help="also write the result here")
     a = ap.parse_args()
 
@@ -284,6 +288,10 @@ def main():
             bad.append(f"{kinds_after['data_files']} data-dir fds for {files_after} files")
         if a.max_rss is not None and result["rss_mib"]["max"] and result["rss_mib"]["max"] > a.max_rss:
             bad.append(f"RSS peaked at {result['rss_mib']['max']} MiB (> {a.max_rss})")
+        if a.max_heap_growth is not None and "malloc_other" in parts:
+            grew = parts["malloc_other"]["end"] - parts["malloc_other"]["warm"]
+            if grew > a.max_heap_growth:
+                bad.append(f"eddy's own heap grew by {grew:.1f} MiB after warm-up (> {a.max_heap_growth})")
         if a.max_rss_slope is not None and slope > a.max_rss_slope:
             bad.append(f"RSS slope {slope:.2f} MiB/min (> {a.max_rss_slope})")
         if bad:
