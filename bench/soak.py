@@ -8,7 +8,14 @@ eddy runs on an on-disk data dir (a fresh temporary one, the default fsync mode)
 loops run side by side, each a series of short eddy_load runs (so connections, streams and
 buckets come and go): PutRecords, GetRecords, S3 PUT and S3 GET, each at a modest fixed rate
 (open loop) so the soak measures growth, not peak throughput. A sampler reads /proc/PID/status
-(VmRSS) and counts /proc/PID/fd every second.
+(VmRSS) and counts /proc/PID/fd every second, and every --memory-every seconds asks eddy where
+its memory goes (GET /_eddy/memory: RocksDB's table readers, memtables and block cache, and the
+allocator's bytes in use and kept free).
+
+--data grow (the default): every run uses a new stream or bucket name and S3 PUTs write new
+keys, so the objects stored grow all the time (the streams are deleted at the end of each run).
+--data flat: fixed names, and S3 PUTs overwrite the same 16 keys a connection, so what eddy
+holds stays the same after the first runs: growth there is not data.
 
 Prints a report and one JSON line: the RSS slope after warm-up (least squares, MiB per minute),
 RSS at warm-up end, at the end and its peak, the fds before the load, their peak and after the
@@ -16,10 +23,12 @@ load has stopped (growth = after - before), and the load runs that failed. With 
 1 when sockets or other non-file fds grew by more than --max-fd-growth, an fd points to a
 deleted file, there are more data-dir fds than files, a load run failed, eddy died, or (with
 --max-rss-slope) the slope is above that many MiB per minute or (with --max-rss) RSS went above
-that many MiB.
+that many MiB, or (with --max-heap-growth) eddy's own heap (malloc's bytes in use less what
+RocksDB accounts for) grew by more than that many MiB from warm-up to the end.
 """
 import argparse
 import json
+import urllib.request
 import os
 import shutil
 import subprocess
@@ -64,6 +73,35 @@ def fd_kinds(pid, data_dir):
     return kinds
 
 
+def memory(port):
+    """GET /_eddy/memory: RSS, RocksDB's memory and the allocator's, in bytes (None on failure)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_eddy/memory", timeout=5) as r:
+            return json.load(r)
+    except (OSError, ValueError):
+        return None
+
+
+# The memory figures followed (name, path into /_eddy/memory's answer).
+MEMORY_PARTS = [("rss", ("rss",)), ("table_readers", ("rocksdb", "table_readers")),
+                ("memtables", ("rocksdb", "memtables")), ("block_cache", ("rocksdb", "block_cache")),
+                ("malloc_in_use", ("malloc", "in_use")), ("malloc_free_kept", ("malloc", "heap_free")),
+                ("table_files", ("rocksdb", "table_files")), ("blob_files", ("rocksdb", "blob_files"))]
+
+
+def memory_row(m):
+    row = {}
+    for name, path in MEMORY_PARTS:
+        v = m
+        for k in path:
+            v = v[k]
+        row[name] = v / (1 << 20) if not name.endswith("_files") else v
+    row["stored_mib"] = (m["rocksdb"]["table_bytes"] + m["rocksdb"]["blob_bytes"]) / (1 << 20)
+    # What the allocator holds beyond RocksDB's accounted parts (connections, eddy's own state).
+    row["malloc_other"] = row["malloc_in_use"] - row["table_readers"] - row["memtables"] - row["block_cache"]
+    return row
+
+
 def slope_per_min(points):
     """Least-squares slope of (seconds, value) points, per minute."""
     n = len(points)
@@ -95,10 +133,16 @@ def main():
     ap.add_argument("--segment", type=float, default=15, help="seconds per eddy_load run")
     ap.add_argument("--warmup", type=float, default=None,
                     help="seconds left out of the slope (default: a fifth of the run, 10 to 120)")
+    ap.add_argument("--data", choices=("grow", "flat"), default="grow",
+                    help="grow: new names and keys every run; flat: the same names, S3 keys overwritten")
+    ap.add_argument("--memory-every", type=float, default=5, help="seconds between GET /_eddy/memory")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--max-fd-growth", type=int, default=4)
     ap.add_argument("--max-rss-slope", type=float, default=None, help="MiB per minute")
     ap.add_argument("--max-rss", type=float, default=None, help="MiB at any sample")
+    ap.add_argument("--max-heap-growth", type=float, default=None,
+                    help="MiB eddy's own heap (malloc in use less RocksDB's memtables, table readers and "
+                         "block cache) may grow from warm-up to the end")
     ap.add_argument("--json", help="also write the result here")
     a = ap.parse_args()
 
@@ -112,6 +156,7 @@ def main():
                              "--log-level", "warn"], stdout=eddy_log, stderr=subprocess.STDOUT)
     failures = []
     samples = []  # (t, rss_kib, fds)
+    memory_samples = []  # (t, memory_row)
     stop = threading.Event()
     try:
         if not wait_port(port):
@@ -133,7 +178,10 @@ def main():
                 if left < 1:
                     break
                 i += 1
-                extra = ["--stream", f"soak-{name}-{i}"] if "records" in name else ["--bucket", f"soak-{name}-{i}"]
+                label = f"soak-{name}" if a.data == "flat" else f"soak-{name}-{i}"
+                extra = ["--stream", label] if "records" in name else ["--bucket", label]
+                if a.data == "flat" and name == "s3-put":
+                    extra += ["--objects", "16"]
                 cmd = [a.load, "--port", str(port), "--seconds", f"{min(a.segment, left):.1f}"] + args + extra
                 r = subprocess.run(cmd, capture_output=True, text=True)
                 runs[name] += 1
@@ -144,8 +192,15 @@ def main():
         for t in threads:
             t.start()
         next_at = t0
+        memory_at = t0
         while time.monotonic() < deadline and eddy.poll() is None:
-            samples.append((time.monotonic() - t0, rss_kib(eddy.pid), fd_count(eddy.pid)))
+            now = time.monotonic() - t0
+            samples.append((now, rss_kib(eddy.pid), fd_count(eddy.pid)))
+            if time.monotonic() >= memory_at:
+                memory_at += a.memory_every
+                m = memory(port)
+                if m is not None:
+                    memory_samples.append((now, memory_row(m)))
             next_at += 1
             time.sleep(max(0.0, next_at - time.monotonic()))
         stop.set()
@@ -175,6 +230,14 @@ def main():
 
     steady = [(t, kib / 1024) for t, kib, _ in samples if t >= warmup]
     slope = slope_per_min(steady)
+    # Each memory part: at warm-up end, at the end, and its slope after warm-up (MiB a minute;
+    # files a minute for the file counts).
+    parts = {}
+    steady_mem = [(t, row) for t, row in memory_samples if t >= warmup]
+    if steady_mem:
+        for name in steady_mem[0][1]:
+            parts[name] = {"warm": round(steady_mem[0][1][name], 2), "end": round(steady_mem[-1][1][name], 2),
+                           "slope_per_min": round(slope_per_min([(t, row[name]) for t, row in steady_mem]), 3)}
     result = {
         "minutes": round(duration / 60, 2),
         "samples": len(samples),
@@ -185,13 +248,15 @@ def main():
                     "max": round(max(k for _, k, _ in samples) / 1024, 1) if samples else None,
                     "after_load": round(rss_after / 1024, 1)},
         "rss_slope_mib_per_min": round(slope, 3),
+        "data": a.data,
+        "memory": parts,
         "fds": {"before": fds_before, "max": max(f for _, _, f in samples) if samples else None,
                 "after_load": fds_after, "growth": fds_after - fds_before,
                 "kinds_before": kinds_before, "kinds_after": kinds_after, "data_dir_files": files_after},
         "load_runs": runs,
         "load_failures": len(failures),
     }
-    print(f"soak: {result['minutes']} min, {len(samples)} samples, warm-up {warmup:.0f} s")
+    print(f"soak: {result['minutes']} min, {len(samples)} samples, warm-up {warmup:.0f} s, data {a.data}")
     print(f"  RSS: {result['rss_mib']['before']} MiB before, {result['rss_mib']['warm']} after warm-up, "
           f"{result['rss_mib']['end']} at the end (peak {result['rss_mib']['max']}); "
           f"slope after warm-up {slope:+.3f} MiB/min")
@@ -199,6 +264,10 @@ def main():
           f"(growth {fds_after - fds_before:+d})")
     print(f"  fds by kind before {kinds_before}, after {kinds_after}; {files_after} files in the data dir")
     print(f"  load runs: {runs}, failed: {len(failures)}")
+    if parts:
+        print("  memory after warm-up (MiB; files): part: warm -> end, slope a minute")
+        for name, p in parts.items():
+            print(f"    {name:18} {p['warm']:10.2f} -> {p['end']:10.2f}  {p['slope_per_min']:+.3f}/min")
     print(json.dumps(result))
     if a.json:
         with open(a.json, "w") as f:
@@ -219,6 +288,10 @@ def main():
             bad.append(f"{kinds_after['data_files']} data-dir fds for {files_after} files")
         if a.max_rss is not None and result["rss_mib"]["max"] and result["rss_mib"]["max"] > a.max_rss:
             bad.append(f"RSS peaked at {result['rss_mib']['max']} MiB (> {a.max_rss})")
+        if a.max_heap_growth is not None and "malloc_other" in parts:
+            grew = parts["malloc_other"]["end"] - parts["malloc_other"]["warm"]
+            if grew > a.max_heap_growth:
+                bad.append(f"eddy's own heap grew by {grew:.1f} MiB after warm-up (> {a.max_heap_growth})")
         if a.max_rss_slope is not None and slope > a.max_rss_slope:
             bad.append(f"RSS slope {slope:.2f} MiB/min (> {a.max_rss_slope})")
         if bad:

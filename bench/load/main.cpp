@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-setup", o.no_setup, "Kinesis: no stream to create or delete (the ceiling server)");
   app.add_option("--size", o.size, "record data bytes (Kinesis), object bytes (S3)");
   app.add_option("--bucket", o.bucket);
-  app.add_option("--objects", o.objects, "objects s3-get/s3-head cycle over (default: one per connection)");
+  app.add_option("--objects", o.objects, "objects s3-get/s3-head cycle over (default: one per connection); s3-put: keys each connection overwrites in turn (default: new keys)");
   app.add_option("--keys", o.keys, "keys s3-list pages over (prefilled)");
   app.add_option("--part-size", o.part_size, "s3-multipart part bytes");
   app.add_option("--access-key", o.access_key);

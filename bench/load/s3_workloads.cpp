@@ -89,13 +89,15 @@ void create_bucket(BlockingClient& c, const Heads& h, const Options& o) {
     throw std::runtime_error("CreateBucket: " + snippet(reply.status, reply.body));
 }
 
-// PUT of new keys: "<bucket>/put-<size>/<connection>/<n>".
+// PUT of new keys: "<bucket>/put-<size>/<connection>/<n>"; with --objects N, n cycles over N keys
+// a connection, so the PUTs overwrite (the soak's flat-data run).
 class PutConn : public Connection {
  public:
   PutConn(const Options& o, const Heads& h, int id)
       : o_(o), h_(h), prefix_("/" + o.bucket + "/put-" + std::to_string(o.size) + "/" + std::to_string(id) + "/") {}
   const Request* next() override {
-    req_ = h_.put(prefix_ + std::to_string(n_++), "", o_.size);
+    const uint64_t n = n_++;
+    req_ = h_.put(prefix_ + std::to_string(o_.objects > 0 ? n % static_cast<uint64_t>(o_.objects) : n), "", o_.size);
     return &req_;
   }
   Outcome done(const Response& r) override {

@@ -9,6 +9,18 @@
 // enter_ready) and then handed to their handlers from a posted turn (process), so Kinesis'
 // group commit takes all the PutRecords that arrived in one read, and in the other
 // connections' reads of the same turn, into one write, as over HTTP/1.1.
+//
+// Deadlines (docs/reliability.md, "Slow and greedy clients"), the HTTP/1.1 flags in HTTP/2's
+// terms: the client's preface and SETTINGS within --header-timeout of the connection (or of
+// the preface's first byte); each request's header block (HEADERS and CONTINUATION) within
+// --header-timeout of its first frame, else GOAWAY and close (nothing else may be sent on
+// the connection meanwhile); each request body's pieces within --request-timeout and at
+// --body-min-rate on average after a first --request-timeout, else RST_STREAM CANCEL for that
+// stream alone (the handler's sink is dropped: nothing is stored); while no stream is open,
+// --idle-timeout from the last stream's end (PINGs do not extend it); else each read and write
+// must progress within --request-timeout. They are one deadline in the Connection (the
+// earliest), which the server's sweep checks; when it passes the sweep asks the session
+// (deadline_passed), which ends what is late and arms the next.
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
 
@@ -18,7 +30,9 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -79,6 +93,13 @@ struct H2Stream {
   bool finished = false;      // the handler has its whole body (or has answered early)
   bool responded = false;
   size_t held = 0;  // its bytes counted in H2Session::held_
+  // Deadlines (steady-clock ns, Connection::now_ns()): the header block's first frame, the
+  // body's start, its bytes so far and the latest piece's arrival. `late`: reset for a deadline.
+  int64_t head_start_ns = 0;
+  int64_t body_start_ns = 0;
+  int64_t piece_ns = 0;
+  uint64_t body_received = 0;
+  bool late = false;
   std::vector<std::string> data;  // body pieces not yet handed to the handler
 
   enum class Mode { immediate, buffer, sink, discard } mode = Mode::discard;
@@ -98,7 +119,8 @@ struct H2Stream {
 template <class Stream>
 class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
  public:
-  H2Session(Stream& stream, H2Context ctx) : stream_(stream), ctx_(std::move(ctx)), done_bell_(stream.get_executor()) {}
+  H2Session(Stream& stream, H2Context ctx)
+      : stream_(stream), ctx_(std::move(ctx)), done_bell_(stream.get_executor()) {}
   ~H2Session() {
     if (session_) nghttp2_session_del(session_);
     // Only when the loop stopped under a posted hand-off (see ReadyMark).
@@ -106,10 +128,21 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   }
 
   Task<void> run(std::string already_read, H2Upgrade* upgrade) {
+    now_ns_ = idle_since_ns_ = Connection::now_ns();
+    preface_deadline_ns_ = now_ns_ + seconds_ns(ctx_.options.header_timeout_s);
+    if (!upgrade && !already_read.empty()) {
+      // A prior-knowledge preface, begun before the session: its first byte armed
+      // --header-timeout, which the SETTINGS frame after it must meet too.
+      const int64_t armed = ctx_.conn.deadline_ns.load(std::memory_order_relaxed);
+      if (armed != 0) preface_deadline_ns_ = std::min(preface_deadline_ns_, armed);
+    }
     if (!init(upgrade)) co_return;
     ctx_.conn.busy = true;
     ctx_.conn.goaway = [self = this->weak_from_this()] {
       if (auto s = self.lock()) s->go_away();
+    };
+    ctx_.conn.deadline_passed = [self = this->weak_from_this()] {
+      if (auto s = self.lock()) s->deadline_passed();
     };
     if (ctx_.stopping.load()) go_away();
 
@@ -137,6 +170,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     }
     end_streams();
     ctx_.conn.goaway = nullptr;
+    ctx_.conn.deadline_passed = nullptr;
     auto& tcp = tcp_layer(stream_);
     boost::system::error_code ec;
     if constexpr (std::is_same_v<Stream, Socket>) {
@@ -203,6 +237,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
 
   // ---- reading --------------------------------------------------------------------------
   bool feed(const char* data, size_t n) {
+    now_ns_ = Connection::now_ns();
     const ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), n);
     if (rv < 0) {
       spdlog::debug("http2: {}", nghttp2_strerror(static_cast<int>(rv)));
@@ -239,6 +274,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     }
     auto st = std::make_unique<H2Stream>();
     st->id = frame->hd.stream_id;
+    st->head_start_ns = s->now_ns_;
     Request& req = st->req;
     req.request_id = make_request_id();
     req.remote_address = s->ctx_.remote;
@@ -281,11 +317,14 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
 
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto* s = self(user);
+    // The client's first SETTINGS completes its preface.
+    if (frame->hd.type == NGHTTP2_SETTINGS) s->preface_done_ = true;
     H2Stream* st = s->find(frame->hd.stream_id);
     if (!st) return 0;
     if (frame->hd.type == NGHTTP2_HEADERS) {
       if (!st->headers_done) {
         st->headers_done = true;
+        st->body_start_ns = st->piece_ns = s->now_ns_;
         s->touch(st->id);
       }
       if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
@@ -303,7 +342,10 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
                            void* user) {
     auto* s = self(user);
     H2Stream* st = s->find(stream_id);
-    if (!st || st->finished) return 0;
+    if (!st) return 0;
+    st->body_received += len;
+    st->piece_ns = s->now_ns_;
+    if (st->finished) return 0;
     st->data.emplace_back(reinterpret_cast<const char*>(data), len);
     s->touch(stream_id);
     return 0;
@@ -319,6 +361,7 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     if (st.timer) st.timer->cancel();
     if (s->last_ == &st) s->last_ = nullptr;
     s->streams_.erase(it);
+    if (s->streams_.empty()) s->idle_since_ns_ = Connection::now_ns();
     return 0;
   }
 
@@ -702,7 +745,8 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
         out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
       }
       if (!out.empty()) {
-        ctx_.conn.arm(std::chrono::seconds(ctx_.options.request_timeout_s));
+        progress_deadline_ns_ = Connection::now_ns() + seconds_ns(ctx_.options.request_timeout_s);
+        arm();
         auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_nothrow);
         if (ec) break;
         rearm();
@@ -738,11 +782,81 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
     for (auto& w : ws) w->sent();
   }
 
-  // The connection's deadline: the idle timeout while no stream is open, else the request
-  // timeout from the last progress.
+  static int64_t seconds_ns(int s) { return int64_t{s} * 1'000'000'000; }
+
+  // After progress (a read, a write): the idle timeout from the last stream's end while no
+  // stream is open, else the request timeout from now; then the earliest deadline is armed.
   void rearm() {
-    if (streams_.empty()) ctx_.conn.arm(std::chrono::seconds(ctx_.options.idle_timeout_s));
-    else ctx_.conn.arm(std::chrono::seconds(ctx_.options.request_timeout_s));
+    if (streams_.empty()) progress_deadline_ns_ = idle_since_ns_ + seconds_ns(ctx_.options.idle_timeout_s);
+    else progress_deadline_ns_ = Connection::now_ns() + seconds_ns(ctx_.options.request_timeout_s);
+    arm();
+  }
+
+  // A stream's own deadline (0: none): its header block's, or while its body comes, the next
+  // piece's (--request-timeout) or the body's minimum rate's (the HTTP/1.1 session's rule:
+  // start + --request-timeout + received / --body-min-rate), whichever is first.
+  int64_t stream_deadline(const H2Stream& st) const {
+    if (st.late) return 0;
+    if (!st.headers_done) return st.head_start_ns + seconds_ns(ctx_.options.header_timeout_s);
+    if (st.end_stream) return 0;
+    const int64_t grace = seconds_ns(ctx_.options.request_timeout_s);
+    int64_t d = st.piece_ns + grace;
+    if (const uint64_t rate = ctx_.options.body_min_rate; rate > 0) {
+      const uint64_t credit_s = st.body_received / rate;
+      const uint64_t credit_ns = credit_s >= (uint64_t{1} << 32) ? (uint64_t{1} << 62)
+                                                                  : credit_s * 1'000'000'000 +
+                                                                        (st.body_received % rate) * 1'000'000'000 / rate;
+      d = std::min(d, st.body_start_ns + grace + static_cast<int64_t>(credit_ns));
+    }
+    return d;
+  }
+
+  // The connection's deadline: the earliest of the progress deadline, the preface's, a
+  // closing connection's and the streams'.
+  void arm() {
+    int64_t d = std::min(progress_deadline_ns_, closing_deadline_ns_);
+    if (!preface_done_) d = std::min(d, preface_deadline_ns_);
+    for (auto& [id, st] : streams_)
+      if (const int64_t sd = stream_deadline(*st); sd != 0 && sd < d) d = sd;
+    ctx_.conn.arm_until(d);
+  }
+
+  // The sweep found the connection's deadline passed (see the file comment).
+  void deadline_passed() {
+    const int64_t now = Connection::now_ns();
+    if (progress_deadline_ns_ <= now || closing_deadline_ns_ <= now || (!preface_done_ && preface_deadline_ns_ <= now)) {
+      if (!preface_done_) spdlog::debug("http2: no preface from {} within --header-timeout: closed", ctx_.remote);
+      ctx_.conn.close();
+      return;
+    }
+    bool header_late = false, reset = false;
+    for (auto& [id, st] : streams_) {
+      const int64_t sd = stream_deadline(*st);
+      if (sd == 0 || sd > now) continue;
+      if (!st->headers_done) {
+        header_late = true;
+        continue;
+      }
+      // A body too slow: this stream alone ends (its handler's sink goes with it).
+      spdlog::debug("http2: stream {} from {}: request body below --body-min-rate or a piece later than "
+                    "--request-timeout ({} bytes): reset",
+                    id, ctx_.remote, st->body_received);
+      st->late = true;
+      reset = true;
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    }
+    if (header_late) {
+      // A header block holds the whole connection (nothing may come between its frames): it
+      // goes: a GOAWAY, and the connection is closed once that is sent, or within 2 s if the
+      // peer does not read it.
+      spdlog::debug("http2: a request head from {} took longer than --header-timeout: GOAWAY", ctx_.remote);
+      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+      closing_deadline_ns_ = now + seconds_ns(2);
+      goaway_sent_ = true;
+      reset = true;
+    }
+    arm();
+    if (reset) kick();
   }
 
   // Graceful end (server stopping, a close_after fault): GOAWAY naming the last stream taken;
@@ -789,6 +903,13 @@ class H2Session : public std::enable_shared_from_this<H2Session<Stream>> {
   bool dead_ = false;
   bool goaway_sent_ = false;
   bool go_away_after_ = false;
+  // Deadlines (see the file comment), steady-clock ns.
+  int64_t now_ns_ = 0;                 // the current read's time (the callbacks' clock)
+  int64_t progress_deadline_ns_ = INT64_MAX;
+  int64_t closing_deadline_ns_ = INT64_MAX;
+  int64_t preface_deadline_ns_ = 0;
+  int64_t idle_since_ns_ = 0;          // when the last stream ended (or the session began)
+  bool preface_done_ = false;          // the client's SETTINGS has arrived
 };
 
 }  // namespace

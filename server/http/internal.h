@@ -68,6 +68,10 @@ struct Connection {
   // HTTP/2 only: tells the peer that no new stream will be accepted (GOAWAY); runs on
   // `executor` once when the server starts stopping.
   std::function<void()> goaway;
+  // HTTP/2 only: the sweep found the deadline passed; the session decides what to end (a
+  // stream past its own deadline is reset, the connection past its deadline closed). Runs on
+  // `executor`, only while `alive`. Without it the sweep closes the connection.
+  std::function<void()> deadline_passed;
   bool alive = true;            // read and written on `executor` only
   std::atomic<bool> busy{false};
   // Steady-clock nanoseconds by which the current read or write must finish (0: none). Set

@@ -234,7 +234,9 @@ Task<void> Server::Impl::sweep() {
       if (!c->expired(now)) continue;
       // Checked again on the connection's own loop: it may have started a new operation since.
       asio::post(c->executor, [c] {
-        if (c->alive && c->expired(Connection::now_ns())) c->close();
+        if (!c->alive || !c->expired(Connection::now_ns())) return;
+        if (c->deadline_passed) c->deadline_passed();
+        else c->close();
       });
     }
   }
@@ -535,7 +537,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
   buffer.reserve(kReadBufferBytes);
   // An HTTP/2 client with prior knowledge opens with the connection preface; anything else is
   // HTTP/1.1. Read until the bytes differ from the preface or hold all of it.
-  for (;;) {
+  for (bool preface_begun = false;;) {
     const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
     const size_t n = std::min(got.size(), kH2Preface.size());
     if (got.substr(0, n) != kH2Preface.substr(0, n)) break;
@@ -543,7 +545,9 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
       co_await serve_h2(stream, h2, std::string(got), nullptr);
       co_return;
     }
-    conn->arm(std::chrono::seconds(options.idle_timeout_s));
+    // Idle until the first byte; a preface begun must be whole within --header-timeout.
+    if (n == 0) conn->arm(std::chrono::seconds(options.idle_timeout_s));
+    else if (!std::exchange(preface_begun, true)) conn->arm(std::chrono::seconds(options.header_timeout_s));
     auto [ec, r] = co_await stream.async_read_some(buffer.prepare(kReadBufferBytes), use_nothrow);
     if (ec) co_return;
     buffer.commit(r);

@@ -64,14 +64,20 @@ Counters StreamCounters::total() const {
 }
 
 // A ring of per-second slots; a slot whose second is not the one asked for reads as zero.
+// The slots (56 bytes a second: ~200 KiB for the default hour) are allocated at the first
+// write, so a stream never written to, or known only from the store after a restart, holds
+// none; release() gives them back (a deleted stream: docs/reliability.md, "Soak").
 struct MetricsRegistry::Series {
   struct Slot {
     int64_t second = -1;
     std::array<uint64_t, kSeriesFieldCount> v{};
   };
   std::vector<Slot> slots;
-  explicit Series(size_t n) : slots(std::max<size_t>(n, 1)) {}
+  size_t capacity;
+  explicit Series(size_t n) : capacity(std::max<size_t>(n, 1)) {}
+  void release() { std::vector<Slot>().swap(slots); }
   Slot& at(int64_t second) {
+    if (slots.empty()) slots.resize(capacity);
     Slot& s = slots[static_cast<size_t>(second) % slots.size()];
     if (s.second != second) {
       s.second = second;
@@ -80,7 +86,7 @@ struct MetricsRegistry::Series {
     return s;
   }
   uint64_t get(int64_t second, size_t field) const {
-    if (second < 0) return 0;
+    if (second < 0 || slots.empty()) return 0;
     const Slot& s = slots[static_cast<size_t>(second) % slots.size()];
     return s.second == second ? s.v[field] : 0;
   }
@@ -512,10 +518,15 @@ void MetricsRegistry::on_iterator_expired(const kinesis::Stream& s, uint32_t sha
 
 void MetricsRegistry::on_stream_deleted(const std::string& name) {
   std::lock_guard lk(mu_);
-  // Counters stay (what was spent was spent); the stream is shown as deleted.
-  StreamCounters& sc = stream_locked(name).counters;
+  // Counters stay (what was spent was spent); the stream is shown as deleted. Its per-second
+  // series and recent records go: kept, every stream name a test run ever used would hold
+  // ~200 KiB until the next restart (a soak that creates and deletes streams grew by that).
+  StreamState& st = stream_locked(name);
+  StreamCounters& sc = st.counters;
   sc.deleted = true;
   sc.deleted_ms = clock_.now_ms();
+  st.series.release();
+  st.recent = RecentRing{};
 }
 
 // ---- S3 -----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "server/store/store.h"
 
+#include "server/store/memory.h"
+
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <vector>
@@ -215,6 +218,50 @@ uint64_t get_u64(std::string_view in, size_t pos) {
   return (uint64_t(get_u32(in, pos)) << 32) | get_u32(in, pos + 4);
 }
 
+// The open stores, for open_stores_memory(): a store is listed from its open to its close.
+namespace {
+struct OpenDb {
+  rocksdb::DB* db;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* handles;
+};
+std::mutex g_open_mu;
+std::vector<OpenDb> g_open;  // under g_open_mu
+}  // namespace
+
+StoreMemory open_stores_memory() {
+  StoreMemory m;
+  std::lock_guard lk(g_open_mu);
+  for (const OpenDb& o : g_open) {
+    auto sum = [&](const std::string& property) {
+      uint64_t total = 0;
+      for (auto* h : *o.handles) {
+        uint64_t v = 0;
+        if (o.db->GetIntProperty(h, property, &v)) total += v;
+      }
+      return total;
+    };
+    m.table_readers += sum(rocksdb::DB::Properties::kEstimateTableReadersMem);
+    m.memtables += sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
+    m.table_bytes += sum(rocksdb::DB::Properties::kLiveSstFilesSize);
+    m.blob_files += sum(rocksdb::DB::Properties::kNumBlobFiles);
+    m.blob_bytes += sum(rocksdb::DB::Properties::kLiveBlobFileSize);
+    for (auto* h : *o.handles)
+      for (int level = 0; level < 7; ++level) {
+        std::string v;
+        if (o.db->GetProperty(h, rocksdb::DB::Properties::kNumFilesAtLevelPrefix + std::to_string(level), &v))
+          m.table_files += std::strtoull(v.c_str(), nullptr, 10);
+      }
+    // One block cache serves a store's families: read once.
+    if (!o.handles->empty()) {
+      uint64_t v = 0;
+      if (o.db->GetIntProperty(o.handles->front(), rocksdb::DB::Properties::kBlockCacheUsage, &v)) m.block_cache += v;
+      if (o.db->GetIntProperty(o.handles->front(), rocksdb::DB::Properties::kBlockCachePinnedUsage, &v))
+        m.block_cache_pinned += v;
+    }
+  }
+  return m;
+}
+
 struct Store::Impl {
   StoreOptions options;
   std::unique_ptr<rocksdb::Env> mem_env;
@@ -278,6 +325,10 @@ struct Store::Impl {
     syncer.reset();
     recoverer.reset();
     if (!db) return;
+    {
+      std::lock_guard lk(g_open_mu);
+      std::erase_if(g_open, [this](const OpenDb& o) { return o.db == db; });
+    }
     if (faults->stopped) {
       // In error: no WAL sync and no memtable flush at close (either would touch the failed
       // WAL writer). Every acknowledged write is in the WAL and is replayed at the next open.
@@ -458,6 +509,10 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
   if (!s.ok()) {
     if (status) *status = Status::error("cannot open RocksDB at " + path + ": " + s.ToString());
     return nullptr;
+  }
+  {
+    std::lock_guard lk(g_open_mu);
+    g_open.push_back({impl.db, &impl.handles});
   }
   if (options.fsync == FsyncMode::interval && !options.in_memory) {
     impl.syncer = std::make_unique<PeriodicTask>(

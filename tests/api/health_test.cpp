@@ -34,3 +34,18 @@ TEST_F(Health, NonKinesisRequestsGoToS3) {
 TEST_F(Health, KeepAliveServesManyRequestsOnOneConnection) {
   for (int i = 0; i < 50; ++i) ASSERT_EQ(http("GET", "/_eddy/health").status, 200);
 }
+
+TEST_F(Health, MemoryReportsRssRocksDbAndTheAllocator) {
+  create_stream("memory", 1);
+  auto r = http("GET", "/_eddy/memory");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_GT(j["rss"].get<uint64_t>(), 1u << 20);
+  EXPECT_GT(j["rocksdb"]["memtables"].get<uint64_t>(), 0u);  // the stream is in a memtable
+  for (const char* k : {"table_readers", "block_cache", "block_cache_pinned", "table_files", "table_bytes",
+                        "blob_files", "blob_bytes"})
+    EXPECT_TRUE(j["rocksdb"][k].is_number_unsigned()) << k;
+  EXPECT_GT(j["malloc"]["in_use"].get<uint64_t>(), 0u);
+  EXPECT_LE(j["malloc"]["heap_free"].get<uint64_t>(), j["malloc"]["heap"].get<uint64_t>());
+  EXPECT_EQ(http("POST", "/_eddy/memory").status, 405);
+}

@@ -312,5 +312,159 @@ TEST_F(GreedyTlsClients, RefusedAfterTheHandshakeWithA503OrAGoaway) {
   EXPECT_EQ(served.rfind("handshake\nHTTP/1.1 200", 0), 0u) << served.substr(0, 200);
 }
 
+// ---- HTTP/2 (prior knowledge): the same flags, HTTP/2's way ------------------------------
+// (docs/reliability.md, "Slow and greedy clients"; the frames are written by hand so that a test
+// can stop anywhere inside one.)
+
+// A frame: the 9-byte header, then the payload.
+std::string h2_frame(uint8_t type, uint8_t flags, uint32_t stream, const std::string& payload) {
+  const size_t n = payload.size();
+  std::string f{char(n >> 16), char(n >> 8), char(n), char(type), char(flags),
+                char(stream >> 24), char(stream >> 16), char(stream >> 8), char(stream)};
+  return f + payload;
+}
+constexpr uint8_t kData = 0, kHeaders = 1, kRstStream = 3, kSettings = 4, kPing = 6, kGoaway = 7;
+constexpr uint8_t kEndStream = 1, kEndHeaders = 4, kAck = 1;
+const std::string kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// A request's header block: HPACK literals without indexing (RFC 7541 6.2.2) on static-table
+// names (:authority 1, :method 2, :path 4, content-length 28) and :scheme http (6), indexed.
+std::string h2_request_block(const std::string& method, const std::string& path, int content_length = -1,
+                             const std::string& padding = "") {
+  auto literal = [](std::string name_index, const std::string& value) {
+    return name_index + char(value.size()) + value;
+  };
+  std::string b = literal("\x02", method) + "\x86" + literal("\x04", path) + literal("\x01", "127.0.0.1");
+  if (content_length >= 0) b += literal("\x0f\x0d", std::to_string(content_length));
+  if (!padding.empty()) b += std::string("\x00\x05x-pad", 7) + char(padding.size()) + padding;
+  return b;
+}
+
+struct H2Frame {
+  uint8_t type = 0, flags = 0;
+  uint32_t stream = 0;
+  std::string payload;
+};
+// The whole frames in what the server sent.
+std::vector<H2Frame> h2_frames(const std::string& bytes) {
+  std::vector<H2Frame> out;
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
+  for (size_t p = 0; p + 9 <= bytes.size();) {
+    const size_t n = (size_t{byte(p)} << 16) | (size_t{byte(p + 1)} << 8) | byte(p + 2);
+    if (p + 9 + n > bytes.size()) break;
+    H2Frame f{byte(p + 3), byte(p + 4),
+              (uint32_t{byte(p + 5)} << 24 | uint32_t{byte(p + 6)} << 16 | uint32_t{byte(p + 7)} << 8 | byte(p + 8)) &
+                  0x7fffffffu,
+              bytes.substr(p + 9, n)};
+    out.push_back(std::move(f));
+    p += 9 + n;
+  }
+  return out;
+}
+bool has_frame(const std::string& bytes, uint8_t type, uint32_t stream = 0) {
+  for (const auto& f : h2_frames(bytes))
+    if (f.type == type && f.stream == stream) return true;
+  return false;
+}
+
+// A prior-knowledge preface sent a byte at a time is cut off at --header-timeout (the idle
+// timeout is a minute); so is a whole preface whose SETTINGS frame never follows.
+TEST_F(SlowClients, H2PrefaceAndSettingsMustArriveWithinTheHeaderTimeout) {
+  {
+    RawSocket s(app_->port());
+    ASSERT_TRUE(s.ok());
+    std::string received;
+    bool open = true;
+    size_t sent = 0;
+    const auto end = std::chrono::steady_clock::now() + 10s;
+    while (open && sent < kPreface.size() && std::chrono::steady_clock::now() < end) {
+      open = s.still_open(200ms, &received) && s.send_all(kPreface.substr(sent++, 1));
+      if (sent % 3 == 0) {
+        EXPECT_EQ(normal_request(), 200);
+      }
+    }
+    // The last byte may still have been taken; nothing after it was.
+    EXPECT_TRUE(eventually([&] { return !s.still_open(100ms, &received); })) << "a trickled preface was not cut off";
+    EXPECT_LT(sent, kPreface.size());
+    EXPECT_EQ(received, "");
+  }
+  {
+    RawSocket s(app_->port());
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(s.send_all(kPreface));
+    std::string received;
+    EXPECT_TRUE(eventually([&] { return !s.still_open(100ms, &received); }))
+        << "a preface without SETTINGS held the connection";
+    EXPECT_TRUE(has_frame(received, kSettings));  // the server's own SETTINGS went out
+    EXPECT_FALSE(has_frame(received, kHeaders, 1));
+  }
+  EXPECT_EQ(normal_request(), 200);
+}
+
+// A request's HEADERS frame whose header block comes a byte every 100 ms: at --header-timeout
+// (each byte well within --request-timeout) the connection gets a GOAWAY and is closed.
+TEST_F(SlowClients, H2HeaderBlockTrickledGetsAGoawayAtTheHeaderTimeout) {
+  RawSocket s(app_->port());
+  ASSERT_TRUE(s.ok());
+  const std::string block = h2_request_block("GET", "/_eddy/health", -1, std::string(40, 'a'));
+  const std::string frame = h2_frame(kHeaders, kEndHeaders | kEndStream, 1, block);
+  ASSERT_TRUE(s.send_all(kPreface + h2_frame(kSettings, 0, 0, "") + frame.substr(0, 9)));
+  std::string received;
+  bool open = true;
+  size_t sent = 9;
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (open && sent < frame.size() && std::chrono::steady_clock::now() < end) {
+    open = s.still_open(100ms, &received) && s.send_all(frame.substr(sent++, 1));
+    if (sent % 3 == 0) {
+      EXPECT_EQ(normal_request(), 200);
+    }
+  }
+  EXPECT_TRUE(eventually([&] { return !s.still_open(100ms, &received); })) << "a trickled head was not cut off";
+  EXPECT_LT(sent, frame.size());
+  EXPECT_TRUE(has_frame(received, kGoaway)) << received.size() << " bytes received";
+  EXPECT_FALSE(has_frame(received, kHeaders, 1));  // no answer to a request that never arrived whole
+  EXPECT_EQ(normal_request(), 200);
+}
+
+// A request body of 1,000 bytes in 1-byte DATA frames every 100 ms: each within
+// --request-timeout, but behind --body-min-rate after its grace. That stream alone is reset
+// (RST_STREAM CANCEL), nothing is stored, and the connection goes on (a PING is answered).
+TEST_F(SlowClients, H2TricklingBodyIsResetBelowTheMinimumRate) {
+  RawSocket s(app_->port());
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s.send_all(kPreface + h2_frame(kSettings, 0, 0, "") +
+                         h2_frame(kHeaders, kEndHeaders, 1, h2_request_block("PUT", "/h2trickle", 1000))));
+  std::string received;
+  int sent = 0;
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (sent < 1000 && !has_frame(received, kRstStream, 1) && std::chrono::steady_clock::now() < end) {
+    ASSERT_TRUE(s.still_open(100ms, &received) && s.send_all(h2_frame(kData, 0, 1, "x")));
+    ++sent;
+    if (sent % 3 == 0) {
+      EXPECT_EQ(normal_request(), 200);
+    }
+  }
+  ASSERT_TRUE(eventually([&] { return has_frame(received, kRstStream, 1) || !s.still_open(100ms, &received); }));
+  EXPECT_LT(sent, 1000);
+  bool reset = false;
+  for (const auto& f : h2_frames(received))
+    if (f.type == kRstStream && f.stream == 1) {
+      reset = true;
+      EXPECT_EQ(f.payload, std::string("\x00\x00\x00\x08", 4));  // CANCEL
+    }
+  EXPECT_TRUE(reset);
+  EXPECT_FALSE(has_frame(received, kHeaders, 1));
+  // The connection is still served.
+  ASSERT_TRUE(s.send_all(h2_frame(kPing, 0, 0, "12345678")));
+  EXPECT_TRUE(eventually([&] {
+    s.still_open(100ms, &received);
+    for (const auto& f : h2_frames(received))
+      if (f.type == kPing && (f.flags & kAck) && f.payload == "12345678") return true;
+    return false;
+  }));
+  EXPECT_EQ(http("HEAD", "/h2trickle").status, 404);  // the bucket was not created
+  EXPECT_EQ(normal_request(), 200);
+}
+
 }  // namespace
 }  // namespace eddy::test

@@ -196,6 +196,25 @@ TEST(Metrics, DeletedStreamKeepsItsCounters) {
   EXPECT_EQ(r["streams"][0]["cost"]["projected_month"]["total"].get<double>(), 0.0);
 }
 
+// A deleted stream's per-second series and recent records are dropped with it (each stream
+// name ever used would otherwise hold ~200 KiB of series); written to again under the same
+// name, it counts afresh.
+TEST(Metrics, DeletedStreamDropsItsSeriesAndRecentRecords) {
+  Harness h;
+  h.put_records({100, 100});
+  h.reg->on_stream_deleted("orders");
+  json s, recent;
+  h.reg->series_json(5, "orders", s);
+  EXPECT_EQ(s.at("streams").at("orders").at("records"), json({0, 0, 0, 0, 0}));
+  h.reg->recent_json("orders", 10, recent);
+  EXPECT_TRUE(recent.empty()) << recent.dump();
+  h.put_records({100});
+  h.reg->series_json(1, "orders", s);
+  EXPECT_EQ(s.at("streams").at("orders").at("records"), json({1}));
+  json r = metrics::build_report(*h.reg, {}, h.clock.now_ms());
+  EXPECT_EQ(r["streams"][0].at("records").get<uint64_t>(), 3u);  // the counters stayed
+}
+
 // Parses the exposition format back: {name{labels}} -> value; checks every sample has HELP/TYPE.
 std::map<std::string, double> parse_prometheus(const std::string& text) {
   const auto p = test::parse_prometheus(text);
