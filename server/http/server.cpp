@@ -726,6 +726,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
         read_failed = true;
       } else {
         bool too_big = false;
+        if (len) req.body.reserve(static_cast<size_t>(*len));  // one allocation, no growth copies
         while (!body_parser.is_done()) {
           arm_piece();
           auto [ec, got] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);

@@ -217,7 +217,7 @@ http::Response ServiceImpl::ok_empty(Call& c) {
 //                wait for auth, so that an unsigned request is refused as such whatever it names
 //   2. auth      the signature, for requests from the front end (not in-process calls), unless
 //                --auth off; a failure is answered in the request's encoding, before any hook
-//   3. decode    the JSON fast path for PutRecord(s), else the body into a json tree
+//   3. decode    the JSON or CBOR fast path for PutRecord(s), else the body into a json tree
 //   4. before    hooks' before_operation: fault rules, then control-plane limits
 //   5. operation kOperations' member (ops_*.cpp); an ApiError it throws is answered here
 //   6. after     hooks' after_operation (a pending PutRecord runs them when it is answered)
@@ -250,11 +250,9 @@ http::Response ServiceImpl::handle(http::Request& req, bool authenticate) {
   c.operation = std::string(op_name);
   c.now = clock_.now_ms();
   ApiError err;
-  if (enc == Encoding::json && (op_name == "PutRecords" || op_name == "PutRecord")) {
+  if (op_name == "PutRecords" || op_name == "PutRecord") {
     c.fast_put = std::make_unique<FastPut>();
-    const bool parsed = op_name == "PutRecords" ? parse_put_records_fast(req.body, *c.fast_put)
-                                                : parse_put_record_fast(req.body, *c.fast_put);
-    if (!parsed) c.fast_put.reset();
+    if (!parse_put_fast(op_name, enc == Encoding::cbor, req.body, *c.fast_put)) c.fast_put.reset();
   }
   if (c.fast_put) {
     if (c.fast_put->name) c.stream_name = std::string(*c.fast_put->name);
