@@ -192,7 +192,16 @@ http::Response ServiceImpl::get_records(Call& c) {
   bool skipped_expired = false;
   bool exhausted = true;  // false when Limit or the 10 MiB cap stopped the scan
   RecordCursor cursor(*rit, s->id, shard.index);
-  for (cursor.seek(it->position); cursor.valid(); cursor.next()) {
+  cursor.seek(it->position);
+  if (cursor.valid() && cursor.record().arrival_ms < cutoff) {
+    // A run of expired records (millions after a long stop): jumped by binary search to the
+    // first live block instead of read through, and trimmed below.
+    skipped_expired = true;
+    const std::string live = first_live_block(s->id, shard.index, cursor.record().counter, shard.next_counter, cutoff);
+    next = live.empty() ? shard.next_counter : store::get_u64(live, 8);
+    cursor.seek(next);
+  }
+  for (; cursor.valid(); cursor.next()) {
     const StoredRecord& r = cursor.record();
     const uint64_t counter = r.counter;
     if (r.arrival_ms < cutoff) {

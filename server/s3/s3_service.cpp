@@ -211,6 +211,8 @@ bool S3Service::load(std::string* error) {
     for (it->seek(""); it->valid(); it->next()) {
       if (auto m = decode_object(it->value())) {
         for (auto& s : m->segments) referenced.insert(s.blob_id);
+        // The versions' order goes on past every stored one (load_versions adds the "v/" rows).
+        if (m->seq >= next_seq_) next_seq_ = m->seq + 1;
         if (it->key().size() >= 4) {
           auto& [bytes, objects] = stored[store::get_u32(it->key(), 0)];
           bytes += m->size;

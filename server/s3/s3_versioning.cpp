@@ -132,12 +132,8 @@ std::optional<ObjectMeta> S3Service::read_version(Ctx& c, const Bucket& b, http:
 }
 
 void S3Service::load_versions(std::set<uint64_t>& referenced, std::map<uint32_t, std::pair<uint64_t, uint64_t>>& stored) {
-  uint64_t max_seq = 0;
-  {
-    auto it = store_.iterate(store::Family::objects);
-    for (it->seek(""); it->valid(); it->next())
-      if (auto m = decode_object(it->value())) max_seq = std::max(max_seq, m->seq);
-  }
+  // load() has read the current objects' rows (next_seq_ is past their seqs already).
+  uint64_t max_seq = next_seq_ - 1;
   auto it = store_.iterate(store::Family::meta, "v/", "v0");
   for (it->seek("v/"); it->valid(); it->next()) {
     auto m = decode_object(it->value());

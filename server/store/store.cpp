@@ -382,6 +382,13 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.info_log = std::make_shared<SpdLogger>();
   db_options.db_write_buffer_size = 24 << 20;
+  // Start-up (docs/performance.md, "Scale"): the table files are opened by the thread that
+  // opens the store - RocksDB otherwise starts 16 threads per column family for it at every
+  // open, 80 short-lived threads for eddy's five families, most of an empty store's open -
+  // and the open reads no table's properties for compaction statistics nor stats every file.
+  db_options.max_file_opening_threads = 1;
+  db_options.skip_stats_update_on_db_open = true;
+  db_options.skip_checking_sst_file_sizes_on_db_open = true;
   impl.faults->path = options.in_memory ? "memory" : options.path;
   db_options.listeners.push_back(std::make_shared<FaultListener>(impl.faults));
   std::string path = options.path;
