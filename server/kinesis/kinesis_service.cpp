@@ -26,25 +26,8 @@ std::string random_bytes(size_t n) {
   return s;
 }
 
-// x-amz-id-2: 72 opaque bytes in base64, as AWS sends. It identifies nothing, so a fast
-// per-thread generator (seeded once from the CSPRNG) serves instead of RAND_bytes per response.
-std::string amz_id_2() {
-  thread_local uint64_t state = [] {
-    uint64_t seed = 0;
-    RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
-    return seed | 1;
-  }();
-  char raw[72];
-  for (size_t i = 0; i < sizeof raw; i += 8) {
-    // splitmix64
-    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    memcpy(raw + i, &z, 8);
-  }
-  return wire::base64_encode(std::string_view(raw, sizeof raw));
-}
+// x-amz-id-2: 72 opaque bytes in base64, as AWS sends.
+std::string amz_id_2() { return wire::opaque_base64(72); }
 
 // The encoding of a request by its Content-Type; nullopt for another type (an empty body of
 // another type is answered in CBOR, as AWS does).

@@ -246,14 +246,15 @@ S3Service::StoredDelta S3Service::put_object_row(store::WriteBatch& batch, const
 }
 
 store::Status S3Service::commit_object(const Bucket& bucket, const std::string& key, ObjectMeta& meta,
-                                       const Ctx* conditions) {
+                                       const Ctx* conditions, ObjectWriter* data) {
   std::lock_guard lk(commit_mu_);
   // The bucket may have been deleted (and even re-created) while the data arrived; its
   // versioning may have changed.
   auto now = find_bucket(bucket.name);
   if (!now || now->id != bucket.id) return store::Status::error("NoSuchBucket");
   if (conditions && write_conditions(*conditions, bucket.id)) return store::Status::error("PreconditionFailed");
-  store::WriteBatch batch(store_);
+  store::WriteBatch batch(store_, (data ? data->held_bytes() : 0) + 512);
+  if (data) data->stage(batch);
   const StoredDelta delta = put_object_row(batch, *now, key, meta);
   auto st = store_.write(batch);
   if (st) stored_delta(bucket.name, delta.bytes, delta.objects);
