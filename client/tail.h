@@ -26,7 +26,7 @@ struct TailOptions {
   int limit = 10000;        // GetRecords Limit
   int64_t poll_ms = 1000;   // --follow: wait per shard after an empty GetRecords
   int64_t max_records = 0;  // stop after this many user records (0: no limit)
-  int parallel = 2;         // shards read at once (docs/performance.md: 2 for two cores)
+  int parallel = 4;         // shards read at once
   // GetRecords' encoding: "cbor" (the Java SDK's: no base64, the answer read in place) or "json".
   std::string protocol = "cbor";
   SessionOptions session;
