@@ -11,6 +11,7 @@
 #include "server/kinesis/keys.h"
 #include "server/kinesis/record_block.h"
 #include "server/kinesis/service_impl.h"
+#include "wire/base64.h"
 
 namespace eddy::kinesis {
 
@@ -33,19 +34,16 @@ std::string amz_id_2() {
     RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
     return seed | 1;
   }();
-  // 72 bytes are 96 base64 digits without padding, so 96 random digits are the encoding of
-  // 72 random bytes: drawn straight from the generator, ten digits (60 bits) a draw.
-  static constexpr char kDigits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out(96, '\0');
-  for (size_t i = 0; i < out.size();) {
+  char raw[72];
+  for (size_t i = 0; i < sizeof raw; i += 8) {
     // splitmix64
     uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     z ^= z >> 31;
-    for (int k = 0; k < 10 && i < out.size(); ++k, z >>= 6) out[i++] = kDigits[z & 63];
+    memcpy(raw + i, &z, 8);
   }
-  return out;
+  return wire::base64_encode(std::string_view(raw, sizeof raw));
 }
 
 // The encoding of a request by its Content-Type; nullopt for another type (an empty body of
