@@ -10,11 +10,15 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+
+#include <sys/mman.h>
 
 namespace eddy::client {
 
@@ -91,6 +95,18 @@ std::optional<Url> Url::parse(std::string_view text, std::string* error) {
     u.port = static_cast<uint16_t>(p);
   }
   return u;
+}
+
+void reserve_large(std::string& s, std::size_t n) {
+  if (s.capacity() >= n) return;
+  s.reserve(n);
+#ifdef MADV_HUGEPAGE
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  if (n < 2 * kHuge) return;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(s.data()) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(s.data()) + s.capacity()) & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#endif
 }
 
 std::optional<std::string_view> HttpResponse::header(std::string_view name) const {
@@ -244,17 +260,34 @@ error_code exchange(Connection& c, Stream& stream, const HttpRequest& req, const
   for (const auto& f : head) resp.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   const bool to_sink = sink && (!sink->accept || sink->accept(resp.status));
   bool sink_ok = true;
-  // A body of known length kept in memory is read straight into its place: one operation, no
-  // intermediate copy (GetRecords answers run to 10 MiB).
-  if (!to_sink && !parser.is_done() && parser.content_length()) {
+  // A body of known length kept in memory is read straight into its place, past the parser: what
+  // came with the header first, then socket reads as large as what has arrived (GetRecords
+  // answers run to 10 MiB; the parser would read them 64 KiB at a time through its buffer).
+  // resp.body keeps its capacity when the caller reuses resp (Session::call's reusing form).
+  if (!to_sink && !parser.is_done() && parser.content_length() && !parser.chunked()) {
     const std::size_t n = static_cast<std::size_t>(*parser.content_length());
+    reserve_large(resp.body, n);
     resp.body.resize(n);
-    parser.get().body().data = resp.body.data();
-    parser.get().body().size = n;
-    ec = c.run([&](auto handler) { bhttp::async_read(stream, c.buffer, parser, handler); });
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) return ec;
-    resp.body.resize(n - parser.get().body().size);
+    std::size_t got = std::min(c.buffer.size(), n);
+    if (got > 0) {
+      std::memcpy(resp.body.data(), c.buffer.data().data(), got);
+      c.buffer.consume(got);
+    }
+    while (got < n) {
+      std::size_t k = 0;
+      ec = c.run([&](auto handler) {
+        stream.async_read_some(asio::buffer(resp.body.data() + got, n - got),
+                               [&k, handler](error_code e, std::size_t m) mutable {
+                                 k = m;
+                                 handler(e);
+                               });
+      });
+      got += k;
+      if (ec) return ec;
+    }
+    keep_alive = parser.keep_alive();
+    c.lowest().expires_never();
+    return {};
   }
   char buf[64 * 1024];
   while (!parser.is_done()) {

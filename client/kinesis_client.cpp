@@ -3,7 +3,10 @@
 #include <boost/json.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+
 #include "wire/base64.h"
+#include "wire/cbor.h"
 #include "wire/text.h"
 
 namespace eddy::client {
@@ -13,6 +16,15 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
+constexpr const char* kJsonContentType = "application/x-amz-json-1.1";
+constexpr const char* kCborContentType = "application/x-amz-cbor-1.1";
+
+// The Java SDKs' switches: v1 reads AWS_CBOR_DISABLE (set: JSON), v2 CBOR_ENABLED (false: JSON).
+bool cbor_enabled_by_environment() {
+  const char* off = std::getenv("AWS_CBOR_DISABLE");
+  const char* on = std::getenv("CBOR_ENABLED");
+  return !(off && *off) && !(on && std::string_view(on) == "false");
+}
 
 bool is_arn(const std::string& stream) {
   return stream.rfind("arn:", 0) == 0;
@@ -62,18 +74,40 @@ Outcome<T> parse_failed(std::string_view op) {
 
 }  // namespace
 
-KinesisClient::KinesisClient(Session& session) : session_(session), endpoint_(session.endpoint("kinesis")) {}
+KinesisClient::KinesisClient(Session& session)
+    : session_(session), endpoint_(session.endpoint("kinesis")), cbor_(cbor_enabled_by_environment()) {}
 
 Outcome<std::string> KinesisClient::call(std::string_view operation, std::string json_input) {
+  return call_encoded(operation, std::move(json_input), false);
+}
+
+Outcome<std::string> KinesisClient::call_encoded(std::string_view operation, std::string body, bool cbor) {
   HttpRequest req;
   req.method = "POST";
   req.target = "/";
-  req.headers.emplace_back("Content-Type", "application/x-amz-json-1.1");
+  req.headers.emplace_back("Content-Type", cbor ? kCborContentType : kJsonContentType);
   req.headers.emplace_back("X-Amz-Target", std::string(kTargetPrefix) + std::string(operation));
-  req.body = std::move(json_input);
+  req.body = std::move(body);
   Outcome<std::string> out;
   auto resp = session_.call("kinesis", endpoint_, std::move(req), &out.error);
-  if (resp && resp->status >= 200 && resp->status < 300) out.value = std::move(resp->body);
+  if (resp && resp->status >= 200 && resp->status < 300) {
+    out.value = std::move(resp->body);
+  } else if (resp && cbor && out.error.message.empty()) {
+    // A CBOR error body ({"__type": .., "message": ..}): the code came from x-amzn-ErrorType,
+    // the message is read here.
+    auto j = json::from_cbor(resp->body, true, false, json::cbor_tag_handler_t::ignore);
+    if (j.is_object()) {
+      for (const char* k : {"message", "Message"})
+        if (auto m = j.find(k); m != j.end() && m->is_string()) {
+          out.error.message = m->get<std::string>();
+          break;
+        }
+      if (auto t = j.find("__type"); out.error.code.empty() && t != j.end() && t->is_string()) {
+        out.error.code = t->get<std::string>();
+        out.error.code = out.error.code.substr(out.error.code.rfind('#') + 1);
+      }
+    }
+  }
   return out;
 }
 
@@ -155,33 +189,57 @@ Outcome<PutRecordsResult> KinesisClient::put_records(const std::string& stream,
 
 Outcome<PutRecordsResult> KinesisClient::put_records(const std::string& stream,
                                                      std::span<const PutRecordsEntryView> entries) {
-  // Built as text: the entries' data is most of the body, base64-encoded straight into it.
+  // The entries' data is most of the body: copied into it once as CBOR byte strings, or
+  // base64-encoded straight into it as JSON text.
+  const bool cbor = cbor_;
   std::string body;
   std::size_t guess = 64 + stream.size();
   for (const auto& e : entries)
-    guess += (e.data.size() + 2) / 3 * 4 + e.partition_key.size() * 2 +
+    guess += (cbor ? e.data.size() + e.partition_key.size() : (e.data.size() + 2) / 3 * 4 + e.partition_key.size() * 2) +
              (e.explicit_hash_key ? e.explicit_hash_key->size() + 24 : 0) + 48;
   body.reserve(guess);
-  body += is_arn(stream) ? "{\"StreamARN\":" : "{\"StreamName\":";
-  wire::text::append_json_string(body, stream);
-  body += ",\"Records\":[";
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
-    if (i) body += ',';
-    body += "{\"Data\":\"";
-    wire::base64_encode_append(e.data, body);
-    body += "\",\"PartitionKey\":";
-    wire::text::append_json_string(body, e.partition_key);
-    if (e.explicit_hash_key) {
-      body += ",\"ExplicitHashKey\":";
-      wire::text::append_json_string(body, *e.explicit_hash_key);
+  if (cbor) {
+    namespace cb = wire::cbor;
+    cb::append_head(body, cb::kMap, 2);
+    cb::append_text(body, is_arn(stream) ? "StreamARN" : "StreamName");
+    cb::append_text(body, stream);
+    cb::append_text(body, "Records");
+    cb::append_head(body, cb::kArray, entries.size());
+    for (const auto& e : entries) {
+      cb::append_head(body, cb::kMap, e.explicit_hash_key ? 3 : 2);
+      cb::append_text(body, "Data");
+      cb::append_bytes(body, e.data);
+      cb::append_text(body, "PartitionKey");
+      cb::append_text(body, e.partition_key);
+      if (e.explicit_hash_key) {
+        cb::append_text(body, "ExplicitHashKey");
+        cb::append_text(body, *e.explicit_hash_key);
+      }
     }
-    body += '}';
+  } else {
+    body += is_arn(stream) ? "{\"StreamARN\":" : "{\"StreamName\":";
+    wire::text::append_json_string(body, stream);
+    body += ",\"Records\":[";
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& e = entries[i];
+      if (i) body += ',';
+      body += "{\"Data\":\"";
+      wire::base64_encode_append(e.data, body);
+      body += "\",\"PartitionKey\":";
+      wire::text::append_json_string(body, e.partition_key);
+      if (e.explicit_hash_key) {
+        body += ",\"ExplicitHashKey\":";
+        wire::text::append_json_string(body, *e.explicit_hash_key);
+      }
+      body += '}';
+    }
+    body += "]}";
   }
-  body += "]}";
-  auto r = call("PutRecords", std::move(body));
+  auto r = call_encoded("PutRecords", std::move(body), cbor);
   if (!r) return failed<PutRecordsResult>(r.error);
-  auto j = json::parse(*r, nullptr, false);
+  // By its first byte ('{' is no CBOR map): a server may answer JSON whatever it was sent.
+  const bool cbor_answer = !r->empty() && (*r)[0] != '{';
+  auto j = cbor_answer ? json::from_cbor(*r, true, false, json::cbor_tag_handler_t::ignore) : json::parse(*r, nullptr, false);
   if (!j.is_object()) return parse_failed<PutRecordsResult>("PutRecords");
   PutRecordsResult res;
   res.failed_record_count = j.value("FailedRecordCount", 0);

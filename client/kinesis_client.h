@@ -102,7 +102,12 @@ struct GetRecordsResult {
 
 class KinesisClient {
  public:
+  // PutRecords goes in CBOR 1.1 (Data as raw bytes, no base64), as the Java SDK and so the KPL
+  // send it, unless the environment turns CBOR off the way the Java SDKs read it
+  // (AWS_CBOR_DISABLE set, or CBOR_ENABLED=false); every other call is JSON 1.1.
   explicit KinesisClient(Session& session);
+  void set_cbor(bool on) { cbor_ = on; }
+  bool cbor() const { return cbor_; }
 
   // Every shard (follows NextToken). Identify the stream by name; ARN-addressed calls set
   // stream_arn instead by passing "arn:..." as the name.
@@ -121,8 +126,12 @@ class KinesisClient {
   Session& session() { return session_; }
 
  private:
+  // call() with the body in CBOR (cbor) or JSON, the answer's body as it came.
+  Outcome<std::string> call_encoded(std::string_view operation, std::string body, bool cbor);
+
   Session& session_;
   Url endpoint_;
+  bool cbor_ = true;
 };
 
 }  // namespace eddy::client

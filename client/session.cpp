@@ -22,8 +22,12 @@ AwsError parse_error(const HttpResponse& resp) {
   e.status = resp.status;
   const std::string& b = resp.body;
   auto first = b.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && b[first] == '{') {
-    auto j = nlohmann::json::parse(b, nullptr, false);
+  // Kinesis answers a CBOR request (GetRecords from the tail) in CBOR, errors included.
+  const auto type = resp.header("Content-Type");
+  const bool cbor = type && type->substr(0, 24) == "application/x-amz-cbor-1";
+  if (cbor || (first != std::string::npos && b[first] == '{')) {
+    auto j = cbor ? nlohmann::json::from_cbor(b, true, false, nlohmann::json::cbor_tag_handler_t::ignore)
+                  : nlohmann::json::parse(b, nullptr, false);
     if (j.is_object()) {
       for (const char* k : {"__type", "code", "Code"})
         if (j.contains(k) && j[k].is_string()) {
@@ -232,6 +236,13 @@ bool Session::sign(std::string_view service, const Url& base, HttpRequest& req, 
 
 std::optional<HttpResponse> Session::call(std::string_view service, const Url& base, HttpRequest req, AwsError* error,
                                           const BodySink* sink, std::string payload_hash) {
+  HttpResponse resp;
+  if (!call(service, base, std::move(req), resp, error, sink, std::move(payload_hash))) return std::nullopt;
+  return resp;
+}
+
+bool Session::call(std::string_view service, const Url& base, HttpRequest req, HttpResponse& resp, AwsError* error,
+                   const BodySink* sink, std::string payload_hash) {
   if (payload_hash.empty()) payload_hash = wire::sigv4::sha256_hex(req.body);
   // Host is signed; a base path ("http://host/prefix") prefixes every target.
   if (!base.path.empty()) req.target = base.path + req.target;
@@ -243,10 +254,9 @@ std::optional<HttpResponse> Session::call(std::string_view service, const Url& b
     std::string why;
     if (!sign(service, base, req, payload_hash, &why)) {
       if (error) *error = AwsError{0, "CredentialsError", why, attempt};
-      return std::nullopt;
+      return false;
     }
 
-    HttpResponse resp;
     TransportError te;
     if (limiter_) limiter_->acquire();  // adaptive mode: a token per attempt once throttled
     if (!http_->send(base, req, resp, &te, sink)) {
@@ -257,12 +267,12 @@ std::optional<HttpResponse> Session::call(std::string_view service, const Url& b
         continue;
       }
       if (error) *error = AwsError{0, "TransportError", te.message, attempt};
-      return std::nullopt;
+      return false;
     }
     if (resp.status >= 200 && resp.status < 300) {
       if (limiter_) limiter_->on_response(false);
       if (error) error->attempts = attempt;
-      return resp;
+      return true;
     }
     AwsError e = parse_error(resp);
     e.attempts = attempt;
@@ -283,7 +293,7 @@ std::optional<HttpResponse> Session::call(std::string_view service, const Url& b
       continue;
     }
     if (error) *error = std::move(e);
-    return resp;
+    return true;
   }
 }
 

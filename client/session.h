@@ -79,6 +79,12 @@ class Session {
 
   std::optional<HttpResponse> call(std::string_view service, const Url& base, HttpRequest req, AwsError* error,
                                    const BodySink* sink = nullptr, std::string payload_hash = {});
+  // The same into a response the caller keeps: its body's capacity is reused, so a reader of
+  // large answers (GetRecords, up to 10 MiB) does not fault in a fresh buffer per call. True
+  // with resp set when a response came (a non-2xx one with *error filled too); false for a
+  // transport or credentials failure.
+  bool call(std::string_view service, const Url& base, HttpRequest req, HttpResponse& resp, AwsError* error,
+            const BodySink* sink = nullptr, std::string payload_hash = {});
 
   // Milliseconds added to the clock when signing: learnt from a server's Date header after a
   // clock-skew error (RequestTimeTooSkewed, InvalidSignatureException "Signature expired"...).

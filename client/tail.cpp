@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "client/iso8601.h"
+#include "client/records_cbor.h"
 #include "client/retry.h"
 #include "client/tools.h"
 #include "wire/base64.h"
@@ -70,8 +71,34 @@ bool valid_utf8(std::string_view s) {
 // Appends s as a JSON string (quotes included). s must be valid UTF-8.
 void append_json_string(std::string_view s, std::string& out) { wire::text::append_json_string(out, s); }
 
+// Whether every byte of s is printable ASCII other than '"' and '\\' (JSON copies it as it is,
+// and it is valid UTF-8): one pass, eight bytes at a time, the common case of text data.
+bool plain_ascii(std::string_view s) {
+  constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t q = w ^ (k01 * '"'), b = w ^ (k01 * '\\');
+    if ((w | ((w - k01 * 0x20) & ~w) | ((q - k01) & ~q) | ((b - k01) & ~b)) & k80) return false;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Appends a plain_ascii s, quoted.
+void append_plain(std::string_view s, std::string& out) {
+  out += '"';
+  out.append(s);
+  out += '"';
+}
+
 // A partition key is UTF-8 on the wire; bytes that are not are shown as U+FFFD.
 void append_text(std::string_view s, std::string& out) {
+  if (plain_ascii(s)) return append_plain(s, out);
   if (valid_utf8(s)) return append_json_string(s, out);
   std::string fixed;
   for (std::size_t i = 0; i < s.size();) {
@@ -187,7 +214,10 @@ void append_rest(const TailRecord& r, std::string& out, Arrival&& arrival) {
     append_text(*r.explicit_hash_key, out);
   }
   arrival();
-  if (valid_utf8(r.data)) {
+  if (plain_ascii(r.data)) {
+    out += ",\"data\":";
+    append_plain(r.data, out);
+  } else if (valid_utf8(r.data)) {
     out += ",\"data\":";
     append_json_string(r.data, out);
   } else {
@@ -314,12 +344,79 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
     return it == shards.end() || it->second.done;  // a parent past retention is not listed
   };
 
-  std::string buf;
-  buf.reserve(1 << 20);
-  wire::kpl::AggregateReader reader;
-  TailLineCache line_cache;
+  // One slot per shard read at once (--parallel), kept between rounds: the answer's buffer (its
+  // capacity reused, no fresh 10 MiB per call), the answer read from it, and the JSON lines
+  // printed from it. Each slot's thread reads and, unless --max-records needs one count across
+  // shards, de-aggregates and prints its answer too; the lines are written out in shard order.
+  struct Slot {
+    HttpResponse resp;
+    GetRecordsResult page;
+    AwsError error;
+    bool ok = false;
+    bool printed = false;  // slot.out holds the answer's lines
+    ShardCheckpoint cp;    // the shard's checkpoint once they are written
+    std::string out, warnings;
+    wire::kpl::AggregateReader reader;
+    TailLineCache line_cache;
+  };
+  std::vector<Slot> slots(static_cast<std::size_t>(std::max(1, o.parallel)));
+  const bool cbor = o.protocol != "json";
+  const Url endpoint = session.endpoint("kinesis");
+  auto fetch = [&](Slot& slot, const std::string& iterator) {
+    slot.printed = false;
+    if (cbor) {
+      slot.ok = get_records_cbor(session, endpoint, iterator, o.limit, slot.resp, slot.page, &slot.error);
+      return;
+    }
+    auto got = kinesis.get_records(iterator, o.limit);
+    slot.ok = got.ok();
+    if (slot.ok) slot.page = std::move(*got);
+    else slot.error = std::move(got.error);
+  };
   int64_t printed = 0;
-  std::string warning;
+  // The user records of the slot's answer (read from `st`) as JSON lines in slot.out, warnings in
+  // slot.warnings; slot.cp (set from the shard's checkpoint first) moves on. With --max-records,
+  // stops there (counted in `printed`; called then for one slot at a time) and returns true.
+  auto print_answer = [&](const ShardState& st, Slot& slot) {
+    ShardCheckpoint& cp = slot.cp;
+    slot.out.clear();
+    // A line is the record's data and ~200 bytes around it: reserved once (the capacity stays
+    // with the slot), not grown by doubling, each doubling a copy and fresh pages to fault in.
+    std::size_t data = 0;
+    for (const KinesisRecord& rec : slot.page.records) data += rec.data.size() + rec.partition_key.size();
+    reserve_large(slot.out, data * 4 + 4096);
+    slot.warnings.clear();
+    slot.printed = true;
+    bool stop = false;
+    std::string warning;
+    for (const KinesisRecord& rec : slot.page.records) {
+      // Resuming inside an aggregate: skip the user records already printed.
+      const int64_t skip_upto =
+          (rec.sequence_number == cp.sequence_number && cp.sub_sequence_number >= 0) ? cp.sub_sequence_number : -1;
+      int64_t last_sub = -1;
+      warning.clear();
+      deaggregate(
+          rec, st.info.shard_id, st.info.hash_range, slot.reader,
+          [&](const TailRecord& t) {
+            if (stop || t.sub_sequence_number <= skip_upto) return;
+            append_tail_json(t, slot.out, slot.line_cache);
+            last_sub = t.sub_sequence_number;
+            if (o.max_records > 0 && ++printed >= o.max_records) stop = true;
+          },
+          &warning);
+      if (!warning.empty()) slot.warnings += "eddy tail: warning: " + warning + "\n";
+      cp.sequence_number = rec.sequence_number;
+      cp.sub_sequence_number = -1;
+      if (stop) {
+        // Stopped inside an aggregate: remember how far (unless it was its last record).
+        if (slot.reader.status() == wire::kpl::DecodeStatus::ok && last_sub >= 0 &&
+            static_cast<std::size_t>(last_sub + 1) < slot.reader.size())
+          cp.sub_sequence_number = last_sub;
+        break;
+      }
+    }
+    return stop;
+  };
   bool stop = false;
   auto last_list = std::chrono::steady_clock::now();
 
@@ -363,63 +460,51 @@ int run_tail(const TailOptions& o, Session& session, std::ostream& out, std::ost
     for (ShardState* st : due)
       if (!st->started)
         if (auto e = open_iterator(*st)) return fail(e->str());
-    std::vector<Outcome<GetRecordsResult>> answers(due.size());
+    std::vector<ShardCheckpoint*> cps;
+    for (ShardState* st : due) cps.push_back(&checkpoints[st->info.shard_id]);
+    auto read_slot = [&](std::size_t i) {
+      Slot& slot = slots[i];
+      fetch(slot, due[i]->iterator);
+      if (slot.ok && o.max_records == 0) {
+        slot.cp = *cps[i];
+        print_answer(*due[i], slot);
+      }
+    };
     if (due.size() == 1) {
-      answers[0] = kinesis.get_records(due[0]->iterator, o.limit);
+      read_slot(0);
     } else if (!due.empty()) {
       std::vector<std::thread> readers;
       readers.reserve(due.size());
-      for (std::size_t i = 0; i < due.size(); ++i)
-        readers.emplace_back([&, i] { answers[i] = kinesis.get_records(due[i]->iterator, o.limit); });
+      for (std::size_t i = 0; i < due.size(); ++i) readers.emplace_back(read_slot, i);
       for (auto& t : readers) t.join();
     }
     for (std::size_t di = 0; di < due.size() && !stop; ++di) {
       ShardState& st = *due[di];
-      ShardCheckpoint& cp = checkpoints[st.info.shard_id];
-      auto& got = answers[di];
-      if (!got && got.error.code == "ExpiredIteratorException") {
+      ShardCheckpoint& cp = *cps[di];
+      Slot& slot = slots[di];
+      if (!slot.ok && slot.error.code == "ExpiredIteratorException") {
         if (auto e = open_iterator(st)) return fail(e->str());
-        got = kinesis.get_records(st.iterator, o.limit);
+        fetch(slot, st.iterator);
       }
-      if (!got && is_throttling_error(got.error.code)) {
+      if (!slot.ok && is_throttling_error(slot.error.code)) {
         // Still throttled after the session's retries: wait a second on this shard, as the KCL
         // backs off, instead of giving up.
-        err << "eddy tail: warning: " << st.info.shard_id << ": " << got.error.str() << "; backing off\n";
+        err << "eddy tail: warning: " << st.info.shard_id << ": " << slot.error.str() << "; backing off\n";
         st.next_read = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         continue;
       }
-      if (!got) return fail(got.error.str());
+      if (!slot.ok) return fail(slot.error.str());
       did_read = true;
-      buf.clear();
-      for (const KinesisRecord& rec : got->records) {
-        // Resuming inside an aggregate: skip the user records already printed.
-        const int64_t skip_upto =
-            (rec.sequence_number == cp.sequence_number && cp.sub_sequence_number >= 0) ? cp.sub_sequence_number : -1;
-        int64_t last_sub = -1;
-        warning.clear();
-        deaggregate(
-            rec, st.info.shard_id, st.info.hash_range, reader,
-            [&](const TailRecord& t) {
-              if (stop || t.sub_sequence_number <= skip_upto) return;
-              append_tail_json(t, buf, line_cache);
-              last_sub = t.sub_sequence_number;
-              if (o.max_records > 0 && ++printed >= o.max_records) stop = true;
-            },
-            &warning);
-        if (!warning.empty()) err << "eddy tail: warning: " << warning << "\n";
-        cp.sequence_number = rec.sequence_number;
-        cp.sub_sequence_number = -1;
-        if (stop) {
-          // Stopped inside an aggregate: remember how far (unless it was its last record).
-          if (reader.status() == wire::kpl::DecodeStatus::ok && last_sub >= 0 &&
-              static_cast<std::size_t>(last_sub + 1) < reader.size())
-            cp.sub_sequence_number = last_sub;
-          break;
-        }
+      if (!slot.printed) {
+        slot.cp = cp;
+        stop = print_answer(st, slot);
       }
-      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      if (!slot.warnings.empty()) err << slot.warnings;
+      out.write(slot.out.data(), static_cast<std::streamsize>(slot.out.size()));
       out.flush();
       if (!out) return fail("cannot write the output");
+      cp = slot.cp;  // only now that its lines are out
+      const GetRecordsResult* got = &slot.page;
       if (got->next_shard_iterator.empty()) {
         st.done = true;
         cp.finished = !stop;
@@ -472,6 +557,9 @@ void register_tail_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--parallel", o->parallel, "Shards read at once (GetRecords calls in flight)")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--protocol", o->protocol, "GetRecords' encoding: cbor (no base64, as the Java SDK) or json")
+      ->check(CLI::IsMember({"cbor", "json"}))
       ->capture_default_str();
   cmd->add_option("--max-records", o->max_records, "Stop after this many user records (0: no limit)")
       ->capture_default_str();

@@ -27,6 +27,8 @@ struct TailOptions {
   int64_t poll_ms = 1000;   // --follow: wait per shard after an empty GetRecords
   int64_t max_records = 0;  // stop after this many user records (0: no limit)
   int parallel = 4;         // shards read at once
+  // GetRecords' encoding: "cbor" (the Java SDK's: no base64, the answer read in place) or "json".
+  std::string protocol = "cbor";
   SessionOptions session;
 };
 

@@ -107,6 +107,7 @@ bool App::start(std::string* error) {
   kinesis_ = std::make_unique<kinesis::KinesisService>(config_, *clock_, *store_);
   if (!kinesis_->load(error)) return false;
   kinesis_->set_authenticator(authenticator_.get());
+  maintenance_ = std::make_unique<Maintenance>(*kinesis_);  // its thread starts with the server
   // Throttle and fault settings are checked before anything starts a thread.
   limits_ = std::make_unique<limits::Limits>(config_, *clock_, *kinesis_);
   if (!limits_->start(error)) return false;
@@ -163,7 +164,13 @@ bool App::start(std::string* error) {
   });
   admin::register_throttle_endpoints(*router_, *this);
   admin::register_fault_endpoints(*router_, *this);
-  admin::register_clock_endpoints(*router_, *this);
+  // POST /_eddy/clock's retention trim runs on the maintenance thread (started below; until
+  // then on the caller's).
+  admin::register_clock_endpoints(*router_, *this, [this](std::function<void()> done) {
+    if (maintenance_) return maintenance_->trim.run_soon(std::move(done));
+    kinesis_->trim_expired();
+    if (done) done();
+  });
   admin::register_endpoints(*router_, *this);
   admin::register_metrics_endpoints(*router_, *this);
   admin::register_localstack_endpoints(*router_, *this);
@@ -224,7 +231,6 @@ bool App::start(std::string* error) {
   server_->start();
   running_ = true;
 
-  maintenance_ = std::make_unique<Maintenance>(*kinesis_);
   maintenance_->trim.start();
   return true;
 }

@@ -172,6 +172,11 @@ int main(int argc, char** argv) {
   // glibc gives every thread that allocates its own arena (up to 8 per core); with worker,
   // RocksDB and listener threads that is ~5 MiB of peak RSS in fragmentation for nothing.
   mallopt(M_ARENA_MAX, 2);
+  // A PutRecords body (about 1 MiB from a KPL), its record blocks and its write batch come and
+  // go many times a second: from the heap, kept there, instead of a fresh mmap (and a page fault
+  // per 4 KiB) each time; 10 MiB bodies still get their own mmap (docs/performance.md).
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
   CLI::App app{"eddy: a local Kinesis + S3 emulator that tells you what AWS would have done and what it would have cost"};
   app.require_subcommand(1);
   app.set_version_flag("--version", EDDY_VERSION);

@@ -28,6 +28,19 @@ void PeriodicTask::stop() {
 
 void PeriodicTask::run_now() { run_once(); }
 
+void PeriodicTask::run_soon(std::function<void()> done) {
+  {
+    std::lock_guard lk(mu_);
+    if (thread_.joinable() && !stop_) {
+      asked_.push_back(std::move(done));
+      cv_.notify_all();
+      return;
+    }
+  }
+  run_once();
+  if (done) done();
+}
+
 uint64_t PeriodicTask::runs() const {
   std::lock_guard lk(mu_);
   return runs_;
@@ -48,12 +61,16 @@ void PeriodicTask::run_once() {
 
 void PeriodicTask::loop() {
   std::unique_lock lk(mu_);
-  while (!stop_) {
+  for (;;) {
     // Real time: these are housekeeping, not rules tests observe through the injectable clock.
-    cv_.wait_for(lk, period_, [this] { return stop_; });
-    if (stop_) break;
+    if (asked_.empty() && !stop_) cv_.wait_for(lk, period_, [this] { return stop_ || !asked_.empty(); });
+    if (stop_ && asked_.empty()) break;
+    std::vector<std::function<void()>> asked;
+    asked.swap(asked_);
     lk.unlock();
     run_once();
+    for (auto& done : asked)
+      if (done) done();
     lk.lock();
   }
 }

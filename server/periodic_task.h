@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace eddy {
 
@@ -27,6 +28,11 @@ class PeriodicTask {
   void stop();
   // Test hook: one run now, on the caller's thread, never at the same time as a background run.
   void run_now();
+  // A run soon on the task's thread (not the caller's: an event loop hands work over this
+  // way), then `done` there. Runs asked for while one waits share it. Before start() or
+  // after stop() the run is made on the caller's thread instead; stop() makes the run
+  // already asked for before it returns.
+  void run_soon(std::function<void()> done);
   // Runs completed so far (background and run_now).
   uint64_t runs() const;
   const std::string& name() const { return name_; }
@@ -43,6 +49,7 @@ class PeriodicTask {
   std::condition_variable cv_;
   std::mutex run_mu_;          // one run at a time
   bool stop_ = false;
+  std::vector<std::function<void()>> asked_;  // run_soon's callers waiting for a run
   uint64_t runs_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "wire/base64.h"
 
+#include <openssl/rand.h>
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -115,6 +117,24 @@ std::optional<std::string> base64_decode(std::string_view in) {
   std::string out;
   if (!base64_decode_append(in, out)) return std::nullopt;
   return out;
+}
+
+std::string opaque_base64(size_t raw_bytes) {
+  thread_local uint64_t state = [] {
+    uint64_t seed = 0;
+    RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
+    return seed | 1;
+  }();
+  std::string raw(raw_bytes + 7, '\0');
+  for (size_t i = 0; i < raw_bytes; i += 8) {
+    // splitmix64
+    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    std::memcpy(raw.data() + i, &z, 8);
+  }
+  return base64_encode(std::string_view(raw.data(), raw_bytes));
 }
 
 }  // namespace eddy::wire

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "wire/base64.h"
 #include "wire/checksum.h"
@@ -410,6 +411,31 @@ std::string format_http_date(std::chrono::sys_seconds t) {
   const year_month_day ymd{day};
   const weekday wd{day};
   const hh_mm_ss hms{t - day};
+  const int y = int(ymd.year());
+  if (y >= 0 && y <= 9999) {
+    // The common case in one fixed buffer (snprintf cost more than the rest of the call).
+    char b[29];
+    auto put2 = [&b](size_t at, unsigned v) {
+      b[at] = char('0' + v / 10);
+      b[at + 1] = char('0' + v % 10);
+    };
+    std::memcpy(b, kWeekdays[wd.c_encoding()].data(), 3);
+    std::memcpy(b + 3, ", ", 2);
+    put2(5, unsigned(ymd.day()));
+    b[7] = ' ';
+    std::memcpy(b + 8, kMonths[unsigned(ymd.month()) - 1].data(), 3);
+    b[11] = ' ';
+    put2(12, unsigned(y) / 100);
+    put2(14, unsigned(y) % 100);
+    b[16] = ' ';
+    put2(17, unsigned(hms.hours().count()));
+    b[19] = ':';
+    put2(20, unsigned(hms.minutes().count()));
+    b[22] = ':';
+    put2(23, unsigned(hms.seconds().count()));
+    std::memcpy(b + 25, " GMT", 4);
+    return std::string(b, sizeof b);
+  }
   std::string out;
   out.append(kWeekdays[wd.c_encoding()]).append(", ");
   out += two_digits(unsigned(ymd.day()));

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   app.add_option("--records", o.records, "putrecords: stop after this many records and keep the stream");
   app.add_flag("--keep", o.keep, "Kinesis: do not delete the stream afterwards");
   app.add_flag("--once", o.once, "getrecords: read each shard to its tip once, then stop (with --seconds 0)");
-  app.add_flag("--no-setup", o.no_setup, "Kinesis: no stream to create or delete (the ceiling server)");
+  app.add_flag("--no-setup", o.no_setup, "Kinesis: no stream to create or delete (the ceiling server); S3 GET/HEAD: read what an earlier run stored");
   app.add_option("--size", o.size, "record data bytes (Kinesis), object bytes (S3)");
   app.add_option("--bucket", o.bucket);
   app.add_option("--objects", o.objects, "objects s3-get/s3-head cycle over (default: one per connection); s3-put: keys each connection overwrites in turn (default: new keys)");

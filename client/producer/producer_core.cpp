@@ -55,8 +55,14 @@ std::optional<std::size_t> utf8_chars(std::string_view s) {
 ProducerCore::ProducerCore(ProducerConfig config) : config_(std::move(config)) {}
 
 std::optional<std::size_t> ProducerCore::shard_for(wire::u128 hash) const {
-  // Over the starts alone (16 bytes each, contiguous): this runs for every user record.
-  auto it = std::upper_bound(range_starts_.begin(), range_starts_.end(), hash);
+  // This runs for every user record: the hash's top bits give the few shards that can hold it
+  // (bucket_first_), and a search over their starts alone (16 bytes each, contiguous) the one.
+  if (range_starts_.empty()) return std::nullopt;
+  const auto b = static_cast<std::size_t>(hash >> (128 - kBucketBits));
+  const auto lo = range_starts_.begin() + bucket_first_[b];
+  const auto hi = b + 1 < bucket_first_.size() ? range_starts_.begin() + bucket_first_[b + 1] + 1
+                                               : range_starts_.end();
+  auto it = std::upper_bound(lo, hi, hash);
   if (it == range_starts_.begin()) return std::nullopt;
   const auto i = static_cast<std::size_t>(it - range_starts_.begin()) - 1;
   if (hash > range_ends_[i]) return std::nullopt;
@@ -501,6 +507,14 @@ void ProducerCore::set_shards(std::vector<ShardInfo> shards, TimePoint now) {
   for (const Shard& s : shards_) {
     range_starts_.push_back(s.info.range.start);
     range_ends_.push_back(s.info.range.end);
+  }
+  // For each bucket of hash keys (by their top bits), the last shard starting at or before the
+  // bucket's first key (0 when none does).
+  bucket_first_.assign(std::size_t{1} << kBucketBits, 0);
+  for (std::size_t b = 0; b < bucket_first_.size(); ++b) {
+    const wire::u128 first_key = static_cast<wire::u128>(b) << (128 - kBucketBits);
+    auto it = std::upper_bound(range_starts_.begin(), range_starts_.end(), first_key);
+    bucket_first_[b] = it == range_starts_.begin() ? 0 : static_cast<std::uint32_t>(it - range_starts_.begin() - 1);
   }
   for (KinesisRecord& kr : pending) {
     const TimePoint deadline = kr.deadline;

@@ -167,6 +167,8 @@ class ProducerCore {
   std::string last_error_;
   std::vector<Shard> shards_;                 // open shards, sorted by range start
   std::vector<wire::u128> range_starts_, range_ends_;  // of shards_, for shard_for()
+  static constexpr int kBucketBits = 12;
+  std::vector<std::uint32_t> bucket_first_;  // 2^kBucketBits entries, see set_shards()
   std::vector<ShardInfo> open_shards_;        // same order
   std::unordered_map<std::string, ShardInfo> all_shards_;  // open and closed, by id
   std::unordered_map<std::string, std::size_t> shard_index_;

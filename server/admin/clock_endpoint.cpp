@@ -24,7 +24,9 @@ json clock_state(App& app) {
   return json{{"clock", app.clock().is_manual() ? "manual" : "system"}, {"now_ms", app.clock().now_ms()}};
 }
 
-http::Response post_clock(App& app, const std::string& body) {
+using TrimSoon = std::function<void(std::function<void()>)>;
+
+http::Response post_clock(App& app, const TrimSoon& trim_soon, const std::string& body, http::Loop* loop) {
   ManualClock* manual = app.manual_clock();
   if (!manual) return error(409, "the clock is not manual (start eddy with --clock manual)");
   json j = json::parse(body, nullptr, false);
@@ -55,21 +57,33 @@ http::Response post_clock(App& app, const std::string& body) {
   // Moving back would let iterators and buckets see time run backwards; AWS's clock doesn't.
   if (target < now) return error(400, "the clock only moves forward (now_ms is " + std::to_string(now) + ")");
   manual->set_ms(target);
-  // Retention applies at once, as it would have while the time passed.
-  app.kinesis().trim_expired();
-  return json_response(200, clock_state(app).dump() + "\n");
+  http::Response answer = json_response(200, clock_state(app).dump() + "\n");
+  // Retention applies at once, as it would have while the time passed: the answer waits for
+  // the trim, which runs on the maintenance thread so that this loop's other connections do
+  // not wait too (in-process calls, without a loop, trim on the caller's thread).
+  if (!loop) {
+    app.kinesis().trim_expired();
+    return answer;
+  }
+  auto pending = std::make_shared<http::Pending>();
+  trim_soon([loop, pending, answer = std::make_shared<http::Response>(std::move(answer))] {
+    loop->post([pending, answer] { pending->complete(std::move(*answer)); });
+  });
+  http::Response later;
+  later.pending = pending;
+  return later;
 }
 
 }  // namespace
 
-void register_clock_endpoints(Router& router, App& app) {
-  router.add_admin("/_eddy/clock", [&app](http::Request& req) -> http::Dispatch {
+void register_clock_endpoints(Router& router, App& app, TrimSoon trim_soon) {
+  router.add_admin("/_eddy/clock", [&app, trim_soon = std::move(trim_soon)](http::Request& req) -> http::Dispatch {
     if (req.path != "/_eddy/clock") return http::Immediate{error(404, "no such admin endpoint")};
     if (req.method == "GET" || req.method == "HEAD")
       return http::Immediate{json_response(200, clock_state(app).dump() + "\n")};
     if (req.method != "POST") return http::Immediate{error(405, "use GET or POST")};
     return http::BufferBody{
-        64 * 1024, [&app](http::Request& r) { return post_clock(app, r.body); },
+        64 * 1024, [&app, trim_soon](http::Request& r) { return post_clock(app, trim_soon, r.body, r.loop); },
         [](http::Request&) { return error(413, "body too large"); }};
   });
 }

@@ -42,6 +42,8 @@ inline Socket& tcp_layer(TlsStream& s) { return s.next_layer(); }
 
 std::string make_request_id();
 std::string http_date(const std::function<int64_t()>& now_ms);
+// The same, this thread's cached text (valid until its next call).
+const std::string& http_date_ref(const std::function<int64_t()>& now_ms);
 
 // A handler's Pending response (see http::Pending): none, or one that has already finished and
 // whose response now stands in res, gives null; otherwise the Pending, still to be waited for.

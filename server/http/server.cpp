@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <charconv>
 #include <cerrno>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -59,7 +60,9 @@ std::string make_request_id() {
   return id;
 }
 
-std::string http_date(const std::function<int64_t()>& now_ms) {
+std::string http_date(const std::function<int64_t()>& now_ms) { return http_date_ref(now_ms); }
+
+const std::string& http_date_ref(const std::function<int64_t()>& now_ms) {
   const std::time_t t = now_ms ? static_cast<std::time_t>(now_ms() / 1000) : std::time(nullptr);
   // One formatting per second and thread, not per response.
   thread_local std::time_t cached_t = -1;
@@ -274,26 +277,66 @@ static bool inline_small_stream(const Request& req, Response& res) {
 
 // Such a response's head, written by hand: sent with the body in one gathered write. Beast's
 // generic serializer cost more than a small PutRecord's handler.
-static std::string simple_head(const Response& res, unsigned version, bool keep_alive) {
-  std::string head;
-  head.reserve(256);
-  head += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  head += std::to_string(res.status);
-  head += ' ';
-  head += bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
-  head += "\r\n";
-  for (auto& [k, v] : res.headers.items()) {
-    head += k;
-    head += ": ";
-    head += v;
-    head += "\r\n";
+static void append_decimal(std::string& out, uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+static void append_status_line(std::string& head, int status, unsigned version) {
+  if (status == 200) {
+    head += version == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
+    return;
   }
+  head += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  append_decimal(head, static_cast<uint64_t>(status));
+  head += ' ';
+  head += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  head += "\r\n";
+}
+static void append_header(std::string& head, std::string_view k, std::string_view v) {
+  head.append(k).append(": ", 2).append(v).append("\r\n", 2);
+}
+// Connection (where the version's default does not hold) and Content-Length, then the blank line.
+static void append_framing(std::string& head, unsigned version, bool keep_alive, size_t body_bytes) {
   if (version == 10 && keep_alive) head += "Connection: keep-alive\r\n";
   if (version != 10 && !keep_alive) head += "Connection: close\r\n";
   head += "Content-Length: ";
-  head += std::to_string(res.body.size());
+  append_decimal(head, body_bytes);
   head += "\r\n\r\n";
+}
+
+static std::string simple_head(const Response& res, unsigned version, bool keep_alive) {
+  std::string head;
+  head.reserve(256);
+  append_status_line(head, res.status, version);
+  for (auto& [k, v] : res.headers.items()) append_header(head, k, v);
+  append_framing(head, version, keep_alive, res.body.size());
   return head;
+}
+
+// The HTTP/1.1 session's common case (a complete response it frames itself) in one pass over
+// the handler's headers: the head goes into `head` (the session's, its capacity kept from one
+// response to the next) with x-amzn-RequestId and Date appended as add_session_headers would
+// add them, without adding them to the response. False, with `head` unspecified, when the
+// response frames itself (Content-Length, Transfer-Encoding or Connection set): that one goes
+// through add_session_headers and write_response. PutRecord: one scan and no allocation
+// instead of five scans (framed_by_us, add_session_headers) and three allocations.
+static bool session_head(std::string& head, const Response& res, const Request& req, unsigned version,
+                         bool keep_alive, const std::function<int64_t()>& now_ms) {
+  if (res.status < 200 || res.status == 204 || res.status == 304) return false;
+  head.clear();
+  append_status_line(head, res.status, version);
+  bool has_id = false, has_date = false;
+  for (auto& [k, v] : res.headers.items()) {
+    if (iequals(k, "Content-Length") || iequals(k, "Transfer-Encoding") || iequals(k, "Connection")) return false;
+    has_id = has_id || iequals(k, "x-amzn-RequestId");
+    has_date = has_date || iequals(k, "Date");
+    append_header(head, k, v);
+  }
+  if (!has_id) append_header(head, "x-amzn-RequestId", req.request_id);
+  if (!has_date) append_header(head, "Date", http_date_ref(now_ms));
+  append_framing(head, version, keep_alive, res.body.size());
+  return true;
 }
 
 template <class Stream>
@@ -556,6 +599,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
   // only its read buffer.
   std::vector<char> chunk;
   constexpr size_t kChunkBytes = 64 * 1024;
+  std::string head_buf;  // a response's head (session_head), its capacity kept
   for (;;) {
     if (stopping.load()) break;
     bhttp::request_parser<bhttp::empty_body> header_parser;
@@ -726,6 +770,7 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
         read_failed = true;
       } else {
         bool too_big = false;
+        if (len) req.body.reserve(static_cast<size_t>(*len));  // one allocation, no growth copies
         while (!body_parser.is_done()) {
           arm_piece();
           auto [ec, got] = co_await bhttp::async_read(stream, buffer, body_parser, use_nothrow);
@@ -792,19 +837,19 @@ Task<void> Server::Impl::session(Stream stream, Handler& handler, bool tls, Loop
       co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&, void()>(init,
                                                                                     asio::use_awaitable_t<Executor>{});
     }
-    add_session_headers(res, req, options.now_ms);
+    if (req.method == "HEAD") res.head = true;  // as add_session_headers; inline_small_stream reads it
     if (stopping.load()) keep_alive = false;
     if (!inline_small_stream(req, res)) break;
     bool again = false;
     if (res.delay_ms <= 0 && res.action == ConnectionAction::normal && !res.head && !res.stream && !res.push &&
-        framed_by_us(res)) {
-      // The common case without write_response's coroutine frame (see simple_head).
+        session_head(head_buf, res, req, version, keep_alive, options.now_ms)) {
+      // The common case without write_response's coroutine frame (see session_head).
       conn->arm(std::chrono::seconds(options.request_timeout_s));
-      const std::string head = simple_head(res, version, keep_alive);
-      const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(res.body)};
+      const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_buf), asio::buffer(res.body)};
       auto [ec, n] = co_await asio::async_write(stream, pieces, use_nothrow);
       again = !ec && keep_alive;
     } else {
+      add_session_headers(res, req, options.now_ms);
       again = co_await write_response(stream, *conn, res, version, keep_alive);
     }
     conn->busy = false;

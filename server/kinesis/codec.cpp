@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "wire/base64.h"
+#include "wire/cbor.h"
 #include "wire/text.h"
 
 namespace eddy::kinesis {
@@ -78,24 +79,7 @@ void write_json(std::string& out, const json& v) {
   }
 }
 
-void cbor_head(std::string& out, uint8_t major, uint64_t n) {
-  uint8_t m = static_cast<uint8_t>(major << 5);
-  if (n < 24) {
-    out.push_back(static_cast<char>(m | n));
-  } else if (n <= 0xff) {
-    out.push_back(static_cast<char>(m | 24));
-    out.push_back(static_cast<char>(n));
-  } else if (n <= 0xffff) {
-    out.push_back(static_cast<char>(m | 25));
-    for (int i = 1; i >= 0; --i) out.push_back(static_cast<char>(n >> (8 * i)));
-  } else if (n <= 0xffffffffULL) {
-    out.push_back(static_cast<char>(m | 26));
-    for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>(n >> (8 * i)));
-  } else {
-    out.push_back(static_cast<char>(m | 27));
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(n >> (8 * i)));
-  }
-}
+void cbor_head(std::string& out, uint8_t major, uint64_t n) { wire::cbor::append_head(out, major, n); }
 
 void cbor_int(std::string& out, int64_t v) {
   if (v >= 0) cbor_head(out, 0, static_cast<uint64_t>(v));
@@ -202,15 +186,7 @@ constexpr int kMaxCborDepth = 64;
 constexpr size_t kMaxCborItems = 1 << 16;
 
 bool cbor_arg(const uint8_t*& p, const uint8_t* end, uint8_t ai, uint64_t& n) {
-  if (ai < 24) {
-    n = ai;
-    return true;
-  }
-  size_t len = ai == 24 ? 1 : ai == 25 ? 2 : ai == 26 ? 4 : ai == 27 ? 8 : 0;
-  if (len == 0 || static_cast<size_t>(end - p) < len) return false;
-  n = 0;
-  for (size_t i = 0; i < len; ++i) n = (n << 8) | *p++;
-  return true;
+  return wire::cbor::read_argument(p, end, ai, n);
 }
 
 double half_to_double(uint16_t h) {
@@ -384,14 +360,8 @@ void json_blob(std::string& o, std::string_view bytes) {
 }
 void cbor_head(std::string& o, uint8_t major, uint64_t n) { kinesis::cbor_head(o, major, n); }
 void cbor_int(std::string& o, int64_t v) { kinesis::cbor_int(o, v); }
-void cbor_text(std::string& o, std::string_view s) {
-  kinesis::cbor_head(o, 3, s.size());
-  o.append(s);
-}
-void cbor_bytes(std::string& o, std::string_view s) {
-  kinesis::cbor_head(o, 2, s.size());
-  o.append(s);
-}
+void cbor_text(std::string& o, std::string_view s) { wire::cbor::append_text(o, s); }
+void cbor_bytes(std::string& o, std::string_view s) { wire::cbor::append_bytes(o, s); }
 void cbor_timestamp(std::string& o, int64_t ms) {
   kinesis::cbor_head(o, 6, 1);
   kinesis::cbor_int(o, ms);

@@ -26,25 +26,8 @@ std::string random_bytes(size_t n) {
   return s;
 }
 
-// x-amz-id-2: 72 opaque bytes in base64, as AWS sends. It identifies nothing, so a fast
-// per-thread generator (seeded once from the CSPRNG) serves instead of RAND_bytes per response.
-std::string amz_id_2() {
-  thread_local uint64_t state = [] {
-    uint64_t seed = 0;
-    RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
-    return seed | 1;
-  }();
-  char raw[72];
-  for (size_t i = 0; i < sizeof raw; i += 8) {
-    // splitmix64
-    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    memcpy(raw + i, &z, 8);
-  }
-  return wire::base64_encode(std::string_view(raw, sizeof raw));
-}
+// x-amz-id-2: 72 opaque bytes in base64, as AWS sends.
+std::string amz_id_2() { return wire::opaque_base64(72); }
 
 // The encoding of a request by its Content-Type; nullopt for another type (an empty body of
 // another type is answered in CBOR, as AWS does).
@@ -217,7 +200,7 @@ http::Response ServiceImpl::ok_empty(Call& c) {
 //                wait for auth, so that an unsigned request is refused as such whatever it names
 //   2. auth      the signature, for requests from the front end (not in-process calls), unless
 //                --auth off; a failure is answered in the request's encoding, before any hook
-//   3. decode    the JSON fast path for PutRecord(s), else the body into a json tree
+//   3. decode    the JSON or CBOR fast path for PutRecord(s), else the body into a json tree
 //   4. before    hooks' before_operation: fault rules, then control-plane limits
 //   5. operation kOperations' member (ops_*.cpp); an ApiError it throws is answered here
 //   6. after     hooks' after_operation (a pending PutRecord runs them when it is answered)
@@ -250,11 +233,9 @@ http::Response ServiceImpl::handle(http::Request& req, bool authenticate) {
   c.operation = std::string(op_name);
   c.now = clock_.now_ms();
   ApiError err;
-  if (enc == Encoding::json && (op_name == "PutRecords" || op_name == "PutRecord")) {
+  if (op_name == "PutRecords" || op_name == "PutRecord") {
     c.fast_put = std::make_unique<FastPut>();
-    const bool parsed = op_name == "PutRecords" ? parse_put_records_fast(req.body, *c.fast_put)
-                                                : parse_put_record_fast(req.body, *c.fast_put);
-    if (!parsed) c.fast_put.reset();
+    if (!parse_put_fast(op_name, enc == Encoding::cbor, req.body, *c.fast_put)) c.fast_put.reset();
   }
   if (c.fast_put) {
     if (c.fast_put->name) c.stream_name = std::string(*c.fast_put->name);

@@ -403,16 +403,39 @@ http::Response ServiceImpl::put_records(Call& c) {
     }
     encryption = s->encryption;
 
-    store::WriteBatch b(store_);
     // One open block per shard written to; blocks are put into the batch when full and at the end.
     struct ShardWrite {
       Shard* shard;
       uint64_t before;       // the shard's counter before this call
       uint64_t block_first;  // counter of the open block's first record
+      size_t records = 0, bytes = 0;  // routed to it by this call (before admission)
       RecordBlockWriter block;
     };
+    // Routed first, so that each block and the batch are allocated once at their size: grown
+    // step by step, a call's megabyte was copied (and page-faulted in) several times over.
     std::vector<ShardWrite> touched;
     touched.reserve(s->shards.size() < 8 ? s->shards.size() : 8);
+    std::vector<uint32_t> write_of(entries.size());  // entry -> its shard's ShardWrite
+    {
+      std::vector<uint32_t> slot_of_shard(s->shards.size(), UINT32_MAX);
+      for (size_t i = 0; i < entries.size(); ++i) {
+        Shard* sh = const_cast<Shard*>(s->route(keys[i]));
+        if (!sh) return fail(c, ApiError::internal());
+        uint32_t& slot = slot_of_shard[sh->index];
+        if (slot == UINT32_MAX) {
+          slot = static_cast<uint32_t>(touched.size());
+          touched.push_back(ShardWrite{sh, sh->next_counter, sh->next_counter, 0, 0, {}});
+        }
+        touched[slot].records += 1;
+        touched[slot].bytes += entries[i].partition_key.size() + entries[i].data.size();
+        write_of[i] = slot;
+      }
+    }
+    store::WriteBatch b(store_, total + entries.size() * 8 + touched.size() * 64);
+    for (auto& w : touched) {
+      w.block.reserve(w.records, std::min(w.bytes, kRecordBlockTarget));
+      w.block.start(arrival);
+    }
     auto put_block = [&](ShardWrite& w) {
       if (w.block.count() == 0) return;
       char bkey[16];
@@ -423,8 +446,8 @@ http::Response ServiceImpl::put_records(Call& c) {
     };
     for (size_t i = 0; i < entries.size(); ++i) {
       const auto& e = entries[i];
-      Shard* sh = const_cast<Shard*>(s->route(keys[i]));
-      if (!sh) return fail(c, ApiError::internal());
+      ShardWrite* w = &touched[write_of[i]];
+      Shard* sh = w->shard;
       bool admitted = true;
       for (auto* h : hooks_)
         if (!h->admit_write(*s, *sh, e.data.size() + e.partition_key.size(), c.now)) {
@@ -447,13 +470,8 @@ http::Response ServiceImpl::put_records(Call& c) {
           continue;
         }
       }
-      auto w = std::find_if(touched.begin(), touched.end(), [&](const ShardWrite& t) { return t.shard == sh; });
-      if (w == touched.end()) {
-        w = touched.insert(touched.end(), ShardWrite{sh, sh->next_counter, sh->next_counter, {}});
-        w->block.start(arrival);
-      } else if (w->block.size() + e.partition_key.size() + e.data.size() > kRecordBlockTarget) {
+      if (w->block.count() > 0 && w->block.size() + e.partition_key.size() + e.data.size() > kRecordBlockTarget)
         put_block(*w);
-      }
       outcomes.push_back({sh->index, sh->next_counter++, Outcome::stored});
       w->block.add(e.partition_key, e.data);
       accepted.push_back(PutRecordEvent{e.partition_key, e.data,

@@ -180,10 +180,18 @@ http::Response ServiceImpl::get_records(Call& c) {
   // Records are written straight into the response encoding (no json tree per record).
   const bool as_json = c.enc == Encoding::json;
   const bool kms = s->encryption == "KMS";
-  // JSON: the records go straight into the response body after its opening; CBOR needs the
-  // record count first, so its records are collected and copied behind the array head.
+  // The records go straight into the response body after its opening. CBOR's array head holds
+  // the count, unknown until the scan ends: written in its 4-byte form (0x9a, valid if not the
+  // shortest) and filled in at the end, so the records are not copied behind it.
   std::string records;
-  if (as_json) records = "{\"Records\":[";
+  if (as_json) {
+    records = "{\"Records\":[";
+  } else {
+    emit::cbor_head(records, 5, 3);
+    emit::cbor_text(records, "Records");
+    records.append("\x9a\0\0\0\0", 5);
+  }
+  const std::size_t count_at = records.size() - 4;
   size_t count = 0;
   uint64_t next = it->position;
   size_t bytes = 0;
@@ -192,7 +200,16 @@ http::Response ServiceImpl::get_records(Call& c) {
   bool skipped_expired = false;
   bool exhausted = true;  // false when Limit or the 10 MiB cap stopped the scan
   RecordCursor cursor(*rit, s->id, shard.index);
-  for (cursor.seek(it->position); cursor.valid(); cursor.next()) {
+  cursor.seek(it->position);
+  if (cursor.valid() && cursor.record().arrival_ms < cutoff) {
+    // A run of expired records (millions after a long stop): jumped by binary search to the
+    // first live block instead of read through, and trimmed below.
+    skipped_expired = true;
+    const std::string live = first_live_block(s->id, shard.index, cursor.record().counter, shard.next_counter, cutoff);
+    next = live.empty() ? shard.next_counter : store::get_u64(live, 8);
+    cursor.seek(next);
+  }
+  for (; cursor.valid(); cursor.next()) {
     const StoredRecord& r = cursor.record();
     const uint64_t counter = r.counter;
     if (r.arrival_ms < cutoff) {
@@ -214,7 +231,8 @@ http::Response ServiceImpl::get_records(Call& c) {
     bytes += sz;
     if (count == 0) {  // a guess from the first record and what the shard holds, never beyond one full response
       const size_t available = shard.next_counter > counter ? static_cast<size_t>(shard.next_counter - counter) : 1;
-      records.reserve(std::min<size_t>(std::min(max, available) * (sz * 4 / 3 + 160) + 256, kMaxGetRecordsBytes / 3 * 4 + 4096));
+      const size_t per_record = as_json ? sz * 4 / 3 + 160 : sz + 112;
+      records.reserve(std::min<size_t>(std::min(max, available) * per_record + 256, kMaxGetRecordsBytes / 3 * 4 + 4096));
     }
     const SequenceNumber seq{s->id, shard.index, counter};
     if (as_json) {
@@ -287,11 +305,8 @@ http::Response ServiceImpl::get_records(Call& c) {
     }
     body += '}';
   } else {
-    body.reserve(records.size() + child_shards.size() + next_iterator.size() + 96);
-    emit::cbor_head(body, 5, 3);
-    emit::cbor_text(body, "Records");
-    emit::cbor_head(body, 4, count);
-    body += records;
+    for (int i = 0; i < 4; ++i) records[count_at + static_cast<size_t>(i)] = static_cast<char>(count >> (24 - 8 * i));
+    body = std::move(records);
     emit::cbor_text(body, "MillisBehindLatest");
     emit::cbor_int(body, behind);
     if (finished) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "wire/base64.h"
+#include "wire/cbor.h"
 
 namespace eddy::kinesis {
 
@@ -61,16 +62,76 @@ struct FlatJson {
   }
 };
 
-// One entry's member (PartitionKey, Data, ExplicitHashKey); false for anything else.
+// The same for CBOR (the Java SDK's encoding): definite-length text (ASCII) and byte strings,
+// maps and arrays of either length, nothing else (no tags, nulls, numbers or chunked strings).
+// Heads are read by wire::cbor, as the generic decoder (codec.cpp) reads them.
+struct FlatCbor {
+  const uint8_t* p;
+  const uint8_t* end;
+  explicit FlatCbor(std::string_view body)
+      : p(reinterpret_cast<const uint8_t*>(body.data())), end(p + body.size()) {}
+  // A container's head: its item count (n) or, for an indefinite length, `indefinite`.
+  bool container(uint8_t major, uint64_t& n, bool& indefinite) {
+    if (p == end || (*p >> 5) != major) return false;
+    const uint8_t ai = *p++ & 31;
+    indefinite = ai == 31;
+    return indefinite || wire::cbor::read_argument(p, end, ai, n);
+  }
+  // Whether the container has another item (its break byte is consumed).
+  bool more(bool indefinite, uint64_t& left) {
+    if (indefinite) {
+      if (p != end && *p == wire::cbor::kBreak) {
+        ++p;
+        return false;
+      }
+      return true;  // at the end without a break: the item read next fails
+    }
+    if (left == 0) return false;
+    --left;
+    return true;
+  }
+  bool str(uint8_t major, std::string_view& v) {
+    if (p == end || (*p >> 5) != major) return false;
+    const uint8_t ai = *p++ & 31;
+    uint64_t n = 0;
+    if (!wire::cbor::read_argument(p, end, ai, n) || n > static_cast<uint64_t>(end - p)) return false;
+    v = std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+    p += n;
+    return major != wire::cbor::kText || ascii(v);
+  }
+  static bool ascii(std::string_view v) {
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      uint64_t x;
+      std::memcpy(&x, v.data() + i, 8);
+      if (x & kHigh) return false;
+    }
+    for (; i < v.size(); ++i)
+      if (static_cast<unsigned char>(v[i]) >= 0x80) return false;
+    return true;
+  }
+  // A map member: its key, and its value (Data a byte string, anything else a text).
+  bool member(std::string_view& key, std::string_view& val) {
+    return str(wire::cbor::kText, key) && str(key == "Data" ? wire::cbor::kBytes : wire::cbor::kText, val);
+  }
+};
+
+// One entry's member (PartitionKey, Data, ExplicitHashKey); false for anything else. Data is
+// base64 decoded into `arena`, or, without one (CBOR), raw bytes viewed in place.
 bool fast_entry_member(std::string_view key, std::string_view val, RecordEntry& e, bool& has_pk, bool& has_data,
-                       std::string& arena) {
+                       std::string* arena) {
   if (key == "PartitionKey" && !has_pk) {
     e.partition_key = val;
     has_pk = true;
   } else if (key == "Data" && !has_data) {
-    const size_t at = arena.size();
-    if (!wire::base64_decode_append(val, arena)) return false;
-    e.data = std::string_view(arena.data() + at, arena.size() - at);
+    if (arena) {
+      const size_t at = arena->size();
+      if (!wire::base64_decode_append(val, *arena)) return false;
+      e.data = std::string_view(arena->data() + at, arena->size() - at);
+    } else {
+      e.data = val;
+    }
     has_data = true;
   } else if (key == "ExplicitHashKey" && !e.explicit_hash_key) {
     if (!is_hash_key_text(val)) return false;
@@ -106,7 +167,7 @@ bool parse_put_record_fast(std::string_view body, FastPut& out) {
     if (!j.str(key) || !j.lit(':') || !j.str(val)) return false;
     if (key == "SequenceNumberForOrdering" && !out.sequence_number_for_ordering) {
       out.sequence_number_for_ordering = val;
-    } else if (!fast_stream_member(key, val, out) && !fast_entry_member(key, val, e, has_pk, has_data, out.arena)) {
+    } else if (!fast_stream_member(key, val, out) && !fast_entry_member(key, val, e, has_pk, has_data, &out.arena)) {
       return false;
     }
   } while (j.lit(','));
@@ -126,7 +187,7 @@ bool parse_put_records_fast(std::string_view body, FastPut& out) {
       bool has_pk = false, has_data = false;
       do {
         std::string_view key, val;
-        if (!j.str(key) || !j.lit(':') || !j.str(val) || !fast_entry_member(key, val, e, has_pk, has_data, out.arena))
+        if (!j.str(key) || !j.lit(':') || !j.str(val) || !fast_entry_member(key, val, e, has_pk, has_data, &out.arena))
           return false;
       } while (j.lit(','));
       if (!j.lit('}') || !fast_entry_valid(e, has_pk, has_data)) return false;
@@ -147,6 +208,68 @@ bool parse_put_records_fast(std::string_view body, FastPut& out) {
     }
   } while (j.lit(','));
   return j.lit('}') && j.at_end() && has_records;
+}
+
+bool parse_put_record_cbor_fast(std::string_view body, FastPut& out) {
+  FlatCbor c(body);
+  RecordEntry& e = out.entries.emplace_back();
+  bool has_pk = false, has_data = false, indefinite = false;
+  uint64_t left = 0;
+  if (!c.container(wire::cbor::kMap, left, indefinite)) return false;
+  while (c.more(indefinite, left)) {
+    std::string_view key, val;
+    if (!c.member(key, val)) return false;
+    if (key == "SequenceNumberForOrdering" && !out.sequence_number_for_ordering) {
+      out.sequence_number_for_ordering = val;
+    } else if (!fast_stream_member(key, val, out) && !fast_entry_member(key, val, e, has_pk, has_data, nullptr)) {
+      return false;
+    }
+  }
+  return c.p == c.end && fast_entry_valid(e, has_pk, has_data);
+}
+
+bool parse_put_records_cbor_fast(std::string_view body, FastPut& out) {
+  FlatCbor c(body);
+  out.entries.reserve(500);
+  auto records = [&] {
+    bool indefinite = false;
+    uint64_t left = 0;
+    if (!c.container(wire::cbor::kArray, left, indefinite)) return false;
+    while (c.more(indefinite, left)) {
+      bool entry_indefinite = false;
+      uint64_t entry_left = 0;
+      if (out.entries.size() == 500 || !c.container(wire::cbor::kMap, entry_left, entry_indefinite)) return false;
+      RecordEntry& e = out.entries.emplace_back();
+      bool has_pk = false, has_data = false;
+      while (c.more(entry_indefinite, entry_left)) {
+        std::string_view key, val;
+        if (!c.member(key, val) || !fast_entry_member(key, val, e, has_pk, has_data, nullptr)) return false;
+      }
+      if (!fast_entry_valid(e, has_pk, has_data)) return false;
+    }
+    return !out.entries.empty();
+  };
+  bool has_records = false, indefinite = false;
+  uint64_t left = 0;
+  if (!c.container(wire::cbor::kMap, left, indefinite)) return false;
+  while (c.more(indefinite, left)) {
+    std::string_view key;
+    if (!c.str(wire::cbor::kText, key)) return false;
+    if (key == "Records" && !has_records) {
+      if (!records()) return false;
+      has_records = true;
+    } else {
+      std::string_view v;
+      if (!c.str(wire::cbor::kText, v) || !fast_stream_member(key, v, out)) return false;
+    }
+  }
+  return c.p == c.end && has_records;
+}
+
+bool parse_put_fast(std::string_view operation, bool cbor, std::string_view body, FastPut& out) {
+  if (operation == "PutRecords") return cbor ? parse_put_records_cbor_fast(body, out) : parse_put_records_fast(body, out);
+  if (operation == "PutRecord") return cbor ? parse_put_record_cbor_fast(body, out) : parse_put_record_fast(body, out);
+  return false;
 }
 
 }  // namespace eddy::kinesis

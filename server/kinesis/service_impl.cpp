@@ -207,6 +207,32 @@ store::Status ServiceImpl::save(const Stream& s) {
 
 // ---- maintenance ----------------------------------------------------------------------------
 
+std::string ServiceImpl::first_live_block(uint32_t stream_id, uint32_t shard, uint64_t from, uint64_t tip,
+                                          int64_t cutoff) {
+  const std::string p = keys::shard_records(stream_id, shard);
+  auto it = store_.iterate(store::Family::records, p, record_key(stream_id, shard, tip));
+  // The arrival time of the first readable block at or after counter c (INT64_MAX: none); its
+  // key into *key. One seek and one value read (a block of PutRecords lives in a blob file).
+  auto arrival_from = [&](uint64_t c, std::string* key) {
+    BlockHeader h;
+    for (it->seek(record_key(stream_id, shard, c)); it->valid(); it->next()) {
+      if (!parse_block_header(it->value(), h)) continue;  // corrupt: not a boundary
+      if (key) *key = std::string(it->key());
+      return h.arrival_ms;
+    }
+    return INT64_MAX;
+  };
+  uint64_t lo = from, hi = tip;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    if (arrival_from(mid, nullptr) >= cutoff) hi = mid;
+    else lo = mid + 1;
+  }
+  std::string key;
+  if (arrival_from(lo, &key) == INT64_MAX) return {};
+  return key;
+}
+
 void ServiceImpl::trim_expired() {
   int64_t now = clock_.now_ms();
   for (auto& s : streams_snapshot()) {
@@ -219,19 +245,17 @@ void ServiceImpl::trim_expired() {
       for (const auto& sh : s->shards) shards.emplace_back(sh.index, sh.next_counter);
     }
     for (auto [idx, next] : shards) {
-      std::string p = keys::shard_records(s->id, idx);
-      auto it = store_.iterate(store::Family::records, p, keys::prefix_end(p));
-      std::string first_live;
-      bool any_expired = false;
-      for (it->seek(p); it->valid(); it->next()) {
+      // The shard's first block decides whether anything expired (one seek); then the first
+      // live block is found by binary search, never by reading the expired ones.
+      const std::string p = keys::shard_records(s->id, idx);
+      {
+        auto it = store_.iterate(store::Family::records, p, record_key(s->id, idx, next));
+        it->seek(p);
+        if (!it->valid()) continue;
         BlockHeader h;
-        if (parse_block_header(it->value(), h) && h.arrival_ms >= cutoff) {
-          first_live = std::string(it->key());
-          break;
-        }
-        any_expired = true;
+        if (parse_block_header(it->value(), h) && h.arrival_ms >= cutoff) continue;
       }
-      if (!any_expired) continue;
+      const std::string first_live = first_live_block(s->id, idx, 0, next, cutoff);
       trim_records(*s, idx, first_live.empty() ? record_key(s->id, idx, next) : first_live);
     }
   }

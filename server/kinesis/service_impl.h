@@ -184,6 +184,14 @@ class ServiceImpl {
   // Deletes a shard's rows below `end` (records past retention) and, in the same batch,
   // persists the shard's counter: puts do not, so the high-water mark must outlive the rows.
   void trim_records(Stream& s, uint32_t shard, std::string_view end);
+  // The key of a shard's first block still within retention (arrival >= cutoff) among its
+  // blocks from counter `from` (the block holding it excluded when it starts before it) to
+  // `tip`; empty when every one has expired. Arrival times do not decrease along a shard, so
+  // a binary search over the counters finds it in O(log n) seeks, reading one block each
+  // (expired blocks' values, often in blob files, are never walked).
+  std::string first_live_block(uint32_t stream_id, uint32_t shard, uint64_t from, uint64_t tip, int64_t cutoff);
+  // Deletes every shard's expired blocks: per shard one seek when nothing expired, else the
+  // binary search above and one DeleteRange.
   void trim_expired();
   static nlohmann::json hash_range_json(const wire::HashRange& r);
 

@@ -81,8 +81,10 @@ struct Ctx {
   }
   std::string new_owner_name() const { return auth_checked && !anonymous ? display_name : std::string(); }
 
-  bool has(const char* name) const { return query.count(name) != 0; }
+  // (Most object requests have no query: they skip building a key string per name asked.)
+  bool has(const char* name) const { return !query.empty() && query.count(name) != 0; }
   std::string q(const char* name) const {
+    if (query.empty()) return {};
     auto it = query.find(name);
     return it == query.end() ? std::string() : it->second;
   }
@@ -179,7 +181,16 @@ class ObjectWriter {
   // false: a storage error, after which the chunks written so far are already gone (the error
   // is answered only once nothing of the object is left behind).
   bool write(std::string_view data);
-  bool close();                        // flushes the last partial chunk (false as write())
+  // The size the body is expected to have (Content-Length): chunk buffers are sized to it, so
+  // a small object does not allocate a whole chunk.
+  void size_hint(uint64_t bytes) { size_hint_ = bytes; }
+  // Flushes the last partial chunk (false as write()). With hold_last, a last chunk that is
+  // still buffered is kept for stage(): the object's commit then writes it in its own batch
+  // (a small object costs one storage write, not two).
+  bool close(bool hold_last = false);
+  // Puts the chunk close(true) held into `batch` (nothing when none is held).
+  void stage(store::WriteBatch& batch);
+  size_t held_bytes() const { return buf_.size(); }
   void keep() { kept_ = true; }
   uint64_t size() const { return size_; }
   uint64_t blob_id() const { return blob_id_; }
@@ -195,6 +206,7 @@ class ObjectWriter {
   uint64_t blob_id_;
   uint32_t next_chunk_ = 0;
   uint64_t size_ = 0;
+  uint64_t size_hint_ = 0;
   std::string buf_;
   bool kept_ = false;
   bool closed_ = false;

@@ -58,7 +58,13 @@ bool ObjectWriter::write(std::string_view data) {
   for (auto& [a, h] : hashers_) h.update(data);
   size_ += data.size();
   while (!data.empty()) {
-    if (buf_.capacity() < kChunkBytes) buf_.reserve(kChunkBytes);
+    if (buf_.capacity() < kChunkBytes) {
+      // The rest of the expected body, when it fits in this chunk (a larger body grows it).
+      const uint64_t chunk_start = uint64_t(next_chunk_) * kChunkBytes;
+      const uint64_t rest = size_hint_ > chunk_start ? size_hint_ - chunk_start : 0;
+      const size_t want = rest && rest < kChunkBytes && buf_.size() + data.size() <= rest ? size_t(rest) : kChunkBytes;
+      if (buf_.capacity() < want) buf_.reserve(want);
+    }
     size_t take = std::min<size_t>(kChunkBytes - buf_.size(), data.size());
     buf_.append(data.data(), take);
     data.remove_prefix(take);
@@ -70,15 +76,23 @@ bool ObjectWriter::write(std::string_view data) {
   return true;
 }
 
-bool ObjectWriter::close() {
+bool ObjectWriter::close(bool hold_last) {
   if (closed_) return true;
   closed_ = true;
   md5_raw_ = md5_.final();
   for (auto& [a, h] : hashers_) digests_.emplace_back(a, h.final());
+  if (hold_last) return true;
   bool ok = flush_chunk();
   std::string().swap(buf_);
   if (!ok) discard();
   return ok;
+}
+
+void ObjectWriter::stage(store::WriteBatch& batch) {
+  if (buf_.empty()) return;
+  batch.put(store::Family::blobs, blob_key(blob_id_, next_chunk_), buf_);
+  ++next_chunk_;  // if the batch is not written, the destructor's discard covers this chunk too
+  std::string().swap(buf_);
 }
 
 std::vector<Segment> ObjectWriter::segments() const {
@@ -134,6 +148,10 @@ int64_t ObjectReader::read(char* buf, size_t cap) {
 // ---- helpers ------------------------------------------------------------------------------
 
 namespace {
+
+// GetObject reads a body up to this size in one piece (the HTTP front end buffers a stream
+// this small anyway).
+constexpr uint64_t kSmallReadBytes = 64 * 1024;
 
 constexpr std::string_view kContentHeaders[] = {"Content-Type", "Content-Encoding", "Content-Disposition",
                                                 "Cache-Control", "Expires", "Content-Language",
@@ -267,18 +285,22 @@ std::optional<S3Error> check_content_md5(const http::Headers& h) {
 
 class ObjectSink final : public http::BodySink {
  public:
+  // `attributes`: what put_object took from the request for a new object (its SSE, tags,
+  // owner, content headers and user metadata), checked before the body arrived.
   ObjectSink(S3Service& svc, std::shared_ptr<Ctx> ctx, Bucket bucket, std::optional<Upload> upload, uint32_t part,
              ChecksumRequest checksum, std::optional<uint64_t> expected_size, bool chunked,
-             std::optional<AwsChunkedDecoder::Signing> signing)
+             std::optional<AwsChunkedDecoder::Signing> signing, ObjectMeta attributes)
       : svc_(svc),
         ctx_(std::move(ctx)),
         bucket_(std::move(bucket)),
         upload_(std::move(upload)),
+        attributes_(std::move(attributes)),
         part_(part),
         checksum_(std::move(checksum)),
         expected_size_(expected_size),
         writer_(svc.store_, svc.next_blob_id(), algorithms()) {
     if (chunked) decoder_.emplace(std::move(signing));
+    if (expected_size_) writer_.size_hint(*expected_size_);
     const std::string_view sha = ctx_->headers.get("x-amz-content-sha256");
     if (sha.size() == 64 && ck::from_hex(sha)) {
       payload_sha_.emplace(ck::Algorithm::sha256);
@@ -305,7 +327,8 @@ class ObjectSink final : public http::BodySink {
     if (expected_size_ && writer_.size() != *expected_size_)
       return fail(err("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header",
                       400));
-    if (!writer_.close()) return fail(internal_error());
+    // The last chunk is written with the object's row or the part's (commit_object, commit_part).
+    if (!writer_.close(true)) return fail(internal_error());
     if (payload_sha_ && payload_sha_->final_hex() != expected_sha_)
       return fail(err("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.",
                       400, {{"ClientComputedContentSHA256", expected_sha_}}));
@@ -374,24 +397,20 @@ class ObjectSink final : public http::BodySink {
   }
 
   http::Response commit_object(const std::string& checksum_b64) {
-    ObjectMeta m;
+    ObjectMeta m = std::move(attributes_);
     m.size = writer_.size();
     m.etag = ck::to_hex(writer_.md5());
     m.mtime_ms = svc_.clock_.now_ms();
     m.segments = writer_.segments();
-    read_metadata(ctx_->headers, m.content, m.user);
     m.acl = ctx_->headers.has("x-amz-acl") ? std::string(ctx_->headers.get("x-amz-acl")) : "private";
-    m.owner = ctx_->new_owner();
-    m.owner_name = ctx_->new_owner_name();
     if (algorithm_) {
       m.checksum_algorithm = std::string(ck::algorithm_name(*algorithm_));
       m.checksum_value = checksum_b64;
       m.checksum_type = "FULL_OBJECT";
     }
     if (ctx_->headers.has("x-amz-storage-class")) m.storage_class = std::string(ctx_->headers.get("x-amz-storage-class"));
-    if (auto e = svc_.write_attributes(*ctx_, bucket_, m.sse, m.tags, m.owner, m.owner_name)) return fail(*e);
     if (auto e = svc_.lock_from_request(*ctx_, bucket_, m)) return fail(*e);
-    if (auto st = svc_.commit_object(bucket_, ctx_->key, m, ctx_.get()); !st) {
+    if (auto st = svc_.commit_object(bucket_, ctx_->key, m, ctx_.get(), &writer_); !st) {
       if (st.message == "NoSuchBucket") return fail(no_such_bucket(bucket_.name));
       if (auto e = svc_.write_conditions(*ctx_, bucket_.id)) return fail(*e);
       return fail(internal_error());
@@ -427,7 +446,8 @@ class ObjectSink final : public http::BodySink {
       std::lock_guard lk(svc_.commit_mu_);
       // The upload may have been completed or aborted while the part was arriving.
       if (!svc_.load_upload(upload_->id)) return fail(no_such_upload(upload_->id));
-      store::WriteBatch batch(svc_.store_);
+      store::WriteBatch batch(svc_.store_, writer_.held_bytes() + 512);
+      writer_.stage(batch);
       const std::string k = part_key(upload_->id, part_);
       if (auto old = svc_.store_.get(store::Family::meta, k))
         if (auto op = decode_part(*old); op && op->size > 0) svc_.delete_blobs(batch, {Segment{op->blob_id, op->size}});
@@ -448,6 +468,7 @@ class ObjectSink final : public http::BodySink {
   std::shared_ptr<Ctx> ctx_;
   Bucket bucket_;
   std::optional<Upload> upload_;
+  ObjectMeta attributes_;
   uint32_t part_;
   ChecksumRequest checksum_;
   std::optional<uint64_t> expected_size_;
@@ -470,6 +491,7 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
 
   std::optional<Upload> upload;
   uint32_t part_number = 0;
+  ObjectMeta attributes;
   if (part) {
     const std::string pn = c.q("partNumber");
     const auto n = parse_int(pn, 1, kMaxPartNumber);
@@ -479,17 +501,15 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
     if (!upload || upload->bucket != c.bucket || upload->key != c.key) return fail(no_such_upload(c.q("uploadId")));
     if (auto e = sse::for_part(c.headers, upload->sse)) return fail(*e);
   } else {
-    Encryption sse;
-    Pairs tags;
-    std::string owner, owner_name;
-    if (auto e = write_attributes(c, *b, sse, tags, owner, owner_name)) return fail(*e);
+    // Taken once, here, and kept for the commit (the bucket is the one found above either way).
+    if (auto e = write_attributes(c, *b, attributes.sse, attributes.tags, attributes.owner, attributes.owner_name))
+      return fail(*e);
     if (c.headers.has("x-amz-acl") && !valid_canned_acl(c.headers.get("x-amz-acl")))
       return fail(invalid_argument("", "x-amz-acl", std::string(c.headers.get("x-amz-acl"))));
-    Pairs content, user;
-    read_metadata(c.headers, content, user);
-    if (metadata_size(user) > 2048)
+    read_metadata(c.headers, attributes.content, attributes.user);
+    if (metadata_size(attributes.user) > 2048)
       return fail(err("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.", 400,
-                      {{"Size", std::to_string(metadata_size(user))}, {"MaxSizeAllowed", "2048"}}));
+                      {{"Size", std::to_string(metadata_size(attributes.user))}, {"MaxSizeAllowed", "2048"}}));
     ObjectMeta probe;
     if (auto e = lock_from_request(c, *b, probe)) return fail(*e);
   }
@@ -544,7 +564,8 @@ http::Dispatch S3Service::put_object(std::shared_ptr<Ctx> ctx, http::Request& re
   }
   (void)req;
   return http::StreamBody{std::make_unique<ObjectSink>(*this, ctx, *b, std::move(upload), part_number,
-                                                       std::move(checksum), expected, chunked, std::move(signing))};
+                                                       std::move(checksum), expected, chunked, std::move(signing),
+                                                       std::move(attributes))};
 }
 
 // ---- GetObject / HeadObject ---------------------------------------------------------------
@@ -768,7 +789,22 @@ http::Response S3Service::get_object(Ctx& c, bool head) {
     res.headers.set(header, c.q(param));
   }
   res.content_length = end - begin;
-  if (!head && end > begin) res.stream = std::make_unique<ObjectReader>(store_, m->segments, begin, end);
+  if (!head && end > begin) {
+    // A small object in one chunk is read straight into the body (one read, no stream to
+    // copy out of); anything else streams chunk by chunk.
+    if (m->segments.size() == 1 && end - begin <= kSmallReadBytes && end <= kChunkBytes) {
+      std::string chunk;
+      bool found = false;
+      if (store_.get(store::Family::blobs, blob_key(m->segments[0].blob_id, 0), &chunk, &found) && found &&
+          chunk.size() >= end) {
+        if (begin == 0 && end == chunk.size()) res.body = std::move(chunk);
+        else res.body.assign(chunk, begin, end - begin);
+        res.content_length.reset();
+        return res;
+      }
+    }
+    res.stream = std::make_unique<ObjectReader>(store_, m->segments, begin, end);
+  }
   return res;
 }
 

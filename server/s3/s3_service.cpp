@@ -58,7 +58,7 @@ S3Error not_implemented(std::string what) {
 void stamp(const Ctx& c, http::Response& res) {
   if (!res.headers.has("x-amz-request-id")) res.headers.add("x-amz-request-id", c.request_id);
   if (!res.headers.has("x-amz-id-2"))
-    res.headers.add("x-amz-id-2", wire::base64_encode(ck::digest(ck::Algorithm::sha256, c.request_id)));
+    res.headers.add("x-amz-id-2", wire::opaque_base64(32));
   if (!res.headers.has("Server")) res.headers.add("Server", "AmazonS3");
   for (const auto& [k, v] : c.cors_headers)
     if (!res.headers.has(k)) res.headers.add(k, v);
@@ -211,6 +211,8 @@ bool S3Service::load(std::string* error) {
     for (it->seek(""); it->valid(); it->next()) {
       if (auto m = decode_object(it->value())) {
         for (auto& s : m->segments) referenced.insert(s.blob_id);
+        // The versions' order goes on past every stored one (load_versions adds the "v/" rows).
+        if (m->seq >= next_seq_) next_seq_ = m->seq + 1;
         if (it->key().size() >= 4) {
           auto& [bytes, objects] = stored[store::get_u32(it->key(), 0)];
           bytes += m->size;
@@ -291,7 +293,17 @@ std::optional<Upload> S3Service::load_upload(std::string_view upload_id) const {
 }
 
 void S3Service::delete_blobs(store::WriteBatch& batch, const std::vector<Segment>& segments) {
-  for (auto& s : segments) batch.delete_range(store::Family::blobs, blob_key(s.blob_id, 0), blob_key(s.blob_id + 1, 0));
+  for (auto& s : segments) {
+    // A blob's chunks are full but for its last, so a small blob's keys are known: they go by
+    // point deletes. A range tombstone would stay in the memtable, and every later read of the
+    // family would check it (and every later range delete re-fragment them all) until a flush.
+    const uint64_t chunks = (s.size + kChunkBytes - 1) / kChunkBytes;
+    if (chunks <= 4) {
+      for (uint32_t i = 0; i < chunks; ++i) batch.del(store::Family::blobs, blob_key(s.blob_id, i));
+    } else {
+      batch.delete_range(store::Family::blobs, blob_key(s.blob_id, 0), blob_key(s.blob_id + 1, 0));
+    }
+  }
 }
 
 // The requester's account owns; an owner of "" owns for every signed requester: the single
@@ -409,7 +421,10 @@ std::vector<Grant> decode_acl(std::string_view acl) {
 void S3Service::remember_user(const std::string& principal, const std::string& display_name) {
   if (principal.empty()) return;
   std::lock_guard lk(users_mu_);
-  if (users_.size() < 100000) users_[canonical_id(principal)] = display_name_of(principal, display_name);
+  if (auto it = remembered_.find(principal); it != remembered_.end() && it->second == display_name) return;
+  if (users_.size() >= 100000) return;
+  users_[canonical_id(principal)] = display_name_of(principal, display_name);
+  remembered_[principal] = display_name;
 }
 
 std::string S3Service::known_display_name(const std::string& id) const {

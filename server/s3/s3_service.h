@@ -7,6 +7,7 @@
 #include <functional>
 #include <istream>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -166,9 +167,10 @@ class S3Service {
   // when versioning is enabled, replacing the null version when suspended. Sets meta's
   // version id and seq. One storage batch.
   // With `conditions`, its If-Match/If-None-Match are checked again under the commit lock
-  // (Status message "PreconditionFailed" / "NoSuchKey").
+  // (Status message "PreconditionFailed" / "NoSuchKey"). With `data`, the last chunk it holds
+  // (ObjectWriter::close(true)) is written in the same batch.
   store::Status commit_object(const Bucket& bucket, const std::string& key, ObjectMeta& meta,
-                              const Ctx* conditions = nullptr);
+                              const Ctx* conditions = nullptr, ObjectWriter* data = nullptr);
   // If-Match / If-None-Match of a write against the current object of c.key.
   std::optional<S3Error> write_conditions(const Ctx& c, uint32_t bucket_id) const;
   // What is stored changed by (bytes, object versions).
@@ -280,6 +282,9 @@ class S3Service {
   std::string known_display_name(const std::string& canonical_id) const;
   mutable std::mutex users_mu_;
   std::map<std::string, std::string> users_;
+  // principal -> the display name last remembered for it: a known user costs a lookup, not
+  // the SHA-256 of its canonical id on every request.
+  std::unordered_map<std::string, std::string> remembered_;
 
   const auth::Authenticator* auth_ = nullptr;
   metrics::S3Observer* observer_ = nullptr;

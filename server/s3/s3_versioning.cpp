@@ -132,12 +132,8 @@ std::optional<ObjectMeta> S3Service::read_version(Ctx& c, const Bucket& b, http:
 }
 
 void S3Service::load_versions(std::set<uint64_t>& referenced, std::map<uint32_t, std::pair<uint64_t, uint64_t>>& stored) {
-  uint64_t max_seq = 0;
-  {
-    auto it = store_.iterate(store::Family::objects);
-    for (it->seek(""); it->valid(); it->next())
-      if (auto m = decode_object(it->value())) max_seq = std::max(max_seq, m->seq);
-  }
+  // load() has read the current objects' rows (next_seq_ is past their seqs already).
+  uint64_t max_seq = next_seq_ - 1;
   auto it = store_.iterate(store::Family::meta, "v/", "v0");
   for (it->seek("v/"); it->valid(); it->next()) {
     auto m = decode_object(it->value());
@@ -250,14 +246,15 @@ S3Service::StoredDelta S3Service::put_object_row(store::WriteBatch& batch, const
 }
 
 store::Status S3Service::commit_object(const Bucket& bucket, const std::string& key, ObjectMeta& meta,
-                                       const Ctx* conditions) {
+                                       const Ctx* conditions, ObjectWriter* data) {
   std::lock_guard lk(commit_mu_);
   // The bucket may have been deleted (and even re-created) while the data arrived; its
   // versioning may have changed.
   auto now = find_bucket(bucket.name);
   if (!now || now->id != bucket.id) return store::Status::error("NoSuchBucket");
   if (conditions && write_conditions(*conditions, bucket.id)) return store::Status::error("PreconditionFailed");
-  store::WriteBatch batch(store_);
+  store::WriteBatch batch(store_, (data ? data->held_bytes() : 0) + 512);
+  if (data) data->stage(batch);
   const StoredDelta delta = put_object_row(batch, *now, key, meta);
   auto st = store_.write(batch);
   if (st) stored_delta(bucket.name, delta.bytes, delta.objects);

@@ -8,6 +8,7 @@
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
@@ -32,6 +33,26 @@ constexpr const char* kFamilyNames[] = {"default", "records", "objects", "blobs"
 
 rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+// The records family's memtable insert hint: a record key is stream (4 bytes), shard (4) and
+// counter (8), and a shard's keys arrive in counter order, so RocksDB keeps one skiplist
+// position per shard and inserts next to it instead of searching from the top (PutRecord: the
+// memtable insert was ~9,200 instructions of a put's ~58,600; docs/performance.md). Only
+// 16-byte keys use it. RocksDB keys its hints by prefix alone, for the memtable's range
+// deletions as well as its rows (MemTable::Add): a range deletion with a hinted key would be
+// inserted by a position in the other skiplist, and the skiplist's assertions fire (an
+// earlier attempt saw it when retention trimmed a shard that was appended to again).
+// Retention and DeleteStream delete from 8- and 4-byte keys (keys::shard_records,
+// keys::stream_records), outside the domain.
+class RecordShardPrefix final : public rocksdb::SliceTransform {
+ public:
+  static constexpr size_t kKeyBytes = 16, kPrefixBytes = 8;
+  const char* Name() const override { return "eddy.RecordShardPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), kPrefixBytes);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() == kKeyBytes; }
+};
 
 // Free bytes for an unprivileged writer on the filesystem holding `path` (max when unknown).
 uint64_t free_bytes(const std::string& path) {
@@ -433,6 +454,16 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.info_log = std::make_shared<SpdLogger>();
   db_options.db_write_buffer_size = 24 << 20;
+  // RocksDB ignores the memtable insert hints (RecordShardPrefix) when write groups insert
+  // into the memtable concurrently; on two cores those groups were small anyway.
+  db_options.allow_concurrent_memtable_write = false;
+  // Start-up (docs/performance.md, "Scale"): the table files are opened by the thread that
+  // opens the store - RocksDB otherwise starts 16 threads per column family for it at every
+  // open, 80 short-lived threads for eddy's five families, most of an empty store's open -
+  // and the open reads no table's properties for compaction statistics nor stats every file.
+  db_options.max_file_opening_threads = 1;
+  db_options.skip_stats_update_on_db_open = true;
+  db_options.skip_checking_sst_file_sizes_on_db_open = true;
   impl.faults->path = options.in_memory ? "memory" : options.path;
   db_options.listeners.push_back(std::make_shared<FaultListener>(impl.faults));
   std::string path = options.path;
@@ -471,10 +502,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, Status* status) 
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(f == Family::records ? records_table : table));
     // Records arrive in key order per shard and leave by retention: universal compaction
     // rewrites them far less often than leveled compaction would.
-    // (memtable_insert_with_hint_prefix_extractor would make per-shard appends cheaper, but
-    // Debian's librocksdb keeps its assertions, and one fires in the skiplist when a shard's
-    // records are range-deleted and appended again.)
     if (f == Family::records) {
+      cf.memtable_insert_with_hint_prefix_extractor = std::make_shared<RecordShardPrefix>();
       cf.compaction_style = rocksdb::kCompactionStyleUniversal;
       cf.level0_file_num_compaction_trigger = 8;
       cf.compaction_options_universal.max_size_amplification_percent = 400;
@@ -551,8 +580,13 @@ Status Store::write(WriteBatch& batch) {
 }
 
 Status Store::get(Family f, std::string_view key, std::string* value, bool* found) const {
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->handles[static_cast<int>(f)],
-                                     slice(key), value);
+  rocksdb::ReadOptions ro;
+  // Object data is read without checking its blob record's CRC32C: Debian's RocksDB computes
+  // CRC32C in software (no SSE4.2), which took more than half the CPU of a large GetObject
+  // (perf, 8 MiB objects). The data's MD5 (ETag) and checksum were taken when it was written;
+  // the WAL and table files keep their checks.
+  if (f == Family::blobs) ro.verify_checksums = false;
+  rocksdb::Status s = impl_->db->Get(ro, impl_->handles[static_cast<int>(f)], slice(key), value);
   if (s.IsNotFound()) {
     *found = false;
     return Status::good();

@@ -3,7 +3,9 @@
 // Retries sleep through an injected hook (recorded, not waited for).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -107,6 +109,40 @@ TEST_F(ClientPut, AdaptiveModeLimitsTheSendRateOnceThrottled) {
   EXPECT_EQ(s->rate_limiter()->waits(), 2u);
   // A standard-mode session has no limiter.
   EXPECT_EQ(session("standard")->rate_limiter(), nullptr);
+}
+
+TEST_F(ClientPut, PutRecordsInCborAndInJsonStoreTheSameBytesAndErrorsKeepTheirMessage) {
+  create_stream("c", 2);
+  auto s = session();
+  client::KinesisClient kinesis(*s);
+  std::string data;
+  for (int i = 0; i < 256; ++i) data.push_back(static_cast<char>(i));
+  const std::vector<client::PutRecordsEntry> entries = {{data, "k", std::nullopt}, {"x", "k2", "0"}};
+  std::map<bool, std::string> messages;
+  for (bool cbor : {true, false}) {
+    kinesis.set_cbor(cbor);
+    auto r = kinesis.put_records("c", entries);
+    ASSERT_TRUE(r) << r.error.str();
+    EXPECT_EQ(r->failed_record_count, 0);
+    ASSERT_EQ(r->records.size(), 2u);
+    EXPECT_EQ(r->records[1].shard_id, "shardId-000000000000");  // ExplicitHashKey 0
+    auto e = kinesis.put_records("nope", entries);
+    ASSERT_FALSE(e);
+    EXPECT_EQ(e.error.code, "ResourceNotFoundException");
+    messages[cbor] = e.error.message;
+  }
+  EXPECT_FALSE(messages[true].empty());
+  EXPECT_EQ(messages[true], messages[false]);
+  std::vector<std::string> stored;
+  for (const std::string shard : {"shardId-000000000000", "shardId-000000000001"}) {
+    auto it = kinesis.get_shard_iterator("c", shard, {});
+    ASSERT_TRUE(it) << it.error.str();
+    auto g = kinesis.get_records(*it);
+    ASSERT_TRUE(g) << g.error.str();
+    for (const auto& rec : g->records) stored.emplace_back(rec.data);
+  }
+  std::sort(stored.begin(), stored.end());
+  EXPECT_EQ(stored, (std::vector<std::string>{data, data, "x", "x"}));
 }
 
 }  // namespace

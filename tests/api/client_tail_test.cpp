@@ -193,6 +193,12 @@ TEST_F(ClientTail, SharedKplVectorsDecodeThroughTheTail) {
   auto run = tail(options("kpl"));
   ASSERT_EQ(run.rc, 0) << run.err;
   ASSERT_EQ(run.lines.size(), expected.size());
+  // GetRecords in JSON (base64 Data) prints the very same lines as in CBOR (the default).
+  auto json_options = options("kpl");
+  json_options.protocol = "json";
+  auto over_json = tail(json_options);
+  ASSERT_EQ(over_json.rc, 0) << over_json.err;
+  EXPECT_EQ(over_json.lines, run.lines);
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(run.lines[i]["partitionKey"], expected[i]["partitionKey"]);
     const std::string data = *wire::checksum::from_hex(expected[i]["dataHex"].get<std::string>());

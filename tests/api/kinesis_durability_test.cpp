@@ -1,5 +1,16 @@
 // Streams, records, sequence numbers and iterators survive a restart on the same data dir.
 #include <gtest/gtest.h>
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "server/kinesis/kinesis_service.h"
+#include "server/store/store.h"
+#include "tests/support/stored_blocks.h"
+#include "tests/support/in_process_kinesis.h"
 
 #include "tests/support/fixture_config.h"
 #include "tests/support/kinesis_fixture.h"
@@ -118,4 +129,73 @@ TEST_F(KinesisRestart, LargeBlocksInBlobFilesSurviveRestartAndLeaveByRetention) 
   EXPECT_TRUE(read_all(iterator("big", 0, "TRIM_HORIZON")).empty());
   auto p = put("big", "k", "after");
   EXPECT_LT(last, p["SequenceNumber"].get<std::string>());
+}
+
+// Retention finds a shard's first live block by binary search over its counters: a trim, and
+// a read from TRIM_HORIZON across the expired stretch, read a few blocks (counted: RocksDB's
+// blob reads on the calling thread), not every expired one. What is expired goes, what is
+// live stays with its sequence numbers, and new sequence numbers stay above the trimmed ones.
+TEST_F(KinesisRestart, RetentionSkipsExpiredBlocksByBinarySearch) {
+  constexpr int kBlocks = 120, kLive = 30, kPerBlock = 8;
+  json recs = json::array();
+  for (int i = 0; i < kPerBlock; ++i) recs.push_back({{"PartitionKey", "pk"}, {"Data", b64(std::string(1024, 'a' + i))}});
+  std::map<std::string, std::vector<std::string>> seqs;  // by stream: every block's first sequence number
+  std::string last;
+  const int64_t first_trim = clock().now_ms();  // the arrival of "trim"'s first block
+  for (const std::string stream : {"trim", "read"}) {
+    create_stream(stream, 1);
+    for (int b = 0; b < kBlocks; ++b) {
+      auto out = ok("PutRecords", {{"StreamName", stream}, {"Records", recs}});
+      ASSERT_EQ(out["FailedRecordCount"], 0);
+      seqs[stream].push_back(out["Records"][0]["SequenceNumber"]);
+      last = out["Records"][kPerBlock - 1]["SequenceNumber"];
+      clock().advance_ms(60'000);  // a block a minute (arrival times grow along the shard)
+    }
+  }
+  restart();  // the blocks (8 KiB each) reach blob files (and the manual clock starts over)
+  auto stored_blocks = [&](const std::string& stream) { return eddy::test::stored_blocks(*app_, stream); };
+  auto blob_reads = [](auto&& fn) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+    rocksdb::get_perf_context()->Reset();
+    fn();
+    const uint64_t n = rocksdb::get_perf_context()->blob_read_count;
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    return n;
+  };
+  // "trim" was written first: 24 h + (kBlocks - kLive) minutes after its first block,
+  // kBlocks - kLive of its blocks have expired and none of "read"'s (written after them).
+  clock().set_ms(first_trim + 24LL * 3600 * 1000 + (kBlocks - kLive) * 60'000LL - 30'000);
+  const uint64_t trim_reads = blob_reads([&] { app_->kinesis().trim_expired(); });
+  EXPECT_LT(trim_reads, 25u) << "a binary search over " << kBlocks * kPerBlock << " counters";
+  EXPECT_EQ(stored_blocks("trim"), static_cast<size_t>(kLive));
+  EXPECT_EQ(stored_blocks("read"), static_cast<size_t>(kBlocks));
+  auto live = read_all(iterator("trim", 0, "TRIM_HORIZON"));
+  ASSERT_EQ(live.size(), static_cast<size_t>(kLive * kPerBlock));
+  EXPECT_EQ(live[0]["SequenceNumber"], seqs["trim"][kBlocks - kLive]);
+  EXPECT_EQ(live[kPerBlock]["SequenceNumber"], seqs["trim"][kBlocks - kLive + 1]);
+
+  // "read": the same cut kBlocks minutes later, read through GetRecords (which jumps the
+  // expired stretch and trims it).
+  clock().advance_ms(kBlocks * 60'000LL);
+  const std::string it = iterator("read", 0, "TRIM_HORIZON");
+  json page;
+  const uint64_t read_reads = blob_reads([&] {
+    auto req = eddy::test::kinesis_request("GetRecords", json{{"ShardIterator", it}, {"Limit", 10}}.dump());
+    page = json::parse(app_->kinesis().handle(req).body);
+  });
+  EXPECT_LT(read_reads, 30u);
+  ASSERT_EQ(page["Records"].size(), 10u);
+  EXPECT_EQ(page["Records"][0]["SequenceNumber"], seqs["read"][kBlocks - kLive]);
+  EXPECT_EQ(stored_blocks("read"), static_cast<size_t>(kLive));
+  EXPECT_EQ(read_all(iterator("read", 0, "TRIM_HORIZON")).size(), static_cast<size_t>(kLive * kPerBlock));
+
+  // Past everything: both shards empty, and sequence numbers go on above the trimmed ones
+  // (the trim persisted the counters) across a restart.
+  clock().advance_ms(25LL * 3600 * 1000);
+  app_->kinesis().trim_expired();
+  EXPECT_EQ(stored_blocks("trim"), 0u);
+  restart();
+  EXPECT_LT(last, put("read", "k", "after")["SequenceNumber"].get<std::string>());
+  EXPECT_LT(seqs["trim"].back(), put("trim", "k", "after")["SequenceNumber"].get<std::string>());
+  EXPECT_EQ(read_all(iterator("trim", 0, "TRIM_HORIZON")).size(), 1u);
 }

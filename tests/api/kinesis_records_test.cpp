@@ -12,6 +12,7 @@
 #include "server/kinesis/kinesis_service.h"
 #include "server/kinesis/sequence_number.h"
 #include "server/store/store.h"
+#include "tests/support/stored_blocks.h"
 #include "tests/support/kinesis_fixture.h"
 #include "wire/hash_key.h"
 
@@ -552,18 +553,7 @@ TEST_F(KinesisRecords, RetentionTrimsOldRecords) {
   create_stream("long", 1);
   ok("IncreaseStreamRetentionPeriod", {{"StreamName", "long"}, {"RetentionPeriodHours", 48}});
   for (auto s : {"ret", "lazy", "long"}) put(s, "k", "old");
-  // Record blocks stored for a stream: keys of the records family under its id.
-  auto stored_blocks = [&](const std::string& stream) {
-    auto s = app_->kinesis().find_stream_by_name(stream);
-    EXPECT_TRUE(s);
-    std::string lo, hi;
-    eddy::store::put_u32(lo, s->id);
-    eddy::store::put_u32(hi, s->id + 1);
-    size_t n = 0;
-    auto it = app_->store().iterate(eddy::store::Family::records, lo, hi);
-    for (it->seek(lo); it->valid(); it->next()) ++n;
-    return n;
-  };
+  auto stored_blocks = [&](const std::string& stream) { return eddy::test::stored_blocks(*app_, stream); };
   EXPECT_EQ(stored_blocks("ret"), 1u);
   clock().advance_ms(23 * 3600 * 1000LL);
   EXPECT_EQ(read_all(iterator("ret", 0, "TRIM_HORIZON")).size(), 1u);

@@ -188,6 +188,35 @@ TEST_F(StorageFailureS3, ObjectWriteLeavesNoHalfObjectAndNoChunks) {
   EXPECT_EQ(http("GET", "/bkt/fresh").body, body);
 }
 
+TEST_F(StorageFailureS3, SmallPutIsOneWriteAndReplacedBlobsLeaveNoChunks) {
+  ASSERT_EQ(http("PUT", "/bkt").status, 200);
+  const size_t blobs_before = count(Family::blobs);
+  // A small object's chunk goes in the batch with its row: the PUT is one storage write, so it
+  // succeeds when only the next write may (the one after it would fail).
+  const std::string small(4096, 's');
+  store().fail_next_writes(1, 1);
+  auto r = http("PUT", "/bkt/obj", {}, small);
+  store().fail_next_writes(0);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(http("GET", "/bkt/obj").body, small);
+  // A failed small PUT leaves neither its chunk nor a row.
+  store().fail_next_writes(1);
+  EXPECT_EQ(http("PUT", "/bkt/other", {}, small).status, 500);
+  store().fail_next_writes(0);
+  EXPECT_EQ(http("GET", "/bkt/other").status, 404);
+  EXPECT_EQ(count(Family::blobs), blobs_before + 1);
+  // Replacing objects of one chunk and of three (point deletes of each chunk) and deleting the
+  // last leaves no chunk behind.
+  const std::string large(2 * eddy::s3::kChunkBytes + 17, 'l');
+  ASSERT_EQ(http("PUT", "/bkt/obj", {}, large).status, 200);
+  EXPECT_EQ(count(Family::blobs), blobs_before + 3);
+  ASSERT_EQ(http("PUT", "/bkt/obj", {}, small).status, 200);
+  EXPECT_EQ(count(Family::blobs), blobs_before + 1);
+  EXPECT_EQ(http("GET", "/bkt/obj").body, small);
+  EXPECT_EQ(http("DELETE", "/bkt/obj").status, 204);
+  EXPECT_EQ(count(Family::blobs), blobs_before);
+}
+
 TEST_F(StorageFailure, MetricsFlushFailureIsLoggedAndNotLost) {
   create_stream("m", 1);
   for (int i = 0; i < 5; ++i) put("m", "k", "data");

@@ -2,10 +2,12 @@
 // wire's own decoder, on ../shared/fixtures/kpl-agg-vectors.json (aws-kinesis-agg's bytes).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "client/records_cbor.h"
 #include "client/tail.h"
 #include "wire/base64.h"
 #include "wire/checksum.h"
@@ -247,6 +249,35 @@ TEST(TailJson, JsonStringEscapesEveryByteAtEveryPosition) {
   EXPECT_EQ(out, "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 and \\\"quotes\\\" over eight bytes\"");
 }
 
+// The tail's data and partitionKey fields (a one-pass check for plain ASCII, else UTF-8
+// validation and escaping, else base64): every byte value at every position of short and
+// several-word values comes back as it went in.
+TEST(TailJson, EveryByteAtEveryPositionOfDataAndKey) {
+  for (int c = 0; c < 0x100; ++c) {
+    for (std::size_t len : {1u, 7u, 8u, 9u, 17u}) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string v(len, 'x');
+        v[at] = static_cast<char>(c);
+        TailRecord t;
+        t.shard_id = "s";
+        t.sequence_number = "1";
+        t.partition_key = "k";
+        if (c < 0x80) t.partition_key = v;
+        t.data = v;
+        std::string out;
+        append_tail_json(t, out);
+        const json j = json::parse(out);
+        if (c < 0x80) {
+          ASSERT_EQ(j["data"], v) << "byte " << c << " at " << at << " of " << len;
+          ASSERT_EQ(j["partitionKey"], v) << "byte " << c << " at " << at << " of " << len;
+        } else {  // a lone byte >= 0x80 is not UTF-8
+          ASSERT_EQ(j["dataBase64"], wire::base64_encode(v)) << "byte " << c << " at " << at << " of " << len;
+        }
+      }
+    }
+  }
+}
+
 // Lines written through a TailLineCache are the lines written without one, whatever record
 // follows which (the cache compares content: same sequence number, other shard or arrival).
 TEST(TailJson, LineCacheWritesTheSameLines) {
@@ -325,6 +356,116 @@ TEST(TailBase64, DecodesEveryLengthAndRefusesEveryBadCharacter) {
       }
     }
   }
+}
+
+// --- GetRecords in CBOR, read in place -------------------------------------------------------
+
+std::string cbor(const json& v) {
+  const auto b = json::to_cbor(v);
+  return std::string(b.begin(), b.end());
+}
+
+// A record map as eddy and AWS write it: the timestamp as tag 1 with epoch milliseconds.
+std::string cbor_record(const std::string& seq, const std::string& key, const std::string& data, int64_t ms) {
+  return "\xA4" + cbor("SequenceNumber") + cbor(seq) + cbor("ApproximateArrivalTimestamp") + "\xC1" + cbor(ms) +
+         cbor("Data") + cbor(json::binary(std::vector<uint8_t>(data.begin(), data.end()))) + cbor("PartitionKey") +
+         cbor(key);
+}
+
+std::string cbor_answer() {
+  return "\xA3" + cbor("Records") + "\x82" + cbor_record("4901", "k1", std::string("a\0b", 3), 1700000000123) +
+         cbor_record("4902", "k2", "", 1700000000124) + cbor("MillisBehindLatest") + cbor(250) +
+         cbor("NextShardIterator") + cbor("it-2");
+}
+
+// body read by parse_get_records_cbor (its views point into body).
+GetRecordsResult parsed(std::string_view body) {
+  GetRecordsResult r;
+  std::string error;
+  EXPECT_TRUE(parse_get_records_cbor(body, r, &error)) << error;
+  return r;
+}
+
+TEST(TailCbor, ReadsAnAnswerInPlace) {
+  const std::string body = cbor_answer();
+  GetRecordsResult r = parsed(body);
+  std::string error;
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].sequence_number, "4901");
+  EXPECT_EQ(r.records[0].partition_key, "k1");
+  EXPECT_EQ(r.records[0].data, std::string("a\0b", 3));
+  EXPECT_EQ(std::llround(r.records[0].approximate_arrival * 1000), 1700000000123);
+  EXPECT_EQ(r.records[1].data, "");
+  EXPECT_EQ(r.records[1].sequence_number, "4902");
+  EXPECT_EQ(r.millis_behind_latest, 250);
+  EXPECT_EQ(r.next_shard_iterator, "it-2");
+  EXPECT_TRUE(r.child_shards.empty());
+  // Views into the body: nothing copied.
+  EXPECT_GE(r.records[0].data.data(), body.data());
+  EXPECT_LT(r.records[0].data.data(), body.data() + body.size());
+  // Reused for the next answer: what it held is replaced.
+  ASSERT_TRUE(parse_get_records_cbor(cbor(json{{"Records", json::array()}, {"MillisBehindLatest", 0}}), r, &error));
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_EQ(r.next_shard_iterator, "");
+}
+
+TEST(TailCbor, IndefiniteLengthsChunksNullsUnknownMembersAndChildShards) {
+  // Indefinite map and array, chunked Data and partition key (joined, not viewed), a float
+  // timestamp, null and unknown members skipped, a closed shard's ChildShards.
+  const std::string rec = "\xBF" + cbor("Data") + "\x5F\x42xy\x41z\xFF" + cbor("PartitionKey") + "\x7F\x61k\x61" "1\xFF" +
+                          cbor("SequenceNumber") + cbor("49") + cbor("ApproximateArrivalTimestamp") + "\xC1" +
+                          cbor(1700000000500.0) + cbor("EncryptionType") + "\xF6" + cbor("Future") +
+                          cbor(json{{"a", {1, -2, 2.5, nullptr, true, "s"}}}) + "\xFF";
+  const std::string body = "\xBF" + cbor("Records") + "\x9F" + rec + "\xFF" + cbor("NextShardIterator") + "\xF6" +
+                           cbor("ChildShards") +
+                           cbor(json::array({json{{"ShardId", "shardId-000000000002"},
+                                                  {"ParentShards", {"shardId-000000000000", "shardId-000000000001"}},
+                                                  {"HashKeyRange", {{"StartingHashKey", "0"}, {"EndingHashKey", "99"}}}}})) +
+                           cbor("MillisBehindLatest") + std::string("\xF9\x3C\x00", 3) + "\xFF";
+  const GetRecordsResult r = parsed(body);
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].data, "xyz");
+  EXPECT_EQ(r.records[0].partition_key, "k1");
+  EXPECT_EQ(r.records[0].sequence_number, "49");
+  EXPECT_EQ(std::llround(r.records[0].approximate_arrival * 1000), 1700000000500);
+  EXPECT_EQ(r.next_shard_iterator, "");
+  EXPECT_EQ(r.millis_behind_latest, 1);  // half-precision 1.0
+  ASSERT_EQ(r.child_shards.size(), 1u);
+  EXPECT_EQ(r.child_shards[0].shard_id, "shardId-000000000002");
+  EXPECT_EQ(r.child_shards[0].parent_shard_id, "shardId-000000000000");
+  EXPECT_EQ(r.child_shards[0].adjacent_parent_shard_id, "shardId-000000000001");
+  EXPECT_EQ(r.child_shards[0].hash_range.start, 0u);
+  EXPECT_EQ(r.child_shards[0].hash_range.end, 99u);
+}
+
+TEST(TailCbor, RefusesEveryTruncationAndMalformedInput) {
+  const std::string body = cbor_answer();
+  GetRecordsResult r;
+  std::string error;
+  for (std::size_t n = 0; n < body.size(); ++n)
+    EXPECT_FALSE(parse_get_records_cbor(body.substr(0, n), r, &error)) << "prefix of " << n << " bytes";
+  EXPECT_FALSE(parse_get_records_cbor(body + std::string(1, '\0'), r, &error));  // trailing bytes
+  EXPECT_EQ(error, "cannot read the GetRecords response (malformed CBOR)");
+  // Wrong types: Records not an array, Data a text string, a key that is not text.
+  EXPECT_FALSE(parse_get_records_cbor("\xA1" + cbor("Records") + cbor("x"), r, &error));
+  EXPECT_FALSE(parse_get_records_cbor("\xA1" + cbor("Records") + "\x81\xA1" + cbor("Data") + cbor("text"), r, &error));
+  EXPECT_FALSE(parse_get_records_cbor("\xA1\x01\x02", r, &error));
+  // A length beyond the input, a break out of place, reserved additional information.
+  EXPECT_FALSE(parse_get_records_cbor("\xA1" + cbor("NextShardIterator") + "\x7A\xFF\xFF\xFF\xFF", r, &error));
+  EXPECT_FALSE(parse_get_records_cbor("\xA1" + cbor("X") + "\xFF", r, &error));
+  EXPECT_FALSE(parse_get_records_cbor("\xA1" + cbor("X") + "\x1C", r, &error));
+  // A chunk of another type inside a chunked string.
+  EXPECT_FALSE(parse_get_records_cbor("\xA1" + cbor("NextShardIterator") + "\x7F\x41x\xFF", r, &error));
+  // Nesting deeper than the reader goes, in a member it skips.
+  EXPECT_FALSE(parse_get_records_cbor("\xA1" + cbor("X") + std::string(100, '\x81') + std::string(1, '\0'), r, &error));
+  EXPECT_TRUE(parse_get_records_cbor("\xA1" + cbor("X") + std::string(20, '\x81') + std::string(1, '\0'), r, &error)) << error;
+  // Every single-byte corruption of a valid answer is read or refused, never a crash.
+  for (std::size_t i = 0; i < body.size(); ++i)
+    for (int b : {0x00, 0x1B, 0x5B, 0x7F, 0x9F, 0xBF, 0xFF}) {
+      std::string bad = body;
+      bad[i] = static_cast<char>(b);
+      parse_get_records_cbor(bad, r, &error);
+    }
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "server/kinesis/codec.h"
+#include "server/kinesis/put_fast_parser.h"
 
 #include <gtest/gtest.h>
 
@@ -180,4 +181,85 @@ TEST(KinesisCodec, JsonTimestampWritesMillisecondsAsThreeDecimals) {
   EXPECT_EQ(ts(1700000000000), "1700000000.000");
   EXPECT_EQ(ts(0), "0.000");
   EXPECT_EQ(ts(999), "0.999");
+}
+
+namespace {
+// The generic decoder's view of a PutRecords body: (partition key, data, hash key) per entry.
+std::vector<std::tuple<std::string, std::string, std::string>> generic_entries(const std::string& body) {
+  json in;
+  EXPECT_TRUE(decode_cbor(body, in));
+  std::vector<std::tuple<std::string, std::string, std::string>> out;
+  for (const auto& r : in["Records"]) {
+    const auto& bin = r["Data"].get_binary();
+    out.emplace_back(r["PartitionKey"].get<std::string>(), std::string(bin.begin(), bin.end()),
+                     r.value("ExplicitHashKey", std::string()));
+  }
+  return out;
+}
+std::vector<std::tuple<std::string, std::string, std::string>> fast_entries(const FastPut& f) {
+  std::vector<std::tuple<std::string, std::string, std::string>> out;
+  for (const auto& e : f.entries)
+    out.emplace_back(std::string(e.partition_key), std::string(e.data), std::string(e.explicit_hash_key.value_or("")));
+  return out;
+}
+}  // namespace
+
+TEST(KinesisCodec, CborPutRecordsFastPathReadsWhatTheGenericDecoderReads) {
+  // As nlohmann (and `eddy put`) write it: definite lengths.
+  json req = {{"StreamName", "s"},
+              {"Records",
+               {{{"Data", json::binary({0x00, 0xff, 'a'})}, {"PartitionKey", "k1"}},
+                {{"Data", json::binary({})}, {"PartitionKey", "k2"}, {"ExplicitHashKey", "12345"}}}}};
+  const auto v = json::to_cbor(req);
+  const std::string definite(v.begin(), v.end());
+  // As the Java SDK's Jackson generator writes it: indefinite maps and arrays.
+  std::string java = bytes({0xbf}) + cbor_key("StreamName") + bytes({0x61, 's'}) + cbor_key("Records") + bytes({0x9f});
+  java += bytes({0xbf}) + cbor_key("Data") + bytes({0x43, 0x00, 0xff, 'a'}) + cbor_key("PartitionKey") +
+          bytes({0x62, 'k', '1', 0xff});
+  java += bytes({0xbf}) + cbor_key("Data") + bytes({0x40}) + cbor_key("PartitionKey") + bytes({0x62, 'k', '2'}) +
+          cbor_key("ExplicitHashKey") + bytes({0x65, '1', '2', '3', '4', '5', 0xff});
+  java += bytes({0xff, 0xff});
+  for (const std::string& body : {definite, java}) {
+    FastPut f;
+    ASSERT_TRUE(parse_put_fast("PutRecords", true, body, f)) << body.size();
+    EXPECT_EQ(f.name, std::optional<std::string_view>("s"));
+    EXPECT_EQ(fast_entries(f), generic_entries(body));
+    // Data is viewed in the body itself: nothing decoded, nothing copied.
+    EXPECT_GE(f.entries[0].data.data(), body.data());
+    EXPECT_LT(f.entries[0].data.data(), body.data() + body.size());
+    EXPECT_TRUE(f.arena.empty());
+  }
+  // Whatever else the generic path handles (and words the errors of) is left to it.
+  auto with = [&](const json& records) {
+    const auto b = json::to_cbor(json{{"StreamName", "s"}, {"Records", records}});
+    return std::string(b.begin(), b.end());
+  };
+  const json data = json::binary({1});
+  for (const std::string& body :
+       {with({{{"Data", data}, {"PartitionKey", "\xd0\xba"}}}),           // non-ASCII key
+        with({{{"Data", data}, {"PartitionKey", "k"}, {"X", "y"}}}),        // unknown member
+        with({{{"Data", "AQ=="}, {"PartitionKey", "k"}}}),                 // Data as text
+        with({{{"Data", data}, {"PartitionKey", nullptr}}}),               // null
+        with({{{"Data", data}}}),                                          // no key
+        with({{{"Data", data}, {"PartitionKey", "k"}, {"ExplicitHashKey", "07"}}}),
+        with(json::array()),                                               // no entries
+        with(json(501, {{"Data", data}, {"PartitionKey", "k"}})),          // too many
+        definite + bytes({0x00}),                                          // trailing bytes
+        java.substr(0, java.size() - 1),                                   // no final break
+        bytes({0xa1}) + cbor_key("Records") + bytes({0x81, 0xa2}) + cbor_key("Data") +
+            bytes({0xc2, 0x41, 0x01}) + cbor_key("PartitionKey") + bytes({0x61, 'k'}),  // tagged Data
+        bytes({0xa1}) + cbor_key("Records") + bytes({0x81, 0xa2}) + cbor_key("Data") +
+            bytes({0x5f, 0x41, 0x01, 0xff}) + cbor_key("PartitionKey") + bytes({0x61, 'k'})}) {  // chunked
+    FastPut f;
+    EXPECT_FALSE(parse_put_fast("PutRecords", true, body, f)) << body.size();
+  }
+  // PutRecord: the same members at the top level.
+  const auto one = json::to_cbor(json{{"StreamName", "s"}, {"PartitionKey", "k"}, {"Data", data},
+                                      {"SequenceNumberForOrdering", "1"}});
+  const std::string one_body(one.begin(), one.end());  // the entries view it
+  FastPut f;
+  ASSERT_TRUE(parse_put_fast("PutRecord", true, one_body, f));
+  EXPECT_EQ(f.entries.size(), 1u);
+  EXPECT_EQ(f.entries[0].data, "\x01");
+  EXPECT_EQ(f.sequence_number_for_ordering, std::optional<std::string_view>("1"));
 }
