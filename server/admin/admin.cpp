@@ -61,20 +61,12 @@ void register_endpoints(Router& router, App& app) {
     const struct mallinfo2 mi = mallinfo2();
     json j = {{"rss", resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE))},
               {"rocksdb",
-               {{"table_readers", sm.table_readers},
-                {"memtables", sm.memtables},
-                {"block_cache", sm.block_cache},
-                {"block_cache_pinned", sm.block_cache_pinned},
-                {"table_files", sm.table_files},
-                {"table_bytes", sm.table_bytes},
-                {"blob_files", sm.blob_files},
-                {"blob_bytes", sm.blob_bytes}}},
+               {{"table_readers", sm.table_readers}, {"memtables", sm.memtables}, {"block_cache", sm.block_cache},
+                {"block_cache_pinned", sm.block_cache_pinned}, {"table_files", sm.table_files},
+                {"table_bytes", sm.table_bytes}, {"blob_files", sm.blob_files}, {"blob_bytes", sm.blob_bytes}}},
               {"malloc",
-               {{"in_use", mi.uordblks + mi.hblkhd},
-                {"mmapped", mi.hblkhd},
-                {"heap", mi.arena},
-                {"heap_free", mi.fordblks},
-                {"releasable", mi.keepcost}}}};
+               {{"in_use", mi.uordblks + mi.hblkhd}, {"mmapped", mi.hblkhd}, {"heap", mi.arena},
+                {"heap_free", mi.fordblks}, {"releasable", mi.keepcost}}}};
     return http::Immediate{json_response(200, j.dump() + "\n")};
   });
 }

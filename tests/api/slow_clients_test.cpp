@@ -102,6 +102,22 @@ class SlowClients : public ServerFixture {
   size_t open() const { return app_->server()->open_connections(); }
   // A normal client's request on a fresh connection: its status.
   int normal_request() { return http("GET", "/_eddy/health").status; }
+  // Sends bytes[from..] one byte at a time, `gap` apart, while the connection stays open (for
+  // 10 s at most), checking at every third byte that a normal client is served meanwhile.
+  // Returns how far it got.
+  size_t trickle(RawSocket& s, const std::string& bytes, size_t from, std::chrono::milliseconds gap,
+                 std::string& received) {
+    size_t sent = from;
+    bool open = true;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (open && sent < bytes.size() && std::chrono::steady_clock::now() < end) {
+      open = s.still_open(gap, &received) && s.send_all(bytes.substr(sent++, 1));
+      if (sent % 3 == 0) {
+        EXPECT_EQ(normal_request(), 200);
+      }
+    }
+    return sent;
+  }
 };
 
 // A slowloris client sends a header line every 100 ms, each well within every per-read
@@ -374,15 +390,7 @@ TEST_F(SlowClients, H2PrefaceAndSettingsMustArriveWithinTheHeaderTimeout) {
     RawSocket s(app_->port());
     ASSERT_TRUE(s.ok());
     std::string received;
-    bool open = true;
-    size_t sent = 0;
-    const auto end = std::chrono::steady_clock::now() + 10s;
-    while (open && sent < kPreface.size() && std::chrono::steady_clock::now() < end) {
-      open = s.still_open(200ms, &received) && s.send_all(kPreface.substr(sent++, 1));
-      if (sent % 3 == 0) {
-        EXPECT_EQ(normal_request(), 200);
-      }
-    }
+    const size_t sent = trickle(s, kPreface, 0, 200ms, received);
     // The last byte may still have been taken; nothing after it was.
     EXPECT_TRUE(eventually([&] { return !s.still_open(100ms, &received); })) << "a trickled preface was not cut off";
     EXPECT_LT(sent, kPreface.size());
@@ -410,15 +418,7 @@ TEST_F(SlowClients, H2HeaderBlockTrickledGetsAGoawayAtTheHeaderTimeout) {
   const std::string frame = h2_frame(kHeaders, kEndHeaders | kEndStream, 1, block);
   ASSERT_TRUE(s.send_all(kPreface + h2_frame(kSettings, 0, 0, "") + frame.substr(0, 9)));
   std::string received;
-  bool open = true;
-  size_t sent = 9;
-  const auto end = std::chrono::steady_clock::now() + 10s;
-  while (open && sent < frame.size() && std::chrono::steady_clock::now() < end) {
-    open = s.still_open(100ms, &received) && s.send_all(frame.substr(sent++, 1));
-    if (sent % 3 == 0) {
-      EXPECT_EQ(normal_request(), 200);
-    }
-  }
+  const size_t sent = trickle(s, frame, 9, 100ms, received);
   EXPECT_TRUE(eventually([&] { return !s.still_open(100ms, &received); })) << "a trickled head was not cut off";
   EXPECT_LT(sent, frame.size());
   EXPECT_TRUE(has_frame(received, kGoaway)) << received.size() << " bytes received";
