@@ -284,7 +284,8 @@ bool parse_get_records_cbor(std::string_view body, GetRecordsResult& out, std::s
       if (in.string(3, v, &null)) out.next_shard_iterator = std::string(v);
     } else if (key == "MillisBehindLatest") {
       double d = 0;
-      if (in.number(d, &null) && !null && std::isfinite(d)) out.millis_behind_latest = static_cast<int64_t>(d);
+      // Only values an int64 holds (a hostile 1.8e19 would be undefined to convert).
+      if (in.number(d, &null) && !null && d >= -9.2e18 && d <= 9.2e18) out.millis_behind_latest = static_cast<int64_t>(d);
     } else if (key == "ChildShards") {
       Cbor::Items children;
       if (!in.open(4, children)) break;

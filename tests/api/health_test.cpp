@@ -45,7 +45,15 @@ TEST_F(Health, MemoryReportsRssRocksDbAndTheAllocator) {
   for (const char* k : {"table_readers", "block_cache", "block_cache_pinned", "table_files", "table_bytes",
                         "blob_files", "blob_bytes"})
     EXPECT_TRUE(j["rocksdb"][k].is_number_unsigned()) << k;
+  // AddressSanitizer's allocator leaves glibc's mallinfo2 at zero (the sanitized test build).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDDY_TEST_ASAN_MALLOC 1
+#endif
+#endif
+#if !defined(EDDY_TEST_ASAN_MALLOC) && !defined(__SANITIZE_ADDRESS__)
   EXPECT_GT(j["malloc"]["in_use"].get<uint64_t>(), 0u);
+#endif
   EXPECT_LE(j["malloc"]["heap_free"].get<uint64_t>(), j["malloc"]["heap"].get<uint64_t>());
   EXPECT_EQ(http("POST", "/_eddy/memory").status, 405);
 }

@@ -203,7 +203,9 @@ TEST(TailJson, EscapesTextAndBase64ForBinary) {
   t.shard_id = "shardId-000000000001";
   t.sequence_number = "42";
   t.partition_key = "a\"b\\c\n";
-  t.data = std::string("line\ttab \x01 \xC3\xA9", 13);
+  // TailRecord holds views: the bytes they name must outlive each call.
+  const std::string text("line\ttab \x01 \xC3\xA9", 13), binary("\xff\x00\x80", 3);
+  t.data = text;
   t.arrival = 0.5;
   std::string out;
   append_tail_json(t, out);
@@ -212,7 +214,7 @@ TEST(TailJson, EscapesTextAndBase64ForBinary) {
             "\"partitionKey\":\"a\\\"b\\\\c\\n\",\"arrival\":\"1970-01-01T00:00:00.500Z\","
             "\"data\":\"line\\ttab \\u0001 \xC3\xA9\"}\n");
   out.clear();
-  t.data = std::string("\xff\x00\x80", 3);
+  t.data = binary;
   t.explicit_hash_key = "5";
   t.sub_sequence_number = 3;
   append_tail_json(t, out);
